@@ -1,0 +1,64 @@
+"""The `olmo-green` command line: a click group whose verbs live in olmo_green/commands/.
+
+Each verb is one module that defines a click command named `command`; this file
+only assembles them. Verb modules import heavy libraries (torch, pandas, plotly)
+inside the command body, so `olmo-green --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from olmo_green import __version__
+from olmo_green.errors import GreenError
+
+# Verb name -> module under olmo_green.commands, in the order --help lists them.
+VERBS = {
+    "train": "train",
+    "report": "report",
+    "dashboard": "dashboard",
+    "estimate": "estimate",
+    "sensors": "sensors",
+    "hardware": "hardware",
+    "prepare-data": "prepare_data",
+    "convert": "convert",
+}
+
+
+class GreenGroup(click.Group):
+    """A click group that turns a GreenError into one line on stderr and its exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(VERBS)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GreenError as e:
+            click.echo(f"olmo-green: error: {e}", err=True)
+            ctx.exit(e.exit_code)
+
+
+@click.group(cls=GreenGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="olmo-green")
+def cli() -> None:
+    """Train OLMo models inside a telemetry layer and report their energy and carbon.
+
+    Every energy figure says how it was obtained: a hardware counter, integrated
+    power, a model, or a replayed trace. See README.md, "Method and limits".
+    """
+
+
+for _verb, _module in VERBS.items():
+    cli.add_command(importlib.import_module(f"olmo_green.commands.{_module}").command, _verb)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

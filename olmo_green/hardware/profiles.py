@@ -1,0 +1,108 @@
+"""Hardware profiles from the cited table profiles.csv, or from a user's YAML file.
+
+profiles.csv holds one row per (profile, key) with the value's source, so
+`olmo-green hardware` can print where every number comes from.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from olmo_green.errors import ConfigError
+
+TABLE = Path(__file__).with_name("profiles.csv")
+
+
+@dataclass(frozen=True)
+class HardwareProfile:
+    """One kind of node: its accelerators, their power and the site's carbon factors."""
+
+    name: str
+    gpu_type: str  # the model card's "GPU Type" label
+    accelerator: str
+    vendor: str  # amd, nvidia, any
+    devices_per_node: int  # logical devices (an MI250X node: 8 GCDs)
+    devices_per_package: int  # GCDs per package; power and energy belong to the package
+    package_tdp_w: float
+    package_idle_w: float
+    pue: float
+    headline: str = "location"  # which intensity the headline uses: market or location
+    peak_flops_per_device: float | None = None  # bf16 dense, for MFU
+    intensity_market_kg_per_kwh: float | None = None
+    intensity_location_kg_per_kwh: float | None = None
+    country: str | None = None  # ISO 3166 alpha-3, for a location-based average
+    sensors: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def packages_per_node(self) -> int:
+        return self.devices_per_node // self.devices_per_package
+
+
+_FLOAT_KEYS = {"package_tdp_w", "package_idle_w", "pue", "peak_flops_per_device",
+               "intensity_market_kg_per_kwh", "intensity_location_kg_per_kwh"}
+_INT_KEYS = {"devices_per_node", "devices_per_package"}
+
+
+def _convert(key: str, value: object, origin: str) -> object:
+    try:
+        if key in _FLOAT_KEYS:
+            return float(value)
+        if key in _INT_KEYS:
+            return int(value)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{origin}: {key} must be a number, got {value!r}") from e
+    if key == "sensors":
+        return tuple(s.strip() for s in str(value).split(",") if s.strip()) if isinstance(value, str) \
+            else tuple(value)
+    return value
+
+
+def _build(name: str, values: dict, sources: dict[str, str], origin: str) -> HardwareProfile:
+    known = {f.name for f in fields(HardwareProfile)} - {"name", "sources"}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
+    converted = {k: _convert(k, v, origin) for k, v in values.items()}
+    try:
+        return HardwareProfile(name=name, sources=sources, **converted)
+    except TypeError as e:
+        raise ConfigError(f"{origin}: incomplete profile ({e})") from e
+
+
+def _read_table() -> dict[str, tuple[dict, dict]]:
+    table: dict[str, tuple[dict, dict]] = {}
+    with TABLE.open(encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            values, sources = table.setdefault(row["profile"], ({}, {}))
+            values[row["key"]] = row["value"]
+            sources[row["key"]] = row["source"]
+    return table
+
+
+def list_profiles() -> list[HardwareProfile]:
+    """The built-in profiles, in table order."""
+    return [_build(name, v, s, str(TABLE)) for name, (v, s) in _read_table().items()]
+
+
+def load_profile(name_or_path: str) -> HardwareProfile:
+    """A built-in profile by name, or a user's profile from a YAML file."""
+    table = _read_table()
+    if name_or_path in table:
+        values, sources = table[name_or_path]
+        return _build(name_or_path, values, sources, str(TABLE))
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a hardware profile is a mapping of keys to values")
+        name = str(data.pop("name", path.stem))
+        sources = {k: f"{path}" for k in data}
+        return _build(name, data, sources, str(path))
+    raise ConfigError(
+        f"unknown hardware profile {name_or_path!r}; use one of {', '.join(table)} or a YAML file"
+    )

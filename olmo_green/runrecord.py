@@ -1,0 +1,124 @@
+"""The run record: the file layout and columns that connect the parts.
+
+This module is the contract of ../shared/DESIGN.md ("Run records") in code.
+Training and telemetry write these files; reports and dashboards read them
+through the functions here and never touch live objects or vendor libraries.
+
+    RUN/config.yaml                  resolved configuration, hardware profile included
+    RUN/telemetry/<node>.<seq>.parquet   closed sample chunks, seq = 000000, 000001, ...
+    RUN/telemetry/<node>.open.csv    the open chunk: appended and flushed as the run goes
+    RUN/steps.csv                    one row per optimizer step or phase window, appended
+    RUN/events.jsonl                 gaps, sensor faults, warnings (one JSON object a line)
+    RUN/checkpoints/                 model, optimizer, data position, meter state
+    RUN/report.{md,json}, RUN/dashboard.html
+
+Why an open CSV plus Parquet chunks: appending a line and flushing is the
+cheapest crash-safe write (a SIGKILL loses at most the unflushed lines, and a
+torn last line is dropped on read); closed chunks are rolled into Parquet,
+which is ~10x smaller and fast to read, so a month-long run stays compact.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+# Sample columns, units in the names. energy_j is a cumulative counter (may be empty).
+SAMPLE_COLUMNS = ["time_s", "node", "device", "domain", "power_w", "energy_j", "source"]
+REQUIRED_SAMPLE_COLUMNS = ["time_s", "device"]  # plus one of power_w / energy_j
+SAMPLE_DTYPES = {
+    "time_s": "float64", "node": "string", "device": "string", "domain": "string",
+    "power_w": "float64", "energy_j": "float64", "source": "string",
+}
+DOMAINS = ("gpu", "cpu", "dram", "node")
+
+# Step columns. `phase` is "train" for an optimizer step; other windows
+# ("eval", "checkpoint") are rows of their own that carry the step they follow.
+STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase"]
+
+# How an energy figure was obtained; reports print it (DESIGN.md, Measurement).
+METHODS = ("counter", "power_integration", "modelled", "replayed")
+
+CONFIG_FILE = "config.yaml"
+STEPS_FILE = "steps.csv"
+EVENTS_FILE = "events.jsonl"
+TELEMETRY_DIR = "telemetry"
+CHECKPOINTS_DIR = "checkpoints"
+OPEN_CHUNK_SUFFIX = ".open.csv"
+
+
+def telemetry_dir(run_dir: str | Path) -> Path:
+    return Path(run_dir) / TELEMETRY_DIR
+
+
+def chunk_path(run_dir: str | Path, node: str, seq: int) -> Path:
+    """Path of closed sample chunk number `seq` of `node`."""
+    return telemetry_dir(run_dir) / f"{node}.{seq:06d}.parquet"
+
+
+def open_chunk_path(run_dir: str | Path, node: str) -> Path:
+    return telemetry_dir(run_dir) / f"{node}{OPEN_CHUNK_SUFFIX}"
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """True if `path` holds a run record (a config, steps or telemetry)."""
+    p = Path(path)
+    return p.is_dir() and any((p / name).exists() for name in (CONFIG_FILE, STEPS_FILE, TELEMETRY_DIR))
+
+
+def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Read an appended CSV; a torn last line (killed mid-write) is dropped."""
+    text = path.read_text(encoding="utf-8")
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    lines = text.splitlines()
+    if len(lines) <= 1:
+        return pd.DataFrame(columns=columns)
+    from io import StringIO
+
+    return pd.read_csv(StringIO(text))
+
+
+def _normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in SAMPLE_COLUMNS:
+        if column not in frame:
+            frame[column] = math.nan if SAMPLE_DTYPES[column] == "float64" else pd.NA
+    return frame[SAMPLE_COLUMNS].astype(SAMPLE_DTYPES)
+
+
+def read_samples(run_dir: str | Path, node: str | None = None) -> pd.DataFrame:
+    """All samples of a run (or of one node), sorted by node, device and time."""
+    folder = telemetry_dir(run_dir)
+    pattern = f"{node}.*" if node else "*"
+    frames = [pd.read_parquet(p) for p in sorted(folder.glob(pattern + ".parquet"))]
+    frames += [read_csv_tolerant(p, SAMPLE_COLUMNS) for p in sorted(folder.glob(pattern + OPEN_CHUNK_SUFFIX))]
+    frames = [_normalise_samples(f) for f in frames if len(f)]
+    if not frames:
+        return _normalise_samples(pd.DataFrame(columns=SAMPLE_COLUMNS))
+    samples = pd.concat(frames, ignore_index=True)
+    return samples.sort_values(["node", "device", "time_s"], kind="stable", ignore_index=True)
+
+
+def read_steps(run_dir: str | Path) -> pd.DataFrame:
+    """The step file of a run: one row per optimizer step or phase window."""
+    path = Path(run_dir) / STEPS_FILE
+    if not path.exists():
+        return pd.DataFrame(columns=STEP_COLUMNS)
+    return read_csv_tolerant(path, STEP_COLUMNS)
+
+
+def read_events(run_dir: str | Path) -> list[dict]:
+    """Recorded gaps, faults and warnings; a torn last line is dropped."""
+    path = Path(run_dir) / EVENTS_FILE
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line torn by a kill
+    return events

@@ -1,0 +1,145 @@
+"""Samples -> energy: the measurement method in pure functions.
+
+Used live by the meter and offline by reports, so both count energy the same way.
+
+A device's samples become an EnergyCurve: cumulative energy (J) at each sample
+time, linear in between. Energy inside any window [a, b] is then
+curve(b) - curve(a), found for many windows at once with np.interp; this is how
+steps, phases and hours of an intensity series get their share.
+
+- Counters (energy_j present): deltas of the cumulative counter. A negative
+  delta is a wrap (if the counter's range is known and the numbers fit) or a
+  reset: the counter restarted from zero, so the energy since the reset is the
+  new reading. Never negative energy; the energy before the reset is kept.
+- Power (power_w only): trapezoid rule between samples.
+- Gaps: an interval longer than `max_gap_s`. A counter still measures across
+  it (its delta is real energy), so it counts; integrated power does not, so
+  the curve stays flat across the gap and the gap's duration and an upper
+  bound (duration x highest power seen) are reported instead of invented energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+# Sources whose figures are not measurements of this run (DESIGN.md, Measurement).
+SOURCE_METHODS = {"simulated": "modelled", "replay": "replayed"}
+GAP_FACTOR = 5.0  # a gap is longer than this many median sample periods
+
+
+@dataclass
+class EnergyCurve:
+    """Cumulative energy of one device over time, and how it was obtained."""
+
+    node: str
+    device: str
+    domain: str
+    source: str
+    method: str  # one of runrecord.METHODS
+    time_s: np.ndarray
+    cumulative_j: np.ndarray
+    gaps: int = 0
+    gap_s: float = 0.0
+    gap_upper_j: float = 0.0  # power gaps only: energy not counted, at most this
+    resets: int = 0
+
+    @property
+    def total_j(self) -> float:
+        return float(self.cumulative_j[-1]) if len(self.cumulative_j) else 0.0
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.time_s[-1] - self.time_s[0]) if len(self.time_s) else 0.0
+
+    def energy_between_j(self, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+        """Energy (J) inside each window [start_s, end_s]; zero outside the samples."""
+        if len(self.time_s) < 2:
+            return np.zeros(np.shape(start_s))
+        at_end = np.interp(end_s, self.time_s, self.cumulative_j)
+        at_start = np.interp(start_s, self.time_s, self.cumulative_j)
+        return at_end - at_start
+
+
+def counter_deltas_j(energy_j: np.ndarray, wrap_j: float | None = None) -> tuple[np.ndarray, int]:
+    """Per-interval energy from a cumulative counter, and the number of resets.
+
+    A drop in the counter is a wrap when `wrap_j` (the counter's range) is given
+    and the wrapped delta is smaller than the range; otherwise a reset, whose
+    interval gets the new reading (energy since the counter restarted at zero).
+    """
+    deltas = np.diff(energy_j)
+    drops = deltas < 0
+    if not drops.any():
+        return deltas, 0
+    after = energy_j[1:][drops]
+    if wrap_j:
+        wrapped = deltas[drops] + wrap_j
+        deltas[drops] = np.where(wrapped >= 0, wrapped, after)
+        resets = int((wrapped < 0).sum())
+    else:
+        deltas[drops] = after
+        resets = int(drops.sum())
+    return deltas, resets
+
+
+def trapezoid_j(time_s: np.ndarray, power_w: np.ndarray) -> np.ndarray:
+    """Per-interval energy (J) of polled power by the trapezoid rule."""
+    return np.diff(time_s) * (power_w[1:] + power_w[:-1]) / 2.0
+
+
+def default_max_gap_s(time_s: np.ndarray) -> float:
+    """A few median sample periods: longer intervals are gaps."""
+    if len(time_s) < 2:
+        return float("inf")
+    return GAP_FACTOR * float(np.median(np.diff(time_s)))
+
+
+def method_for(source: str, counter: bool) -> str:
+    return SOURCE_METHODS.get(source, "counter" if counter else "power_integration")
+
+
+def curve_from_samples(
+    samples: pd.DataFrame, max_gap_s: float | None = None, wrap_j: float | None = None
+) -> EnergyCurve:
+    """The EnergyCurve of one device's samples (sorted by time, one device)."""
+    first = samples.iloc[0] if len(samples) else {}
+    labels = {k: str(first.get(k, "")) for k in ("node", "device", "domain", "source")}
+    energy = samples["energy_j"].to_numpy(dtype=float) if "energy_j" in samples else None
+    counter = energy is not None and np.isfinite(energy).sum() >= 2
+    column = "energy_j" if counter else "power_w"
+    valid = samples[np.isfinite(samples[column].to_numpy(dtype=float))]
+    valid = valid.drop_duplicates("time_s", keep="last")
+    time_s = valid["time_s"].to_numpy(dtype=float)
+    values = valid[column].to_numpy(dtype=float)
+    limit = default_max_gap_s(time_s) if max_gap_s is None else max_gap_s
+    dt = np.diff(time_s)
+    is_gap = dt > limit
+    resets = 0
+    gap_upper_j = 0.0
+    if counter:
+        deltas, resets = counter_deltas_j(values, wrap_j)
+    else:
+        deltas = trapezoid_j(time_s, values)
+        peak_w = float(values.max()) if len(values) else 0.0
+        gap_upper_j = float(dt[is_gap].sum() * peak_w)
+        deltas = np.where(is_gap, 0.0, deltas)
+    cumulative = np.concatenate([[0.0], np.cumsum(deltas)]) if len(time_s) else np.zeros(0)
+    return EnergyCurve(
+        method=method_for(labels["source"], counter), time_s=time_s, cumulative_j=cumulative,
+        gaps=int(is_gap.sum()), gap_s=float(dt[is_gap].sum()), gap_upper_j=gap_upper_j,
+        resets=resets, **labels,
+    )
+
+
+def curves_from_samples(samples: pd.DataFrame, max_gap_s: float | None = None) -> list[EnergyCurve]:
+    """One EnergyCurve per (node, device, domain) in a frame of samples."""
+    frame = samples.copy()
+    for key in ("node", "domain", "source"):
+        if key not in frame:
+            frame[key] = "" if key != "domain" else "gpu"
+    frame = frame.sort_values(["node", "device", "domain", "time_s"], kind="stable")
+    groups = frame.groupby(["node", "device", "domain"], sort=True, dropna=False)
+    return [curve_from_samples(group, max_gap_s) for _, group in groups]

@@ -1,0 +1,49 @@
+"""Installs olmo_green; the top-level model/ and dashboards/ folders install as
+olmo_green.model and olmo_green.dashboards (see ../shared/DESIGN.md, Layout)."""
+
+from setuptools import find_packages, setup
+
+# Top-level folders that live inside the olmo_green namespace once installed.
+MAPPED_FOLDERS = {"olmo_green.model": "model", "olmo_green.dashboards": "dashboards"}
+
+
+def _packages() -> list[str]:
+    names = ["olmo_green"] + [f"olmo_green.{p}" for p in find_packages("olmo_green")]
+    for package, folder in MAPPED_FOLDERS.items():
+        names += [package] + [f"{package}.{p}" for p in find_packages(folder)]
+    return names
+
+
+setup(
+    name="olmo-green",
+    version="0.1.0",
+    description="Train OLMo models inside a telemetry layer and publish their energy and carbon.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=_packages(),
+    package_dir={"olmo_green": "olmo_green", **MAPPED_FOLDERS},
+    package_data={"olmo_green": ["hardware/*.csv", "carbon/data/*"]},
+    install_requires=[
+        # A range that the CPU build 2.13.0 satisfies, so an installed torch is kept.
+        "torch>=2.3",
+        "numpy>=1.24",
+        "click>=8.1",
+        "pandas>=2.0",
+        "pyarrow>=14",
+        "plotly>=5.18",
+        "codecarbon>=2.3",
+        # The maintained distribution of the `pynvml` module (the `pynvml` one is deprecated).
+        "nvidia-ml-py>=12.535",
+        "pyyaml>=6",
+        "rich>=13",
+        "safetensors>=0.4",
+        "tokenizers>=0.15",
+    ],
+    extras_require={
+        # Must match the ROCm library on the machine; without it, import prints and fails.
+        "amd": ["amdsmi"],
+        "test": ["pytest>=7", "ruff>=0.4", "transformers>=4.40"],
+    },
+    entry_points={"console_scripts": ["olmo-green=olmo_green.cli:main"]},
+)
