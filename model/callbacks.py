@@ -1,0 +1,56 @@
+"""The training loop's callback interface (after OLMo-core's callbacks).
+
+The loop stays generic: energy, logging and progress are callbacks with fixed
+hooks, called in order. `close` runs even on error and on SIGTERM. A callback's
+`state_dict` is stored in checkpoints so its counters survive `--resume`.
+
+The telemetry layer implements these hooks by name (duck typing) without
+importing this module: imports go one way (DESIGN.md, Layout).
+
+Times passed to hooks are `time.monotonic()` values; the trainer does not
+synchronise the device for them unless asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Callback:
+    """Base class: every hook is optional. Hooks must not raise into training."""
+
+    def pre_train(self, state: dict[str, Any]) -> None:
+        """Before the first step (also after a resume). `state` holds step, run_dir, config."""
+
+    def pre_step(self, step: int) -> None:
+        """Before optimizer step `step` begins (its data loading included)."""
+
+    def post_step(self, step: int, metrics: dict[str, float]) -> None:
+        """After optimizer step `step` (metrics: loss, lr, tokens, grad_norm, ...)."""
+
+    def pre_eval(self, step: int) -> None:
+        """Before an evaluation window."""
+
+    def post_eval(self, step: int, metrics: dict[str, float]) -> None:
+        """After an evaluation window."""
+
+    def pre_checkpoint(self, step: int) -> None:
+        """Before a checkpoint save."""
+
+    def post_checkpoint(self, step: int, path: str) -> None:
+        """After a checkpoint save; the callback's state_dict is already in it."""
+
+    def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        """Metrics to log; names carry their unit, e.g. "throughput/tokens (1/s)"."""
+
+    def on_error(self, error: BaseException) -> None:
+        """Training raised; `close` follows."""
+
+    def close(self) -> None:
+        """Always called last, on success, error or SIGTERM. Must be idempotent."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what state_dict returned (on --resume)."""
