@@ -1,0 +1,17 @@
+#!/bin/bash
+# Multi-node torchrun without SLURM: run this on every node with NODE_RANK set.
+#
+#   NODE_RANK=0 NNODES=2 HEAD=10.0.0.1 DATA=/data/input_ids.npy examples/torchrun-multinode.sh
+#
+# Each node writes its own RUN_DIR/telemetry/<node>.* files; RUN_DIR must be on
+# a file system every node sees, and `olmo-green report RUN_DIR` merges them.
+set -euo pipefail
+
+: "${NODE_RANK:?}" "${NNODES:?}" "${HEAD:?}" "${DATA:?}"
+HARDWARE=${HARDWARE:-h100}
+RUN_DIR=${RUN_DIR:-runs/olmo-1b-${HARDWARE}}
+
+torchrun --nnodes="$NNODES" --node-rank="$NODE_RANK" --nproc-per-node=8 \
+    --master-addr="$HEAD" --master-port=29500 \
+    "$(command -v olmo-green)" train --model olmo-1b --hardware "$HARDWARE" \
+    --data $DATA --run-dir "$RUN_DIR" --save-interval 1000 ${RESUME:+--resume}
