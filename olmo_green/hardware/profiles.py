@@ -100,9 +100,17 @@ def load_profile(name_or_path: str) -> HardwareProfile:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: a hardware profile is a mapping of keys to values")
-        name = str(data.pop("name", path.stem))
-        sources = {k: f"{path}" for k in data}
-        return _build(name, data, sources, str(path))
+        return profile_from_mapping(data, str(path), default_name=path.stem)
     raise ConfigError(
         f"unknown hardware profile {name_or_path!r}; use one of {', '.join(table)} or a YAML file"
     )
+
+
+def profile_from_mapping(data: dict, origin: str, default_name: str = "custom") -> HardwareProfile:
+    """A profile from a mapping (a YAML file, a run's config.yaml); `origin` is cited as the source."""
+    values = dict(data)
+    name = str(values.pop("name", default_name))
+    values.pop("sources", None)  # a saved profile's own citations are not profile values
+    cited = data.get("sources") if isinstance(data.get("sources"), dict) else {}
+    sources = {k: str(cited.get(k, origin)) for k in values}
+    return _build(name, values, sources, origin)

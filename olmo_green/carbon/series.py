@@ -1,0 +1,78 @@
+"""Reading and checking an hourly intensity series file.
+
+Format: a CSV with a header and two columns, `timestamp` (ISO 8601, a time
+zone or UTC assumed, or UNIX seconds) and the intensity in g CO2e/kWh (the
+column may be named `g_per_kwh`, `intensity_g_per_kwh` or anything; the second
+column is used). One row per hour, no hour missing, no negative value: a
+missing hour would silently drop that hour's energy from the emissions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
+from olmo_green.errors import InputFileError
+
+
+def _fail(path: Path, line: int | None, what: str, fix: str) -> InputFileError:
+    where = f"{path}:{line}" if line else f"{path}"
+    return InputFileError(f"{where}: {what}; {fix}")
+
+
+def _parse_times_s(path: Path, column: pd.Series) -> np.ndarray:
+    numeric = pd.to_numeric(column, errors="coerce")
+    if numeric.notna().all():
+        return numeric.to_numpy(dtype=float)
+    stamps = pd.to_datetime(column, utc=True, errors="coerce", format="ISO8601")
+    bad = np.flatnonzero(stamps.isna().to_numpy())
+    if len(bad):
+        raise _fail(path, int(bad[0]) + 2, f"unreadable timestamp {column.iloc[bad[0]]!r}",
+                    "write ISO 8601 (2024-01-31T13:00:00Z) or UNIX seconds")
+    return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
+
+
+def _check_values(path: Path, times_s: np.ndarray, g_per_kwh: np.ndarray) -> None:
+    bad = np.flatnonzero(~np.isfinite(g_per_kwh) | (g_per_kwh < 0))
+    if len(bad):
+        raise _fail(path, int(bad[0]) + 2, f"intensity {g_per_kwh[bad[0]]} is negative or empty",
+                    "give a g CO2e/kWh value of 0 or more for every hour")
+    steps = np.diff(times_s)
+    wrong = np.flatnonzero(np.abs(steps - HOUR_S) > 1.0)
+    if len(wrong):
+        i = int(wrong[0])
+        what = "hour(s) missing" if steps[i] > HOUR_S else "rows are not one hour apart or not in order"
+        raise _fail(path, i + 3, f"{what} between lines {i + 2} and {i + 3} ({steps[i]:.0f} s apart)",
+                    "give one row per hour, in order, with no hour missing")
+
+
+def read_intensity_series(path: str | Path, basis: str = "location") -> HourlyIntensity:
+    """An HourlyIntensity from a CSV file, checked row by row."""
+    path = Path(path)
+    if not path.is_file():
+        raise _fail(path, None, "intensity series not found", "pass an existing CSV (timestamp,g_per_kwh)")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise _fail(path, None, f"not a readable CSV ({e})", "write timestamp,g_per_kwh rows") from e
+    if frame.shape[1] < 2 or len(frame) == 0:
+        raise _fail(path, 1, "needs a header and at least one row of two columns",
+                    "write timestamp,g_per_kwh rows")
+    times_s = _parse_times_s(path, frame.iloc[:, 0])
+    values = pd.to_numeric(frame.iloc[:, 1], errors="coerce").to_numpy(dtype=float)
+    _check_values(path, times_s, values)
+    return HourlyIntensity(hour_start_s=times_s, g_per_kwh=values, basis=basis,
+                           source=f"hourly series {path.name} ({len(values)} h)")
+
+
+def check_covers(series: HourlyIntensity, path: str | Path, start_s: float, end_s: float) -> None:
+    """Fail if the run's time span has hours the series does not give."""
+    first, last = float(series.hour_start_s[0]), float(series.hour_start_s[-1]) + HOUR_S
+    if start_s < first or end_s > last:
+        span = f"{pd.Timestamp(start_s, unit='s', tz='UTC')} .. {pd.Timestamp(end_s, unit='s', tz='UTC')}"
+        have = f"{pd.Timestamp(first, unit='s', tz='UTC')} .. {pd.Timestamp(last, unit='s', tz='UTC')}"
+        raise _fail(Path(path), None, f"covers {have} but the run spans {span}",
+                    "add rows for the missing hours")

@@ -1,0 +1,149 @@
+"""Run records or a trace -> RunAccount.
+
+The energy method is telemetry.integrate's (curves_from_samples): the meter,
+the reports and the dashboards count energy the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from olmo_green import runrecord
+from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
+from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.hardware import HardwareProfile, load_profile
+from olmo_green.hardware.profiles import profile_from_mapping
+from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
+from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, train_tokens
+from olmo_green.reports.trace import read_trace
+from olmo_green.telemetry.integrate import EnergyCurve, curves_from_samples
+
+GAP_EVENT_KINDS = {"gap", "sensor_gap", "sensor_fault"}
+
+
+def _config_profile(run_dir: Path) -> HardwareProfile | None:
+    path = run_dir / runrecord.CONFIG_FILE
+    if not path.is_file():
+        return None
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise InputFileError(f"{path}: not valid YAML ({e}); fix or remove it and pass --hardware") from e
+    hardware = config.get("hardware") if isinstance(config, dict) else None
+    if isinstance(hardware, str):
+        return load_profile(hardware)
+    if isinstance(hardware, dict):
+        return profile_from_mapping(hardware, f"{path} (hardware)")
+    return None
+
+
+def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
+    if options.hardware:
+        return load_profile(options.hardware)
+    return _config_profile(run_dir) if run_dir is not None else None
+
+
+def _device(curve: EnergyCurve) -> DeviceEnergy:
+    return DeviceEnergy(node=curve.node, device=curve.device, domain=curve.domain, method=curve.method,
+                        energy_j=curve.total_j, duration_s=curve.duration_s, resets=curve.resets,
+                        gaps=curve.gaps, gap_s=curve.gap_s, gap_upper_j=curve.gap_upper_j)
+
+
+def _gaps(curves: Sequence[EnergyCurve], events: list[dict]) -> Gaps:
+    def kind(event: dict) -> str:
+        return str(event.get("kind", event.get("event", event.get("type", ""))))
+
+    gap_events = [e for e in events if kind(e) in GAP_EVENT_KINDS]
+    return Gaps(count=sum(c.gaps for c in curves), seconds=sum(c.gap_s for c in curves),
+                upper_j=sum(c.gap_upper_j for c in curves), events=len(gap_events),
+                event_s=sum(float(e.get("duration_s", 0.0) or 0.0) for e in gap_events))
+
+
+def _method(curves: Sequence[EnergyCurve], replayed: bool) -> tuple[str, str]:
+    """The run's method and the method whose error band applies."""
+    methods = sorted({c.method for c in curves}) or ["counter"]
+    measured = "+".join(methods)
+    # The widest band among the methods present.
+    band_method = max(methods, key=lambda m: error_bands().get(m, (0.0, ""))[0])
+    return ("replayed" if replayed else measured), band_method
+
+
+def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
+           factors: CarbonFactors) -> list[str]:
+    notes = []
+    resets = sum(c.resets for c in curves)
+    if resets:
+        notes.append(f"{resets} counter reset(s): energy after each counted from the new reading, "
+                     "none dropped")
+    if profile is not None and profile.devices_per_package > 1:
+        notes.append(f"{profile.accelerator}: {profile.devices_per_package} devices per package; package "
+                     "energy is reported by one device of each package and counted once")
+    if factors.pue_source.startswith("no PUE"):
+        notes.append(factors.pue_source)
+    return notes
+
+
+def account_samples(samples: pd.DataFrame, *, name: str, path: str, options: CarbonOptions,
+                    profile: HardwareProfile | None, steps: pd.DataFrame | None = None,
+                    events: list[dict] | None = None, replayed: bool = False) -> RunAccount:
+    """The account of a frame of samples (the shared core of runs and traces)."""
+    curves = curves_from_samples(samples)
+    gpu = [c for c in curves if c.domain in ("gpu", "", "nan", "<NA>")]
+    node = [c for c in curves if c.domain == "node"]
+    if not gpu:
+        raise InputFileError(f"{path}: no accelerator (domain gpu) samples; check the domain column")
+    factors = resolve_factors(options, profile)
+    gpu_j = sum(c.total_j for c in gpu)
+    steps = clean_steps(steps if steps is not None else pd.DataFrame())
+    method, band_method = _method(gpu, replayed)
+    band, band_source = error_bands()[band_method]
+    return RunAccount(
+        name=name, path=path, hardware=profile.name if profile else None,
+        gpu_type=profile.gpu_type if profile else "unknown (pass --hardware)", method=method,
+        gpu_energy_j=gpu_j, pue=factors.pue, pue_source=factors.pue_source,
+        carbon=carbon_lines(gpu, factors), devices=[_device(c) for c in curves],
+        node_energy_j=sum(c.total_j for c in node) if node else None,
+        phases_j=phase_energy_j(gpu, steps, gpu_j), tokens=train_tokens(steps),
+        gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
+        notes=_notes(profile, gpu, factors), steps=step_table(gpu, steps, factors),
+    )
+
+
+def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
+    """The account of a run directory. Options: hardware, pue, intensity_kg_per_kwh, country,
+    intensity_series (CarbonOptions); the profile defaults to the run's config.yaml."""
+    run_dir = Path(run_dir)
+    if not runrecord.is_run_dir(run_dir):
+        raise InputFileError(f"{run_dir}: not a run directory (no config.yaml, steps.csv or telemetry/); "
+                             "pass a folder written by `olmo-green train`, or --trace FILE")
+    options = CarbonOptions(**carbon_options)
+    samples = runrecord.read_samples(run_dir)
+    if samples.empty:
+        raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
+    return account_samples(samples, name=run_dir.resolve().name, path=str(run_dir), options=options,
+                           profile=_profile(options, run_dir), steps=runrecord.read_steps(run_dir),
+                           events=runrecord.read_events(run_dir))
+
+
+def account_trace(path: str | Path, **carbon_options) -> RunAccount:
+    """The account of a trace CSV (same options as account_run; the profile comes from `hardware`)."""
+    options = CarbonOptions(**carbon_options)
+    profile = _profile(options, None)  # resolve a bad profile before reading a large file
+    samples = read_trace(path)
+    return account_samples(samples, name=Path(path).name, path=str(path), options=options,
+                           profile=profile, replayed=True)
+
+
+def account_many(run_dirs: Sequence[str | Path], trace: str | None = None,
+                 **carbon_options) -> list[RunAccount]:
+    """Accounts of several runs (and a trace), side by side, in the order given."""
+    if not run_dirs and not trace:
+        raise ConfigError("give RUN_DIR ... or --trace FILE")
+    accounts = [account_run(d, **carbon_options) for d in run_dirs]
+    if trace:
+        accounts.append(account_trace(trace, **carbon_options))
+    return accounts

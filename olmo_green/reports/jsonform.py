@@ -1,0 +1,46 @@
+"""The JSON report: a list `runs` whose objects carry DESIGN.md's fixed keys.
+
+Fixed keys (scripts rely on them): gpu_type, gpu_energy_mwh (before PUE), pue,
+intensity_kg_per_kwh, emissions_tco2eq, method. Everything else is extra and
+may grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from olmo_green.reports.account import RunAccount
+
+FIXED_KEYS = ("gpu_type", "gpu_energy_mwh", "pue", "intensity_kg_per_kwh", "emissions_tco2eq", "method")
+
+
+def _carbon(account: RunAccount) -> list[dict]:
+    return [{"basis": c.basis, "intensity_kg_per_kwh": c.intensity_kg_per_kwh,
+             "emissions_tco2eq": c.emissions_t, "source": c.source, "headline": c.headline}
+            for c in account.carbon]
+
+
+def run_to_json(account: RunAccount) -> dict:
+    """One object of `runs`: the fixed keys first, then the details."""
+    low, high = account.energy_band_mwh
+    row = {key: getattr(account, key) for key in FIXED_KEYS}
+    row |= {
+        "name": account.name, "path": account.path, "hardware": account.hardware,
+        "basis": account.headline.basis, "intensity_source": account.headline.source,
+        "pue_source": account.pue_source, "facility_energy_mwh": account.facility_energy_mwh,
+        "gpu_energy_band_mwh": [low, high], "error_band_rel": account.error_band_rel,
+        "error_band_source": account.error_band_source, "carbon": _carbon(account),
+        "node_energy_mwh": None if account.node_energy_j is None else account.node_energy_j / 3.6e9,
+        "energy_by_node_j": account.node_energy_by_node_j, "devices": [asdict(d) for d in account.devices],
+        "phases_j": account.phases_j, "tokens": account.tokens,
+        "energy_per_token_j": account.energy_per_token_j,
+        "kwh_per_billion_tokens": account.kwh_per_billion_tokens,
+        "gaps": asdict(account.gaps), "notes": account.notes,
+    }
+    return row
+
+
+def to_json_dict(accounts: Sequence[RunAccount]) -> dict:
+    """The whole JSON report: {"runs": [...]}."""
+    return {"runs": [run_to_json(a) for a in accounts]}

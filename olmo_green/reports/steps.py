@@ -1,0 +1,92 @@
+"""Where the energy went: step and phase windows of steps.csv against the curves.
+
+Each row of steps.csv is a window [time_start_s, time_end_s] with a phase
+(train, eval, checkpoint, ...). Its energy is read off every accelerator curve
+with energy_between_j; what no window covers (data stalls, start-up, idle) is
+the `outside` share, so the phases add up to the run total by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from olmo_green.carbon import J_PER_KWH, CarbonFactors
+from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
+from olmo_green.telemetry.integrate import EnergyCurve
+
+OUTSIDE = "outside"  # energy in no step or phase window: start-up, data stalls, idle
+
+
+def window_energy_j(curves: Sequence[EnergyCurve], start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """Energy of all curves inside each window."""
+    total = np.zeros(len(start_s))
+    for curve in curves:
+        total += curve.energy_between_j(start_s, end_s)
+    return total
+
+
+def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
+    """Steps with usable windows, `phase` defaulting to train."""
+    if steps.empty:
+        return steps
+    frame = steps.copy()
+    frame["phase"] = frame["phase"].fillna("train").astype(str) if "phase" in frame else "train"
+    for column in ("time_start_s", "time_end_s", "tokens"):
+        frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
+    start, end = frame["time_start_s"], frame["time_end_s"]
+    ok = start.notna() & end.notna() & (end >= start)
+    return frame[ok].reset_index(drop=True)
+
+
+def phase_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame, total_j: float) -> dict[str, float]:
+    """Energy per phase; `outside` is the rest of the run total."""
+    if steps.empty:
+        return {OUTSIDE: total_j} if total_j else {}
+    start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
+    energy = window_energy_j(curves, start, end)
+    phases = pd.Series(energy).groupby(steps["phase"].to_numpy()).sum()
+    result = {str(k): float(v) for k, v in phases.items()}
+    result[OUTSIDE] = total_j - sum(result.values())
+    return result
+
+
+def train_tokens(steps: pd.DataFrame) -> float | None:
+    if steps.empty or "tokens" not in steps:
+        return None
+    tokens = steps.loc[steps["phase"] == "train", "tokens"].sum()
+    return float(tokens) if tokens > 0 else None
+
+
+def _intensity_at_kg_per_kwh(factors: CarbonFactors, time_s: np.ndarray) -> np.ndarray:
+    """The headline intensity at each time (an hourly series is looked up by hour)."""
+    intensity = factors.intensities[0]
+    if not isinstance(intensity, HourlyIntensity):
+        return np.full(len(time_s), intensity.kg_per_kwh)
+    hour = np.clip(np.searchsorted(intensity.hour_start_s, time_s, side="right") - 1,
+                   0, len(intensity.g_per_kwh) - 1)
+    inside = (time_s >= intensity.hour_start_s[0]) & (time_s < intensity.hour_start_s[-1] + HOUR_S)
+    return np.where(inside, intensity.g_per_kwh[hour] / 1000.0, np.nan)
+
+
+def step_table(curves: Sequence[EnergyCurve], steps: pd.DataFrame, factors: CarbonFactors) -> pd.DataFrame:
+    """Per step or phase window: its energy, and cumulative energy and emissions at its end.
+
+    Emissions per window use the headline intensity at the window's midpoint;
+    for an hourly series a window across an hour boundary takes its midpoint's
+    hour, which is exact for windows shorter than an hour up to that split.
+    """
+    columns = ["step", "phase", "time_start_s", "time_end_s", "tokens", "energy_j",
+               "cumulative_energy_j", "cumulative_emissions_kg"]
+    if steps.empty:
+        return pd.DataFrame(columns=columns)
+    start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
+    energy = window_energy_j(curves, start, end)
+    kg = energy * factors.pue / J_PER_KWH * _intensity_at_kg_per_kwh(factors, (start + end) / 2)
+    table = steps[["step", "phase", "time_start_s", "time_end_s", "tokens"]].copy()
+    table["energy_j"] = energy
+    table["cumulative_energy_j"] = np.cumsum(energy)
+    table["cumulative_emissions_kg"] = np.cumsum(np.nan_to_num(kg))
+    return table[columns]

@@ -1,0 +1,131 @@
+"""Reading and checking a trace CSV from elsewhere (a cluster's own power logs).
+
+Columns are the run record's sample columns (runrecord.SAMPLE_COLUMNS); only
+`time_s`, `device` and one of `power_w` / `energy_j` are required. Every
+problem is reported as one line naming the file, the line and the fix, before
+anything is computed, so a bad trace never gives a half-right report.
+
+Read with pyarrow's CSV reader and dictionary-encoded text columns: ten
+million rows of repeated node/device names cost a few bytes each, not a
+Python string each.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olmo_green.errors import InputFileError
+from olmo_green.runrecord import REQUIRED_SAMPLE_COLUMNS
+
+TEXT_COLUMNS = ("node", "device", "domain", "source")
+TRACE_SOURCE = "replay"  # the source of samples whose file does not name one
+KEY_COLUMNS = ["node", "device", "domain"]
+
+
+def _fail(path: Path, line: int | None, what: str, fix: str) -> InputFileError:
+    where = f"{path}:{line}" if line else f"{path}"
+    return InputFileError(f"{where}: {what}; {fix}")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    from pyarrow import csv
+
+    if not path.is_file():
+        raise _fail(path, None, "trace not found", "pass an existing CSV with time_s,device,power_w columns")
+    header = path.open(encoding="utf-8", errors="replace").readline().strip().split(",")
+    types = {c: pa.string() for c in TEXT_COLUMNS if c in header}
+    types |= {c: pa.float64() for c in ("time_s", "power_w", "energy_j") if c in header}
+    try:
+        table = csv.read_csv(path, convert_options=csv.ConvertOptions(
+            column_types=types, auto_dict_encode=True, auto_dict_max_cardinality=1 << 20,
+            strings_can_be_null=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise _fail(path, None, f"unreadable CSV ({str(e).splitlines()[0]})",
+                    "numbers in time_s, power_w and energy_j, one row per sample") from e
+    frame = table.to_pandas()
+    for column in TEXT_COLUMNS:
+        if column in frame and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype("category")
+    return frame
+
+
+def _check_columns(path: Path, frame: pd.DataFrame) -> None:
+    missing = [c for c in REQUIRED_SAMPLE_COLUMNS if c not in frame]
+    if not {"power_w", "energy_j"} & set(frame.columns):
+        missing.append("power_w or energy_j")
+    if missing:
+        raise _fail(path, 1, f"missing column(s) {', '.join(missing)} (have {', '.join(frame.columns)})",
+                    "add them to the header: time_s (UNIX s), device, power_w (W) or energy_j (cumulative J)")
+    if len(frame) == 0:
+        raise _fail(path, None, "no samples", "give at least two samples per device")
+
+
+def _check_values(path: Path, frame: pd.DataFrame) -> None:
+    time_s = frame["time_s"].to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(time_s))
+    if len(bad):
+        raise _fail(path, int(bad[0]) + 2, "time_s is empty or not a number",
+                    "give UNIX seconds on every row")
+    power = frame["power_w"].to_numpy(dtype=float) if "power_w" in frame else np.full(len(frame), np.nan)
+    energy = frame["energy_j"].to_numpy(dtype=float) if "energy_j" in frame else np.full(len(frame), np.nan)
+    bad = np.flatnonzero(power < 0)
+    if len(bad):
+        raise _fail(path, int(bad[0]) + 2, f"negative power_w {power[bad[0]]}", "power is 0 W or more")
+    bad = np.flatnonzero(energy < 0)
+    if len(bad):
+        raise _fail(path, int(bad[0]) + 2, f"negative energy_j {energy[bad[0]]}",
+                    "a counter reads 0 J or more")
+    bad = np.flatnonzero(np.isnan(power) & np.isnan(energy))
+    if len(bad):
+        raise _fail(path, int(bad[0]) + 2, "power_w is NaN or empty (and no energy_j)",
+                    "drop the row or give its power in W")
+
+
+def _device_codes(frame: pd.DataFrame) -> np.ndarray:
+    """One integer per (node, device, domain), in first-seen order."""
+    keys = [frame[c] for c in KEY_COLUMNS]
+    return pd.MultiIndex.from_arrays(keys).factorize()[0] if len(keys) > 1 else keys[0].factorize()[0]
+
+
+def _check_monotonic(path: Path, frame: pd.DataFrame) -> np.ndarray:
+    """Fail at the first row whose time goes back for its device; return the grouped order."""
+    codes = _device_codes(frame)
+    order = np.argsort(codes, kind="stable")  # file order kept within a device
+    time_s = frame["time_s"].to_numpy(dtype=float)[order]
+    same = codes[order][1:] == codes[order][:-1]
+    back = np.flatnonzero(same & (np.diff(time_s) < 0))
+    if len(back):
+        row = int(order[back[0] + 1])
+        device = frame["device"].iloc[row]
+        raise _fail(path, row + 2, f"time_s goes back for device {device} ({frame['time_s'].iloc[row]})",
+                    "sort the trace by time within each device")
+    return order
+
+
+def _fill_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    defaults = {"node": "trace", "domain": "gpu", "source": TRACE_SOURCE}
+    for column, value in defaults.items():
+        if column not in frame:
+            frame[column] = pd.Categorical([value] * len(frame))
+        elif frame[column].isna().any():
+            frame[column] = frame[column].cat.add_categories([value]).fillna(value) \
+                if value not in frame[column].cat.categories else frame[column].fillna(value)
+    for column in ("power_w", "energy_j"):
+        if column not in frame:
+            frame[column] = np.nan
+    return frame
+
+
+def read_trace(path: str | Path) -> pd.DataFrame:
+    """A checked trace as samples, grouped by device and in time order within each."""
+    path = Path(path)
+    frame = _read(path)
+    _check_columns(path, frame)
+    _check_values(path, frame)
+    frame = _fill_labels(frame)
+    order = _check_monotonic(path, frame)
+    return frame.iloc[order].reset_index(drop=True)
