@@ -1,13 +1,28 @@
-"""`olmo-green dashboard`: a self-contained Plotly page of power over steps."""
+"""`olmo-green dashboard`: a self-contained Plotly page of power, energy and emissions over steps."""
 
 import click
-
-from olmo_green.commands._common import not_built
 
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(), help="HTML file to write.")
-def command(**options) -> None:
-    """Build a Plotly dashboard of power, energy and emissions over steps."""
-    not_built("dashboard", 6)
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="HTML file to write (default: RUN_DIR/dashboard.html for one run).")
+@click.option("--hardware", help="Hardware profile whose PUE and intensity apply (default: the run's).")
+@click.option("--pue", type=float, help="Power usage effectiveness of the data centre.")
+@click.option("--intensity", type=float, help="Carbon intensity in kg CO2e/kWh.")
+@click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
+@click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
+def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | None, **carbon) -> None:
+    """Build a Plotly dashboard of power, energy and emissions over steps.
+
+    Several RUN_DIRs are overlaid on one page (then -o is required). The page
+    embeds Plotly's JavaScript, so it opens offline. Carbon figures come from
+    the same accounting as `olmo-green report`, with the same options.
+    """
+    from olmo_green.dashboards import build_dashboard  # plotly and pandas load only here
+
+    options = {key: value for key, value in carbon.items() if value is not None}
+    if intensity is not None:
+        options["intensity_kg_per_kwh"] = intensity
+    path = build_dashboard(list(run_dirs), output, **options)
+    click.echo(f"wrote {path}")

@@ -1,0 +1,91 @@
+"""The reports layer, seen from the dashboard: one account per run, or why there is none.
+
+Carbon numbers are the reports layer's (olmo_green.reports): the dashboard
+draws its PUE and intensities and prints its table, and never computes a
+factor of its own. Where the report cannot be made, the page says so and
+shows no emissions: a missing number is better than an invented one.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from olmo_green.errors import GreenError
+
+# The model card's columns (DESIGN.md, "Reports in JSON") with the factors it hides shown.
+TABLE_HEADERS = ["Run", "Basis", "GPU Type", "Power Consumption From GPUs (MWh)", "PUE",
+                 "Carbon Intensity (kg CO2e/kWh)", "Carbon Emissions (tCO2eq)", "Method", "Intensity source"]
+
+
+@dataclass
+class RunAccount:
+    """What the dashboard needs of one run's report."""
+
+    run_name: str
+    row: dict | None = None  # the report's JSON form of this run
+    pue: float | None = None
+    intensities_kg_per_kwh: dict[str, float] = field(default_factory=dict)  # basis -> kg/kWh
+    unavailable: str | None = None  # why there is no report, in words
+
+    @property
+    def factors_text(self) -> str:
+        bases = ", ".join(f"{b}-based {v:.3f} kg CO2e/kWh" for b, v in self.intensities_kg_per_kwh.items())
+        return f"emissions = accelerator energy x PUE {self.pue:g} x intensity ({bases}), from the report."
+
+
+def _unavailable(run_name: str, reason: str) -> RunAccount:
+    return RunAccount(run_name, unavailable=reason)
+
+
+def account_for(run_dir: str | Path, **carbon_options) -> RunAccount:
+    """The report's account of a run, or a RunAccount saying why it is unavailable.
+
+    `carbon_options` are the report's (hardware, pue, intensity_kg_per_kwh,
+    country, intensity_series); by default the run's config.yaml decides.
+    """
+    name = Path(run_dir).resolve().name
+    try:
+        from olmo_green.reports import account_run
+    except ImportError:
+        return _unavailable(name, "the reports layer (olmo_green.reports) is not available in this build.")
+    try:
+        account = account_run(run_dir, **carbon_options)
+    except GreenError as e:
+        return _unavailable(name, f"the report could not be made: {e}")
+    return RunAccount(name, account.to_json(), float(account.pue),
+                      {basis: float(v) for basis, v in account.intensities_kg_per_kwh.items()})
+
+
+def _number(value, digits: int) -> str:
+    return "n/a" if value is None else f"{float(value):,.{digits}f}"
+
+
+def _rows(account: RunAccount) -> list[str]:
+    """One row per intensity basis the report gives; the headline first, marked."""
+    row = account.row
+    cells = []
+    for line in row.get("carbon") or [{"basis": row.get("basis", ""), "headline": True,
+                                        "intensity_kg_per_kwh": row["intensity_kg_per_kwh"],
+                                        "emissions_tco2eq": row["emissions_tco2eq"], "source": ""}]:
+        basis = f"{line['basis']}{' (headline)' if line.get('headline') else ''}"
+        values = [account.run_name, basis, row["gpu_type"], _number(row["gpu_energy_mwh"], 6),
+                  _number(row["pue"], 2), _number(line["intensity_kg_per_kwh"], 3),
+                  _number(line["emissions_tco2eq"], 6), row["method"], line.get("source", "")]
+        cells.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in values) + "</tr>")
+    return cells
+
+
+def table_html(accounts: list[RunAccount]) -> str:
+    """The report's table (the model card's columns), one row per run and basis."""
+    head = "".join(f"<th>{html.escape(title)}</th>" for title in TABLE_HEADERS)
+    rows = []
+    for account in accounts:
+        if account.row is None:
+            message = html.escape(f"Report unavailable: {account.unavailable}")
+            rows.append(f"<tr><td>{html.escape(account.run_name)}</td>"
+                        f"<td colspan='{len(TABLE_HEADERS) - 1}' class='unavailable'>{message}</td></tr>")
+        else:
+            rows += _rows(account)
+    return f"<table class='report'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

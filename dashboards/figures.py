@@ -1,0 +1,76 @@
+"""What every panel shares: the Panel record, layout, units, trace and note helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+
+from olmo_green.dashboards.downsample import Envelope
+
+# Points one panel may draw in all (y values); bounds the file size for any run length.
+PANEL_POINT_BUDGET = 200_000
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+
+
+@dataclass
+class Panel:
+    """One section of the page: an id the browser test looks for, a figure, a caption."""
+
+    panel_id: str
+    title: str
+    figure: go.Figure | None = None
+    html: str = ""  # for panels that are not figures (the report table)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_color(index: int) -> str:
+    return PALETTE[index % len(PALETTE)]
+
+
+def base_figure(title: str, x_title: str, y_title: str, height_px: int = 440) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(
+        title={"text": title}, template="plotly_white", height=height_px,
+        hovermode="closest", legend={"orientation": "v"}, margin={"t": 60, "r": 20, "l": 70, "b": 50},
+    )
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def compact(values: np.ndarray) -> np.ndarray:
+    """float32 for plotted values: half the bytes, and 7 digits is more than a screen shows."""
+    return np.asarray(values, dtype=np.float32)
+
+
+def energy_unit(max_j: float) -> tuple[str, float]:
+    """(unit, joules per unit) for an energy axis: Wh for toy runs, kWh, MWh for real ones."""
+    if max_j >= 3.6e9:
+        return "MWh", 3.6e9
+    if max_j >= 3.6e6:
+        return "kWh", 3.6e6
+    return "Wh", 3.6e3
+
+
+def mass_unit(max_kg: float) -> tuple[str, float]:
+    """(unit, kg per unit) for an emissions axis: t CO2e as in the model card, kg or g below."""
+    if max_kg >= 1000.0:
+        return "t CO2e", 1000.0
+    if max_kg >= 1.0:
+        return "kg CO2e", 1.0
+    return "g CO2e", 1e-3
+
+
+def downsample_note(envelopes: list[Envelope]) -> str:
+    """Say on the page whether, and by how much, a panel was downsampled."""
+    raw = sum(e.raw_points for e in envelopes)
+    shown = sum(e.shown_points for e in envelopes)
+    if not any(e.buckets for e in envelopes):
+        return f"All {raw:,} points drawn (not downsampled)."
+    factor = raw / max(shown, 1)
+    return (
+        f"Downsampled for display: {raw:,} points drawn as {shown:,} ({factor:,.0f}x fewer), "
+        "keeping the minimum and maximum of each x bucket, so peaks and dips survive."
+    )

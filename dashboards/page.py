@@ -1,0 +1,98 @@
+"""The page: every panel in one self-contained HTML file.
+
+Plotly's JavaScript is inlined once in <head>, so the page opens offline on a
+cluster login node and loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from pathlib import Path
+
+import plotly.io as pio
+from plotly.offline import get_plotlyjs
+
+from olmo_green.dashboards.carbon import RunAccount, account_for, table_html
+from olmo_green.dashboards.figures import Panel
+from olmo_green.dashboards.panels import energy_emissions_panel, energy_per_token_panel, loss_energy_panel
+from olmo_green.dashboards.power import device_power_panel, node_power_panel
+from olmo_green.dashboards.rundata import RunData, load_run
+
+DASHBOARD_FILE = "dashboard.html"
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }
+section { margin: 2em 0; } .note { color: #555; font-size: 0.9em; margin: 0.2em 0; }
+table.report { border-collapse: collapse; } table.report td, table.report th
+{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+td.unavailable { color: #a00; } nav a { margin-right: 1em; }
+"""
+
+
+def build_panels(runs: list[RunData], accounts: list[RunAccount]) -> list[Panel]:
+    table = Panel("report-table", "Report", html=table_html(accounts))
+    table.notes.append("From the reports layer (olmo_green.reports), the model card's columns.")
+    return [
+        device_power_panel(runs),
+        node_power_panel(runs),
+        energy_emissions_panel(runs, accounts),
+        energy_per_token_panel(runs),
+        loss_energy_panel(runs),
+        table,
+    ]
+
+
+def _section(panel: Panel) -> str:
+    body = panel.html
+    if panel.figure is not None:
+        body = pio.to_html(panel.figure, include_plotlyjs=False, full_html=False,
+                           config={"responsive": True, "displaylogo": False}, div_id=f"{panel.panel_id}-plot")
+    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in panel.notes)
+    return (f"<section id='{panel.panel_id}' class='panel'><h2>{html.escape(panel.title)}</h2>"
+            f"{body}{notes}</section>")
+
+
+def _run_list(runs: list[RunData]) -> str:
+    items = []
+    for run in runs:
+        steps = int(run.steps["step"].max()) if len(run.steps) else 0
+        methods = ", ".join(run.methods) or "no accelerator samples"
+        items.append(f"<li><b>{html.escape(run.name)}</b> ({html.escape(str(run.path))}): {steps:,} steps, "
+                     f"{len(run.samples):,} samples; energy method: {html.escape(methods)}</li>")
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def render_page(runs: list[RunData], panels: list[Panel]) -> str:
+    """The whole HTML document."""
+    title = "olmo-green dashboard: " + ", ".join(run.name for run in runs)
+    nav = "".join(f"<a href='#{p.panel_id}'>{html.escape(p.title)}</a>" for p in panels)
+    built = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+    return (
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='note'>Built {built} from the saved run records only.</p>"
+        f"{_run_list(runs)}<nav>{nav}</nav>{''.join(_section(p) for p in panels)}</body></html>"
+    )
+
+
+def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None, **carbon_options) -> Path:
+    """Write the dashboard of one or more runs; default RUN/dashboard.html for one run.
+
+    `carbon_options` go to the reports layer (hardware, pue, intensity_kg_per_kwh,
+    country, intensity_series). Raises InputFileError (a GreenError) for a path
+    that is not a run record, and GreenError for several runs without an output.
+    """
+    from olmo_green.errors import GreenError
+
+    if output is None and len(run_dirs) != 1:
+        raise GreenError("several runs need an output file: add -o FILE.html.")
+    runs = [load_run(d) for d in run_dirs]
+    accounts = [account_for(d, **carbon_options) for d in run_dirs]
+    path = Path(output) if output is not None else Path(run_dirs[0]) / DASHBOARD_FILE
+    path.write_text(render_page(runs, build_panels(runs, accounts)), encoding="utf-8")
+    return path
+
+
+def write_run_dashboard(run_dir: str | Path, **carbon_options) -> Path:
+    """What the training loop calls at the end of every run: writes RUN/dashboard.html."""
+    return build_dashboard([run_dir], **carbon_options)

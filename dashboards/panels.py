@@ -1,0 +1,124 @@
+"""Energy panels: cumulative energy and emissions, energy per token, loss against energy.
+
+Energy is accelerator energy (all devices), as in the model card's headline.
+Carbon factors (PUE, location- and market-based intensity) come from the
+reports layer through dashboards.carbon; this module never picks one itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from olmo_green.dashboards.carbon import RunAccount
+from olmo_green.dashboards.downsample import Envelope, buckets_for, envelope
+from olmo_green.dashboards.figures import (
+    PANEL_POINT_BUDGET,
+    Panel,
+    base_figure,
+    compact,
+    downsample_note,
+    energy_unit,
+    mass_unit,
+    run_color,
+)
+from olmo_green.dashboards.rundata import RunData, cumulative_energy_j, step_energy_j
+
+BASES = {"location": "solid", "market": "dash"}  # line dash per intensity basis
+
+
+def _steps(run: RunData) -> np.ndarray:
+    return run.steps["step"].to_numpy(dtype=float)
+
+
+def _energy_at_step_ends_j(run: RunData) -> np.ndarray:
+    return cumulative_energy_j(run, run.steps["time_end_s"].to_numpy(dtype=float))
+
+
+def _line(env: Envelope, name: str, color: str, hover: str, dash: str = "solid", **kw) -> go.Scatter:
+    return go.Scatter(x=compact(env.x), y=compact(env.y), name=name, mode="lines",
+                      line={"color": color, "width": 1.5, "dash": dash}, hovertemplate=hover, **kw)
+
+
+def _emission_lines(run: RunData, account: RunAccount, energy_kwh: np.ndarray, kg_per_unit: float):
+    """(basis, kg CO2e curve) for each intensity the report gives: kWh x PUE x kg/kWh."""
+    for basis, intensity in account.intensities_kg_per_kwh.items():
+        yield basis, energy_kwh * account.pue * intensity / kg_per_unit
+
+
+def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> Panel:
+    """Cumulative accelerator energy (top) and emissions by basis (bottom) over steps."""
+    energies = [_energy_at_step_ends_j(run) for run in runs]
+    unit, j_per_unit = energy_unit(max((float(e[-1]) for e in energies if len(e)), default=0.0))
+    kg_max = max((float(e[-1]) / 3.6e6 * a.pue * max(a.intensities_kg_per_kwh.values(), default=0.0)
+                  for e, a in zip(energies, accounts, strict=True) if len(e) and a.pue), default=0.0)
+    mass, kg_per_unit = mass_unit(kg_max)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, subplot_titles=(
+        f"Cumulative accelerator energy ({unit})", f"Cumulative emissions ({mass})"))
+    buckets = buckets_for(3 * len(runs), PANEL_POINT_BUDGET)
+    envelopes, notes = [], []
+    for i, (run, energy_j, account) in enumerate(zip(runs, energies, accounts, strict=True)):
+        env = envelope(_steps(run), energy_j / j_per_unit, buckets)
+        envelopes.append(env)
+        fig.add_trace(_line(env, f"{run.name}: energy", run_color(i),
+                            f"step %{{x:,.0f}}<br>%{{y:,.4g}} {unit}<extra>{run.name}</extra>"), row=1, col=1)
+        if account.unavailable:
+            notes.append(f"{run.name}: no emissions drawn: {account.unavailable}")
+            continue
+        for basis, kg in _emission_lines(run, account, energy_j / 3.6e6, kg_per_unit):
+            env = envelope(_steps(run), kg, buckets)
+            envelopes.append(env)
+            fig.add_trace(_line(env, f"{run.name}: {basis}-based", run_color(i),
+                                f"step %{{x:,.0f}}<br>%{{y:,.4g}} {mass} ({basis})<extra>{run.name}</extra>",
+                                dash=BASES.get(basis, "dot")), row=2, col=1)
+        notes.append(f"{run.name}: {account.factors_text}")
+    if all(a.unavailable for a in accounts):
+        fig.add_annotation(text="Emissions unavailable: no report for these runs (see below).",
+                           xref="x2 domain", yref="y2 domain", x=0.5, y=0.5, showarrow=False,
+                           font={"size": 14, "color": "#a00"})
+    fig.update_layout(title={"text": "Cumulative energy and emissions"}, template="plotly_white",
+                      height=620, margin={"t": 80, "r": 20, "l": 70, "b": 50})
+    fig.update_xaxes(title_text="optimizer step", row=2, col=1)
+    fig.update_yaxes(title_text=unit, row=1, col=1)
+    fig.update_yaxes(title_text=mass, row=2, col=1)
+    panel = Panel("energy-emissions", "Cumulative energy and emissions", fig)
+    panel.notes += [downsample_note(envelopes), *notes]
+    return panel
+
+
+def energy_per_token_panel(runs: list[RunData]) -> Panel:
+    """Accelerator energy of each step's window divided by the step's tokens."""
+    fig = base_figure("Energy per token", "optimizer step", "energy per token (J/token)")
+    buckets = buckets_for(len(runs), PANEL_POINT_BUDGET)
+    envelopes = []
+    for i, run in enumerate(runs):
+        tokens = run.steps["tokens"].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_token = np.where(tokens > 0, step_energy_j(run) / tokens, np.nan)
+        env = envelope(_steps(run), per_token, buckets)
+        envelopes.append(env)
+        fig.add_trace(_line(env, run.name, run_color(i),
+                            "step %{x:,.0f}<br>%{y:,.4g} J/token<extra>%{fullData.name}</extra>"))
+    panel = Panel("energy-per-token", "Energy per token", fig)
+    panel.notes += [downsample_note(envelopes),
+                    "Energy inside each step's window (eval and checkpoint energy excluded) / its tokens."]
+    return panel
+
+
+def loss_energy_panel(runs: list[RunData]) -> Panel:
+    """Training loss against cumulative accelerator energy: quality bought per kWh."""
+    energies = [_energy_at_step_ends_j(run) for run in runs]
+    unit, j_per_unit = energy_unit(max((float(e[-1]) for e in energies if len(e)), default=0.0))
+    fig = base_figure("Loss against cumulative energy", f"cumulative accelerator energy ({unit})",
+                      "training loss")
+    buckets = buckets_for(len(runs), PANEL_POINT_BUDGET)
+    envelopes = []
+    for i, (run, energy_j) in enumerate(zip(runs, energies, strict=True)):
+        env = envelope(energy_j / j_per_unit, run.steps["loss"].to_numpy(dtype=float), buckets)
+        envelopes.append(env)
+        fig.add_trace(_line(env, run.name, run_color(i),
+                            f"%{{x:,.4g}} {unit}<br>loss %{{y:.4f}}<extra>%{{fullData.name}}</extra>"))
+    panel = Panel("loss-energy", "Loss against cumulative energy", fig)
+    panel.notes.append(downsample_note(envelopes))
+    return panel

@@ -1,0 +1,163 @@
+"""Power panels: per device and per node, over steps or wall time, phases shaded.
+
+Each line is drawn twice, once against steps and once against wall time
+(hidden); two buttons swap which set is visible and the axis type. Both copies
+share one downsampling, so peaks sit at the same samples in either view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from olmo_green.dashboards.downsample import Envelope, buckets_for, envelope
+from olmo_green.dashboards.figures import (
+    PANEL_POINT_BUDGET,
+    Panel,
+    base_figure,
+    compact,
+    downsample_note,
+    run_color,
+)
+from olmo_green.dashboards.rundata import RunData, device_power_w, node_power_w, step_of_time
+
+STEP_VIEW, TIME_VIEW = "step", "time"
+PHASE_COLORS = {"eval": "rgba(255,165,0,0.25)", "checkpoint": "rgba(128,0,128,0.18)"}
+OTHER_PHASE_COLOR = "rgba(120,120,120,0.2)"
+MAX_PHASE_WINDOWS = 2000  # per run and phase: more shapes slow the page, not the reader
+
+
+def _add_line(fig: go.Figure, run: RunData, env: Envelope, name: str, color: str, group: str) -> None:
+    """Add one series as a step-view trace and a hidden wall-time twin."""
+    common = {"name": name, "legendgroup": group, "mode": "lines", "line": {"color": color, "width": 1}}
+    fig.add_trace(go.Scatter(
+        x=compact(step_of_time(run, env.x)), y=compact(env.y), meta=STEP_VIEW, **common,
+        hovertemplate="step %{x:,.1f}<br>%{y:,.0f} W<extra>%{fullData.name}</extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=env.x * 1000.0, y=compact(env.y), meta=TIME_VIEW, visible=False, **common,
+        hovertemplate="%{x|%Y-%m-%d %H:%M:%S}<br>%{y:,.0f} W<extra>%{fullData.name}</extra>",
+    ))
+
+
+def _merged_windows(phases: pd.DataFrame, min_gap_s: float) -> pd.DataFrame:
+    """Merge windows closer than `min_gap_s` so a long run stays under MAX_PHASE_WINDOWS."""
+    if len(phases) <= MAX_PHASE_WINDOWS:
+        return phases
+    start = phases["time_start_s"].to_numpy(dtype=float)
+    end = phases["time_end_s"].to_numpy(dtype=float)
+    new = np.r_[True, start[1:] - end[:-1] > min_gap_s]
+    group = np.cumsum(new) - 1
+    merged = phases.groupby(group).agg(
+        step=("step", "first"), time_start_s=("time_start_s", "min"), time_end_s=("time_end_s", "max"))
+    return merged.reset_index(drop=True)
+
+
+def _rectangles(x0: np.ndarray, x1: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """Closed rectangles from 0 to `top`, separated by NaN, for one filled trace."""
+    xs = np.stack([x0, x0, x1, x1, x0, np.full_like(x0, np.nan)], axis=1).ravel()
+    ys = np.tile([0.0, top, top, 0.0, 0.0, np.nan], len(x0))
+    return xs, ys
+
+
+def _phase_traces(fig: go.Figure, run: RunData, top_w: float) -> None:
+    """Shade eval/checkpoint windows; in step view a window is at least 1/400 of the axis wide."""
+    if not len(run.phases) or not len(run.steps):
+        return
+    span_s = float(run.steps["time_end_s"].max() - run.steps["time_start_s"].min())
+    span_steps = float(run.steps["step"].max() - run.steps["step"].min()) or 1.0
+    for phase, rows in run.phases.groupby(run.phases["phase"].astype(str)):
+        count = len(rows)
+        rows = _merged_windows(rows, span_s / MAX_PHASE_WINDOWS)
+        start = rows["time_start_s"].to_numpy(dtype=float)
+        end = rows["time_end_s"].to_numpy(dtype=float)
+        s0, s1 = step_of_time(run, start), step_of_time(run, end)
+        s1 = np.maximum(s1, s0 + span_steps / 400.0)
+        color = PHASE_COLORS.get(phase, OTHER_PHASE_COLOR)
+        name = f"{run.name}: {phase} ({count:,} windows)"
+        for view, (x0, x1) in ((STEP_VIEW, (s0, s1)), (TIME_VIEW, (start * 1000.0, end * 1000.0))):
+            xs, ys = _rectangles(x0, x1, top_w)
+            fig.add_trace(go.Scatter(
+                x=xs, y=ys, fill="toself", fillcolor=color, mode="lines", line={"width": 0},
+                name=name, legendgroup=f"{run.name}:{phase}", meta=view, hoverinfo="name",
+                visible=view == STEP_VIEW,
+            ))
+
+
+def _add_view_switch(fig: go.Figure) -> None:
+    """Two buttons: x = step (linear axis) or wall time (date axis, UTC)."""
+    def button(view: str, label: str, axis_type: str, title: str) -> dict:
+        visible = [trace.meta == view for trace in fig.data]
+        return {"label": label, "method": "update",
+                "args": [{"visible": visible},
+                         {"xaxis.type": axis_type, "xaxis.title.text": title, "xaxis.autorange": True}]}
+
+    fig.update_layout(updatemenus=[{
+        "type": "buttons", "direction": "right", "x": 1.0, "xanchor": "right", "y": 1.12, "yanchor": "bottom",
+        "buttons": [button(STEP_VIEW, "x: step", "linear", "optimizer step"),
+                    button(TIME_VIEW, "x: wall time", "date", "wall time (UTC)")],
+    }])
+
+
+def _device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, time_s, power_w) per device, node-level meters excluded."""
+    if not len(run.samples):
+        return []
+    series = []
+    for (node, device, domain), rows in run.samples.groupby(["node", "device", "domain"], dropna=False):
+        if domain == "node":
+            continue
+        time_s, power_w = device_power_w(rows)
+        series.append((f"{node}/{device} ({domain})", time_s, power_w))
+    return series
+
+
+def _finish(fig: go.Figure, runs: list[RunData], envelopes: list[Envelope], panel: Panel) -> Panel:
+    top_w = max((float(np.nanmax(e.y)) for e in envelopes if np.isfinite(e.y).any()), default=1.0) * 1.05
+    for run in runs:
+        _phase_traces(fig, run, top_w)
+    _add_view_switch(fig)
+    panel.figure = fig
+    panel.notes.append(downsample_note(envelopes))
+    if any(len(r.phases) for r in runs):
+        panel.notes.append("Shaded: eval and checkpoint windows (in the step view they occupy "
+                           "no steps, so each is drawn at least 1/400 of the axis wide).")
+    return panel
+
+
+def device_power_panel(runs: list[RunData]) -> Panel:
+    """Power of every device over steps, min/max-downsampled."""
+    fig = base_figure("Power per device", "optimizer step", "power (W)")
+    series = [(i, run, s) for i, run in enumerate(runs) for s in _device_series(run)]
+    buckets = buckets_for(len(series), PANEL_POINT_BUDGET)
+    envelopes = []
+    for n, (i, run, (label, time_s, power_w)) in enumerate(series):
+        env = envelope(time_s, power_w, buckets)
+        envelopes.append(env)
+        name = f"{run.name}: {label}" if len(runs) > 1 else label
+        _add_line(fig, run, env, name, run_color(i if len(runs) > 1 else n), run.name)
+    return _finish(fig, runs, envelopes, Panel("power-device", "Power per device"))
+
+
+def node_power_panel(runs: list[RunData]) -> Panel:
+    """Accelerator power summed per node, and a whole-node meter where the record has one."""
+    fig = base_figure("Power per node", "optimizer step", "power (W)")
+    per_node = []
+    for i, run in enumerate(runs):
+        for node, rows in run.samples.groupby("node", dropna=False):
+            devices = [device_power_w(r) for _, r in rows[rows["domain"] == "gpu"].groupby("device")]
+            per_node.append((i, run, f"{node}: accelerators (sum)", node_power_w(devices)))
+            for _, meter in rows[rows["domain"] == "node"].groupby("device"):
+                per_node.append((i, run, f"{node}: whole node (measured)", device_power_w(meter)))
+    buckets = buckets_for(len(per_node), PANEL_POINT_BUDGET)
+    envelopes = []
+    for n, (i, run, label, (time_s, power_w)) in enumerate(per_node):
+        env = envelope(time_s, power_w, buckets)
+        envelopes.append(env)
+        name = f"{run.name}: {label}" if len(runs) > 1 else label
+        _add_line(fig, run, env, name, run_color(i if len(runs) > 1 else n), run.name)
+    panel = Panel("power-node", "Power per node")
+    panel.notes.append("Accelerator power per node is the sum of its devices, interpolated onto one "
+                       "time grid; a time inside any device's telemetry gap is left blank.")
+    return _finish(fig, runs, envelopes, panel)

@@ -1,0 +1,104 @@
+"""The page: every panel, self-contained, honest about downsampling and missing reports."""
+
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from olmo_green.cli import cli
+from olmo_green.dashboards import build_dashboard, write_run_dashboard
+from olmo_green.dashboards.carbon import RunAccount, table_html
+from olmo_green.dashboards.synthetic import SyntheticRun, write_synthetic_run
+from olmo_green.errors import GreenError
+
+PANEL_IDS = ["power-device", "power-node", "energy-emissions", "energy-per-token", "loss-energy",
+             "report-table"]
+
+
+def test_write_run_dashboard_puts_every_panel_in_run_dashboard_html(small_run):
+    path = write_run_dashboard(small_run)
+    assert path == small_run / "dashboard.html"
+    page = path.read_text(encoding="utf-8")
+    for panel_id in PANEL_IDS:
+        assert f"<section id='{panel_id}'" in page
+
+
+def test_page_is_self_contained(small_run):
+    page = write_run_dashboard(small_run).read_text(encoding="utf-8")
+    assert "Plotly.newPlot" in page and len(page) > 3_000_000  # plotly.js itself is inlined
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=['\"]?(https?:)?//", page)
+
+
+def _page_text(path) -> str:
+    """The page with Plotly's escaped slashes (\\u002f) undone, to search for labels."""
+    return path.read_text(encoding="utf-8").replace("\\u002f", "/")
+
+
+def test_axis_titles_carry_units(small_run):
+    page = _page_text(write_run_dashboard(small_run))
+    for title in ["power (W)", "energy per token (J/token)", "cumulative accelerator energy (Wh)"]:
+        assert title in page
+
+
+def test_long_run_says_it_is_downsampled_and_by_how_much(tmp_path):
+    run = write_synthetic_run(tmp_path / "long", SyntheticRun(steps=20_000, nodes=1, eval_every=1000,
+                                                              checkpoint_every=5000))
+    page = write_run_dashboard(run).read_text(encoding="utf-8")
+    assert re.search(r"Downsampled for display: [\d,]+ points drawn as [\d,]+ \(\d+x fewer\)", page)
+
+
+def test_several_runs_are_overlaid_on_one_page(small_run, other_run, tmp_path):
+    page = _page_text(build_dashboard([small_run, other_run], tmp_path / "both.html"))
+    for name in ("small: node0/0 (gpu)", "other: node0/0 (gpu)", "small: energy", "other: energy"):
+        assert name in page
+
+
+def test_several_runs_need_an_output_file(small_run, other_run):
+    with pytest.raises(GreenError, match="-o"):
+        build_dashboard([small_run, other_run])
+
+
+def test_cli_writes_the_default_file(small_run):
+    result = CliRunner().invoke(cli, ["dashboard", str(small_run)])
+    assert result.exit_code == 0, result.output
+    assert (small_run / "dashboard.html").is_file()
+
+
+def test_cli_rejects_a_directory_that_is_not_a_run_record_in_one_line(tmp_path):
+    result = CliRunner().invoke(cli, ["dashboard", str(tmp_path)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("olmo-green: error:") and "not a run record" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_missing_report_is_said_never_invented():
+    table = table_html([RunAccount("r1", unavailable="no carbon intensity known")])
+    assert "Report unavailable: no carbon intensity known" in table
+    assert not re.search(r"<td>\d", table)
+
+
+def test_table_prints_the_reports_figures_per_basis():
+    row = {"gpu_type": "A100-40GB (MosaicML)", "gpu_energy_mwh": 104.0, "pue": 1.1, "method": "counter",
+           "intensity_kg_per_kwh": 0.656, "emissions_tco2eq": 75.05,
+           "carbon": [{"basis": "location", "headline": True, "intensity_kg_per_kwh": 0.656,
+                       "emissions_tco2eq": 75.05, "source": "model card"}]}
+    table = table_html([RunAccount("olmo-7b", row, 1.1, {"location": 0.656})])
+    for text in ("A100-40GB (MosaicML)", "104.000000", "1.10", "0.656", "75.050000", "location (headline)"):
+        assert text in table
+
+
+def test_emissions_follow_the_reports_factors(small_run):
+    reports = pytest.importorskip("olmo_green.reports", reason="the reports layer is not in this tree yet")
+    from olmo_green.dashboards.carbon import account_for
+    from olmo_green.dashboards.page import build_panels
+    from olmo_green.dashboards.rundata import load_run
+
+    account = reports.account_run(small_run)
+    panel = build_panels([load_run(small_run)], [account_for(small_run)])[2]
+    lines = {t.name: t for t in panel.figure.data}
+    assert set(lines) >= {"small: location-based", "small: market-based"}
+    energy_kwh = account.gpu_energy_j / 3.6e6
+    location_g = energy_kwh * account.pue * account.intensities_kg_per_kwh["location"] * 1000.0
+    assert float(np.max(lines["small: location-based"].y)) == pytest.approx(location_g, rel=0.02)
