@@ -16,11 +16,13 @@ Shapes: B batch, T sequence, C d_model, nh heads, hs head size, V embedding size
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from olmo_green.errors import ConfigError
 from olmo_green.model.config import OLMoConfig
 
 
@@ -37,28 +39,39 @@ class LayerNorm(nn.Module):
 
 
 class RotaryEmbedding(nn.Module):
-    """Rotary position embedding in the rotate-half layout, in fp32."""
+    """Rotary position embedding in the rotate-half layout, in fp32.
+
+    The model computes cos/sin once per forward and hands them to every block
+    (they depend only on T). inv_freq is recomputed there rather than kept as a
+    buffer, so a model built on the meta device (from_pretrained, FSDP2) needs
+    no buffer re-initialisation.
+    """
 
     def __init__(self, head_dim: int, theta: float):
         super().__init__()
-        inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
-        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.head_dim = head_dim
+        self.theta = theta
 
-    def cos_sin(self, seq_len: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, seq_len: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        hs = self.head_dim
+        inv_freq = 1.0 / (self.theta ** (torch.arange(0, hs, 2, device=device, dtype=torch.float32) / hs))
         positions = torch.arange(seq_len, device=device, dtype=torch.float32)
-        freqs = torch.outer(positions, self.inv_freq.to(device))  # (T, hs/2)
-        angles = torch.cat((freqs, freqs), dim=-1)  # (T, hs)
-        return angles.cos(), angles.sin()
+        freqs = torch.outer(positions, inv_freq)  # (T, hs/2)
+        # The rotate-half layout repeats each frequency in both halves; apply_rotary
+        # uses one half, which holds exactly the same values.
+        return freqs.cos(), freqs.sin()  # each (T, hs/2)
 
-    @staticmethod
-    def rotate_half(x: torch.Tensor) -> torch.Tensor:
-        x1, x2 = x.chunk(2, dim=-1)
-        return torch.cat((-x2, x1), dim=-1)
 
-    def apply(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        # x: (B, nh, T, hs); rotate in fp32, return in x's dtype
-        xf = x.float()
-        return (xf * cos + self.rotate_half(xf) * sin).to(x.dtype)
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x * cos + rotate_half(x) * sin, with rotate_half(x) = (-x2, x1), in fp32.
+
+    Written per half, it is the same arithmetic (x1*c - x2*s equals x1*c + (-x2)*s
+    exactly) with half the multiplies and no negated copy.
+    """
+    xf = x.float()  # a no-op in fp32; under bf16 autocast it keeps RoPE in full precision
+    x1, x2 = xf.chunk(2, dim=-1)
+    rotated = torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
+    return rotated.to(x.dtype)
 
 
 class OLMoBlock(nn.Module):
@@ -75,9 +88,8 @@ class OLMoBlock(nn.Module):
         self.ff_norm = LayerNorm(config.layer_norm_eps)
         self.ff_proj = nn.Linear(d, config.mlp_hidden_size, bias=False)
         self.ff_out = nn.Linear(config.mlp_hidden_size // 2, d, bias=False)
-        self.rotary = RotaryEmbedding(config.head_dim, config.rope_theta)
 
-    def attention(self, x: torch.Tensor) -> torch.Tensor:
+    def attention(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
         qkv = self.att_proj(x)  # (B, T, 3C)
         if self.config.clip_qkv is not None:
@@ -85,8 +97,7 @@ class OLMoBlock(nn.Module):
         q, k, v = qkv.split(C, dim=-1)
         nh, hs = self.config.n_heads, self.config.head_dim
         q, k, v = (t.view(B, T, nh, hs).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
-        cos, sin = self.rotary.cos_sin(T, x.device)
-        q, k = self.rotary.apply(q, cos, sin), self.rotary.apply(k, cos, sin)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         return self.attn_out(y.transpose(1, 2).reshape(B, T, C))
 
@@ -94,8 +105,8 @@ class OLMoBlock(nn.Module):
         up, gate = self.ff_proj(x).chunk(2, dim=-1)  # each (B, T, mlp_hidden/2)
         return self.ff_out(F.silu(gate) * up)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attention(self.attn_norm(x))
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x = x + self.attention(self.attn_norm(x), cos, sin)
         return x + self.mlp(self.ff_norm(x))
 
 
@@ -110,6 +121,7 @@ class OLMo(nn.Module):
             blocks=nn.ModuleList(OLMoBlock(config, i) for i in range(config.n_layers)),
             ln_f=LayerNorm(config.layer_norm_eps),
         ))
+        self.rotary = RotaryEmbedding(config.head_dim, config.rope_theta)  # no parameters
         if not config.weight_tying:
             self.transformer["ff_out"] = nn.Linear(config.d_model, config.embedding_size, bias=False)
         if init:
@@ -118,6 +130,26 @@ class OLMo(nn.Module):
     @classmethod
     def from_preset(cls, name: str, init: bool = True) -> OLMo:
         return cls(OLMoConfig.from_preset(name), init=init)
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike, dtype: torch.dtype | None = None) -> OLMo:
+        """Load a Hugging Face OLMo directory or a native OLMo checkpoint (see model/interop.py).
+
+        dtype None keeps the stored dtype. Raises InputFileError if `path` is neither.
+        """
+        from olmo_green.model import interop  # interop imports this module
+
+        return interop.load(path, dtype=dtype)
+
+    def save_pretrained(self, path: str | os.PathLike, format: str = "hf") -> None:
+        """Write Hugging Face format ("hf": config.json + model.safetensors) or native
+        OLMo format ("olmo": model.pt + config.yaml) to the directory `path`."""
+        from olmo_green.model import interop
+
+        savers = {"hf": interop.save_hf, "olmo": interop.save_native}
+        if format not in savers:
+            raise ConfigError(f"unknown checkpoint format {format!r}; use 'hf' or 'olmo'")
+        savers[format](self, path)
 
     def reset_parameters(self) -> None:
         """OLMo's "mitchell" init: truncated normal at +-3 sigma, sigma = 1/sqrt(d_in);
@@ -135,8 +167,9 @@ class OLMo(nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         x = self.transformer.wte(input_ids)  # (B, T, C)
+        cos, sin = self.rotary(input_ids.shape[1], input_ids.device)  # shared by all blocks
         for block in self.transformer.blocks:
-            x = block(x)
+            x = block(x, cos, sin)
         x = self.transformer.ln_f(x)
         if self.config.weight_tying:
             return F.linear(x, self.transformer.wte.weight)  # (B, T, V)
