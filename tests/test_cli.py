@@ -31,10 +31,7 @@ def test_version():
 
 def test_green_error_is_one_line_exit_2_without_traceback():
     result = CliRunner().invoke(cli, ["report", "--trace", "/no/such/trace.csv"])
-    if result.exit_code == 3:  # the verb is not built yet: still one line, no traceback
-        pass
-    else:
-        assert result.exit_code == 2
+    assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("olmo-green: error:")
     assert "Traceback" not in result.output

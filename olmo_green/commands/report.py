@@ -2,8 +2,6 @@
 
 import click
 
-from olmo_green.commands._common import not_built
-
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, type=click.Path())
@@ -16,6 +14,18 @@ from olmo_green.commands._common import not_built
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex"]), default="md",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout.")
-def command(**options) -> None:
+def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, pue: float | None,
+            intensity: float | None, country: str | None, intensity_series: str | None, fmt: str,
+            output: str | None) -> None:
     """Report the energy and emissions of runs, like the OLMo model card's table."""
-    not_built("report", 5)
+    from olmo_green.reports import account_many
+    from olmo_green.reports.formats import render
+    from olmo_green.reports.output import write_atomic
+
+    accounts = account_many(run_dirs, trace, hardware=hardware, pue=pue, intensity_kg_per_kwh=intensity,
+                            country=country, intensity_series=intensity_series)
+    text = render(accounts, fmt)  # everything is computed before a file is touched
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)

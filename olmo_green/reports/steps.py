@@ -44,7 +44,7 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
 def phase_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame, total_j: float) -> dict[str, float]:
     """Energy per phase; `outside` is the rest of the run total."""
     if steps.empty:
-        return {OUTSIDE: total_j} if total_j else {}
+        return {}  # no windows to split by (a trace): the breakdown is not known
     start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
     energy = window_energy_j(curves, start, end)
     phases = pd.Series(energy).groupby(steps["phase"].to_numpy()).sum()

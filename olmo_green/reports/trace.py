@@ -21,7 +21,9 @@ from olmo_green.errors import InputFileError
 from olmo_green.runrecord import REQUIRED_SAMPLE_COLUMNS
 
 TEXT_COLUMNS = ("node", "device", "domain", "source")
-TRACE_SOURCE = "replay"  # the source of samples whose file does not name one
+# Source of samples whose file names none: not "replay", so each curve keeps its
+# measured method (counter or power integration); the account says "replayed".
+TRACE_SOURCE = "trace"
 KEY_COLUMNS = ["node", "device", "domain"]
 
 

@@ -1,0 +1,64 @@
+"""A run directory's account: devices, nodes, phases, tokens, node line, gaps, counters."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from olmo_green.reports import account_run, account_trace
+from tests.reports.traces import write_run
+
+
+def test_run_energy_splits_into_phases_that_add_up(tmp_path):
+    account = account_run(write_run(tmp_path / "run"))
+    assert account.gpu_energy_j == pytest.approx(2 * 300.0 * 100.0)
+    assert account.phases_j["train"] == pytest.approx(2 * 300.0 * 40.0)
+    assert account.phases_j["eval"] == pytest.approx(2 * 300.0 * 10.0)
+    assert sum(account.phases_j.values()) == pytest.approx(account.gpu_energy_j)
+    assert account.method == "power_integration" and account.hardware == "mosaicml-a100"
+
+
+def test_energy_per_token_uses_train_tokens(tmp_path):
+    account = account_run(write_run(tmp_path / "run"))
+    assert account.tokens == 4000
+    assert account.energy_per_token_j == pytest.approx(60000.0 / 4000)
+    assert account.kwh_per_billion_tokens == pytest.approx(60000.0 / 3.6e6 / 4000 * 1e9)
+
+
+def test_node_energy_is_a_line_of_its_own_never_added(tmp_path):
+    account = account_run(write_run(tmp_path / "run"))
+    assert account.node_energy_j == pytest.approx(100_000.0)
+    assert account.gpu_energy_j == pytest.approx(60_000.0)
+    assert account.node_energy_by_node_j == {"n0": pytest.approx(60_000.0)}
+
+
+def test_steps_table_gives_cumulative_emissions(tmp_path):
+    account = account_run(write_run(tmp_path / "run"))
+    last = account.steps.iloc[-1]
+    expected_kg = 5 * 6000.0 / 3.6e6 * 1.1 * 0.656
+    assert last["cumulative_emissions_kg"] == pytest.approx(expected_kg)
+
+
+def test_gap_events_are_counted(tmp_path):
+    account = account_run(write_run(tmp_path / "run"))
+    assert account.gaps.events == 1 and account.gaps.event_s == 3.5
+
+
+def test_counter_reset_in_a_trace_keeps_energy_before_it(tmp_path):
+    path = tmp_path / "reset.csv"
+    pd.DataFrame({"time_s": [0.0, 1.0, 2.0, 3.0, 4.0], "device": "0",
+                  "energy_j": [100.0, 200.0, 300.0, 50.0, 150.0]}).to_csv(path, index=False)
+    account = account_trace(path, intensity_kg_per_kwh=0.5)
+    assert account.gpu_energy_j == pytest.approx(100 + 100 + 50 + 100)
+    assert account.devices[0].resets == 1 and account.method == "replayed"
+    assert any("reset" in note for note in account.notes)
+
+
+def test_power_gap_in_a_trace_is_bounded_not_invented(tmp_path):
+    path = tmp_path / "gap.csv"
+    time_s = np.r_[np.arange(0.0, 10.0), np.arange(100.0, 110.0)]
+    pd.DataFrame({"time_s": time_s, "device": "0", "power_w": 200.0}).to_csv(path, index=False)
+    account = account_trace(path, intensity_kg_per_kwh=0.5)
+    assert account.gpu_energy_j == pytest.approx(18 * 200.0)
+    assert account.gaps.count == 1 and account.gaps.seconds == pytest.approx(91.0)
+    low, high = account.energy_band_mwh
+    assert high * 3.6e9 >= account.gpu_energy_j + 91.0 * 200.0
