@@ -7,6 +7,7 @@ through the functions here and never touch live objects or vendor libraries.
     RUN/config.yaml                  resolved configuration, hardware profile included
     RUN/telemetry/<node>.<seq>.parquet   closed sample chunks, seq = 000000, 000001, ...
     RUN/telemetry/<node>.open.csv    the open chunk: appended and flushed as the run goes
+    RUN/telemetry/<node>.<seq>.csv   a closed chunk not yet converted to Parquet (read like one)
     RUN/steps.csv                    one row per optimizer step or phase window, appended
     RUN/events.jsonl                 gaps, sensor faults, warnings (one JSON object a line)
     RUN/checkpoints/                 model, optimizer, data position, meter state
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +50,7 @@ EVENTS_FILE = "events.jsonl"
 TELEMETRY_DIR = "telemetry"
 CHECKPOINTS_DIR = "checkpoints"
 OPEN_CHUNK_SUFFIX = ".open.csv"
+_CHUNK = re.compile(r"^(?P<node>.+)\.(?P<seq>\d{6})\.(?P<ext>parquet|csv)$")
 
 
 def telemetry_dir(run_dir: str | Path) -> Path:
@@ -61,6 +64,33 @@ def chunk_path(run_dir: str | Path, node: str, seq: int) -> Path:
 
 def open_chunk_path(run_dir: str | Path, node: str) -> Path:
     return telemetry_dir(run_dir) / f"{node}{OPEN_CHUNK_SUFFIX}"
+
+
+def closed_csv_path(run_dir: str | Path, node: str, seq: int) -> Path:
+    """A closed chunk waiting for (or interrupted in) its conversion to Parquet."""
+    return telemetry_dir(run_dir) / f"{node}.{seq:06d}.csv"
+
+
+def sample_chunks(run_dir: str | Path, node: str | None = None) -> dict[str, dict[int, Path]]:
+    """Closed chunks per node and sequence number; Parquet wins over a leftover CSV."""
+    chunks: dict[str, dict[int, Path]] = {}
+    folder = telemetry_dir(run_dir)
+    for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+        match = _CHUNK.match(path.name)
+        if not match or (node is not None and match["node"] != node):
+            continue
+        seqs = chunks.setdefault(match["node"], {})
+        seq = int(match["seq"])
+        if match["ext"] == "parquet" or seq not in seqs:
+            seqs[seq] = path
+    return chunks
+
+
+def node_names(run_dir: str | Path) -> list[str]:
+    """Nodes that wrote samples to this run."""
+    folder = telemetry_dir(run_dir)
+    opened = {p.name[: -len(OPEN_CHUNK_SUFFIX)] for p in folder.glob("*" + OPEN_CHUNK_SUFFIX)}
+    return sorted(opened | set(sample_chunks(run_dir)))
 
 
 def is_run_dir(path: str | Path) -> bool:
@@ -79,7 +109,9 @@ def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     from io import StringIO
 
-    return pd.read_csv(StringIO(text))
+    # Labels stay text: a device "0" or a node "001" must not become a number.
+    labels = {c: "string" for c in ("node", "device", "domain", "source", "phase")}
+    return pd.read_csv(StringIO(text), dtype=labels)
 
 
 def _normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
@@ -91,10 +123,13 @@ def _normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
 
 def read_samples(run_dir: str | Path, node: str | None = None) -> pd.DataFrame:
     """All samples of a run (or of one node), sorted by node, device and time."""
-    folder = telemetry_dir(run_dir)
-    pattern = f"{node}.*" if node else "*"
-    frames = [pd.read_parquet(p) for p in sorted(folder.glob(pattern + ".parquet"))]
-    frames += [read_csv_tolerant(p, SAMPLE_COLUMNS) for p in sorted(folder.glob(pattern + OPEN_CHUNK_SUFFIX))]
+    frames = []
+    for name in [node] if node else node_names(run_dir):
+        for _, path in sorted(sample_chunks(run_dir, name).get(name, {}).items()):
+            frames.append(pd.read_parquet(path) if path.suffix == ".parquet"
+                          else read_csv_tolerant(path, SAMPLE_COLUMNS))
+        if open_chunk_path(run_dir, name).exists():
+            frames.append(read_csv_tolerant(open_chunk_path(run_dir, name), SAMPLE_COLUMNS))
     frames = [_normalise_samples(f) for f in frames if len(f)]
     if not frames:
         return _normalise_samples(pd.DataFrame(columns=SAMPLE_COLUMNS))

@@ -1,0 +1,83 @@
+"""EnergyCallback: the meter as a training-loop callback.
+
+It implements the hooks of olmo_green.model's Callback by name (duck typing,
+without importing model: imports go one way). Each hook opens the window the
+loop is entering; `close` runs last, even on error or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from olmo_green.hardware.profiles import HardwareProfile
+from olmo_green.telemetry.meter import EnergyMeter
+
+log = logging.getLogger(__name__)
+
+
+class EnergyCallback:
+    def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local",
+                 **meter_options: Any) -> None:
+        self.run_dir, self.hardware, self.meter_options = run_dir, hardware, meter_options
+        self.meter: EnergyMeter | None = None
+        self._pending_state: dict | None = None
+        self._error = False
+
+    def pre_train(self, state: dict[str, Any]) -> None:
+        run_dir = state.get("run_dir") or self.run_dir
+        self.meter = EnergyMeter(run_dir, self.hardware, **self.meter_options)
+        if self._pending_state is not None:
+            self.meter.load_state_dict(self._pending_state)
+        if "step" in state:
+            self.meter.totals.last_step = int(state["step"])
+        self.meter.start(first_phase="idle")
+
+    def pre_step(self, step: int) -> None:
+        self._meter("train", step)
+
+    def post_step(self, step: int, metrics: dict[str, float]) -> None:
+        if self.meter is not None:
+            self.meter.end_step(step, metrics)
+
+    def pre_eval(self, step: int) -> None:
+        self._meter("eval", step)
+
+    def post_eval(self, step: int, metrics: dict[str, float]) -> None:
+        self._meter("idle", step)
+
+    def pre_checkpoint(self, step: int) -> None:
+        self._meter("checkpoint", step)
+
+    def post_checkpoint(self, step: int, path: str) -> None:
+        self._meter("idle", step)
+
+    def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
+        return None  # the meter writes its own record; live figures come from live_status()
+
+    def on_error(self, error: BaseException) -> None:
+        self._error = True
+
+    def close(self) -> None:
+        if self.meter is not None:
+            self.meter.close(error=self._error)
+
+    def live_status(self) -> dict:
+        """Power now (W), energy so far (kWh) and method, for the progress bar."""
+        if self.meter is None:
+            return {"power_w": 0.0, "energy_kwh": 0.0, "method": "none"}
+        return self.meter.live_status()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.meter.state_dict() if self.meter is not None else dict(self._pending_state or {})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Called on --resume, before or after pre_train."""
+        self._pending_state = dict(state)
+        if self.meter is not None:
+            self.meter.load_state_dict(state)
+
+    def _meter(self, phase: str, step: int) -> None:
+        if self.meter is not None:
+            self.meter.begin(phase, step)

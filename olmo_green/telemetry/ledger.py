@@ -1,0 +1,162 @@
+"""Live energy accounting: per-device cumulative curves and the windows that split them.
+
+A window is a stretch of the run with one label: an optimizer step ("train")
+or a phase between steps ("eval", "checkpoint", "data_wait", "idle").
+Windows tile the run with no overlap and no hole, each starting where the
+previous ended, so step energies plus phase energies equal the run's total
+by construction. A window's energy is curve(end) - curve(start), linear
+between samples: integrate.EnergyCurve's rule, applied as samples arrive.
+
+Per-interval energy comes from integrate.py (counter deltas with resets,
+trapezoid for power, nothing invented across a power gap), so live totals and
+offline reports count the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from olmo_green.telemetry.integrate import GAP_FACTOR, counter_deltas_j, trapezoid_j
+from olmo_green.telemetry.sources.base import Reading
+
+PHASES = ("train", "eval", "checkpoint", "data_wait", "idle")
+
+
+class Track:
+    """One device's cumulative energy at each sample since the oldest open window."""
+
+    def __init__(self, counter: bool, max_gap_s: float) -> None:
+        self.counter, self.max_gap_s = counter, max_gap_s
+        self.time_s: list[float] = []
+        self.cumulative_j: list[float] = []
+        self.last_value = math.nan
+        self.power_w = math.nan
+        self.total_j = 0.0
+        self.gaps, self.gap_s, self.resets = 0, 0.0, 0
+
+    def add(self, time_s: float, power_w: float, energy_j: float) -> None:
+        value = energy_j if self.counter else power_w
+        if math.isnan(value) or (self.time_s and time_s <= self.time_s[-1]):
+            return  # a missing value or a repeated stamp adds nothing
+        if self.time_s:
+            self.total_j += self._delta_j(time_s, value)
+        self.time_s.append(time_s)
+        self.cumulative_j.append(self.total_j)
+        self.last_value, self.power_w = value, power_w
+
+    def _delta_j(self, time_s: float, value: float) -> float:
+        dt_s = time_s - self.time_s[-1]
+        gap = dt_s > self.max_gap_s
+        self.gaps, self.gap_s = self.gaps + gap, self.gap_s + (dt_s if gap else 0.0)
+        if self.counter:
+            deltas, resets = counter_deltas_j(np.array([self.last_value, value]))
+            self.resets += resets
+            return float(deltas[0])
+        if gap:
+            return 0.0  # power across a gap is bounded in reports, never invented
+        return float(trapezoid_j(np.array([self.time_s[-1], time_s]), np.array([self.last_value, value]))[0])
+
+    def at_j(self, time_s: float) -> float:
+        """Cumulative energy at `time_s`, linear between samples, clamped outside them."""
+        if not self.time_s:
+            return 0.0
+        return float(np.interp(time_s, self.time_s, self.cumulative_j))
+
+    def forget_before(self, time_s: float) -> None:
+        """Drop samples no open window needs (keep the one at or before `time_s`)."""
+        keep = max(0, int(np.searchsorted(self.time_s, time_s, side="right")) - 1)
+        if keep:
+            del self.time_s[:keep], self.cumulative_j[:keep]
+
+
+@dataclass
+class Window:
+    phase: str
+    step: int
+    start_s: float
+    end_s: float | None = None
+    metrics: dict = field(default_factory=dict)
+    energy_j: float | None = None  # this node's accelerator energy, once resolved
+
+
+class Ledger:
+    """Tracks per (device, domain) and the windows of one process."""
+
+    def __init__(self, interval_s: float, merge_idle_s: float = 1.0) -> None:
+        self.max_gap_s = GAP_FACTOR * interval_s
+        self.merge_idle_s = merge_idle_s
+        self.tracks: dict[tuple[str, str], Track] = {}
+        self.windows: list[Window] = []  # closed and not yet resolved, then the open one
+        # Each track's cumulative energy where the oldest unresolved window starts. Kept, not
+        # recomputed, so a window resolved early (forced) cannot lose the energy after it.
+        self._start_j: dict[tuple[str, str], float] = {}
+
+    def add(self, readings: list[Reading]) -> None:
+        for r in readings:
+            track = self.tracks.get((r.device, r.domain))
+            if track is None:
+                track = Track(not math.isnan(r.energy_j), self.max_gap_s)
+                self.tracks[(r.device, r.domain)] = track
+            track.add(r.time_s, r.power_w, r.energy_j)
+
+    @property
+    def step_domains(self) -> set[str]:
+        """What a step's energy covers: the accelerators; the CPU where there is none."""
+        domains = {domain for _, domain in self.tracks}
+        return {"gpu"} if "gpu" in domains or not domains else {"cpu"} & domains
+
+    def open(self, phase: str, step: int, time_s: float) -> None:
+        self.windows.append(Window(phase, step, time_s))
+
+    def boundary(self, time_s: float, phase: str, step: int, metrics: dict | None = None,
+                 merge: bool = True) -> None:
+        """Close the open window at `time_s` (with `metrics`) and open (phase, step)."""
+        current = self.windows[-1]
+        if merge and current.phase == "idle" and time_s - current.start_s < self.merge_idle_s:
+            current.phase, current.step = phase, step  # a moment between steps joins the next window
+            return
+        current.end_s = max(time_s, current.start_s)
+        current.metrics = metrics or current.metrics
+        self.windows.append(Window(phase, step, current.end_s))
+
+    def relabel_open(self, phase: str, step: int) -> None:
+        self.windows[-1].phase, self.windows[-1].step = phase, step
+
+    def resolve(self, force: bool = False) -> list[Window]:
+        """Closed windows whose end every live track has passed (all closed ones if forced)."""
+        done = []
+        while len(self.windows) > 1 and (force or self._covered(self.windows[0].end_s)):
+            window = self.windows.pop(0)
+            window.energy_j = self._take_j(window.end_s)
+            done.append(window)
+        for track in self.tracks.values():
+            track.forget_before(self.windows[0].start_s)
+        return done
+
+    def _covered(self, time_s: float) -> bool:
+        newest = max((t.time_s[-1] for t in self.tracks.values() if t.time_s), default=-math.inf)
+        # A track that stopped (failing source) does not hold the others back.
+        live = [t for t in self.tracks.values() if t.time_s and newest - t.time_s[-1] <= self.max_gap_s]
+        return bool(live) and all(t.time_s[-1] >= time_s for t in live)
+
+    def _take_j(self, end_s: float) -> float:
+        """Energy from the stored window start to `end_s`, which becomes the next start."""
+        domains, energy_j = self.step_domains, 0.0
+        for key, track in self.tracks.items():
+            end_j = track.at_j(end_s)
+            if key[1] in domains:
+                energy_j += end_j - self._start_j.get(key, 0.0)
+            self._start_j[key] = end_j
+        return energy_j
+
+    def power_w(self, domains: set[str] | None = None) -> float:
+        """Latest power summed over tracks in `domains` (accelerators by default)."""
+        domains = domains or self.step_domains
+        powers = [t.power_w for (_, d), t in self.tracks.items() if d in domains]
+        return sum(p for p in powers if not math.isnan(p))
+
+    def last_time_s(self) -> float | None:
+        return max((t.time_s[-1] for t in self.tracks.values() if t.time_s), default=None)

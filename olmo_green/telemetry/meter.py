@@ -1,0 +1,273 @@
+"""EnergyMeter: energy per step window for any training loop.
+
+    with EnergyMeter(run_dir="runs/a", hardware="lumi", simulate=True) as meter:
+        for batch in loader:
+            loss = train_step(batch)
+            meter.step(tokens=batch.numel(), loss=loss)
+        with meter.phase("eval"):
+            evaluate()
+
+It opens the profile's sources (on one process per node), samples them on a
+background thread, writes the run record (samples, steps.csv, events.jsonl)
+and attributes energy to steps and to the phases between them so that they
+add up to the run total. Nothing here raises into training once started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+from olmo_green.hardware.profiles import HardwareProfile, load_profile
+from olmo_green.telemetry.clock import Clock
+from olmo_green.telemetry.distributed import NodeGroup
+from olmo_green.telemetry.ledger import Ledger, Window
+from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
+from olmo_green.telemetry.sources.base import Reading, Source
+from olmo_green.telemetry.sources.detect import open_sources
+from olmo_green.telemetry.state import Totals
+from olmo_green.telemetry.store import DEFAULT_FLUSH_INTERVAL_S, EventLog, SampleStore, StepLog
+
+log = logging.getLogger(__name__)
+J_PER_KWH = 3.6e6
+
+
+class EnergyMeter:
+    def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local", *,
+                 simulate: bool = False, trace: str | Path | None = None, sources: list[Source] | None = None,
+                 interval_s: float = DEFAULT_INTERVAL_S, node: str | None = None,
+                 flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S, sync_every_steps: int = 10,
+                 merge_idle_s: float = 1.0, roots: dict[str, Path] | None = None) -> None:
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.profile = hardware if isinstance(hardware, HardwareProfile) else load_profile(hardware)
+        self.simulate, self.trace, self.roots = simulate, trace, roots
+        self.sources, self.interval_s, self.node_name = sources, interval_s, node
+        self.flush_interval_s, self.sync_every_steps = flush_interval_s, sync_every_steps
+        self.clock = Clock()
+        self.ledger = Ledger(interval_s, merge_idle_s)
+        self.totals = Totals()
+        self.group: NodeGroup | None = None
+        self.sampler: Sampler | None = None
+        self.store: SampleStore | None = None
+        self.events: EventLog | None = None
+        self.steps_log: StepLog | None = None
+        self._lock = threading.Lock()  # the ledger is fed by the sampler thread
+        self._started = self._closed = False
+        self._since_sync = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, first_phase: str = "train") -> EnergyMeter:
+        """Open sources and files, take a first sample and open the first window."""
+        if self._started:
+            return self
+        self._started = True
+        self.group = NodeGroup.discover(self.node_name)
+        if self.run_dir is not None:
+            self.events = EventLog(self.run_dir, self.group.node)
+            self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
+        start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()
+        self.ledger.open(first_phase, self.totals.last_step + 1, start_s)
+        self._set_phase(first_phase, start_s)
+        self._install_handlers()
+        return self
+
+    def _start_sampling(self) -> float:
+        sources = self.sources
+        if sources is None:
+            sources, probes = open_sources(self.profile, self.simulate, self.trace, self.roots)
+            self._event({"kind": "sensors", "found": [_probe_line(p) for p in probes]})
+        if not sources:
+            log.warning("telemetry: no energy sensor found; this run will have no energy figures "
+                        "(try `olmo-green sensors`, or --simulate for modelled power)")
+            self._event({"kind": "no_sensors", "time_s": self.clock.now_s()})
+        self.sources = sources
+        if self.run_dir is not None:
+            self.store = SampleStore(self.run_dir, self.group.node, self.flush_interval_s)
+        self.sampler = Sampler(sources, self._on_samples, self._event, self.interval_s, self.clock)
+        self.sampler.sample_now()  # the baseline: the first window starts at a sample
+        start_s = self.ledger.last_time_s() or self.clock.now_s()
+        if self.store is not None and self.store.last_time_s is not None:
+            self._event({"kind": "resume_gap", "time_s": self.store.last_time_s,
+                         "duration_s": start_s - self.store.last_time_s})
+        self.sampler.start()
+        return start_s
+
+    def _install_handlers(self) -> None:
+        atexit.register(self.close)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):  # a trainer's own handler wins
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        self.close(error=True)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def __enter__(self) -> EnergyMeter:
+        return self.start()
+
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: object) -> None:
+        self.close(error=error is not None)
+
+    def close(self, error: bool = False) -> None:
+        """End the last window, take a last sample, write what remains; safe to call twice.
+
+        After an error no collective runs (other ranks may be gone): each process writes what it has.
+        """
+        if not self._started or self._closed:
+            return
+        self._closed = True
+        try:
+            if self.sampler is not None:
+                self.sampler.stop()  # its last round ends the record
+            end_s = max(self.ledger.last_time_s() or 0.0, self.clock.now_s())
+            with self._lock:
+                current = self.ledger.windows[-1]
+                if current.phase == "train" and current.step > self.totals.last_step:
+                    current.phase, current.step = "idle", self.totals.last_step  # never ended by step()
+                self.ledger.boundary(end_s, "idle", self.totals.last_step, merge=False)
+            self.sync(force=True, collective=not error)
+        except Exception as e:  # closing must not mask the training's own outcome
+            log.warning("telemetry: error while closing the energy meter (%s)", e)
+        finally:
+            for part in (self.store, self.events, self.steps_log):
+                if part is not None:
+                    part.close()
+            for source in self.sources or []:
+                source.close()
+
+    # -- windows -----------------------------------------------------------------------------------
+    def begin(self, phase: str, step: int | None = None, metrics: dict | None = None) -> None:
+        """Close the open window (with `metrics`) and open `phase`; the hook-level API."""
+        if not self._started or self._closed:
+            return
+        time_s = self.clock.now_s()
+        step = self.totals.last_step if step is None else step
+        with self._lock:
+            self.ledger.boundary(time_s, phase, step, metrics)
+        self._set_phase(phase, time_s)
+
+    def end_step(self, step: int, metrics: dict | None = None) -> None:
+        """Optimizer step `step` ended: close its window and open an idle one."""
+        self.totals.last_step = step
+        self.begin("idle", step, metrics or {})
+        self._since_sync += 1
+        if self._since_sync >= self.sync_every_steps:
+            self.sync(force=True)
+        elif self.group is not None and self.group.world_size == 1:
+            self.sync(force=False)  # cheap: writes the windows already resolved
+
+    def step(self, tokens: int | None = None, loss: float | None = None, lr: float | None = None) -> None:
+        """The simple API: the open window was one optimizer step; the next one starts now."""
+        step = self.totals.last_step + 1
+        self.end_step(step, {"tokens": tokens, "loss": loss, "lr": lr})
+        with self._lock:
+            self.ledger.relabel_open("train", step + 1)
+        self._set_phase("train", self.clock.now_s())
+
+    def relabel_open_phase(self, phase: str) -> None:
+        """Call the open window `phase` (for loops that only say when a phase has ended)."""
+        with self._lock:
+            if self.ledger.windows:
+                self.ledger.relabel_open(phase, self.totals.last_step)
+
+    @contextmanager
+    def phase(self, name: str):
+        """Attribute the enclosed work to phase `name` (eval, checkpoint, data_wait)."""
+        with self._lock:
+            if self.ledger.windows and self.ledger.windows[-1].phase == "train":
+                self.ledger.relabel_open("idle", self.totals.last_step)  # not part of any step
+        self.begin(name)
+        try:
+            yield self
+        finally:
+            self.begin("train", self.totals.last_step + 1)
+
+    def _set_phase(self, phase: str, time_s: float) -> None:
+        for source in self.sources or []:
+            source.set_phase(phase, time_s)
+
+    def _on_samples(self, readings: list[Reading]) -> None:
+        if self.store is not None:
+            self.store.append(readings)
+        with self._lock:
+            self.ledger.add(readings)
+
+    def _event(self, event: dict) -> None:
+        if self.events is not None:
+            self.events.append(event)
+
+    # -- totals ------------------------------------------------------------------------------------
+    def sync(self, force: bool = False, collective: bool = True) -> None:
+        """Resolve closed windows, sum them over nodes, write their step rows.
+
+        With several processes every rank must call this at the same point (it is a collective),
+        which the trainer's hooks guarantee; `force` resolves windows the samples have not passed yet.
+        """
+        multi = self.group is not None and self.group.world_size > 1
+        if multi and not collective:
+            return
+        force = force or multi  # ranks must agree on how many windows they resolve
+        if force and self.sampler is not None and not self._closed:
+            self.sampler.sample_now()
+        with self._lock:
+            done = self.ledger.resolve(force=force)
+            local = [w.energy_j for w in done] + [self.ledger.power_w()]
+        if multi:
+            local = self.group.sum(local)
+        for window, energy_j in zip(done, local, strict=False):
+            window.energy_j = energy_j
+            self._record(window)
+        self.totals.power_w = local[-1]
+        self._since_sync = 0
+
+    def _record(self, window: Window) -> None:
+        self.totals.add(window.phase, window.energy_j)
+        if self.steps_log is None:
+            return
+        m = window.metrics
+        self.steps_log.append({
+            "step": window.step, "time_start_s": window.start_s, "time_end_s": window.end_s,
+            "tokens": m.get("tokens"), "loss": _float(m.get("loss")), "lr": _float(m.get("lr")),
+            "energy_j": window.energy_j, "phase": window.phase,
+        })
+
+    def live_status(self) -> dict:
+        """For a progress bar: power now (W) and energy so far (kWh) of the run, and how measured."""
+        return {"power_w": self.totals.power_w, "energy_kwh": self.totals.run_j / J_PER_KWH,
+                "method": self.method}
+
+    @property
+    def method(self) -> str:
+        infos = [d for s in self.sources or [] for d in s.devices() if d.counted]
+        return ",".join(sorted({d.method for d in infos})) or "none"
+
+    def device_totals_j(self) -> dict[str, float]:
+        """This node's energy per device and domain since this process started sampling."""
+        node = self.group.node if self.group else ""
+        return {f"{node}/{device}/{domain}": t.total_j for (device, domain), t in self.ledger.tracks.items()}
+
+    def state_dict(self) -> dict:
+        return self.totals.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.totals.load_state_dict(state)
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _probe_line(probe) -> dict:
+    return {"source": probe.name, "used": probe.source is not None, "devices": len(probe.devices),
+            "reason": probe.reason}
+

@@ -1,0 +1,102 @@
+"""One background thread per node that polls every source at a fixed interval.
+
+It never raises into training: a source that fails is skipped, recorded as a
+gap (an event when it starts and when it ends) and warned about once. The
+thread is a daemon and `stop()` is idempotent, so the owner can call it from
+`close`, `atexit` and a SIGTERM handler alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from olmo_green.telemetry.clock import Clock
+from olmo_green.telemetry.sources.base import Reading, Source
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INTERVAL_S = 0.1
+
+
+class Sampler:
+    def __init__(self, sources: list[Source], sink: Callable[[list[Reading]], None],
+                 on_event: Callable[[dict], None] | None = None, interval_s: float = DEFAULT_INTERVAL_S,
+                 clock: Clock | None = None) -> None:
+        self.sources, self.sink, self.interval_s = sources, sink, interval_s
+        self.on_event = on_event or (lambda event: None)
+        self.clock = clock or Clock()
+        self._failing: dict[str, float] = {}  # source name -> time_s its gap began
+        self._warned: set[str] = set()
+        self._round_lock = threading.Lock()  # the thread's rounds and sample_now's never interleave
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="olmo-green-sampler", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread after its current round and take a last round; safe to call twice."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=max(5.0, 10 * self.interval_s))
+        self.sample_now()  # the record ends at the moment training stopped
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        next_s = time.monotonic()
+        while not self._stop.is_set():
+            self.sample_now()
+            # Fixed-rate schedule; after a stall, skip missed rounds instead of bursting.
+            next_s = max(next_s + self.interval_s, time.monotonic())
+            self._stop.wait(max(0.0, next_s - time.monotonic()))
+
+    def sample_now(self) -> list[Reading]:
+        """One round over all sources, handed to the sink; never raises."""
+        with self._round_lock:
+            time_s = self.clock.now_s()
+            readings: list[Reading] = []
+            for source in self.sources:
+                readings += self._read_one(source, time_s)
+            try:
+                self.sink(readings)
+            except Exception as e:  # a full disk must not stop training
+                self._warn_once("sink", f"telemetry: cannot store samples ({e}); training continues")
+            self.rounds += 1
+            return readings
+
+    def _read_one(self, source: Source, time_s: float) -> list[Reading]:
+        try:
+            readings = source.read(time_s)
+        except Exception as e:  # any fault of any source becomes a gap
+            self._gap_begins(source.name, time_s, e)
+            return []
+        if source.name in self._failing:
+            began_s = self._failing.pop(source.name)
+            self.on_event({"kind": "gap_end", "source": source.name, "time_s": time_s,
+                           "duration_s": time_s - began_s})
+        return readings
+
+    def _gap_begins(self, name: str, time_s: float, error: Exception) -> None:
+        if name in self._failing:
+            return
+        self._failing[name] = time_s
+        self.on_event({"kind": "gap_start", "source": name, "time_s": time_s, "error": str(error)})
+        self._warn_once(name, f"telemetry: source {name} failed ({error}); recording a gap, "
+                              "training continues")
+
+    def _warn_once(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning(message)
