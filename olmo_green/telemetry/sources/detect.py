@@ -82,18 +82,13 @@ def open_sources(profile: HardwareProfile, simulate: bool = False, trace: str | 
 
 
 def measure_update_interval_s(source: Source, duration_s: float = 1.0, poll_s: float = 0.002) -> float | None:
-    """Median time between changes of the source's readings, polled fast; None if they never change."""
-    changes, last, start = [], None, time.monotonic()
+    """Median time between changes of the source's readings, polled fast; None if under two changes."""
+    change_times, last, start = [], None, time.monotonic()
     while time.monotonic() - start < duration_s:
-        now = time.monotonic()
         values = tuple((r.power_w, r.energy_j) for r in source.read(time.time()))
-        if last is not None and values != last[1]:
-            changes.append(now - last[0])
-            last = (now, values)
-        elif last is None:
-            last = (now, values)
+        if last is not None and values != last:
+            change_times.append(time.monotonic())
+        last = values
         time.sleep(poll_s)
-    if not changes:
-        return None
-    changes.sort()
-    return changes[len(changes) // 2]
+    intervals = sorted(b - a for a, b in zip(change_times, change_times[1:], strict=False))
+    return intervals[len(intervals) // 2] if intervals else None
