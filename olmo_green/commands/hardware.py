@@ -2,10 +2,13 @@
 
 import click
 
-from olmo_green.commands._common import not_built
-
 
 @click.command()
-def command() -> None:
-    """List the hardware profiles and the sources of their values."""
-    not_built("hardware", 5)
+@click.argument("profiles", nargs=-1)
+def command(profiles: tuple[str, ...]) -> None:
+    """List the hardware profiles (or the named ones, or YAML files) and the sources of their values."""
+    from olmo_green.hardware import list_profiles, load_profile
+    from olmo_green.hardware.listing import profiles_text
+
+    chosen = [load_profile(p) for p in profiles] if profiles else list_profiles()
+    click.echo(profiles_text(chosen), nl=False)

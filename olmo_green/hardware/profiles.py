@@ -30,6 +30,8 @@ class HardwareProfile:
     package_tdp_w: float
     package_idle_w: float
     pue: float
+    package_train_w: float | None = None  # typical power while training, for estimates
+    typical_mfu: float | None = None  # model FLOPs utilisation, for estimates
     headline: str = "location"  # which intensity the headline uses: market or location
     peak_flops_per_device: float | None = None  # bf16 dense, for MFU
     intensity_market_kg_per_kwh: float | None = None
@@ -43,7 +45,8 @@ class HardwareProfile:
         return self.devices_per_node // self.devices_per_package
 
 
-_FLOAT_KEYS = {"package_tdp_w", "package_idle_w", "pue", "peak_flops_per_device",
+_FLOAT_KEYS = {"package_tdp_w", "package_idle_w", "package_train_w", "typical_mfu", "pue",
+               "peak_flops_per_device",
                "intensity_market_kg_per_kwh", "intensity_location_kg_per_kwh"}
 _INT_KEYS = {"devices_per_node", "devices_per_package"}
 
