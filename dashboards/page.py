@@ -89,6 +89,7 @@ def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None
     runs = [load_run(d) for d in run_dirs]
     accounts = [account_for(d, **carbon_options) for d in run_dirs]
     path = Path(output) if output is not None else Path(run_dirs[0]) / DASHBOARD_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_page(runs, build_panels(runs, accounts)), encoding="utf-8")
     return path
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from olmo_green import runrecord
 
@@ -85,7 +87,16 @@ def _write_node(run_dir: Path, node: str, samples: pd.DataFrame) -> None:
     """One closed Parquet chunk and an open CSV chunk holding the last few samples."""
     tail = min(10, len(samples) // 2)
     samples.iloc[: len(samples) - tail].to_parquet(runrecord.chunk_path(run_dir, node, 0), index=False)
-    samples.iloc[len(samples) - tail:].to_csv(runrecord.open_chunk_path(run_dir, node), index=False)
+    _write_csv(samples.iloc[len(samples) - tail:], runrecord.open_chunk_path(run_dir, node))
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Plain CSV, as an appending writer leaves it; Arrow's writer is ~20x faster than pandas'
+    for the 10^6-step runs of the tests and benchmark."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    path.write_text(",".join(frame.columns) + "\n", encoding="utf-8")
+    with path.open("ab") as sink:
+        pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
 
 
 def write_synthetic_run(run_dir: str | Path, spec: SyntheticRun | None = None) -> Path:
@@ -104,7 +115,7 @@ def write_synthetic_run(run_dir: str | Path, spec: SyntheticRun | None = None) -
     gpus = spec.nodes * spec.devices_per_node
     train["energy_j"] = (train["time_end_s"] - train["time_start_s"]) * TRAIN_W * gpus
     steps = pd.concat([train, phases], ignore_index=True).sort_values("time_start_s", kind="stable")
-    steps[runrecord.STEP_COLUMNS].to_csv(run_dir / runrecord.STEPS_FILE, index=False)
+    _write_csv(steps[runrecord.STEP_COLUMNS], run_dir / runrecord.STEPS_FILE)
     (run_dir / runrecord.CONFIG_FILE).write_text(
         f"# synthetic run for tests\nhardware: {spec.hardware}\nmax_steps: {spec.steps}\n", encoding="utf-8")
     return run_dir

@@ -1,0 +1,51 @@
+"""The page in a real browser: headless Chromium renders every panel without console errors."""
+
+from pathlib import Path
+
+import pytest
+
+from olmo_green.dashboards import build_dashboard, write_run_dashboard
+from tests.dashboards.browser import check_page, find_chromium, screenshot
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FIGURE_PANELS = ["power-device", "power-node", "energy-emissions", "energy-per-token", "loss-energy"]
+
+BROWSER = find_chromium()
+pytestmark = pytest.mark.skipif(
+    BROWSER is None, reason="Chromium is not installed (apt-get install -y chromium; .ci/run installs it)")
+
+
+@pytest.fixture(scope="module")
+def rendered(small_run):
+    page = write_run_dashboard(small_run)
+    return check_page(BROWSER, page)
+
+
+def test_page_loads_without_console_errors(rendered):
+    assert rendered["errors"] == []
+
+
+def test_every_panel_is_present_and_drawn(rendered):
+    panels = {p["id"]: p for p in rendered["panels"]}
+    assert set(panels) == set(FIGURE_PANELS) | {"report-table"}
+    for panel_id in FIGURE_PANELS:
+        assert panels[panel_id]["svg"], panel_id
+        assert panels[panel_id]["drawn"] >= 1, panel_id
+        assert panels[panel_id]["drawn"] == panels[panel_id]["traces"], panel_id
+
+
+def test_report_table_is_rendered(rendered):
+    table = next(p for p in rendered["panels"] if p["id"] == "report-table")
+    assert table["table"] >= 2
+
+
+def test_power_panel_switches_to_wall_time(rendered):
+    assert rendered["switched"] and rendered["axis_type"] == "date"
+    assert rendered["visible_after_switch"] >= 4  # the four devices, now against wall time
+
+
+def test_screenshot_of_two_runs_overlaid_is_saved(small_run, other_run):
+    page = build_dashboard([small_run, other_run], ARTIFACTS / "dashboard-two-runs.html")
+    assert check_page(BROWSER, page)["errors"] == []
+    png = screenshot(BROWSER, page, ARTIFACTS / "dashboard-two-runs.png")
+    assert png.stat().st_size > 50_000

@@ -1,0 +1,43 @@
+"""A month-long run (10^6 steps) stays under 10 MB and keeps its peaks."""
+
+import numpy as np
+import pytest
+
+from olmo_green.dashboards.carbon import account_for
+from olmo_green.dashboards.page import build_panels, render_page
+from olmo_green.dashboards.rundata import load_run
+from olmo_green.dashboards.synthetic import SPIKE_W, SyntheticRun, write_synthetic_run
+
+MAX_PAGE_BYTES = 10 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def million_steps(tmp_path_factory):
+    spec = SyntheticRun(steps=1_000_000, nodes=1, devices_per_node=2, sample_period_s=2.0,
+                        eval_every=1000, checkpoint_every=5000)
+    run_dir = write_synthetic_run(tmp_path_factory.mktemp("runs") / "million", spec)
+    run = load_run(run_dir)
+    panels = build_panels([run], [account_for(run_dir)])
+    return run, panels, render_page([run], panels)
+
+
+def test_million_step_page_is_under_10_mb(million_steps):
+    _, _, page = million_steps
+    assert len(page.encode("utf-8")) < MAX_PAGE_BYTES
+
+
+def test_million_step_power_keeps_every_device_peak(million_steps):
+    run, panels, _ = million_steps
+    device_panel = panels[0]
+    drawn = [t for t in device_panel.figure.data if t.meta == "step" and t.fill is None]
+    assert len(drawn) == 2
+    for trace in drawn:
+        assert float(np.nanmax(trace.y)) == pytest.approx(SPIKE_W)
+        assert len(trace.y) <= 2 * 2000 + 100  # buckets x (min, max) plus gap breaks
+    assert run.samples["power_w"].max() == SPIKE_W
+
+
+def test_million_step_page_says_how_much_it_was_downsampled(million_steps):
+    _, panels, _ = million_steps
+    for panel in panels[:5]:
+        assert any(note.startswith("Downsampled for display") for note in panel.notes), panel.panel_id
