@@ -1,0 +1,47 @@
+"""EnergyCallback through a fake loop's hooks: phases, totals, state across a resume."""
+
+import pytest
+
+from olmo_green import runrecord as rr
+from olmo_green.telemetry import EnergyCallback
+from tests.telemetry.loop import run_hooks
+from tests.telemetry.test_meter import record_total_j
+
+
+def _callback(run_dir):
+    return EnergyCallback(run_dir, "lumi", simulate=True, interval_s=0.01, sync_every_steps=3)
+
+
+def test_simulated_run_steps_plus_phases_equal_total(tmp_path):
+    callback = _callback(tmp_path)
+    run_hooks(callback, range(1, 16))
+    steps = rr.read_steps(tmp_path)
+    phases = steps.groupby("phase")["energy_j"].sum()
+    assert set(phases.index) >= {"train", "eval", "checkpoint"}
+    assert (steps["phase"] == "train").sum() == 15
+    assert steps.loc[steps["phase"] == "train", "step"].tolist() == list(range(1, 16))
+    assert phases.sum() == pytest.approx(record_total_j(tmp_path), rel=1e-3)
+    status = callback.live_status()
+    assert status["energy_kwh"] * 3.6e6 == pytest.approx(phases.sum(), rel=1e-3)
+    assert status["power_w"] > 0
+
+
+def test_resume_continues_totals_and_record(tmp_path):
+    first = _callback(tmp_path)
+    run_hooks(first, range(1, 6))
+    state = first.state_dict()
+    second = _callback(tmp_path)
+    second.load_state_dict(state)
+    run_hooks(second, range(6, 11), state={"step": 5, "run_dir": str(tmp_path)})
+    assert second.meter.totals.last_step == 10
+    assert second.meter.totals.run_j > first.meter.totals.run_j
+    steps = rr.read_steps(tmp_path)
+    assert steps.loc[steps["phase"] == "train", "step"].tolist() == list(range(1, 11))
+    assert any(e["kind"] == "resume_gap" for e in rr.read_events(tmp_path))
+
+
+def test_close_without_pre_train_is_harmless():
+    callback = EnergyCallback()
+    callback.close()
+    callback.close()
+    assert callback.live_status()["method"] == "none"

@@ -1,0 +1,81 @@
+"""The meter: steps plus phases equal the run total; totals continue across a resume."""
+
+import time
+
+import pytest
+
+from olmo_green import runrecord as rr
+from olmo_green.telemetry import EnergyMeter
+from olmo_green.telemetry.integrate import curves_from_samples
+from tests.telemetry.fakes import SteadySource
+
+
+def record_total_j(run_dir, domain="gpu") -> float:
+    """The run's total as a report computes it: from the samples, by integrate.py."""
+    return sum(c.total_j for c in curves_from_samples(rr.read_samples(run_dir)) if c.domain == domain)
+
+
+def _simple_run(run_dir, steps=12):
+    with EnergyMeter(run_dir=run_dir, hardware="lumi", simulate=True, interval_s=0.01,
+                     flush_interval_s=0.05, sync_every_steps=4) as meter:
+        for _ in range(steps):
+            time.sleep(0.003)
+            meter.step(tokens=256, loss=1.5)
+        with meter.phase("eval"):
+            time.sleep(0.01)
+        with meter.phase("data_wait"):
+            time.sleep(0.01)
+        meter.step(tokens=256)
+    return meter
+
+
+def test_steps_plus_phases_equal_the_record_total(tmp_path):
+    meter = _simple_run(tmp_path)
+    steps = rr.read_steps(tmp_path)
+    assert (steps["phase"] == "train").sum() == 13
+    assert {"eval", "data_wait"} <= set(steps["phase"])
+    total_j = record_total_j(tmp_path)
+    assert steps["energy_j"].sum() == pytest.approx(total_j, rel=1e-3)
+    assert meter.totals.run_j == pytest.approx(total_j, rel=1e-3)
+    assert steps.loc[steps["phase"] == "train", "tokens"].eq(256).all()
+
+
+def test_modelled_energy_says_so_and_counts_packages(tmp_path):
+    meter = _simple_run(tmp_path, steps=3)
+    samples = rr.read_samples(tmp_path)
+    assert set(samples["device"]) == {"0", "2", "4", "6"}  # 4 MI250X packages, not 8 GCDs
+    assert {c.method for c in curves_from_samples(samples)} == {"modelled"}
+    assert meter.live_status()["method"] == "modelled"
+
+
+def test_state_dict_continues_totals(tmp_path):
+    first = _simple_run(tmp_path / "a", steps=3)
+    second = EnergyMeter(hardware="lumi", simulate=True, interval_s=0.01)
+    second.load_state_dict(first.state_dict())
+    with second:
+        time.sleep(0.02)
+        second.step()
+    assert second.totals.last_step == first.totals.last_step + 1
+    assert second.totals.run_j > first.totals.run_j
+
+
+def test_a_failing_source_never_stops_the_loop(tmp_path):
+    source = SteadySource(power_w=200.0)
+    with EnergyMeter(run_dir=tmp_path, sources=[source], interval_s=0.01) as meter:
+        meter.step()
+        source.fail = True
+        time.sleep(0.05)
+        meter.step()
+        source.fail = False
+        time.sleep(0.03)
+        meter.step()
+    kinds = [e["kind"] for e in rr.read_events(tmp_path)]
+    assert "gap_start" in kinds and "gap_end" in kinds
+    assert meter.totals.run_j == pytest.approx(record_total_j(tmp_path), rel=1e-3)
+
+
+def test_no_sensor_warns_and_runs_without_energy(tmp_path, caplog):
+    with EnergyMeter(run_dir=tmp_path, sources=[], interval_s=0.01) as meter:
+        meter.step()
+    assert meter.totals.run_j == 0.0 and meter.live_status()["method"] == "none"
+    assert any("no energy sensor" in m for m in caplog.messages)
