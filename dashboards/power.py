@@ -75,7 +75,7 @@ def _phase_traces(fig: go.Figure, run: RunData, top_w: float) -> None:
         s0, s1 = step_of_time(run, start), step_of_time(run, end)
         s1 = np.maximum(s1, s0 + span_steps / 400.0)
         color = PHASE_COLORS.get(phase, OTHER_PHASE_COLOR)
-        name = f"{run.name}: {phase} ({count:,} windows)"
+        name = f"{run.name}: {phase} ({count:,} window{'s' if count != 1 else ''})"
         for view, (x0, x1) in ((STEP_VIEW, (s0, s1)), (TIME_VIEW, (start * 1000.0, end * 1000.0))):
             xs, ys = _rectangles(x0, x1, top_w)
             fig.add_trace(go.Scatter(
@@ -113,10 +113,17 @@ def _device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
     return series
 
 
-def _finish(fig: go.Figure, runs: list[RunData], envelopes: list[Envelope], panel: Panel) -> Panel:
+def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -> Panel:
+    """Downsample each (run index, run, label, (time_s, power_w)); shading first, so lines sit on top."""
+    fig = base_figure(title, "optimizer step", "power (W)")
+    buckets = buckets_for(len(series), PANEL_POINT_BUDGET)
+    envelopes = [envelope(time_s, power_w, buckets) for _, _, _, (time_s, power_w) in series]
     top_w = max((float(np.nanmax(e.y)) for e in envelopes if np.isfinite(e.y).any()), default=1.0) * 1.05
     for run in runs:
         _phase_traces(fig, run, top_w)
+    for n, ((i, run, label, _), env) in enumerate(zip(series, envelopes, strict=True)):
+        name = f"{run.name}: {label}" if len(runs) > 1 else label
+        _add_line(fig, run, env, name, run_color(i if len(runs) > 1 else n), run.name)
     _add_view_switch(fig)
     panel.figure = fig
     panel.notes.append(downsample_note(envelopes))
@@ -128,36 +135,21 @@ def _finish(fig: go.Figure, runs: list[RunData], envelopes: list[Envelope], pane
 
 def device_power_panel(runs: list[RunData]) -> Panel:
     """Power of every device over steps, min/max-downsampled."""
-    fig = base_figure("Power per device", "optimizer step", "power (W)")
-    series = [(i, run, s) for i, run in enumerate(runs) for s in _device_series(run)]
-    buckets = buckets_for(len(series), PANEL_POINT_BUDGET)
-    envelopes = []
-    for n, (i, run, (label, time_s, power_w)) in enumerate(series):
-        env = envelope(time_s, power_w, buckets)
-        envelopes.append(env)
-        name = f"{run.name}: {label}" if len(runs) > 1 else label
-        _add_line(fig, run, env, name, run_color(i if len(runs) > 1 else n), run.name)
-    return _finish(fig, runs, envelopes, Panel("power-device", "Power per device"))
+    series = [(i, run, label, (time_s, power_w))
+              for i, run in enumerate(runs) for label, time_s, power_w in _device_series(run)]
+    return _power_figure("Power per device", runs, series, Panel("power-device", "Power per device"))
 
 
 def node_power_panel(runs: list[RunData]) -> Panel:
     """Accelerator power summed per node, and a whole-node meter where the record has one."""
-    fig = base_figure("Power per node", "optimizer step", "power (W)")
-    per_node = []
+    series = []
     for i, run in enumerate(runs):
         for node, rows in run.samples.groupby("node", dropna=False):
             devices = [device_power_w(r) for _, r in rows[rows["domain"] == "gpu"].groupby("device")]
-            per_node.append((i, run, f"{node}: accelerators (sum)", node_power_w(devices)))
+            series.append((i, run, f"{node}: accelerators (sum)", node_power_w(devices)))
             for _, meter in rows[rows["domain"] == "node"].groupby("device"):
-                per_node.append((i, run, f"{node}: whole node (measured)", device_power_w(meter)))
-    buckets = buckets_for(len(per_node), PANEL_POINT_BUDGET)
-    envelopes = []
-    for n, (i, run, label, (time_s, power_w)) in enumerate(per_node):
-        env = envelope(time_s, power_w, buckets)
-        envelopes.append(env)
-        name = f"{run.name}: {label}" if len(runs) > 1 else label
-        _add_line(fig, run, env, name, run_color(i if len(runs) > 1 else n), run.name)
+                series.append((i, run, f"{node}: whole node (measured)", device_power_w(meter)))
     panel = Panel("power-node", "Power per node")
     panel.notes.append("Accelerator power per node is the sum of its devices, interpolated onto one "
                        "time grid; a time inside any device's telemetry gap is left blank.")
-    return _finish(fig, runs, envelopes, panel)
+    return _power_figure("Power per node", runs, series, panel)
