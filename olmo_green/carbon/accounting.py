@@ -95,8 +95,13 @@ def _profile_intensities(profile: HardwareProfile | None) -> list[Intensity]:
     return sorted(found, key=lambda i: i.basis != profile.headline)
 
 
-def resolve_factors(options: CarbonOptions, profile: HardwareProfile | None) -> CarbonFactors:
-    """PUE and intensities from the options, else from the profile; the headline first."""
+def resolve_factors(options: CarbonOptions, profile: HardwareProfile | None,
+                    require_intensity: bool = True) -> CarbonFactors:
+    """PUE and intensities from the options, else from the profile; the headline first.
+
+    Without any intensity this fails, unless `require_intensity` is False (an
+    estimate can still give energy); then `intensities` is empty.
+    """
     _check_options(options)
     if options.pue is not None:
         pue, pue_source = options.pue, "--pue"
@@ -108,9 +113,11 @@ def resolve_factors(options: CarbonOptions, profile: HardwareProfile | None) -> 
     found = _profile_intensities(profile)
     if user is not None:
         found = [user] + [i for i in found if i.basis != user.basis]
-    if not found:
-        raise ConfigError("no carbon intensity known: pass --hardware PROFILE, --intensity KG_PER_KWH, "
-                          "--country ISO3 or --intensity-series CSV")
+    if not found and require_intensity:
+        what = f"hardware profile {profile.name!r} has" if profile else "there is"
+        what += " no carbon intensity"
+        raise ConfigError(f"{what}: pass --intensity KG_PER_KWH, --country ISO3 or --intensity-series CSV"
+                          + ("" if profile else ", or --hardware PROFILE"))
     return CarbonFactors(pue=pue, pue_source=pue_source, intensities=tuple(found),
                          series_path=options.intensity_series)
 

@@ -2,16 +2,31 @@
 
 import click
 
-from olmo_green.commands._common import not_built
-
 
 @click.command()
 @click.option("--model", "model_name", required=True, help="Preset or model YAML file.")
 @click.option("--tokens", type=float, required=True, help="Training tokens, e.g. 2.46e12.")
 @click.option("--hardware", multiple=True, required=True, help="Profile; repeat to compare.")
 @click.option("--mfu", type=float, help="Model FLOPs utilisation (0-1).")
+@click.option("--pue", type=float, help="Power usage effectiveness (default: the profile's).")
+@click.option("--intensity", type=float, help="Carbon intensity in kg CO2e/kWh (default: the profile's).")
+@click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex"]), default="md",
               show_default=True)
-def command(**options) -> None:
+@click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout.")
+def command(model_name: str, tokens: float, hardware: tuple[str, ...], mfu: float | None,
+            pue: float | None, intensity: float | None, country: str | None, fmt: str,
+            output: str | None) -> None:
     """Estimate (model, not measure) the energy and emissions of a training run."""
-    not_built("estimate", 5)
+    from olmo_green.carbon import CarbonOptions
+    from olmo_green.reports.estimate import estimate
+    from olmo_green.reports.estimate_format import render_estimates
+    from olmo_green.reports.output import write_atomic
+
+    carbon = CarbonOptions(pue=pue, intensity_kg_per_kwh=intensity, country=country)
+    estimates = [estimate(model_name, tokens, h, mfu=mfu, carbon=carbon) for h in hardware]
+    text = render_estimates(estimates, fmt)
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=False)
