@@ -52,6 +52,8 @@ class Track:
         gap = dt_s > self.max_gap_s
         self.gaps, self.gap_s = self.gaps + gap, self.gap_s + (dt_s if gap else 0.0)
         if self.counter:
+            if value >= self.last_value:
+                return value - self.last_value  # the common case, without building arrays
             deltas, resets = counter_deltas_j(np.array([self.last_value, value]))
             self.resets += resets
             return float(deltas[0])

@@ -1,0 +1,41 @@
+"""The live ledger counts like integrate.py: resets, power gaps, windows that tile the run."""
+
+import math
+
+import pytest
+
+from olmo_green.telemetry.ledger import Ledger, Track
+from olmo_green.telemetry.sources.base import Reading
+
+
+def test_counter_reset_keeps_the_energy_since_restart():
+    track = Track(counter=True, max_gap_s=1.0)
+    for t, e in [(0.0, 100.0), (0.1, 150.0), (0.2, 30.0), (0.3, 80.0)]:
+        track.add(t, math.nan, e)
+    assert track.total_j == pytest.approx(130.0) and track.resets == 1
+
+
+def test_power_across_a_gap_is_not_invented():
+    track = Track(counter=False, max_gap_s=0.5)
+    for t in (0.0, 0.1, 0.2, 5.0, 5.1):
+        track.add(t, 100.0, math.nan)
+    assert track.total_j == pytest.approx(30.0) and track.gaps == 1 and track.gap_s == pytest.approx(4.8)
+
+
+def test_forced_windows_still_add_up_when_samples_arrive_late():
+    ledger = Ledger(interval_s=0.1, merge_idle_s=0.0)
+    ledger.open("train", 1, 0.0)
+    ledger.add([Reading(0.0, "0", "gpu", 100.0, 0.0), Reading(0.1, "0", "gpu", 100.0, 10.0)])
+    ledger.boundary(0.25, "idle", 1, {"tokens": 1})  # ends after the last sample
+    first = ledger.resolve(force=True)
+    ledger.add([Reading(0.3, "0", "gpu", 100.0, 30.0)])
+    ledger.boundary(0.3, "train", 2)
+    second = ledger.resolve()
+    assert first[0].energy_j + second[0].energy_j == pytest.approx(30.0)
+
+
+def test_short_idle_joins_the_next_window():
+    ledger = Ledger(interval_s=0.1, merge_idle_s=1.0)
+    ledger.open("idle", 0, 0.0)
+    ledger.boundary(0.5, "train", 1)
+    assert [(w.phase, w.start_s) for w in ledger.windows] == [("train", 0.0)]
