@@ -40,6 +40,17 @@ class Callback:
     def post_checkpoint(self, step: int, path: str) -> None:
         """After a checkpoint save; the callback's state_dict is already in it."""
 
+    def step_fields(self, step: int, phase: str) -> dict[str, Any]:
+        """Extra columns for the step row of this window, e.g. {"energy_j": 41.2}.
+
+        Called after post_step (phase "train") and after post_checkpoint / post_eval
+        (phase "checkpoint" / "eval"), on every rank; rank 0 writes the row. Keys
+        that are step columns (runrecord.STEP_COLUMNS) are written; a column no
+        callback fills stays empty. This is how the energy meter fills `energy_j`
+        without the loop knowing about energy.
+        """
+        return {}
+
     def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
         """Metrics to log; names carry their unit, e.g. "throughput/tokens (1/s)"."""
 

@@ -1,0 +1,94 @@
+"""Assemble a run from a TrainConfig: model, data, optimizer, process group.
+
+Kept apart from the loop so that a test or a benchmark builds the same parts
+as `olmo-green train` does, and so the loop itself stays generic.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from olmo_green.config import TrainConfig
+from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.model.config import OLMoConfig
+from olmo_green.model.corpus import builtin_corpus
+from olmo_green.model.data import BatchLoader, GlobalOrder, MemmapDataset, resolve_paths, token_dtype
+from olmo_green.model.distributed import DistEnv, barrier, shard_model
+from olmo_green.model.olmo import OLMo
+from olmo_green.model.optim import build_optimizer
+from olmo_green.model.trainer import TrainerParts
+
+DATA_ORDER_FILE = "data_order.npy"
+
+
+def model_config(name: str) -> OLMoConfig:
+    """A preset by name, or an OLMoConfig from a YAML file."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise InputFileError(f"model file {path} does not exist")
+        return OLMoConfig.from_dict(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return OLMoConfig.from_preset(name)
+
+
+def sequence_length(config: TrainConfig, model_cfg: OLMoConfig) -> int:
+    seq_len = config.model.sequence_length or model_cfg.max_sequence_length
+    if seq_len > model_cfg.max_sequence_length:
+        raise ConfigError(f"model.sequence_length ({seq_len}) exceeds the model's "
+                          f"max_sequence_length ({model_cfg.max_sequence_length})")
+    return seq_len
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("OLMO_GREEN_CACHE", Path.home() / ".cache" / "olmo-green"))
+
+
+def data_files(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv) -> list[Path]:
+    """The configured memmaps, or the built-in corpus (written once, by rank 0)."""
+    if config.data.paths:
+        return resolve_paths(config.data.paths)
+    if model_cfg.vocab_size != 257:
+        raise ConfigError(f"the built-in corpus is byte-level (vocabulary 257); model {config.model.name!r} "
+                          "needs --data from `olmo-green prepare-data --tokenizer ...`")
+    folder = cache_dir() / f"builtin-py{sys.version_info.major}.{sys.version_info.minor}"
+    if env.is_main:
+        builtin_corpus(folder)
+    barrier()
+    return [builtin_corpus(folder)]
+
+
+def build_loader(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv, run_dir: Path) -> BatchLoader:
+    dtype = token_dtype(model_cfg.vocab_size) if config.data.dtype == "auto" else np.dtype(config.data.dtype)
+    dataset = MemmapDataset(data_files(config, model_cfg, env), sequence_length(config, model_cfg), dtype)
+    order = GlobalOrder(len(dataset), config.seed, config.batch.global_batch_size, env.rank, env.world_size)
+    if env.is_main:
+        order.save(run_dir / DATA_ORDER_FILE)  # for the record; the order is recomputed from the seed
+    return BatchLoader(dataset, order)
+
+
+def build_model(model_cfg: OLMoConfig, seed: int, device: torch.device, env: DistEnv) -> torch.nn.Module:
+    torch.manual_seed(seed)  # every rank initialises the same weights before sharding
+    model = OLMo(model_cfg).to(device)
+    if env.is_distributed:
+        model = shard_model(model, device)
+    return model
+
+
+def build_parts(config: TrainConfig, run_dir: Path, device: torch.device, env: DistEnv,
+                callbacks: list | None = None, peak_flops_per_device: float | None = None,
+                write_steps: bool = True) -> TrainerParts:
+    """Everything the Trainer needs, from the configuration."""
+    model_cfg = model_config(config.model.name)
+    config.batch.accumulation_steps(env.world_size)  # fail early on an uneven batch
+    loader = build_loader(config, model_cfg, env, run_dir)
+    model = build_model(model_cfg, config.seed, device, env)
+    optimizer = build_optimizer(model, config.optim)
+    return TrainerParts(model=model, optimizer=optimizer, loader=loader, config=config, run_dir=run_dir,
+                        device=device, env=env, callbacks=list(callbacks or []),
+                        peak_flops_per_device=peak_flops_per_device, write_steps=write_steps)

@@ -1,0 +1,115 @@
+"""Tokenizers and writers for OLMo's memmap format, and the built-in corpus.
+
+The built-in corpus needs no download: it is the Python standard library's own
+top-level `.py` modules (every Python installation ships them), read in sorted
+name order up to a byte budget, so the selection is the same on every run of
+one Python version. Text is tokenized byte-level: one token per UTF-8 byte,
+EOS (256) after each document, matching the `tiny` preset's vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sysconfig
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from olmo_green.errors import InputFileError
+from olmo_green.model.config import BYTE_EOS, BYTE_VOCAB
+from olmo_green.model.data import INPUT_IDS, token_dtype
+
+BUILTIN_BUDGET_BYTES = 4_000_000  # ~4M tokens: thousands of tiny-preset steps before an epoch ends
+
+
+class ByteTokenizer:
+    """One token per UTF-8 byte; EOS is 256. Needs no file."""
+
+    vocab_size = BYTE_VOCAB
+    eos_token_id = BYTE_EOS
+
+    def encode(self, text: str) -> list[int]:
+        return list(text.encode("utf-8"))
+
+
+class FileTokenizer:
+    """A `tokenizers`-library JSON file; EOS is its <|endoftext|> or </s> token."""
+
+    def __init__(self, path: str | Path):
+        from tokenizers import Tokenizer  # imported only when a file is given
+
+        try:
+            self._tok = Tokenizer.from_file(str(path))
+        except Exception as e:  # the library raises a bare Exception on a bad file
+            raise InputFileError(f"{path} is not a tokenizers JSON file: {e}") from e
+        self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
+        eos = next((self._tok.token_to_id(t) for t in ("<|endoftext|>", "</s>", "<eos>")
+                    if self._tok.token_to_id(t) is not None), None)
+        if eos is None:
+            raise InputFileError(f"{path}: no end-of-text token (<|endoftext|>, </s> or <eos>) "
+                                 "in its vocabulary")
+        self.eos_token_id = eos
+
+    def encode(self, text: str) -> list[int]:
+        return self._tok.encode(text, add_special_tokens=False).ids
+
+
+def read_documents(path: Path) -> Iterator[str]:
+    """Plain text is one document per file; JSONL is one per line, from its "text" field."""
+    if not path.is_file():
+        raise InputFileError(f"input file {path} does not exist")
+    if path.suffix not in (".jsonl", ".json"):
+        yield path.read_text(encoding="utf-8", errors="replace")
+        return
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)["text"]
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise InputFileError(f"{path}:{number}: expected a JSON object with a \"text\" field") from e
+
+
+def write_memmap(documents: Iterable[str], tokenizer, out_dir: Path,
+                 on_document: Callable[[], None] | None = None) -> int:
+    """Tokenize `documents` into out_dir/input_ids.npy (headerless, EOS after each); return tokens."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dtype = token_dtype(tokenizer.vocab_size)
+    target = out_dir / INPUT_IDS
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")  # unique: ranks may race to write
+    total = 0
+    with tmp.open("wb") as f:
+        for text in documents:
+            ids = np.asarray(tokenizer.encode(text) + [tokenizer.eos_token_id], dtype=dtype)
+            f.write(ids.tobytes())
+            total += len(ids)
+            if on_document:
+                on_document()
+    tmp.replace(target)  # a killed run leaves no half-written input_ids.npy
+    return total
+
+
+def builtin_files(budget_bytes: int = BUILTIN_BUDGET_BYTES) -> list[Path]:
+    """The standard library's top-level modules, sorted by name, up to the budget."""
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    chosen, size = [], 0
+    for path in sorted(stdlib.glob("*.py")):
+        if size >= budget_bytes:
+            break
+        chosen.append(path)
+        size += path.stat().st_size
+    if not chosen:
+        raise InputFileError(f"no Python modules found in {stdlib} for the built-in corpus; pass --data")
+    return chosen
+
+
+def builtin_corpus(out_dir: Path) -> Path:
+    """Write the built-in byte-level corpus to out_dir once; return its input_ids path."""
+    target = out_dir / INPUT_IDS
+    if not target.exists():
+        docs = (p.read_text(encoding="utf-8", errors="replace") for p in builtin_files())
+        write_memmap(docs, ByteTokenizer(), out_dir)
+    return target

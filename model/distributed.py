@@ -1,0 +1,107 @@
+"""Process-group setup from torchrun's or SLURM's environment, and FSDP2 sharding.
+
+torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR/PORT. srun sets
+SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID; the master address then comes from
+MASTER_ADDR if the batch script exported it (examples/*.sbatch do), else from
+the first host of SLURM_JOB_NODELIST. No environment: one process, no group.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+from olmo_green.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DistEnv:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def read_env(environ: dict[str, str] | None = None) -> DistEnv:
+    """Rank, world size and local rank from torchrun's, else SLURM's, variables."""
+    env = os.environ if environ is None else environ
+    if "RANK" in env and "WORLD_SIZE" in env:
+        return DistEnv(int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", 0)))
+    if "SLURM_PROCID" in env and int(env.get("SLURM_NTASKS", "1")) > 1:
+        return DistEnv(int(env["SLURM_PROCID"]), int(env["SLURM_NTASKS"]), int(env.get("SLURM_LOCALID", 0)))
+    return DistEnv()
+
+
+def first_slurm_host(nodelist: str) -> str:
+    """First host of a SLURM node list: 'nid[005-007,009],x1' -> 'nid005'."""
+    head = re.match(r"([^,\[]+)(?:\[([^\]]+)\])?", nodelist)
+    if not head:
+        raise ConfigError(f"cannot read SLURM_JOB_NODELIST {nodelist!r}; export MASTER_ADDR")
+    prefix, ranges = head.group(1), head.group(2)
+    return prefix if not ranges else prefix + ranges.split(",")[0].split("-")[0]
+
+
+def device_for(env: DistEnv) -> torch.device:
+    if torch.cuda.is_available():  # ROCm builds report HIP devices through torch.cuda too
+        torch.cuda.set_device(env.local_rank % torch.cuda.device_count())
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+def init_distributed(env: DistEnv, device: torch.device) -> None:
+    """Join the process group: NCCL (RCCL on ROCm) on GPUs, gloo on CPU."""
+    if not env.is_distributed or dist.is_initialized():
+        return
+    if "MASTER_ADDR" not in os.environ:
+        os.environ["MASTER_ADDR"] = first_slurm_host(os.environ.get("SLURM_JOB_NODELIST", "localhost"))
+    os.environ.setdefault("MASTER_PORT", "29500")
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    dist.init_process_group(backend, rank=env.rank, world_size=env.world_size)
+
+
+def shard_model(model: nn.Module, device: torch.device) -> nn.Module:
+    """FSDP2: each block its own unit, then the root (embedding, final norm, head).
+
+    On GPUs parameters are gathered in bf16 and gradients reduced in fp32, as
+    OLMo's mixed precision; on CPU everything stays fp32.
+    """
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) \
+        if device.type == "cuda" else MixedPrecisionPolicy()
+    for block in model.transformer.blocks:
+        fully_shard(block, mp_policy=policy)
+    fully_shard(model, mp_policy=policy)
+    return model
+
+
+def barrier() -> None:
+    if dist.is_initialized():
+        dist.barrier()
+
+
+def mean_across_ranks(value: torch.Tensor) -> torch.Tensor:
+    """Average a scalar over ranks (one collective; a CPU-GPU sync when read)."""
+    if dist.is_initialized():
+        value = value.clone()
+        dist.all_reduce(value, op=dist.ReduceOp.AVG if dist.get_backend() != "gloo" else dist.ReduceOp.SUM)
+        if dist.get_backend() == "gloo":  # gloo has no AVG
+            value /= dist.get_world_size()
+    return value
+
+
+def shutdown() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()

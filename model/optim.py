@@ -1,0 +1,79 @@
+"""AdamW, the learning-rate schedule and gradient clipping, as OLMo v1 trained.
+
+Formulas after allenai/OLMo v0.2.5 olmo/optim.py, evaluated at the 1-based
+optimizer step (OLMo increments global_step before it sets the rate):
+
+    warmup (step < W):  lr = peak * (0.1 + 0.9 * min(step, W) / W)
+    cosine:             lr = min + (peak - min) * (1 + cos(pi * (step - W) / (T - W))) / 2
+    linear:             lr = peak - (peak - min) * (step - W) / (T - W)
+    after T:            lr = min,  where min = alpha_f * peak and T = t_max or max_steps
+
+The clipping threshold is max_grad_norm, times grad_clip_warmup_factor while
+step <= grad_clip_warmup_steps when both are set.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+
+from olmo_green.config import OptimSection, ScheduleSection
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Decay only the weight matrices of linear layers; not norms, biases or embeddings."""
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
+    decay, no_decay = [], []
+    for param in model.parameters():
+        if not param.requires_grad:
+            continue
+        is_matrix = param.dim() >= 2 and id(param) not in embeddings
+        (decay if is_matrix else no_decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}]
+    if no_decay:
+        groups.append({"params": no_decay, "weight_decay": 0.0})
+    return groups
+
+
+def build_optimizer(model: nn.Module, cfg: OptimSection) -> torch.optim.AdamW:
+    # foreach: the multi-tensor update, fast on CPU and GPU alike
+    return torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr,
+                             betas=tuple(cfg.betas), eps=cfg.eps, foreach=True)
+
+
+def learning_rate(step: int, peak: float, schedule: ScheduleSection, max_steps: int) -> float:
+    """The rate for 1-based optimizer step `step`."""
+    warmup = schedule.warmup_steps
+    horizon = schedule.t_max or max_steps
+    floor = peak * schedule.alpha_f
+    if step < warmup:
+        return peak * (0.1 + 0.9 * min(step, warmup) / warmup)
+    if step >= horizon:
+        return floor
+    progress = (step - warmup) / (horizon - warmup)
+    if schedule.name == "cosine":
+        return floor + (peak - floor) * (1 + math.cos(math.pi * progress)) / 2
+    return peak - (peak - floor) * progress
+
+
+def max_grad_norm(step: int, cfg: OptimSection) -> float:
+    """The clipping threshold at `step`, relaxed during the optional clipping warmup."""
+    if cfg.grad_clip_warmup_steps is None or cfg.grad_clip_warmup_factor is None:
+        return cfg.max_grad_norm
+    if step > cfg.grad_clip_warmup_steps:
+        return cfg.max_grad_norm
+    return cfg.max_grad_norm * cfg.grad_clip_warmup_factor
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def clip_gradients(parameters: list[torch.Tensor], max_norm: float) -> torch.Tensor:
+    """Global-norm clipping over all ranks' shards; returns the norm before clipping."""
+    norm = torch.nn.utils.clip_grad_norm_(parameters, max_norm, foreach=True)
+    # under FSDP2 the norm is a DTensor: its full value is the all-reduced global norm
+    return norm.full_tensor() if hasattr(norm, "full_tensor") else norm

@@ -1,0 +1,270 @@
+"""The training loop: generic, with callbacks (after OLMo-core's trainer, much smaller).
+
+One optimizer step: pre_step -> batch -> micro-batches (forward, backward) ->
+clip -> AdamW -> post_step -> step row -> log_metrics. Checkpoints every
+save_interval steps and at the end, each a "checkpoint" window with its own row.
+close() runs for every callback on success, on error and on SIGTERM; on SIGTERM
+the loop finishes its step, saves, closes and returns "preempted".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from olmo_green.config import TrainConfig
+from olmo_green.model import checkpoint as ckpt
+from olmo_green.model.data import BatchLoader
+from olmo_green.model.distributed import DistEnv, mean_across_ranks
+from olmo_green.model.metrics import Clock, StepsFile, flops_per_token, mfu
+from olmo_green.model.optim import clip_gradients, learning_rate, max_grad_norm, set_learning_rate
+from olmo_green.runrecord import CHECKPOINTS_DIR, STEPS_FILE
+
+IGNORE = -100  # label id that cross_entropy skips (masked tokens)
+
+
+@dataclass
+class TrainerParts:
+    """What a Trainer drives; built by olmo_green.commands.train or a test."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    loader: BatchLoader
+    config: TrainConfig
+    run_dir: Path
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    env: DistEnv = field(default_factory=DistEnv)
+    callbacks: list[Any] = field(default_factory=list)
+    peak_flops_per_device: float | None = None  # from the hardware profile; None on CPU
+    # False when a callback owns steps.csv (the energy meter writes its rows, energy included)
+    write_steps: bool = True
+
+
+class Trainer:
+    def __init__(self, parts: TrainerParts):
+        self.p = parts
+        self.cfg = parts.config
+        self.step = 0  # optimizer steps done
+        self.accum = self.cfg.batch.accumulation_steps(parts.env.world_size)
+        seq_len = self.cfg.model.sequence_length or parts.model.config.max_sequence_length
+        self.tokens_per_step = self.cfg.batch.global_batch_size * seq_len
+        self.flops_token = flops_per_token(parts.model.config, seq_len)
+        self.clock = Clock()
+        self._preempted = False
+        self._saved_step = -1
+        self._steps_file: StepsFile | None = None
+        self._progress = None
+
+    # ------------------------------------------------------------ callbacks
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.p.callbacks:
+            method = getattr(cb, hook, None)
+            if method is not None:
+                method(*args)
+
+    def _fields(self, step: int, phase: str) -> dict[str, Any]:
+        """Extra step-row columns that callbacks supply (energy_j from the energy meter)."""
+        extra: dict[str, Any] = {}
+        for cb in self.p.callbacks:
+            method = getattr(cb, "step_fields", None)
+            if method is not None:
+                extra.update(method(step, phase) or {})
+        return extra
+
+    # ------------------------------------------------------------ resume
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.p.run_dir / CHECKPOINTS_DIR
+
+    def restore(self, path: Path) -> None:
+        """Continue from a checkpoint: model, optimizer, RNG, step (= data position), callbacks."""
+        state = ckpt.load_checkpoint(path, self.p.model, self.p.optimizer)
+        self.step = self._saved_step = int(state["step"])
+        saved = state.get("callbacks", [])
+        for cb, cb_state in zip(self.p.callbacks, saved, strict=False):
+            if hasattr(cb, "load_state_dict"):
+                cb.load_state_dict(cb_state)
+
+    # ------------------------------------------------------------ the loop
+
+    def fit(self) -> str:
+        """Train up to config.max_steps; returns "completed" or "preempted"."""
+        resumed_at = self.step if self.step else None
+        if self.p.env.is_main and self.p.write_steps:
+            self._steps_file = StepsFile(self.p.run_dir / STEPS_FILE, resume_after_step=resumed_at)
+        previous = self._install_sigterm()
+        try:
+            self._call("pre_train", {"step": self.step, "run_dir": str(self.p.run_dir), "config": self.cfg})
+            self._start_progress()
+            while self.step < self.cfg.max_steps and not self._preempted:
+                self._train_step(self.step + 1)
+                if self.step % self.cfg.save_interval == 0 or self.step == self.cfg.max_steps:
+                    self.save()
+            if self._preempted and self._saved_step != self.step:
+                self.save()
+            return "preempted" if self._preempted else "completed"
+        except BaseException as e:
+            self._call("on_error", e)
+            raise
+        finally:
+            self._close(previous)
+
+    def _close(self, previous_handler: Any) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+        errors = []
+        for cb in self.p.callbacks:  # every close runs, even if one raises
+            try:
+                if hasattr(cb, "close"):
+                    cb.close()
+            except Exception as e:  # noqa: BLE001 - re-raised below, after the others closed
+                errors.append(e)
+        if self._steps_file is not None:
+            self._steps_file.close()
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+        if errors:
+            raise errors[0]
+
+    def _install_sigterm(self) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return None  # signals can only be handled on the main thread
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            self._preempted = True  # the step in flight finishes, then the loop saves and stops
+
+        return signal.signal(signal.SIGTERM, on_sigterm)
+
+    # ------------------------------------------------------------ one step
+
+    def _train_step(self, step: int) -> None:
+        start = time.monotonic()
+        self._call("pre_step", step)
+        batch = self.p.loader.batch(step - 1)
+        lr = learning_rate(step, self.cfg.optim.lr, self.cfg.schedule, self.cfg.max_steps)
+        set_learning_rate(self.p.optimizer, lr)
+        loss_sum = self._forward_backward(batch)
+        grad_norm = clip_gradients(self._params, max_grad_norm(step, self.cfg.optim))
+        self.p.optimizer.step()
+        self.p.optimizer.zero_grad(set_to_none=True)
+        loss, stop = self._reduce(loss_sum)  # the step's one CPU-GPU sync point
+        self.step = step
+        end = time.monotonic()
+        self._preempted = self._preempted or stop
+        self._after_step(step, start, end, loss, lr, float(grad_norm))
+
+    @property
+    def _params(self) -> list[torch.Tensor]:
+        return [p for p in self.p.model.parameters() if p.grad is not None]
+
+    def _forward_backward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        input_ids = batch["input_ids"].to(self.p.device, non_blocking=True)  # (B, T)
+        labels = input_ids[:, 1:].clone()  # (B, T-1): next-token targets
+        if "label_mask" in batch:
+            labels.masked_fill_(~batch["label_mask"][:, 1:].to(self.p.device), IGNORE)
+        # normalise by this rank's target count: each micro-batch's sum adds up to the mean
+        n_targets = (labels != IGNORE).sum().clamp(min=1)
+        total = torch.zeros((), device=self.p.device)
+        micro = self.cfg.batch.micro_batch_size
+        for i in range(self.accum):
+            rows = slice(i * micro, (i + 1) * micro)
+            self._sync_grads(i == self.accum - 1)
+            with self._autocast():
+                logits = self.p.model(input_ids[rows])[:, :-1]  # (b, T-1, V)
+            loss = F.cross_entropy(logits.float().flatten(0, 1), labels[rows].flatten(),
+                                   ignore_index=IGNORE, reduction="sum") / n_targets
+            loss.backward()
+            total += loss.detach()
+        return total
+
+    def _sync_grads(self, last: bool) -> None:
+        # FSDP2: reduce-scatter gradients only after the last micro-batch
+        if self.accum > 1 and hasattr(self.p.model, "set_requires_gradient_sync"):
+            self.p.model.set_requires_gradient_sync(last)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.p.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()  # fp32 on CPU
+
+    def _reduce(self, loss_sum: torch.Tensor) -> tuple[float, bool]:
+        """Mean loss over ranks, and whether any rank was asked to stop (one collective)."""
+        packed = torch.stack([loss_sum, torch.tensor(float(self._preempted), device=loss_sum.device)])
+        if self.p.env.is_distributed:
+            packed = mean_across_ranks(packed)
+        loss, stop = packed.tolist()
+        return loss, stop > 0
+
+    def _after_step(self, step: int, start: float, end: float, loss: float, lr: float,
+                    grad_norm: float) -> None:
+        tokens_per_s = self.tokens_per_step / max(end - start, 1e-9)
+        metrics = {"loss": loss, "lr": lr, "grad_norm": grad_norm, "tokens": self.tokens_per_step,
+                   "tokens_per_s": tokens_per_s, "time_start_s": self.clock.unix(start),
+                   "time_end_s": self.clock.unix(end)}
+        util = mfu(tokens_per_s, self.flops_token, self.p.peak_flops_per_device, self.p.env.world_size)
+        if util is not None and self.p.device.type != "cpu":
+            metrics["mfu"] = util
+        self._call("post_step", step, metrics)
+        self._write_row(step, "train", start, end, tokens=self.tokens_per_step, loss=loss, lr=lr)
+        self._call("log_metrics", step, named_metrics(metrics))
+        self._advance_progress(loss, tokens_per_s)
+
+    def _write_row(self, step: int, phase: str, start: float, end: float, **values: Any) -> None:
+        extra = self._fields(step, phase)  # every rank asks: callbacks may all-reduce inside
+        if self._steps_file is None:
+            return
+        row = {"step": step, "time_start_s": f"{self.clock.unix(start):.6f}",
+               "time_end_s": f"{self.clock.unix(end):.6f}", "tokens": 0, "phase": phase}
+        self._steps_file.write({**row, **values, **extra})
+
+    # ------------------------------------------------------------ checkpoints
+
+    def save(self) -> Path:
+        start = time.monotonic()
+        self._call("pre_checkpoint", self.step)
+        rank_state = {"step": self.step, "callbacks": [_state_of(cb) for cb in self.p.callbacks]}
+        path = ckpt.save_checkpoint(self.checkpoints_dir, self.step, self.p.model, self.p.optimizer,
+                                    rank_state)
+        self._saved_step = self.step
+        self._call("post_checkpoint", self.step, str(path))
+        self._write_row(self.step, "checkpoint", start, time.monotonic())
+        return path
+
+    # ------------------------------------------------------------ console
+
+    def _start_progress(self) -> None:
+        if not (self.cfg.progress and self.p.env.is_main):
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self._progress = Progress(TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.description}"), TimeRemainingColumn())
+        self._task = self._progress.add_task("", total=self.cfg.max_steps, completed=self.step)
+        self._progress.start()
+
+    def _advance_progress(self, loss: float, tokens_per_s: float) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, completed=self.step,
+                                  description=f"loss {loss:.3f}  {tokens_per_s:,.0f} tok/s")
+
+
+def _state_of(callback: Any) -> dict[str, Any]:
+    return callback.state_dict() if hasattr(callback, "state_dict") else {}
+
+
+def named_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """Metric names with their unit, for log_metrics (OLMo-core's convention)."""
+    names = {"loss": "train/loss (nats/token)", "lr": "optim/lr", "grad_norm": "optim/grad_norm",
+             "tokens": "train/tokens", "tokens_per_s": "throughput/tokens (1/s)",
+             "mfu": "throughput/mfu (fraction)"}
+    return {names[k]: v for k, v in metrics.items() if k in names}

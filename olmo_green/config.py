@@ -1,0 +1,269 @@
+"""The run configuration: nested typed dataclasses, YAML, and dotted overrides.
+
+Each section validates itself in ``__post_init__`` and names the offending field
+as it appears on the command line (``optim.lr``), so ``--set optim.lr=-1`` fails
+with one line that says what to change. ``config.yaml`` in a run directory is
+``TrainConfig.to_dict()`` plus the resolved model and hardware profile.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from olmo_green.errors import ConfigError, InputFileError
+
+
+def _positive(section: str, name: str, value: float | int | None, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or value <= 0:
+        raise ConfigError(f"{section}.{name} must be positive, got {value!r}")
+
+
+@dataclass
+class ModelSection:
+    name: str = "tiny"  # preset (tiny, small, olmo-1b, olmo-7b) or a model YAML file
+    sequence_length: int | None = None  # None: the preset's max_sequence_length
+
+    def __post_init__(self) -> None:
+        _positive("model", "sequence_length", self.sequence_length, allow_none=True)
+
+
+@dataclass
+class DataSection:
+    paths: list[str] = field(default_factory=list)  # empty: the built-in corpus
+    dtype: str = "auto"  # token dtype of input_ids.npy: auto (by vocabulary), uint16, uint32
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("auto", "uint16", "uint32"):
+            raise ConfigError(f"data.dtype must be auto, uint16 or uint32, got {self.dtype!r}")
+
+
+@dataclass
+class OptimSection:
+    # OLMo-1B.yaml: lr 4e-4, betas (0.9, 0.95), eps 1e-5, weight decay 0.1, clip 1.0
+    lr: float = 4e-4
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.95])
+    eps: float = 1e-5
+    weight_decay: float = 0.1
+    max_grad_norm: float = 1.0
+    grad_clip_warmup_steps: int | None = None  # OLMo-7B.yaml: 1000
+    grad_clip_warmup_factor: float | None = None  # OLMo-7B.yaml: 10.0
+
+    def __post_init__(self) -> None:
+        _positive("optim", "lr", self.lr)
+        _positive("optim", "eps", self.eps)
+        _positive("optim", "max_grad_norm", self.max_grad_norm)
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {self.betas!r}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"optim.weight_decay must be >= 0, got {self.weight_decay!r}")
+        _positive("optim", "grad_clip_warmup_steps", self.grad_clip_warmup_steps, allow_none=True)
+        _positive("optim", "grad_clip_warmup_factor", self.grad_clip_warmup_factor, allow_none=True)
+
+
+@dataclass
+class ScheduleSection:
+    name: str = "cosine"  # cosine or linear, after a linear warmup from 0.1x peak
+    warmup_steps: int = 20  # OLMo-1B.yaml: 2000
+    alpha_f: float = 0.1  # final rate = alpha_f x peak
+    t_max: int | None = None  # decay horizon; None: max_steps
+
+    def __post_init__(self) -> None:
+        if self.name not in ("cosine", "linear"):
+            raise ConfigError(f"schedule.name must be cosine or linear, got {self.name!r}")
+        if self.warmup_steps < 0:
+            raise ConfigError(f"schedule.warmup_steps must be >= 0, got {self.warmup_steps!r}")
+        if not 0.0 <= self.alpha_f <= 1.0:
+            raise ConfigError(f"schedule.alpha_f must be in [0, 1], got {self.alpha_f!r}")
+        _positive("schedule", "t_max", self.t_max, allow_none=True)
+
+
+@dataclass
+class BatchSection:
+    # CPU-demo sized (tiny: 8 x 256 tokens a step); OLMo-1B.yaml used 2048 x 2048
+    global_batch_size: int = 8  # instances per optimizer step, over all ranks
+    micro_batch_size: int = 8  # instances per forward/backward on one rank
+
+    def __post_init__(self) -> None:
+        _positive("batch", "global_batch_size", self.global_batch_size)
+        _positive("batch", "micro_batch_size", self.micro_batch_size)
+
+    def accumulation_steps(self, world_size: int) -> int:
+        """Micro-batches per rank per step; the global batch must split evenly."""
+        per_rank, rest = divmod(self.global_batch_size, world_size)
+        if rest or per_rank % self.micro_batch_size:
+            raise ConfigError(
+                f"batch.global_batch_size ({self.global_batch_size}) must be a multiple of "
+                f"world size ({world_size}) x batch.micro_batch_size ({self.micro_batch_size})"
+            )
+        return per_rank // self.micro_batch_size
+
+
+@dataclass
+class TelemetrySection:
+    sampling_interval_s: float = 0.1  # background sampler period
+
+    def __post_init__(self) -> None:
+        _positive("telemetry", "sampling_interval_s", self.sampling_interval_s)
+
+
+@dataclass
+class TrainConfig:
+    model: ModelSection = field(default_factory=ModelSection)
+    data: DataSection = field(default_factory=DataSection)
+    optim: OptimSection = field(default_factory=OptimSection)
+    schedule: ScheduleSection = field(default_factory=ScheduleSection)
+    batch: BatchSection = field(default_factory=BatchSection)
+    telemetry: TelemetrySection = field(default_factory=TelemetrySection)
+    max_steps: int = 200
+    save_interval: int = 100
+    seed: int = 6198  # OLMo-1B.yaml's seed
+    run_dir: str | None = None  # None: runs/<UTC timestamp>
+    hardware: str = "local"  # profile name or YAML file
+    simulate: bool = False  # modelled devices of the profile instead of real sensors
+    progress: bool = True  # rich progress bar on the console (rank 0)
+
+    def __post_init__(self) -> None:
+        _positive("", "max_steps", self.max_steps)
+        _positive("", "save_interval", self.save_interval)
+        if self.seed < 0:
+            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        return _build(cls, data, prefix="")
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    """Build dataclass `cls` from a mapping, rejecting unknown keys by their dotted name."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'configuration'} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown configuration key {prefix}{unknown[0]}; "
+                          f"known: {', '.join(sorted(known))}")
+    values = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value or {}, prefix=f"{prefix}{name}.")
+        else:
+            values[name] = _check_type(value, hint, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _check_type(value: Any, hint: Any, key: str) -> Any:
+    """Accept `value` if it fits `hint` (YAML already typed it); ints pass as floats."""
+    options = typing.get_args(hint) if _is_union(hint) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        base = typing.get_origin(option) or option
+        if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if base is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if base in (str, bool) and isinstance(value, base):
+            return value
+        if base is list and isinstance(value, list):
+            return list(value)
+    raise ConfigError(f"{key} must be {_type_name(hint)}, got {value!r}")
+
+
+def _is_union(hint: Any) -> bool:
+    return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def _type_name(hint: Any) -> str:
+    if _is_union(hint):
+        return " or ".join(_type_name(h) for h in typing.get_args(hint))
+    if hint is type(None):
+        return "null"
+    return getattr(typing.get_origin(hint) or hint, "__name__", str(hint))
+
+
+# ---------------------------------------------------------------- overrides
+
+
+def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...]) -> TrainConfig:
+    """Apply `key=value` overrides (dotted keys, YAML-typed values); return a validated copy."""
+    data = config.to_dict()
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        _set_dotted(data, key.strip(), _parse_value(text))
+    return TrainConfig.from_dict(data)
+
+
+def _parse_value(text: str) -> Any:
+    # YAML types the value: 3e-4 -> float, 100 -> int, true -> bool, [a, b] -> list, null -> None
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    # PyYAML reads "3e-4" as a string (YAML 1.1 wants a dot): treat number-like strings as floats
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = data
+    for i, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            known = ", ".join(sorted(node)) if isinstance(node, dict) else "none (not a section)"
+            where = ".".join(parts[:i]) or "top level"
+            raise ConfigError(f"unknown configuration key {key!r}: no {part!r} at {where}; known: {known}")
+        if i == len(parts) - 1:
+            if isinstance(node[part], dict):
+                raise ConfigError(f"{key} is a section; set one of its keys, "
+                                  f"e.g. {key}.{next(iter(node[part]))}")
+            node[part] = value
+        else:
+            node = node[part]
+
+
+# ---------------------------------------------------------------- YAML
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """A TrainConfig from YAML; keys written for the reader (resolved_*) are skipped."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as e:
+        raise InputFileError(f"configuration file {path} does not exist") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a configuration is a mapping of keys to values")
+    return TrainConfig.from_dict({k: v for k, v in data.items() if not k.startswith("resolved_")})
+
+
+def save_config(config: TrainConfig, path: str | Path, resolved: dict[str, Any] | None = None) -> None:
+    """Write the configuration, plus `resolved` sections (model, hardware) as resolved_<name>."""
+    data = config.to_dict()
+    for name, value in (resolved or {}).items():
+        data[f"resolved_{name}"] = value
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    tmp.replace(path)  # atomic: a reader never sees half a file
