@@ -74,3 +74,13 @@ def downsample_note(envelopes: list[Envelope]) -> str:
         f"Downsampled for display: {raw:,} points drawn as {shown:,} ({factor:,.0f}x fewer), "
         "keeping the minimum and maximum of each x bucket, so peaks and dips survive."
     )
+
+
+def annotate_if_empty(fig: go.Figure) -> None:
+    """Say so on a figure with nothing to draw, rather than show blank axes."""
+    for trace in fig.data:
+        if trace.y is not None and getattr(trace, "fill", None) is None and np.isfinite(
+                np.asarray(trace.y, dtype=float)).any():
+            return
+    fig.add_annotation(text="No data for this panel in the run record(s).", xref="paper", yref="paper",
+                       x=0.5, y=0.5, showarrow=False, font={"size": 14, "color": "#a00"})

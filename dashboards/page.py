@@ -14,7 +14,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from olmo_green.dashboards.carbon import RunAccount, account_for, table_html
-from olmo_green.dashboards.figures import Panel
+from olmo_green.dashboards.figures import Panel, annotate_if_empty
 from olmo_green.dashboards.panels import energy_emissions_panel, energy_per_token_panel, loss_energy_panel
 from olmo_green.dashboards.power import device_power_panel, node_power_panel
 from olmo_green.dashboards.rundata import RunData, load_run
@@ -30,16 +30,18 @@ td.unavailable { color: #a00; } nav a { margin-right: 1em; }
 
 
 def build_panels(runs: list[RunData], accounts: list[RunAccount]) -> list[Panel]:
-    table = Panel("report-table", "Report", html=table_html(accounts))
-    table.notes.append("From the reports layer (olmo_green.reports), the model card's columns.")
-    return [
+    figures = [
         device_power_panel(runs),
         node_power_panel(runs),
         energy_emissions_panel(runs, accounts),
         energy_per_token_panel(runs),
         loss_energy_panel(runs),
-        table,
     ]
+    for panel in figures:
+        annotate_if_empty(panel.figure)
+    table = Panel("report-table", "Report", html=table_html(accounts))
+    table.notes.append("From the reports layer (olmo_green.reports), the model card's columns.")
+    return [*figures, table]
 
 
 def _section(panel: Panel) -> str:

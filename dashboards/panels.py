@@ -33,7 +33,16 @@ def _steps(run: RunData) -> np.ndarray:
 
 
 def _energy_at_step_ends_j(run: RunData) -> np.ndarray:
-    return cumulative_energy_j(run, run.steps["time_end_s"].to_numpy(dtype=float))
+    """Cumulative accelerator energy at each step's end; NaN (not drawn) without samples."""
+    ends = run.steps["time_end_s"].to_numpy(dtype=float)
+    if not run.accelerator_curves:
+        return np.full(len(ends), np.nan)
+    return cumulative_energy_j(run, ends)
+
+
+def _last_j(energies: list[np.ndarray]) -> float:
+    """The largest final cumulative energy, for choosing a unit (0 when nothing is known)."""
+    return max((float(np.nanmax(e)) for e in energies if np.isfinite(e).any()), default=0.0)
 
 
 def _line(env: Envelope, name: str, color: str, hover: str, dash: str = "solid", **kw) -> go.Scatter:
@@ -50,9 +59,9 @@ def _emission_lines(run: RunData, account: RunAccount, energy_kwh: np.ndarray, k
 def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> Panel:
     """Cumulative accelerator energy (top) and emissions by basis (bottom) over steps."""
     energies = [_energy_at_step_ends_j(run) for run in runs]
-    unit, j_per_unit = energy_unit(max((float(e[-1]) for e in energies if len(e)), default=0.0))
-    kg_max = max((float(e[-1]) / 3.6e6 * a.pue * max(a.intensities_kg_per_kwh.values(), default=0.0)
-                  for e, a in zip(energies, accounts, strict=True) if len(e) and a.pue), default=0.0)
+    unit, j_per_unit = energy_unit(_last_j(energies))
+    kg_max = max((_last_j([e]) / 3.6e6 * a.pue * max(a.intensities_kg_per_kwh.values(), default=0.0)
+                  for e, a in zip(energies, accounts, strict=True) if a.pue), default=0.0)
     mass, kg_per_unit = mass_unit(kg_max)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, subplot_titles=(
         f"Cumulative accelerator energy ({unit})", f"Cumulative emissions ({mass})"))
@@ -109,7 +118,7 @@ def energy_per_token_panel(runs: list[RunData]) -> Panel:
 def loss_energy_panel(runs: list[RunData]) -> Panel:
     """Training loss against cumulative accelerator energy: quality bought per kWh."""
     energies = [_energy_at_step_ends_j(run) for run in runs]
-    unit, j_per_unit = energy_unit(max((float(e[-1]) for e in energies if len(e)), default=0.0))
+    unit, j_per_unit = energy_unit(_last_j(energies))
     fig = base_figure("Loss against cumulative energy", f"cumulative accelerator energy ({unit})",
                       "training loss")
     buckets = buckets_for(len(runs), PANEL_POINT_BUDGET)

@@ -100,6 +100,15 @@ def _add_view_switch(fig: go.Figure) -> None:
     }])
 
 
+def _show_view(fig: go.Figure, view: str) -> None:
+    """Start in `view` (the buttons still switch)."""
+    for trace in fig.data:
+        trace.visible = trace.meta == view
+    fig.update_xaxes(type="date" if view == TIME_VIEW else "linear",
+                     title_text="wall time (UTC)" if view == TIME_VIEW else "optimizer step")
+    fig.layout.updatemenus[0].active = 1 if view == TIME_VIEW else 0
+
+
 def _device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(label, time_s, power_w) per device, node-level meters excluded."""
     if not len(run.samples):
@@ -125,6 +134,9 @@ def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -
         name = f"{run.name}: {label}" if len(runs) > 1 else label
         _add_line(fig, run, env, name, run_color(i if len(runs) > 1 else n), run.name)
     _add_view_switch(fig)
+    if not any(len(run.steps) >= 2 for run in runs):
+        _show_view(fig, TIME_VIEW)
+        panel.notes.append("No steps recorded: shown against wall time.")
     panel.figure = fig
     panel.notes.append(downsample_note(envelopes))
     if any(len(r.phases) for r in runs):

@@ -102,3 +102,20 @@ def test_emissions_follow_the_reports_factors(small_run):
     energy_kwh = account.gpu_energy_j / 3.6e6
     location_g = energy_kwh * account.pue * account.intensities_kg_per_kwh["location"] * 1000.0
     assert float(np.max(lines["small: location-based"].y)) == pytest.approx(location_g, rel=0.02)
+
+
+def test_record_without_telemetry_draws_no_energy_and_says_so(small_run, tmp_path):
+    run = tmp_path / "steps-only"
+    run.mkdir()
+    (run / "steps.csv").write_text((small_run / "steps.csv").read_text())
+    page = write_run_dashboard(run).read_text(encoding="utf-8")
+    assert "No data for this panel" in page and "Report unavailable" in page
+
+
+def test_record_without_steps_shows_power_against_wall_time(small_run, tmp_path):
+    run = tmp_path / "telemetry-only"
+    (run / "telemetry").mkdir(parents=True)
+    for chunk in (small_run / "telemetry").iterdir():
+        (run / "telemetry" / chunk.name).write_bytes(chunk.read_bytes())
+    page = write_run_dashboard(run).read_text(encoding="utf-8")
+    assert "No steps recorded: shown against wall time." in page
