@@ -76,3 +76,20 @@ def test_curves_split_by_device():
     curves = curves_from_samples(frame)
     assert [c.device for c in curves] == ["0", "1"]
     assert [c.total_j for c in curves] == [2.0, 4.0]
+
+
+def test_curves_of_unsorted_samples_match_sorted_ones():
+    t = np.arange(0.0, 5.0)
+    frame = pd.concat([_samples(t, power_w=[1.0] * 5, device="1"),
+                       _samples(t, power_w=[2.0] * 5, device="0")])
+    shuffled = frame.sample(frac=1.0, random_state=0)
+    assert [(c.device, c.total_j) for c in curves_from_samples(shuffled)] == [("0", 8.0), ("1", 4.0)]
+
+
+def test_categorical_columns_give_only_the_devices_present():
+    t = np.arange(0.0, 3.0)
+    frame = pd.concat([_samples(t, power_w=[1.0] * 3, device="0"),
+                       _samples(t, power_w=[1.0] * 3, device="1")])
+    frame.loc[frame["device"] == "1", "node"] = "n1"
+    frame = frame.astype({"node": "category", "device": "category", "domain": "category"})
+    assert [(c.node, c.device) for c in curves_from_samples(frame)] == [("n0", "0"), ("n1", "1")]
