@@ -125,7 +125,7 @@ def accuracy() -> None:
 
 
 def _pct(value: float, truth: float) -> str:
-    return f"{(value - truth) / truth * 100:+.4f} %"
+    return f"{(value - truth) / truth * 100:+.5f} %"
 
 
 # -- 3. training throughput with and without the sampler -------------------------------------------
@@ -148,6 +148,8 @@ def throughput(args: argparse.Namespace) -> None:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
+    costs = {"sampler_cpu_s": 0.0, "wall_s": 0.0, "step_call_s": 0.0, "step_calls": 0}
+
     def arm(with_meter: bool) -> float:
         with tempfile.TemporaryDirectory() as run_dir:
             meter = EnergyMeter(run_dir, "mosaicml-a100", simulate=True, interval_s=0.1) if with_meter \
@@ -158,9 +160,14 @@ def throughput(args: argparse.Namespace) -> None:
             for _ in range(args.steps):
                 train_step()
                 if meter:
+                    call_s = time.perf_counter()
                     meter.step(tokens=tokens)
+                    costs["step_call_s"] += time.perf_counter() - call_s
+                    costs["step_calls"] += 1
             elapsed = time.perf_counter() - start
             if meter:
+                costs["sampler_cpu_s"] += meter.sampler.cpu_s
+                costs["wall_s"] += elapsed
                 meter.close()
         return args.steps * tokens / elapsed
 
@@ -178,6 +185,10 @@ def throughput(args: argparse.Namespace) -> None:
     print(f"| without telemetry | {statistics.median(off):.0f} | {len(off)} |")
     print(f"| with telemetry | {statistics.median(on):.0f} | {len(on)} |")
     print(f"\nratio with/without: {ratio:.4f} (slowdown {(1 - ratio) * 100:+.2f} %)")
+    share = costs["sampler_cpu_s"] / costs["wall_s"]
+    print(f"sampler thread CPU per second of training: {share * 1e3:.2f} ms "
+          f"({share * 100:.3f} % of one core); "
+          f"meter.step() {costs['step_call_s'] / costs['step_calls'] * 1e6:.0f} µs per call")
 
 
 # -- 4. a real GPU: counter against integrated polled power ----------------------------------------

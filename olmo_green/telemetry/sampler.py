@@ -34,6 +34,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.rounds = 0
+        self.cpu_s = 0.0
 
     def start(self) -> None:
         if self._thread is None:
@@ -65,6 +66,7 @@ class Sampler:
     def sample_now(self) -> list[Reading]:
         """One round over all sources, handed to the sink; never raises."""
         with self._round_lock:
+            cpu0_s = time.thread_time()
             time_s = self.clock.now_s()
             readings: list[Reading] = []
             for source in self.sources:
@@ -74,6 +76,7 @@ class Sampler:
             except Exception as e:  # a full disk must not stop training
                 self._warn_once("sink", f"telemetry: cannot store samples ({e}); training continues")
             self.rounds += 1
+            self.cpu_s += time.thread_time() - cpu0_s  # what telemetry costs, for the benchmark
             return readings
 
     def _read_one(self, source: Source, time_s: float) -> list[Reading]:
