@@ -22,7 +22,10 @@ from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, tr
 from olmo_green.reports.trace import read_trace
 from olmo_green.telemetry.integrate import EnergyCurve, curves_from_samples
 
-GAP_EVENT_KINDS = {"gap", "sensor_gap", "sensor_fault"}
+# events.jsonl kinds written by the meter and sampler: a fault opens a gap
+# (gap_start) and recovery closes it with its duration (gap_end); a resumed run
+# records the time it was down (resume_gap).
+CLOSED_GAP_KINDS = {"gap_end", "resume_gap", "gap"}
 
 
 def _config_profile(run_dir: Path) -> HardwareProfile | None:
@@ -54,13 +57,12 @@ def _device(curve: EnergyCurve) -> DeviceEnergy:
 
 
 def _gaps(curves: Sequence[EnergyCurve], events: list[dict]) -> Gaps:
-    def kind(event: dict) -> str:
-        return str(event.get("kind", event.get("event", event.get("type", ""))))
-
-    gap_events = [e for e in events if kind(e) in GAP_EVENT_KINDS]
+    kinds = [str(e.get("kind", "")) for e in events]
+    closed = [e for e, k in zip(events, kinds, strict=True) if k in CLOSED_GAP_KINDS]
+    still_open = max(0, kinds.count("gap_start") - kinds.count("gap_end"))  # the run ended inside a gap
     return Gaps(count=sum(c.gaps for c in curves), seconds=sum(c.gap_s for c in curves),
-                upper_j=sum(c.gap_upper_j for c in curves), events=len(gap_events),
-                event_s=sum(float(e.get("duration_s", 0.0) or 0.0) for e in gap_events))
+                upper_j=sum(c.gap_upper_j for c in curves), events=len(closed) + still_open,
+                event_s=sum(float(e.get("duration_s", 0.0) or 0.0) for e in closed))
 
 
 def _method(curves: Sequence[EnergyCurve], replayed: bool) -> tuple[str, str]:
@@ -73,8 +75,12 @@ def _method(curves: Sequence[EnergyCurve], replayed: bool) -> tuple[str, str]:
 
 
 def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
-           factors: CarbonFactors) -> list[str]:
+           factors: CarbonFactors, steps: pd.DataFrame) -> list[str]:
     notes = []
+    overlaps = steps["overlap_s"] > 0 if "overlap_s" in steps else pd.Series(dtype=bool)
+    if overlaps.any():
+        notes.append(f"{int(overlaps.sum())} step window(s) overlapped earlier ones (a step redone after a "
+                     f"resume?); the {steps['overlap_s'].sum():.1f} s of overlap is counted once")
     resets = sum(c.resets for c in curves)
     if resets:
         notes.append(f"{resets} counter reset(s): energy after each counted from the new reading, "
@@ -109,7 +115,7 @@ def account_samples(samples: pd.DataFrame, *, name: str, path: str, options: Car
         node_energy_j=sum(c.total_j for c in node) if node else None,
         phases_j=phase_energy_j(gpu, steps, gpu_j), tokens=train_tokens(steps),
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
-        notes=_notes(profile, gpu, factors), steps=step_table(gpu, steps, factors),
+        notes=_notes(profile, gpu, factors, steps), steps=step_table(gpu, steps, factors),
     )
 
 

@@ -29,7 +29,12 @@ def window_energy_j(curves: Sequence[EnergyCurve], start_s: np.ndarray, end_s: n
 
 
 def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
-    """Steps with usable windows, `phase` defaulting to train."""
+    """Steps with usable windows in time order, `phase` defaulting to train.
+
+    Windows that overlap an earlier one (a step redone after a resume, two
+    writers) are clipped to start where the earlier one ended, so no energy is
+    counted twice; `overlap_s` says how much was clipped.
+    """
     if steps.empty:
         return steps
     frame = steps.copy()
@@ -37,8 +42,14 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     for column in ("time_start_s", "time_end_s", "tokens"):
         frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
     start, end = frame["time_start_s"], frame["time_end_s"]
-    ok = start.notna() & end.notna() & (end >= start)
-    return frame[ok].reset_index(drop=True)
+    frame = frame[start.notna() & end.notna() & (end >= start)]
+    frame = frame.sort_values("time_start_s", kind="stable").reset_index(drop=True)
+    end = frame["time_end_s"].to_numpy(float)
+    previous_end = np.r_[-np.inf, np.maximum.accumulate(end)[:-1]]
+    clipped = np.minimum(np.maximum(frame["time_start_s"].to_numpy(float), previous_end), end)
+    frame["overlap_s"] = clipped - frame["time_start_s"].to_numpy(float)
+    frame["time_start_s"] = clipped
+    return frame
 
 
 def phase_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame, total_j: float) -> dict[str, float]:
@@ -49,7 +60,9 @@ def phase_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame, total_j: 
     energy = window_energy_j(curves, start, end)
     phases = pd.Series(energy).groupby(steps["phase"].to_numpy()).sum()
     result = {str(k): float(v) for k, v in phases.items()}
-    result[OUTSIDE] = total_j - sum(result.values())
+    outside_j = total_j - sum(result.values())
+    # Rounding of the window sums can leave -1e-12 J: that is zero, not negative energy.
+    result[OUTSIDE] = 0.0 if abs(outside_j) <= 1e-9 * max(total_j, 1.0) else outside_j
     return result
 
 

@@ -38,9 +38,21 @@ def test_steps_table_gives_cumulative_emissions(tmp_path):
     assert last["cumulative_emissions_kg"] == pytest.approx(expected_kg)
 
 
-def test_gap_events_are_counted(tmp_path):
+def test_gap_events_are_counted_closed_and_open(tmp_path):
     account = account_run(write_run(tmp_path / "run"))
-    assert account.gaps.events == 1 and account.gaps.event_s == 3.5
+    assert account.gaps.events == 2 and account.gaps.event_s == 3.5
+
+
+def test_overlapping_step_windows_are_counted_once(tmp_path):
+    run = write_run(tmp_path / "run")
+    steps = pd.read_csv(run / "steps.csv")
+    redone = steps.iloc[[1]].assign(time_start_s=steps["time_start_s"].iloc[1] + 5.0,
+                                    time_end_s=steps["time_end_s"].iloc[1] + 5.0)
+    pd.concat([steps, redone]).to_csv(run / "steps.csv", index=False)
+    account = account_run(run)
+    assert sum(account.phases_j.values()) == pytest.approx(account.gpu_energy_j)
+    assert account.phases_j["outside"] >= 0.0
+    assert any("overlapped" in note for note in account.notes)
 
 
 def test_counter_reset_in_a_trace_keeps_energy_before_it(tmp_path):

@@ -42,5 +42,8 @@ def write_run(run_dir: Path, hardware: str = "mosaicml-a100", node_domain: bool 
                   "tokens": [1000, 1000, 1000, 0, 1000], "loss": 1.0, "lr": 1e-3, "energy_j": np.nan,
                   "phase": ["train", "train", "train", "eval", "train"]}).to_csv(run_dir / "steps.csv",
                                                                                 index=False)
-    (run_dir / "events.jsonl").write_text('{"kind": "gap", "duration_s": 3.5, "device": "0"}\n')
+    (run_dir / "events.jsonl").write_text(
+        '{"kind": "gap_start", "source": "nvml", "time_s": 1700000060.0}\n'
+        '{"kind": "gap_end", "source": "nvml", "time_s": 1700000063.5, "duration_s": 3.5}\n'
+        '{"kind": "gap_start", "source": "nvml", "time_s": 1700000099.0}\n')
     return run_dir
