@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from olmo_green.model.config import OLMoConfig
-from olmo_green.runrecord import STEP_COLUMNS, read_steps
+from olmo_green.runrecord import STEP_COLUMNS, read_csv_tolerant
 
 
 class Clock:
@@ -43,7 +43,7 @@ class StepsFile:
 
     def _truncate_after(self, step: int) -> None:
         """Rows after the checkpoint we resume from are redone: drop them (tmp + rename)."""
-        rows = read_steps(self.path)
+        rows = read_csv_tolerant(self.path, STEP_COLUMNS)
         rows = rows[rows["step"] <= step]
         tmp = self.path.with_suffix(".tmp")
         rows.to_csv(tmp, index=False, columns=STEP_COLUMNS)

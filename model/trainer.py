@@ -131,6 +131,7 @@ class Trainer:
                 errors.append(e)
         if self._steps_file is not None:
             self._steps_file.close()
+            self._steps_file = None  # a later save() (tests, tools) writes no row
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
         if errors:

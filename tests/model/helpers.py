@@ -1,0 +1,55 @@
+"""Small runs of the real trainer for tests: tiny preset, short sequences, byte data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from olmo_green.config import TrainConfig, apply_overrides
+from olmo_green.model.build import build_parts
+from olmo_green.model.distributed import DistEnv
+from olmo_green.model.trainer import Trainer
+from olmo_green.runrecord import read_steps
+
+
+def byte_data(folder: Path, n_tokens: int = 20_000, seed: int = 0) -> Path:
+    """Repetitive byte text (learnable in a few steps), written in OLMo's format."""
+    rng = np.random.default_rng(seed)
+    words = [w.encode() for w in "the quick brown fox jumps over a lazy dog again and again".split()]
+    out = bytearray()
+    while len(out) < n_tokens:
+        out += words[int(rng.integers(len(words)))] + b" "
+    folder.mkdir(parents=True, exist_ok=True)
+    np.frombuffer(bytes(out[:n_tokens]), dtype=np.uint8).astype(np.uint16).tofile(folder / "input_ids.npy")
+    return folder
+
+
+def small_config(data: Path, *overrides: str) -> TrainConfig:
+    base = [f"data.paths=[{data}]", "model.sequence_length=32", "batch.global_batch_size=8",
+            "batch.micro_batch_size=4", "max_steps=6", "save_interval=3", "progress=false",
+            "schedule.warmup_steps=2", "optim.lr=3e-3", "seed=1"]
+    return apply_overrides(TrainConfig(), base + list(overrides))
+
+
+def make_trainer(config: TrainConfig, run_dir: Path, callbacks: list | None = None,
+                 env: DistEnv | None = None) -> Trainer:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return Trainer(build_parts(config, run_dir, torch.device("cpu"), env or DistEnv(), callbacks))
+
+
+def train_losses(run_dir: Path) -> list[float]:
+    steps = read_steps(run_dir)
+    return steps[steps["phase"] == "train"]["loss"].tolist()
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: these steps are tiny, and on a shared 2-core runner extra
+    threads only contend (measured: ~5x slower with two). Restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
