@@ -6,6 +6,7 @@ the reports and the dashboards count energy the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,13 +20,14 @@ from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.hardware.profiles import profile_from_mapping
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, train_tokens
-from olmo_green.reports.trace import read_trace
+from olmo_green.reports.trace import read_trace, require_trace_file
 from olmo_green.telemetry.integrate import EnergyCurve, curves_from_samples
 
 # events.jsonl kinds written by the meter and sampler: a fault opens a gap
 # (gap_start) and recovery closes it with its duration (gap_end); a resumed run
 # records the time it was down (resume_gap).
 CLOSED_GAP_KINDS = {"gap_end", "resume_gap", "gap"}
+CHUNK_NAME = re.compile(r"(.+)\.\d{6}\.parquet")  # runrecord.chunk_path
 
 
 def _config_profile(run_dir: Path) -> HardwareProfile | None:
@@ -96,13 +98,20 @@ def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
 def account_samples(samples: pd.DataFrame, *, name: str, path: str, options: CarbonOptions,
                     profile: HardwareProfile | None, steps: pd.DataFrame | None = None,
                     events: list[dict] | None = None, replayed: bool = False) -> RunAccount:
-    """The account of a frame of samples (the shared core of runs and traces)."""
-    curves = curves_from_samples(samples)
+    """The account of a frame of samples (for callers that hold samples in memory)."""
+    factors = resolve_factors(options, profile)
+    return account_curves(curves_from_samples(samples), name=name, path=path, factors=factors,
+                          profile=profile, steps=steps, events=events, replayed=replayed)
+
+
+def account_curves(curves: list[EnergyCurve], *, name: str, path: str, factors: CarbonFactors,
+                   profile: HardwareProfile | None, steps: pd.DataFrame | None = None,
+                   events: list[dict] | None = None, replayed: bool = False) -> RunAccount:
+    """The account of a run's energy curves (the shared core of runs and traces)."""
     gpu = [c for c in curves if c.domain in ("gpu", "", "nan", "<NA>")]
     node = [c for c in curves if c.domain == "node"]
     if not gpu:
         raise InputFileError(f"{path}: no accelerator (domain gpu) samples; check the domain column")
-    factors = resolve_factors(options, profile)
     gpu_j = sum(c.total_j for c in gpu)
     steps = clean_steps(steps if steps is not None else pd.DataFrame())
     method, band_method = _method(gpu, replayed)
@@ -127,21 +136,43 @@ def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
         raise InputFileError(f"{run_dir}: not a run directory (no config.yaml, steps.csv or telemetry/); "
                              "pass a folder written by `olmo-green train`, or --trace FILE")
     options = CarbonOptions(**carbon_options)
-    samples = runrecord.read_samples(run_dir)
-    if samples.empty:
+    profile = _profile(options, run_dir)
+    factors = resolve_factors(options, profile)  # a bad option fails before any file is read
+    curves = _run_curves(run_dir)
+    if not curves:
         raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
-    return account_samples(samples, name=run_dir.resolve().name, path=str(run_dir), options=options,
-                           profile=_profile(options, run_dir), steps=runrecord.read_steps(run_dir),
-                           events=runrecord.read_events(run_dir))
+    return account_curves(curves, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
+                          profile=profile, steps=runrecord.read_steps(run_dir),
+                          events=runrecord.read_events(run_dir))
+
+
+def _telemetry_nodes(run_dir: Path) -> list[str]:
+    """Nodes with sample files: <node>.<seq>.parquet or <node>.open.csv."""
+    folder = runrecord.telemetry_dir(run_dir)
+    names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+    nodes = {n[: -len(runrecord.OPEN_CHUNK_SUFFIX)] for n in names if n.endswith(runrecord.OPEN_CHUNK_SUFFIX)}
+    nodes |= {m.group(1) for n in names if (m := CHUNK_NAME.fullmatch(n))}
+    return sorted(nodes)
+
+
+def _run_curves(run_dir: Path) -> list[EnergyCurve]:
+    """Curves node by node: a device's samples live in its node's files, so only one
+    node's samples are in memory at a time, however many nodes the run had."""
+    curves: list[EnergyCurve] = []
+    for node in _telemetry_nodes(run_dir):
+        curves += curves_from_samples(runrecord.read_samples(run_dir, node=node))
+    return curves
 
 
 def account_trace(path: str | Path, **carbon_options) -> RunAccount:
     """The account of a trace CSV (same options as account_run; the profile comes from `hardware`)."""
     options = CarbonOptions(**carbon_options)
-    profile = _profile(options, None)  # resolve a bad profile before reading a large file
-    samples = read_trace(path)
-    return account_samples(samples, name=Path(path).name, path=str(path), options=options,
-                           profile=profile, replayed=True)
+    require_trace_file(path)
+    profile = _profile(options, None)
+    factors = resolve_factors(options, profile)  # a bad option fails before a large file is read
+    curves = curves_from_samples(read_trace(path))
+    return account_curves(curves, name=Path(path).name, path=str(path), factors=factors, profile=profile,
+                          replayed=True)
 
 
 def account_many(run_dirs: Sequence[str | Path], trace: str | None = None,

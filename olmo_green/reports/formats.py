@@ -29,10 +29,15 @@ def _num(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
+def _tonnes(value: float) -> str:
+    """Two decimals as on the model card; small runs get significant figures instead of 0.00."""
+    return f"{value:.2f}" if value == 0 or abs(value) >= 0.01 else f"{value:.3g}"
+
+
 def card_cells(account: RunAccount) -> list[str]:
     basis = account.headline.basis
     return [account.name, account.gpu_type, _num(account.gpu_energy_mwh), _num(account.pue, 3),
-            f"{_num(account.intensity_kg_per_kwh, 3)} ({basis})", f"{account.emissions_tco2eq:.2f}",
+            f"{_num(account.intensity_kg_per_kwh, 3)} ({basis})", _tonnes(account.emissions_tco2eq),
             account.method]
 
 

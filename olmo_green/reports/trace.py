@@ -34,9 +34,14 @@ def _fail(path: Path, line: int | None, what: str, fix: str) -> InputFileError:
     return InputFileError(f"{where}: {what}; {fix}")
 
 
+def require_trace_file(path: str | Path) -> None:
+    if not Path(path).is_file():
+        raise _fail(Path(path), None, "trace not found",
+                    "pass an existing CSV with time_s,device,power_w columns")
+
+
 def _header(path: Path) -> list[str]:
-    if not path.is_file():
-        raise _fail(path, None, "trace not found", "pass an existing CSV with time_s,device,power_w columns")
+    require_trace_file(path)
     with path.open(encoding="utf-8", errors="replace", newline="") as f:
         return next(csv.reader(f), [])
 

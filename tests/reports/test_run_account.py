@@ -74,3 +74,14 @@ def test_power_gap_in_a_trace_is_bounded_not_invented(tmp_path):
     assert account.gaps.count == 1 and account.gaps.seconds == pytest.approx(91.0)
     low, high = account.energy_band_mwh
     assert high * 3.6e9 >= account.gpu_energy_j + 91.0 * 200.0
+
+
+def test_nodes_are_read_one_by_one_from_chunks_and_open_files(tmp_path):
+    run = write_run(tmp_path / "run", node_domain=False)
+    telemetry = run / "telemetry"
+    second = pd.read_csv(telemetry / "n0.open.csv").assign(node="n1.cluster")
+    second.iloc[:50].to_parquet(telemetry / "n1.cluster.000000.parquet")
+    second.iloc[50:].to_csv(telemetry / "n1.cluster.open.csv", index=False)
+    account = account_run(run)
+    assert account.node_energy_by_node_j == {"n0": pytest.approx(60_000.0),
+                                             "n1.cluster": pytest.approx(60_000.0)}
