@@ -57,21 +57,21 @@ class RotaryEmbedding(nn.Module):
         inv_freq = 1.0 / (self.theta ** (torch.arange(0, hs, 2, device=device, dtype=torch.float32) / hs))
         positions = torch.arange(seq_len, device=device, dtype=torch.float32)
         freqs = torch.outer(positions, inv_freq)  # (T, hs/2)
-        # The rotate-half layout repeats each frequency in both halves; apply_rotary
-        # uses one half, which holds exactly the same values.
-        return freqs.cos(), freqs.sin()  # each (T, hs/2)
+        cos = torch.cat((freqs.cos(), freqs.cos()), dim=-1)  # (T, hs), each frequency in both halves
+        # sin with its first half negated turns rotate_half into a plain swap of halves (apply_rotary)
+        sin = torch.cat((-freqs.sin(), freqs.sin()), dim=-1)  # (T, hs)
+        return cos[:, None, :], sin[:, None, :]  # (T, 1, hs): broadcast over (B, T, heads, hs)
 
 
 def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x * cos + rotate_half(x) * sin, with rotate_half(x) = (-x2, x1), in fp32.
+    """x * cos + rotate_half(x) * sin with rotate_half(x) = (-x2, x1), in fp32; x is (B, T, heads, hs).
 
-    Written per half, it is the same arithmetic (x1*c - x2*s equals x1*c + (-x2)*s
-    exactly) with half the multiplies and no negated copy.
+    `sin` carries the sign of rotate_half, so only the halves are swapped here:
+    x2 * (-s) equals (-x2) * s exactly, and the result is bit for bit the reference's.
     """
     xf = x.float()  # a no-op in fp32; under bf16 autocast it keeps RoPE in full precision
     x1, x2 = xf.chunk(2, dim=-1)
-    rotated = torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin), dim=-1)
-    return rotated.to(x.dtype)
+    return (xf * cos + torch.cat((x2, x1), dim=-1) * sin).to(x.dtype)
 
 
 class OLMoBlock(nn.Module):
@@ -94,10 +94,12 @@ class OLMoBlock(nn.Module):
         qkv = self.att_proj(x)  # (B, T, 3C)
         if self.config.clip_qkv is not None:
             qkv = qkv.clamp(min=-self.config.clip_qkv, max=self.config.clip_qkv)
-        q, k, v = qkv.split(C, dim=-1)
         nh, hs = self.config.n_heads, self.config.head_dim
-        q, k, v = (t.view(B, T, nh, hs).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        qk, v = qkv.split((2 * C, C), dim=-1)
+        # q and k rotate in one go: half the elementwise kernels of rotating each
+        qk = apply_rotary(qk.view(B, T, 2 * nh, hs), cos, sin)  # (B, T, 2nh, hs)
+        q, k = qk.split(nh, dim=2)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, nh, T, hs)
         return self.attn_out(y.transpose(1, 2).reshape(B, T, C))
 
