@@ -55,7 +55,9 @@ def load_run(run_dir: str | Path) -> RunData:
         )
     steps = runrecord.read_steps(path)
     phase = steps["phase"].fillna("train").astype(str) if len(steps) else pd.Series(dtype=str)
-    train = steps[phase == "train"].sort_values("step", kind="stable", ignore_index=True)
+    # A resumed run may repeat steps after its checkpoint: the last row of a step is the one kept.
+    train = steps[phase == "train"].drop_duplicates("step", keep="last")
+    train = train.sort_values("step", kind="stable", ignore_index=True)
     phases = steps[phase != "train"].sort_values("time_start_s", kind="stable", ignore_index=True)
     samples = runrecord.read_samples(path)
     curves = curves_from_samples(samples) if len(samples) else []
@@ -126,12 +128,26 @@ def node_power_w(devices: list[tuple[np.ndarray, np.ndarray]], max_points: int =
     return grid, total
 
 
+def _uncovered(curve: EnergyCurve, time_s: np.ndarray) -> np.ndarray:
+    """True where a time lies beyond a curve's samples by more than a few sample periods."""
+    if len(curve.time_s) < 2:
+        return np.ones(np.shape(time_s), dtype=bool)
+    slack_s = GAP_FACTOR * float(np.median(np.diff(curve.time_s)))
+    return (time_s < curve.time_s[0] - slack_s) | (time_s > curve.time_s[-1] + slack_s)
+
+
 def cumulative_energy_j(run: RunData, time_s: np.ndarray) -> np.ndarray:
-    """Accelerator energy (J, all devices) from the start of the run to each time."""
+    """Accelerator energy (J, all devices) from the start of the run to each time.
+
+    NaN where any device has no samples near that time (its telemetry ended or
+    had not begun): a flat line there would read as zero power.
+    """
+    time_s = np.asarray(time_s, dtype=float)
     total = np.zeros(np.shape(time_s), dtype=float)
     for curve in run.accelerator_curves:
         if len(curve.time_s) >= 2:
             total += np.interp(time_s, curve.time_s, curve.cumulative_j)
+        total[_uncovered(curve, time_s)] = np.nan
     return total
 
 
@@ -144,4 +160,7 @@ def step_energy_j(run: RunData) -> np.ndarray:
         return run.steps["energy_j"].to_numpy(dtype=float)
     start = run.steps["time_start_s"].to_numpy(dtype=float)
     end = run.steps["time_end_s"].to_numpy(dtype=float)
-    return sum(c.energy_between_j(start, end) for c in run.accelerator_curves)
+    energy = sum(c.energy_between_j(start, end) for c in run.accelerator_curves)
+    for curve in run.accelerator_curves:  # unknown, not zero, where a device has no samples
+        energy[_uncovered(curve, start) | _uncovered(curve, end)] = np.nan
+    return energy
