@@ -102,3 +102,18 @@ def test_sharded_reference_checkpoint_loads(tmp_path):
     ours = OLMo.from_pretrained(tmp_path).eval()
     logits, expected = logits_of_both(reference, ours, BASE["vocab_size"])
     assert relative_error(logits, expected) < REL_TOL
+
+
+def test_rotary_equals_the_reference_bit_for_bit():
+    from transformers.models.olmo import modeling_olmo
+
+    from olmo_green.model.olmo import RotaryEmbedding, apply_rotary
+
+    B, T, nh, hs = 2, 11, 3, 32
+    q, k = torch.randn(2, B, T, nh, hs, generator=torch.Generator().manual_seed(2))
+    config = transformers.OlmoConfig(hidden_size=nh * hs, num_attention_heads=nh, rope_theta=10_000.0)
+    cos_ref, sin_ref = modeling_olmo.OlmoRotaryEmbedding(config)(q, torch.arange(T)[None])
+    q_ref, k_ref = modeling_olmo.apply_rotary_pos_emb(q.transpose(1, 2), k.transpose(1, 2), cos_ref, sin_ref)
+    cos, sin = RotaryEmbedding(hs, 10_000.0)(T, q.device)
+    assert torch.equal(apply_rotary(q, cos, sin).transpose(1, 2), q_ref)
+    assert torch.equal(apply_rotary(k, cos, sin).transpose(1, 2), k_ref)
