@@ -140,8 +140,8 @@ def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -
     panel.figure = fig
     panel.notes.append(downsample_note(envelopes))
     if any(len(r.phases) for r in runs):
-        panel.notes.append("Shaded: eval and checkpoint windows (in the step view they occupy "
-                           "no steps, so each is drawn at least 1/400 of the axis wide).")
+        panel.notes.append("Shaded: eval and checkpoint windows. In the step view a window sits between "
+                           "the step it follows and the next, drawn at least 1/400 of the axis wide.")
     return panel
 
 

@@ -65,10 +65,10 @@ def load_run(run_dir: str | Path) -> RunData:
 
 
 def step_of_time(run: RunData, time_s: np.ndarray) -> np.ndarray:
-    """Fractional step at each time: step k ends at step k's time_end_s.
+    """Fractional step at each time: x = k at the end of step k, linear in between.
 
-    Eval and checkpoint windows fall between two steps' ends, so the
-    samples they hold map to (almost) one step: that is what "over steps" means.
+    Eval and checkpoint windows fall between two steps' ends, so their samples
+    land between the step they follow and the next, however long they last.
     """
     if len(run.steps) < 2:
         return np.zeros(np.shape(time_s))
