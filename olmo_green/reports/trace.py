@@ -69,7 +69,12 @@ def _read(path: Path) -> pd.DataFrame:
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
         raise _fail(path, None, f"unreadable CSV ({str(e).splitlines()[0]})",
                     "numbers in time_s, power_w and energy_j, one row per sample") from e
-    return table.to_pandas(self_destruct=True, split_blocks=True)
+    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    # Arrow's allocator keeps freed blocks for reuse; hand them back so the
+    # NumPy work that follows does not stack its peak on top of them.
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def _check_columns(path: Path, frame: pd.DataFrame) -> None:
