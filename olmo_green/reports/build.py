@@ -76,6 +76,19 @@ def _method(curves: Sequence[EnergyCurve], replayed: bool) -> tuple[str, str]:
     return ("replayed" if replayed else measured), band_method
 
 
+def _package_note(profile: HardwareProfile, curves: Sequence[EnergyCurve]) -> str:
+    """Multi-die packages (MI250X): one die reports the package; more drawing devices
+    than packages means the package may be counted twice."""
+    packages = profile.packages_per_node * len({c.node for c in curves})
+    drawing = sum(1 for c in curves if c.total_j > 0)
+    if drawing > packages:
+        return (f"{drawing} devices drew energy but the nodes hold {packages} {profile.accelerator} "
+                "packages: if each die reports its package's power, the package is counted twice; "
+                "check the telemetry")
+    return (f"{profile.accelerator}: {profile.devices_per_package} devices per package; {drawing} devices "
+            f"report package energy for {packages} packages, each counted once")
+
+
 def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
            factors: CarbonFactors, steps: pd.DataFrame) -> list[str]:
     notes = []
@@ -88,8 +101,7 @@ def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
         notes.append(f"{resets} counter reset(s): energy after each counted from the new reading, "
                      "none dropped")
     if profile is not None and profile.devices_per_package > 1:
-        notes.append(f"{profile.accelerator}: {profile.devices_per_package} devices per package; package "
-                     "energy is reported by one device of each package and counted once")
+        notes.append(_package_note(profile, curves))
     if factors.pue_source.startswith("no PUE"):
         notes.append(factors.pue_source)
     return notes

@@ -103,3 +103,15 @@ def test_missing_trace_is_one_line(tmp_path):
 
 def test_no_input_is_one_line():
     _one_line_error(_run([]), "RUN_DIR")
+
+
+def test_hourly_series_weighs_the_run_hour_by_hour(tmp_path):
+    # 1 MWh over exactly two hours from an hour boundary: half in each hour.
+    trace = constant_power_trace(tmp_path / "t.csv", 1.0, devices=1, power_w=5e5, start_s=1699999200.0)
+    series = tmp_path / "grid.csv"
+    series.write_text("timestamp,g_per_kwh\n1699999200,100\n1700002800,300\n")
+    result = _run(["--trace", str(trace), "--intensity-series", str(series), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.output)["runs"][0]
+    assert run["intensity_kg_per_kwh"] == pytest.approx(0.2)
+    assert run["emissions_tco2eq"] == pytest.approx(1000 * 0.2 / 1000)  # PUE 1.0: no --pue, no profile

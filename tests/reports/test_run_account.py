@@ -85,3 +85,17 @@ def test_nodes_are_read_one_by_one_from_chunks_and_open_files(tmp_path):
     account = account_run(run)
     assert account.node_energy_by_node_j == {"n0": pytest.approx(60_000.0),
                                              "n1.cluster": pytest.approx(60_000.0)}
+
+
+def test_mi250x_dies_that_both_report_the_package_are_flagged(tmp_path):
+    run = write_run(tmp_path / "run", hardware="lumi", node_domain=False)
+    frame = pd.read_csv(run / "telemetry" / "n0.open.csv")
+    many = pd.concat([frame.assign(device=str(d)) for d in range(8)])
+    many.to_csv(run / "telemetry" / "n0.open.csv", index=False)
+    notes = account_run(run).notes
+    assert any("counted twice" in n for n in notes)
+
+
+def test_mi250x_with_one_reporting_die_per_package_is_counted_once(tmp_path):
+    notes = account_run(write_run(tmp_path / "run", hardware="lumi", node_domain=False)).notes
+    assert any("each counted once" in n for n in notes)
