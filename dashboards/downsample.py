@@ -76,7 +76,7 @@ def _break_at_empty_buckets(x, y, bucket, present, raw_points, buckets) -> Envel
     return Envelope(x, y, raw_points, buckets)
 
 
-def buckets_for(traces: int, point_budget: int, most: int = DEFAULT_BUCKETS, least: int = 50) -> int:
+def buckets_for(traces: int, point_budget: int, most: int = DEFAULT_BUCKETS, least: int = 10) -> int:
     """Buckets per trace so that a panel of `traces` lines stays near `point_budget` points."""
     if traces <= 0:
         return most

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from olmo_green.dashboards.downsample import Envelope, buckets_for, envelope
 from olmo_green.dashboards.figures import (
-    PANEL_POINT_BUDGET,
+    POWER_POINT_BUDGET,
     Panel,
     base_figure,
     compact,
@@ -125,7 +125,7 @@ def _device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
 def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -> Panel:
     """Downsample each (run index, run, label, (time_s, power_w)); shading first, so lines sit on top."""
     fig = base_figure(title, "optimizer step", "power (W)")
-    buckets = buckets_for(len(series), PANEL_POINT_BUDGET)
+    buckets = buckets_for(len(series), POWER_POINT_BUDGET)
     envelopes = [envelope(time_s, power_w, buckets) for _, _, _, (time_s, power_w) in series]
     top_w = max((float(np.nanmax(e.y)) for e in envelopes if np.isfinite(e.y).any()), default=1.0) * 1.05
     for run in runs:

@@ -64,4 +64,4 @@ def test_nan_values_are_dropped_before_bucketing():
 def test_bucket_count_shrinks_with_many_traces_within_bounds():
     assert buckets_for(1, 200_000) == 2000
     assert buckets_for(400, 200_000) == 250
-    assert buckets_for(10_000, 200_000) == 50
+    assert buckets_for(100_000, 200_000) == 10

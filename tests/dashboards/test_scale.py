@@ -41,3 +41,15 @@ def test_million_step_page_says_how_much_it_was_downsampled(million_steps):
     _, panels, _ = million_steps
     for panel in panels[:5]:
         assert any(note.startswith("Downsampled for display") for note in panel.notes), panel.panel_id
+
+
+def test_many_devices_share_the_panel_budget(tmp_path):
+    spec = SyntheticRun(steps=700, nodes=16, devices_per_node=8, eval_every=200, checkpoint_every=300)
+    run_dir = write_synthetic_run(tmp_path / "wide", spec)
+    run = load_run(run_dir)
+    panels = build_panels([run], [account_for(run_dir)])
+    device_traces = [t for t in panels[0].figure.data if t.meta == "step" and t.fill is None]
+    assert len(device_traces) == 128
+    assert sum(len(t.y) for t in device_traces) <= 60_000 + 128  # budget, plus gap breaks
+    assert all(0 < len(t.y) < 700 for t in device_traces)  # each device downsampled
+    assert len(render_page([run], panels).encode("utf-8")) < MAX_PAGE_BYTES
