@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 import signal
 import threading
 from contextlib import contextmanager
@@ -56,7 +55,7 @@ class EnergyMeter:
         self.store: SampleStore | None = None
         self.events: EventLog | None = None
         self.steps_log: StepLog | None = None
-        self._lock = threading.Lock()  # the ledger is fed by the sampler thread
+        self._lock = threading.RLock()  # the ledger is fed by the sampler thread
         self._started = self._closed = False
         self._since_sync = 0
 
@@ -105,9 +104,9 @@ class EnergyMeter:
             signal.signal(signal.SIGTERM, self._on_sigterm)
 
     def _on_sigterm(self, signum: int, frame: object) -> None:
-        self.close(error=True)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+        # Closing here could wait on a lock the interrupted code holds; unwinding the main thread
+        # releases it, and close() then runs from __exit__, a trainer's finally, or atexit.
+        raise SystemExit(128 + signum)
 
     def __enter__(self) -> EnergyMeter:
         return self.start()
