@@ -35,6 +35,7 @@ class Track:
         self.last_value = math.nan
         self.power_w = math.nan
         self.total_j = 0.0
+        self.power_j = 0.0  # integrated polled power beside a counter: the cross-check
         self.gaps, self.gap_s, self.resets = 0, 0.0, 0
 
     def add(self, time_s: float, power_w: float, energy_j: float) -> None:
@@ -43,6 +44,8 @@ class Track:
             return  # a missing value or a repeated stamp adds nothing
         if self.time_s:
             self.total_j += self._delta_j(time_s, value)
+            if self.counter and not math.isnan(power_w) and not math.isnan(self.power_w):
+                self.power_j += (time_s - self.time_s[-1]) * (power_w + self.power_w) / 2.0
         self.time_s.append(time_s)
         self.cumulative_j.append(self.total_j)
         self.last_value, self.power_w = value, power_w
@@ -162,3 +165,16 @@ class Ledger:
 
     def last_time_s(self) -> float | None:
         return max((t.time_s[-1] for t in self.tracks.values() if t.time_s), default=None)
+
+
+def counter_checks(tracks: dict[tuple[str, str], Track], tolerance: float = 0.25) -> list[dict]:
+    """Counter against integrated power per device; flags counters stuck or drifting (seen on ROCm)."""
+    checks = []
+    for (device, domain), track in tracks.items():
+        if not track.counter or track.power_j <= 0.0:
+            continue
+        ratio = track.total_j / track.power_j
+        checks.append({"kind": "counter_check", "device": device, "domain": domain,
+                       "counter_j": track.total_j, "power_j": track.power_j, "ratio": ratio,
+                       "suspect": abs(ratio - 1.0) > tolerance})
+    return checks

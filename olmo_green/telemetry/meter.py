@@ -25,7 +25,7 @@ from pathlib import Path
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
 from olmo_green.telemetry.clock import Clock
 from olmo_green.telemetry.distributed import NodeGroup
-from olmo_green.telemetry.ledger import Ledger, Window
+from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
 from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
@@ -132,6 +132,7 @@ class EnergyMeter:
                     current.phase, current.step = "idle", self.totals.last_step  # never ended by step()
                 self.ledger.boundary(end_s, "idle", self.totals.last_step, merge=False)
             self.sync(force=True, collective=not error)
+            self._check_counters()
         except Exception as e:  # closing must not mask the training's own outcome
             log.warning("telemetry: error while closing the energy meter (%s)", e)
         finally:
@@ -140,6 +141,13 @@ class EnergyMeter:
                     part.close()
             for source in self.sources or []:
                 source.close()
+
+    def _check_counters(self) -> None:
+        for check in counter_checks(self.ledger.tracks):
+            self._event(check)
+            if check["suspect"]:
+                log.warning("telemetry: device %s counter %.0f J vs integrated power %.0f J: the counter "
+                            "may be stuck or drifting", check["device"], check["counter_j"], check["power_j"])
 
     # -- windows -----------------------------------------------------------------------------------
     def begin(self, phase: str, step: int | None = None, metrics: dict | None = None) -> None:

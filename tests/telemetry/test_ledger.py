@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from olmo_green.telemetry.ledger import Ledger, Track
+from olmo_green.telemetry.ledger import Ledger, Track, counter_checks
 from olmo_green.telemetry.sources.base import Reading
 
 
@@ -39,3 +39,13 @@ def test_short_idle_joins_the_next_window():
     ledger.open("idle", 0, 0.0)
     ledger.boundary(0.5, "train", 1)
     assert [(w.phase, w.start_s) for w in ledger.windows] == [("train", 0.0)]
+
+
+def test_stuck_counter_is_flagged_against_integrated_power():
+    ledger = Ledger(interval_s=0.1)
+    for k in range(11):
+        t = k * 0.1
+        ledger.add([Reading(t, "0", "gpu", 300.0, 300.0 * t), Reading(t, "1", "gpu", 300.0, 5.0)])
+    checks = {c["device"]: c for c in counter_checks(ledger.tracks)}
+    assert checks["0"]["ratio"] == pytest.approx(1.0) and not checks["0"]["suspect"]
+    assert checks["1"]["counter_j"] == 0.0 and checks["1"]["suspect"]
