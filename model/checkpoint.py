@@ -151,6 +151,9 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         dcp.load(state, checkpoint_id=str(path / "sharded"))
         set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
     else:
+        if not (path / "model_optim.pt").exists():
+            raise InputFileError(f"{path} holds sharded state from several processes; "
+                                 "resume with the world size it was saved with")
         state = torch.load(path / "model_optim.pt", map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optim"])

@@ -107,7 +107,7 @@ class Trainer:
             self._call("pre_train", {"step": self.step, "run_dir": str(self.p.run_dir), "config": self.cfg})
             self._start_progress()
             while self.step < self.cfg.max_steps and not self._preempted:
-                self._train_step(self.step + 1)
+                self.train_step(self.step + 1)
                 if self.step % self.cfg.save_interval == 0 or self.step == self.cfg.max_steps:
                     self.save()
             if self._preempted and self._saved_step != self.step:
@@ -148,7 +148,8 @@ class Trainer:
 
     # ------------------------------------------------------------ one step
 
-    def _train_step(self, step: int) -> None:
+    def train_step(self, step: int) -> None:
+        """One optimizer step with its hooks, step row and progress (what fit() repeats)."""
         start = time.monotonic()
         self._call("pre_step", step)
         batch = self.p.loader.batch(step - 1)
