@@ -25,3 +25,17 @@ def write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_report_files(run_dir: str | Path, **carbon_options) -> list[Path]:
+    """RUN/report.md and RUN/report.json for one run (at the end of training, or on demand)."""
+    from olmo_green.reports.build import account_run
+    from olmo_green.reports.formats import render
+
+    accounts = [account_run(run_dir, **carbon_options)]
+    written = []
+    for fmt in ("md", "json"):
+        path = Path(run_dir) / f"report.{fmt}"
+        write_atomic(path, render(accounts, fmt))
+        written.append(path)
+    return written

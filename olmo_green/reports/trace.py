@@ -105,7 +105,7 @@ def _check_values(path: Path, frame: pd.DataFrame) -> None:
                     "a counter reads 0 J or more")
     bad = np.flatnonzero(np.isnan(power) & np.isnan(energy))
     if len(bad):
-        raise _fail(path, int(bad[0]) + 2, "power_w is NaN or empty (and no energy_j)",
+        raise _fail(path, int(bad[0]) + 2, "neither power_w nor energy_j is a number on this row",
                     "drop the row or give its power in W")
 
 

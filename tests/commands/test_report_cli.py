@@ -53,7 +53,7 @@ BAD_TRACES = {
     "no_power": ("time_s,device\n0,0\n1,0\n", ":1:", "power_w or energy_j"),
     "no_device": ("time_s,power_w\n0,1\n1,1\n", ":1:", "device"),
     "back_in_time": ("time_s,device,power_w\n0,0,1\n5,1,1\n2,1,1\n3,0,1\n", ":4:", "sort"),
-    "nan_power": ("time_s,device,power_w\n0,0,100\n1,0,\n2,0,100\n", ":3:", "power_w"),
+    "nan_power": ("time_s,device,power_w\n0,0,100\n1,0,\n2,0,100\n", ":3:", "power_w nor energy_j"),
     "negative_power": ("time_s,device,power_w\n0,0,100\n1,0,-5\n", ":3:", "negative"),
 }
 

@@ -99,3 +99,14 @@ def test_mi250x_dies_that_both_report_the_package_are_flagged(tmp_path):
 def test_mi250x_with_one_reporting_die_per_package_is_counted_once(tmp_path):
     notes = account_run(write_run(tmp_path / "run", hardware="lumi", node_domain=False)).notes
     assert any("each counted once" in n for n in notes)
+
+
+def test_report_files_are_written_into_the_run(tmp_path):
+    import json
+
+    from olmo_green.reports import write_report_files
+
+    run = write_run(tmp_path / "run")
+    md, js = write_report_files(run)
+    assert md.read_text().startswith("# Energy and emissions")
+    assert json.loads(js.read_text())["runs"][0]["hardware"] == "mosaicml-a100"
