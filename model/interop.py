@@ -132,8 +132,10 @@ def save_native(model: OLMo, path: str | os.PathLike) -> None:
 def config_from_hf(hf: dict) -> OLMoConfig:
     """OLMoConfig from an HF config.json's contents (legacy `rope_theta` or `rope_parameters`)."""
     if hf.get("model_type") != "olmo":
-        raise InputFileError(f"config.json has model_type {hf.get('model_type')!r}, not 'olmo' "
-                             "(OLMo v1; OLMo 2 is 'olmo2' and is not supported)")
+        # "hf_olmo" is allenai/OLMo's own wrapper (e.g. the OLMo-1B repository without -hf);
+        # "olmo2" is OLMo 2, another architecture.
+        raise InputFileError(f"config.json has model_type {hf.get('model_type')!r}, not 'olmo': only "
+                             "transformers-format OLMo v1 is read (for allenai's, use the -hf repository)")
     _require(hf, "num_key_value_heads", hf.get("num_attention_heads"), "config.json")
     _require(hf, "attention_bias", False, "config.json")
     _require(hf, "hidden_act", "silu", "config.json")
