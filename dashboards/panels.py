@@ -70,7 +70,7 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> P
     for i, (run, energy_j, account) in enumerate(zip(runs, energies, accounts, strict=True)):
         env = envelope(_steps(run), energy_j / j_per_unit, buckets)
         envelopes.append(env)
-        fig.add_trace(_line(env, f"{run.name}: energy", run_color(i),
+        fig.add_trace(_line(env, f"{run.name}: accelerator energy", run_color(i),
                             f"step %{{x:,.0f}}<br>%{{y:,.4g}} {unit}<extra>{run.name}</extra>"), row=1, col=1)
         if account.unavailable:
             notes.append(f"{run.name}: no emissions drawn: {account.unavailable}")
@@ -78,7 +78,7 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> P
         for basis, kg in _emission_lines(run, account, energy_j / 3.6e6, kg_per_unit):
             env = envelope(_steps(run), kg, buckets)
             envelopes.append(env)
-            fig.add_trace(_line(env, f"{run.name}: {basis}-based", run_color(i),
+            fig.add_trace(_line(env, f"{run.name}: emissions, {basis}-based", run_color(i),
                                 f"step %{{x:,.0f}}<br>%{{y:,.4g}} {mass} ({basis})<extra>{run.name}</extra>",
                                 dash=BASES.get(basis, "dot")), row=2, col=1)
         notes.append(f"{run.name}: {account.factors_text}")

@@ -1,4 +1,4 @@
-"""Headless Chromium driven from its command line: a DOM dump and a screenshot.
+"""Headless Chromium driven from its command line: a DOM dump and a screenshot in one launch.
 
 No driver library: the page under test gets two small scripts injected (an
 error recorder first in <head>, a checker at the end of <body>); the checker
@@ -44,6 +44,7 @@ function __report(extra) {
                errors: window.__errors, ...extra};
   const pre = document.createElement('pre');
   pre.id = 'browser-check';
+  pre.style.display = 'none';  // in the DOM dump, not in the screenshot
   pre.textContent = JSON.stringify(out);
   document.body.appendChild(pre);
 }
@@ -56,7 +57,13 @@ window.addEventListener('load', () => setTimeout(() => {
   button.dispatchEvent(new MouseEvent('click', {bubbles: true}));
   setTimeout(() => {
     const visible = plot.querySelectorAll('.scatterlayer .trace path.js-line').length;
-    __report({switched: true, axis_type: plot.layout.xaxis.type, visible_after_switch: visible});
+    const axis = plot.layout.xaxis.type;
+    // Back to the step view, so that a screenshot shows the page as it opens.
+    const back = [...document.querySelectorAll('#power-device .updatemenu-button')]
+      .find(b => b.textContent.includes('step'));
+    back.dispatchEvent(new MouseEvent('click', {bubbles: true}));
+    setTimeout(() => __report({switched: true, axis_type: axis, visible_after_switch: visible,
+                               axis_type_after_back: plot.layout.xaxis.type}), 500);
   }, 500);
 }, 500));
 </script>"""
@@ -76,21 +83,22 @@ def _run(browser: str, args: list[str], timeout_s: float) -> subprocess.Complete
                               capture_output=True, text=True, timeout=timeout_s, check=False)
 
 
-def check_page(browser: str, page: Path, timeout_s: float = 90.0) -> dict:
-    """Load a copy of `page` with the recorder and checker injected; return the checker's JSON."""
+def check_page(browser: str, page: Path, png: Path | None = None, size: str = "1300,3800",
+               timeout_s: float = 90.0) -> dict:
+    """Load a copy of `page` with the recorder and checker injected; return the checker's JSON.
+
+    With `png`, the same launch also saves a screenshot (the page as it opens).
+    """
     text = page.read_text(encoding="utf-8")
     text = text.replace("<head>", "<head>" + RECORD_ERRORS, 1).replace("</body>", CHECK + "</body>", 1)
     probe = page.with_name(page.stem + ".check.html")
     probe.write_text(text, encoding="utf-8")
-    result = _run(browser, ["--dump-dom", probe.resolve().as_uri()], timeout_s)
-    found = re.search(r"<pre id=\"browser-check\">(.*?)</pre>", result.stdout, re.S)
+    shot = []
+    if png is not None:
+        png.parent.mkdir(parents=True, exist_ok=True)
+        shot = [f"--screenshot={png.resolve()}", f"--window-size={size}"]
+    result = _run(browser, [*shot, "--dump-dom", probe.resolve().as_uri()], timeout_s)
+    found = re.search(r"<pre id=\"browser-check\"[^>]*>(.*?)</pre>", result.stdout, re.S)
     if not found:
         raise AssertionError(f"the checker did not report; chromium said:\n{result.stderr[-2000:]}")
     return json.loads(html.unescape(found.group(1)))
-
-
-def screenshot(browser: str, page: Path, png: Path, size: str = "1300,3800", timeout_s: float = 90.0) -> Path:
-    png.parent.mkdir(parents=True, exist_ok=True)
-    args = [f"--screenshot={png.resolve()}", f"--window-size={size}", page.resolve().as_uri()]
-    _run(browser, args, timeout_s)
-    return png

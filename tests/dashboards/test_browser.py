@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from olmo_green.dashboards import build_dashboard, write_run_dashboard
-from tests.dashboards.browser import check_page, find_chromium, screenshot
+from tests.dashboards.browser import check_page, find_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FIGURE_PANELS = ["power-device", "power-node", "energy-emissions", "energy-per-token", "loss-energy"]
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def rendered(small_run):
     page = write_run_dashboard(small_run)
-    return check_page(BROWSER, page)
+    return check_page(BROWSER, page, ARTIFACTS / "dashboard.png")
 
 
 def test_page_loads_without_console_errors(rendered):
@@ -42,10 +42,17 @@ def test_report_table_is_rendered(rendered):
 def test_power_panel_switches_to_wall_time(rendered):
     assert rendered["switched"] and rendered["axis_type"] == "date"
     assert rendered["visible_after_switch"] >= 4  # the four devices, now against wall time
+    assert rendered["axis_type_after_back"] == "linear"
 
 
-def test_screenshot_of_two_runs_overlaid_is_saved(small_run, other_run):
+def test_screenshot_is_saved(rendered):
+    assert (ARTIFACTS / "dashboard.png").stat().st_size > 50_000
+
+
+def test_two_runs_overlaid_render_without_errors_and_are_screenshot(small_run, other_run):
     page = build_dashboard([small_run, other_run], ARTIFACTS / "dashboard-two-runs.html")
-    assert check_page(BROWSER, page)["errors"] == []
-    png = screenshot(BROWSER, page, ARTIFACTS / "dashboard-two-runs.png")
+    png = ARTIFACTS / "dashboard-two-runs.png"
+    rendered = check_page(BROWSER, page, png)
+    assert rendered["errors"] == []
+    assert all(p["drawn"] >= 2 for p in rendered["panels"] if p["id"] != "report-table")  # both runs
     assert png.stat().st_size > 50_000

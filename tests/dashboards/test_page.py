@@ -50,7 +50,8 @@ def test_long_run_says_it_is_downsampled_and_by_how_much(tmp_path):
 
 def test_several_runs_are_overlaid_on_one_page(small_run, other_run, tmp_path):
     page = _page_text(build_dashboard([small_run, other_run], tmp_path / "both.html"))
-    for name in ("small: node0/0 (gpu)", "other: node0/0 (gpu)", "small: energy", "other: energy"):
+    for name in ("small: node0/0 (gpu)", "other: node0/0 (gpu)", "small: accelerator energy",
+                 "other: accelerator energy"):
         assert name in page
 
 
@@ -98,10 +99,10 @@ def test_emissions_follow_the_reports_factors(small_run):
     account = reports.account_run(small_run)
     panel = build_panels([load_run(small_run)], [account_for(small_run)])[2]
     lines = {t.name: t for t in panel.figure.data}
-    assert set(lines) >= {"small: location-based", "small: market-based"}
+    assert set(lines) >= {"small: emissions, location-based", "small: emissions, market-based"}
     energy_kwh = account.gpu_energy_j / 3.6e6
     location_g = energy_kwh * account.pue * account.intensities_kg_per_kwh["location"] * 1000.0
-    assert float(np.max(lines["small: location-based"].y)) == pytest.approx(location_g, rel=0.02)
+    assert float(np.max(lines["small: emissions, location-based"].y)) == pytest.approx(location_g, rel=0.02)
 
 
 def test_record_without_telemetry_draws_no_energy_and_says_so(small_run, tmp_path):
