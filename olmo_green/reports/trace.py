@@ -46,6 +46,22 @@ def _header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
+def _first_bad_line(path: Path, header: list[str]) -> int | None:
+    """The line Arrow could not parse (the error path only: a plain Python scan)."""
+    numeric = [i for i, name in enumerate(header) if name in ("time_s", "power_w", "energy_j")]
+    with path.open(encoding="utf-8", errors="replace", newline="") as f:
+        for line, row in enumerate(csv.reader(f), start=1):
+            if line == 1:
+                continue
+            if len(row) != len(header):
+                return line
+            try:
+                [float(row[i]) for i in numeric if row[i].strip()]
+            except ValueError:
+                return line
+    return None
+
+
 def _read(path: Path) -> pd.DataFrame:
     """The CSV as a frame: floats, and text columns as categoricals.
 
@@ -67,7 +83,8 @@ def _read(path: Path) -> pd.DataFrame:
                                 convert_options=options)
         table = pa.Table.from_batches(list(reader), schema=reader.schema).unify_dictionaries()
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise _fail(path, None, f"unreadable CSV ({str(e).splitlines()[0]})",
+        line = _first_bad_line(path, header)
+        raise _fail(path, line, f"unreadable CSV ({str(e).splitlines()[0]})",
                     "numbers in time_s, power_w and energy_j, one row per sample") from e
     frame = table.to_pandas(self_destruct=True, split_blocks=True)
     del table

@@ -115,3 +115,11 @@ def test_hourly_series_weighs_the_run_hour_by_hour(tmp_path):
     run = json.loads(result.output)["runs"][0]
     assert run["intensity_kg_per_kwh"] == pytest.approx(0.2)
     assert run["emissions_tco2eq"] == pytest.approx(1000 * 0.2 / 1000)  # PUE 1.0: no --pue, no profile
+
+
+@pytest.mark.parametrize("text", ["time_s,device,power_w\n0,0,5\n1,0,abc\n",
+                                  "time_s,device,power_w\n0,0,5\n1,0,1,9\n"])
+def test_unparsable_trace_names_the_line(tmp_path, text):
+    trace = tmp_path / "bad.csv"
+    trace.write_text(text)
+    _one_line_error(_run(["--trace", str(trace), "--intensity", "0.5"]), "bad.csv:3:")
