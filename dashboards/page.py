@@ -59,8 +59,11 @@ def _run_list(runs: list[RunData]) -> str:
     for run in runs:
         steps = int(run.steps["step"].max()) if len(run.steps) else 0
         methods = ", ".join(run.methods) or "no accelerator samples"
+        gaps = sum(c.gaps for c in run.accelerator_curves)
+        gap_s = sum(c.gap_s for c in run.accelerator_curves)
         items.append(f"<li><b>{html.escape(run.name)}</b> ({html.escape(str(run.path))}): {steps:,} steps, "
-                     f"{len(run.samples):,} samples; energy method: {html.escape(methods)}</li>")
+                     f"{len(run.samples):,} samples; energy method: {html.escape(methods)}; "
+                     f"telemetry gaps: {gaps:,} ({gap_s:,.0f} s)</li>")
     return f"<ul>{''.join(items)}</ul>"
 
 
@@ -77,6 +80,13 @@ def render_page(runs: list[RunData], panels: list[Panel]) -> str:
     )
 
 
+def _unique_names(run_dirs: list[str | Path]) -> list[str]:
+    """Folder names, with their parent where two runs share one (a/run, b/run)."""
+    paths = [Path(d).resolve() for d in run_dirs]
+    names = [p.name for p in paths]
+    return [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]
+
+
 def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None, **carbon_options) -> Path:
     """Write the dashboard of one or more runs; default RUN/dashboard.html for one run.
 
@@ -90,6 +100,8 @@ def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None
         raise GreenError("several runs need an output file: add -o FILE.html.")
     runs = [load_run(d) for d in run_dirs]
     accounts = [account_for(d, **carbon_options) for d in run_dirs]
+    for run, account, name in zip(runs, accounts, _unique_names(run_dirs), strict=True):
+        run.name = account.run_name = name
     path = Path(output) if output is not None else Path(run_dirs[0]) / DASHBOARD_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_page(runs, build_panels(runs, accounts)), encoding="utf-8")

@@ -120,3 +120,16 @@ def test_record_without_steps_shows_power_against_wall_time(small_run, tmp_path)
         (run / "telemetry" / chunk.name).write_bytes(chunk.read_bytes())
     page = write_run_dashboard(run).read_text(encoding="utf-8")
     assert "No steps recorded: shown against wall time." in page
+
+
+def test_runs_with_the_same_folder_name_are_told_apart(small_run, tmp_path):
+    copies = []
+    for parent in ("a", "b"):
+        run = tmp_path / parent / "run"
+        (run / "telemetry").mkdir(parents=True)
+        (run / "steps.csv").write_bytes((small_run / "steps.csv").read_bytes())
+        for chunk in (small_run / "telemetry").iterdir():
+            (run / "telemetry" / chunk.name).write_bytes(chunk.read_bytes())
+        copies.append(run)
+    page = _page_text(build_dashboard(copies, tmp_path / "both.html"))
+    assert "a/run: node0/0 (gpu)" in page and "b/run: node0/0 (gpu)" in page
