@@ -14,12 +14,13 @@ offline reports count the same way.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from olmo_green.telemetry.integrate import GAP_FACTOR, counter_deltas_j, trapezoid_j
+from olmo_green.telemetry.integrate import GAP_FACTOR, SOURCE_METHODS, counter_deltas_j, trapezoid_j
 from olmo_green.telemetry.sources.base import Reading
 
 PHASES = ("train", "eval", "checkpoint", "data_wait", "idle")
@@ -28,8 +29,9 @@ PHASES = ("train", "eval", "checkpoint", "data_wait", "idle")
 class Track:
     """One device's cumulative energy at each sample since the oldest open window."""
 
-    def __init__(self, counter: bool, max_gap_s: float) -> None:
-        self.counter, self.max_gap_s = counter, max_gap_s
+    def __init__(self, counter: bool, max_gap_s: float, source: str = "") -> None:
+        self.counter, self.max_gap_s, self.source = counter, max_gap_s, source
+        self.first_s: float | None = None
         self.time_s: list[float] = []
         self.cumulative_j: list[float] = []
         self.last_value = math.nan
@@ -42,6 +44,7 @@ class Track:
         value = energy_j if self.counter else power_w
         if math.isnan(value) or (self.time_s and time_s <= self.time_s[-1]):
             return  # a missing value or a repeated stamp adds nothing
+        self.first_s = time_s if self.first_s is None else self.first_s
         if self.time_s:
             self.total_j += self._delta_j(time_s, value)
             if self.counter and not math.isnan(power_w) and not math.isnan(self.power_w):
@@ -65,14 +68,25 @@ class Track:
         return float(trapezoid_j(np.array([self.time_s[-1], time_s]), np.array([self.last_value, value]))[0])
 
     def at_j(self, time_s: float) -> float:
-        """Cumulative energy at `time_s`, linear between samples, clamped outside them."""
-        if not self.time_s:
+        """Cumulative energy at `time_s`, linear between samples, clamped outside them.
+
+        EnergyCurve.energy_between_j's rule (np.interp), by bisection on the lists: this runs
+        at every step boundary, where building arrays would cost more than the lookup.
+        """
+        times, cumulative = self.time_s, self.cumulative_j
+        if not times:
             return 0.0
-        return float(np.interp(time_s, self.time_s, self.cumulative_j))
+        i = bisect.bisect_right(times, time_s)
+        if i == 0:
+            return cumulative[0]
+        if i == len(times):
+            return cumulative[-1]
+        t0, t1 = times[i - 1], times[i]
+        return cumulative[i - 1] + (cumulative[i] - cumulative[i - 1]) * (time_s - t0) / (t1 - t0)
 
     def forget_before(self, time_s: float) -> None:
         """Drop samples no open window needs (keep the one at or before `time_s`)."""
-        keep = max(0, int(np.searchsorted(self.time_s, time_s, side="right")) - 1)
+        keep = max(0, bisect.bisect_right(self.time_s, time_s) - 1)
         if keep:
             del self.time_s[:keep], self.cumulative_j[:keep]
 
@@ -103,7 +117,7 @@ class Ledger:
         for r in readings:
             track = self.tracks.get((r.device, r.domain))
             if track is None:
-                track = Track(not math.isnan(r.energy_j), self.max_gap_s)
+                track = Track(not math.isnan(r.energy_j), self.max_gap_s, r.source)
                 self.tracks[(r.device, r.domain)] = track
             track.add(r.time_s, r.power_w, r.energy_j)
 
@@ -137,8 +151,9 @@ class Ledger:
             window = self.windows.pop(0)
             window.energy_j = self._take_j(window.end_s)
             done.append(window)
-        for track in self.tracks.values():
-            track.forget_before(self.windows[0].start_s)
+        if done:
+            for track in self.tracks.values():
+                track.forget_before(self.windows[0].start_s)
         return done
 
     def _covered(self, time_s: float) -> bool:
@@ -167,11 +182,18 @@ class Ledger:
         return max((t.time_s[-1] for t in self.tracks.values() if t.time_s), default=None)
 
 
-def counter_checks(tracks: dict[tuple[str, str], Track], tolerance: float = 0.25) -> list[dict]:
-    """Counter against integrated power per device; flags counters stuck or drifting (seen on ROCm)."""
+def counter_checks(tracks: dict[tuple[str, str], Track], tolerance: float = 0.25,
+                   min_duration_s: float = 30.0) -> list[dict]:
+    """Counter against integrated power per device; flags counters stuck or drifting (seen on ROCm).
+
+    Only measured sources, and only over `min_duration_s`: H100 power is a 1 s average, so
+    over a few seconds the two disagree for good reasons.
+    """
     checks = []
     for (device, domain), track in tracks.items():
-        if not track.counter or track.power_j <= 0.0:
+        measured = track.source not in SOURCE_METHODS
+        duration_s = track.time_s[-1] - track.first_s if track.time_s else 0.0
+        if not (track.counter and measured and track.power_j > 0.0 and duration_s >= min_duration_s):
             continue
         ratio = track.total_j / track.power_j
         checks.append({"kind": "counter_check", "device": device, "domain": domain,

@@ -45,7 +45,18 @@ def test_stuck_counter_is_flagged_against_integrated_power():
     ledger = Ledger(interval_s=0.1)
     for k in range(11):
         t = k * 0.1
-        ledger.add([Reading(t, "0", "gpu", 300.0, 300.0 * t), Reading(t, "1", "gpu", 300.0, 5.0)])
-    checks = {c["device"]: c for c in counter_checks(ledger.tracks)}
+        ledger.add([Reading(t, "0", "gpu", 300.0, 300.0 * t, "amdsmi"),
+                    Reading(t, "1", "gpu", 300.0, 5.0, "amdsmi")])  # device 1: stuck
+    checks = {c["device"]: c for c in counter_checks(ledger.tracks, min_duration_s=1.0)}
     assert checks["0"]["ratio"] == pytest.approx(1.0) and not checks["0"]["suspect"]
     assert checks["1"]["counter_j"] == 0.0 and checks["1"]["suspect"]
+
+
+def test_cumulative_lookup_matches_numpy_interp():
+    import numpy as np
+
+    track = Track(counter=False, max_gap_s=10.0)
+    for t, p in [(0.0, 10.0), (0.5, 30.0), (1.5, 20.0), (2.0, 0.0)]:
+        track.add(t, p, math.nan)
+    for query in (-1.0, 0.0, 0.2, 0.5, 1.0, 1.9, 2.0, 3.0):
+        assert track.at_j(query) == pytest.approx(np.interp(query, track.time_s, track.cumulative_j))
