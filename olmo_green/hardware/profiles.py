@@ -111,7 +111,7 @@ def load_profile(name_or_path: str) -> HardwareProfile:
 
 def profile_from_mapping(data: dict, origin: str, default_name: str = "custom") -> HardwareProfile:
     """A profile from a mapping (a YAML file, a run's config.yaml); `origin` is cited as the source."""
-    values = dict(data)
+    values = {k: v for k, v in data.items() if v is not None}  # a saved profile writes unset keys as null
     name = str(values.pop("name", default_name))
     values.pop("sources", None)  # a saved profile's own citations are not profile values
     cited = data.get("sources") if isinstance(data.get("sources"), dict) else {}

@@ -38,11 +38,16 @@ def _config_profile(run_dir: Path) -> HardwareProfile | None:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise InputFileError(f"{path}: not valid YAML ({e}); fix or remove it and pass --hardware") from e
-    hardware = config.get("hardware") if isinstance(config, dict) else None
-    if isinstance(hardware, str):
-        return load_profile(hardware)
-    if isinstance(hardware, dict):
-        return profile_from_mapping(hardware, f"{path} (hardware)")
+    if not isinstance(config, dict):
+        return None
+    # The profile as resolved when the run started (values and sources) is what
+    # the run used; a name or a YAML path may mean something else today.
+    for key in ("resolved_hardware", "hardware"):
+        hardware = config.get(key)
+        if isinstance(hardware, dict):
+            return profile_from_mapping(hardware, f"{path} ({key})")
+        if isinstance(hardware, str):
+            return load_profile(hardware)
     return None
 
 

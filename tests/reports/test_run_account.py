@@ -110,3 +110,16 @@ def test_report_files_are_written_into_the_run(tmp_path):
     md, js = write_report_files(run)
     assert md.read_text().startswith("# Energy and emissions")
     assert json.loads(js.read_text())["runs"][0]["hardware"] == "mosaicml-a100"
+
+
+def test_the_profile_saved_in_the_run_is_used_with_its_sources(tmp_path):
+    run = write_run(tmp_path / "run")
+    (run / "config.yaml").write_text(
+        "hardware: no-longer-a-profile\nresolved_hardware:\n  name: site\n  gpu_type: X100 (Site)\n"
+        "  accelerator: X100\n  vendor: nvidia\n  devices_per_node: 2\n  devices_per_package: 1\n"
+        "  package_tdp_w: 300\n  package_idle_w: 30\n  pue: 1.25\n  intensity_location_kg_per_kwh: 0.2\n"
+        "  intensity_market_kg_per_kwh: null\n  sources:\n    pue: site energy report 2024\n")
+    account = account_run(run)
+    assert account.gpu_type == "X100 (Site)" and account.pue == 1.25
+    assert account.pue_source == "site energy report 2024"
+    assert account.emissions_tco2eq == pytest.approx(60_000.0 / 3.6e9 * 1.25 * 0.2)
