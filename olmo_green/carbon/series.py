@@ -57,7 +57,8 @@ def read_intensity_series(path: str | Path, basis: str = "location") -> HourlyIn
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise _fail(path, None, f"not a readable CSV ({e})", "write timestamp,g_per_kwh rows") from e
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise _fail(path, None, f"not a readable CSV ({first})", "write timestamp,g_per_kwh rows") from e
     if frame.shape[1] < 2 or len(frame) == 0:
         raise _fail(path, 1, "needs a header and at least one row of two columns",
                     "write timestamp,g_per_kwh rows")

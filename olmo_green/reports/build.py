@@ -37,7 +37,8 @@ def _config_profile(run_dir: Path) -> HardwareProfile | None:
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
-        raise InputFileError(f"{path}: not valid YAML ({e}); fix or remove it and pass --hardware") from e
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise InputFileError(f"{path}: not valid YAML ({first}); fix it, or pass --hardware") from e
     if not isinstance(config, dict):
         return None
     # The profile as resolved when the run started (values and sources) is what
