@@ -32,7 +32,9 @@ class RunAccount:
     @property
     def factors_text(self) -> str:
         bases = ", ".join(f"{b}-based {v:.3f} kg CO2e/kWh" for b, v in self.intensities_kg_per_kwh.items())
-        return f"emissions = accelerator energy x PUE {self.pue:g} x intensity ({bases}), from the report."
+        return (f"emissions = accelerator energy x PUE {self.pue:g} x intensity ({bases}), from the report; "
+                "for an hourly series that is its energy-weighted mean, so the curve ends at the report's "
+                "figure while its shape follows energy.")
 
 
 def _unavailable(run_name: str, reason: str) -> RunAccount:

@@ -26,6 +26,14 @@ class Panel:
     figure: go.Figure | None = None
     html: str = ""  # for panels that are not figures (the report table)
     notes: list[str] = field(default_factory=list)
+    raw_points: int = 0  # before downsampling, for the page's summary
+    shown_points: int = 0
+
+    def add_downsample_note(self, envelopes: list[Envelope]) -> None:
+        """Say under the panel whether, and by how much, it was downsampled."""
+        self.raw_points += sum(e.raw_points for e in envelopes)
+        self.shown_points += sum(e.shown_points for e in envelopes)
+        self.notes.append(downsample_note(envelopes))
 
 
 def run_color(index: int) -> str:

@@ -67,6 +67,17 @@ def _run_list(runs: list[RunData]) -> str:
     return f"<ul>{''.join(items)}</ul>"
 
 
+def _summary(panels: list[Panel]) -> str:
+    """One line at the top: is what the reader sees every point, or an envelope of them?"""
+    raw = sum(p.raw_points for p in panels)
+    shown = sum(p.shown_points for p in panels)
+    if raw <= shown:
+        return f"<p class='note'>Every recorded point is drawn ({raw:,} in all).</p>"
+    return (f"<p class='note'><b>Downsampled for display</b>: {raw:,} recorded points are drawn as "
+            f"{shown:,} ({raw / max(shown, 1):,.0f}x fewer), keeping each bucket's minimum and maximum, "
+            "so peaks survive. Each panel says how much it was reduced.</p>")
+
+
 def render_page(runs: list[RunData], panels: list[Panel]) -> str:
     """The whole HTML document."""
     title = "olmo-green dashboard: " + ", ".join(run.name for run in runs)
@@ -76,7 +87,8 @@ def render_page(runs: list[RunData], panels: list[Panel]) -> str:
         f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
         f"<h1>{html.escape(title)}</h1><p class='note'>Built {built} from the saved run records only.</p>"
-        f"{_run_list(runs)}<nav>{nav}</nav>{''.join(_section(p) for p in panels)}</body></html>"
+        f"{_run_list(runs)}{_summary(panels)}<nav>{nav}</nav>"
+        f"{''.join(_section(p) for p in panels)}</body></html>"
     )
 
 

@@ -18,7 +18,6 @@ from olmo_green.dashboards.figures import (
     Panel,
     base_figure,
     compact,
-    downsample_note,
     energy_unit,
     mass_unit,
     run_color,
@@ -92,7 +91,8 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> P
     fig.update_yaxes(title_text=unit, row=1, col=1)
     fig.update_yaxes(title_text=mass, row=2, col=1)
     panel = Panel("energy-emissions", "Cumulative energy and emissions", fig)
-    panel.notes += [downsample_note(envelopes), *notes]
+    panel.add_downsample_note(envelopes)
+    panel.notes += notes
     return panel
 
 
@@ -110,8 +110,8 @@ def energy_per_token_panel(runs: list[RunData]) -> Panel:
         fig.add_trace(_line(env, run.name, run_color(i),
                             "step %{x:,.0f}<br>%{y:,.4g} J/token<extra>%{fullData.name}</extra>"))
     panel = Panel("energy-per-token", "Energy per token", fig)
-    panel.notes += [downsample_note(envelopes),
-                    "Energy inside each step's window (eval and checkpoint energy excluded) / its tokens."]
+    panel.add_downsample_note(envelopes)
+    panel.notes += ["Energy inside each step's window (eval and checkpoint energy excluded) / its tokens."]
     return panel
 
 
@@ -129,5 +129,5 @@ def loss_energy_panel(runs: list[RunData]) -> Panel:
         fig.add_trace(_line(env, run.name, run_color(i),
                             f"%{{x:,.4g}} {unit}<br>loss %{{y:.4f}}<extra>%{{fullData.name}}</extra>"))
     panel = Panel("loss-energy", "Loss against cumulative energy", fig)
-    panel.notes.append(downsample_note(envelopes))
+    panel.add_downsample_note(envelopes)
     return panel

@@ -17,7 +17,6 @@ from olmo_green.dashboards.figures import (
     Panel,
     base_figure,
     compact,
-    downsample_note,
     run_color,
 )
 from olmo_green.dashboards.rundata import RunData, device_power_w, node_power_w, step_of_time
@@ -138,7 +137,7 @@ def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -
         _show_view(fig, TIME_VIEW)
         panel.notes.append("No steps recorded: shown against wall time.")
     panel.figure = fig
-    panel.notes.append(downsample_note(envelopes))
+    panel.add_downsample_note(envelopes)
     if any(len(r.phases) for r in runs):
         panel.notes.append("Shaded: eval and checkpoint windows. In the step view a window sits between "
                            "the step it follows and the next, drawn at least 1/400 of the axis wide.")

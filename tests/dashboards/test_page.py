@@ -46,6 +46,12 @@ def test_long_run_says_it_is_downsampled_and_by_how_much(tmp_path):
                                                               checkpoint_every=5000))
     page = write_run_dashboard(run).read_text(encoding="utf-8")
     assert re.search(r"Downsampled for display: [\d,]+ points drawn as [\d,]+ \(\d+x fewer\)", page)
+    assert re.search(r"<b>Downsampled for display</b>: [\d,]+ recorded points are drawn as [\d,]+", page)
+
+
+def test_short_run_says_every_point_is_drawn(small_run):
+    page = write_run_dashboard(small_run).read_text(encoding="utf-8")
+    assert "Every recorded point is drawn" in page and "<b>Downsampled" not in page
 
 
 def test_several_runs_are_overlaid_on_one_page(small_run, other_run, tmp_path):
