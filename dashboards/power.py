@@ -25,6 +25,9 @@ STEP_VIEW, TIME_VIEW = "step", "time"
 PHASE_COLORS = {"eval": "rgba(255,165,0,0.25)", "checkpoint": "rgba(128,0,128,0.18)"}
 OTHER_PHASE_COLOR = "rgba(120,120,120,0.2)"
 MAX_PHASE_WINDOWS = 2000  # per run and phase: more shapes slow the page, not the reader
+# Up to this many windows, each is widened to 1/400 of the step axis so it can be seen; more
+# would tint the whole axis, so they keep their true width (zoom in to see them).
+WIDEN_AT_MOST = 100
 
 
 def _add_line(fig: go.Figure, run: RunData, env: Envelope, name: str, color: str, group: str) -> None:
@@ -61,7 +64,7 @@ def _rectangles(x0: np.ndarray, x1: np.ndarray, top: float) -> tuple[np.ndarray,
 
 
 def _phase_traces(fig: go.Figure, run: RunData, top_w: float) -> None:
-    """Shade eval/checkpoint windows; in step view a window is at least 1/400 of the axis wide."""
+    """Shade eval/checkpoint windows; in step view a few are widened to 1/400 of the axis."""
     if not len(run.phases) or not len(run.steps):
         return
     span_s = float(run.steps["time_end_s"].max() - run.steps["time_start_s"].min())
@@ -72,7 +75,8 @@ def _phase_traces(fig: go.Figure, run: RunData, top_w: float) -> None:
         start = rows["time_start_s"].to_numpy(dtype=float)
         end = rows["time_end_s"].to_numpy(dtype=float)
         s0, s1 = step_of_time(run, start), step_of_time(run, end)
-        s1 = np.maximum(s1, s0 + span_steps / 400.0)
+        if count <= WIDEN_AT_MOST:
+            s1 = np.maximum(s1, s0 + span_steps / 400.0)
         color = PHASE_COLORS.get(phase, OTHER_PHASE_COLOR)
         name = f"{run.name}: {phase} ({count:,} window{'s' if count != 1 else ''})"
         for view, (x0, x1) in ((STEP_VIEW, (s0, s1)), (TIME_VIEW, (start * 1000.0, end * 1000.0))):
@@ -139,8 +143,9 @@ def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -
     panel.figure = fig
     panel.add_downsample_note(envelopes)
     if any(len(r.phases) for r in runs):
-        panel.notes.append("Shaded: eval and checkpoint windows. In the step view a window sits between "
-                           "the step it follows and the next, drawn at least 1/400 of the axis wide.")
+        panel.notes.append(f"Shaded: eval and checkpoint windows. In the step view a window sits between "
+                           f"the step it follows and the next; up to {WIDEN_AT_MOST} windows of a kind are "
+                           "widened to 1/400 of the axis to be seen, more keep their true width (zoom in).")
     return panel
 
 
