@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from olmo_green.errors import GreenError
+from olmo_green.errors import ConfigError, GreenError
 
 # The model card's columns (DESIGN.md, "Reports in JSON") with the factors it hides shown.
 TABLE_HEADERS = ["Run", "Basis", "GPU Type", "Power Consumption From GPUs (MWh)", "PUE",
@@ -46,6 +46,9 @@ def account_for(run_dir: str | Path, **carbon_options) -> RunAccount:
 
     `carbon_options` are the report's (hardware, pue, intensity_kg_per_kwh,
     country, intensity_series); by default the run's config.yaml decides.
+    A bad option the user passed (unknown profile, PUE out of range) is raised,
+    not shown: it is theirs to fix. Without options, nothing is raised, so the
+    end of a training run always gets its page.
     """
     name = Path(run_dir).resolve().name
     try:
@@ -55,6 +58,8 @@ def account_for(run_dir: str | Path, **carbon_options) -> RunAccount:
     try:
         account = account_run(run_dir, **carbon_options)
     except GreenError as e:
+        if carbon_options and isinstance(e, ConfigError):
+            raise
         return _unavailable(name, f"the report could not be made: {e}")
     return RunAccount(name, account.to_json(), float(account.pue),
                       {basis: float(v) for basis, v in account.intensities_kg_per_kwh.items()})

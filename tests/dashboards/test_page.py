@@ -139,3 +139,17 @@ def test_runs_with_the_same_folder_name_are_told_apart(small_run, tmp_path):
         copies.append(run)
     page = _page_text(build_dashboard(copies, tmp_path / "both.html"))
     assert "a/run: node0/0 (gpu)" in page and "b/run: node0/0 (gpu)" in page
+
+
+def test_a_bad_carbon_option_is_the_users_error_not_a_missing_report(small_run):
+    result = CliRunner().invoke(cli, ["dashboard", str(small_run), "--hardware", "no-such-profile"])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("olmo-green: error:") and "no-such-profile" in result.output
+
+
+def test_carbon_options_reach_the_report(small_run, tmp_path):
+    out = tmp_path / "a100.html"
+    args = ["dashboard", str(small_run), "-o", str(out), "--hardware", "mosaicml-a100"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "A100-40GB (MosaicML)" in out.read_text(encoding="utf-8")
