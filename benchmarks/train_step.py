@@ -134,23 +134,27 @@ def compare(args: argparse.Namespace) -> list[float]:
           f"{args.steps} steps per model per round, {torch.get_num_threads()} threads\n")
     print("| round | ours (tokens/s) | reference (tokens/s) | ratio (wall) | ratio (CPU time) |")
     print("|---|---|---|---|---|")
-    ratios = []
+    pair_wall, pair_cpu = [], []  # per adjacent pair of steps: reference time / our time
     for r in range(args.rounds):
         wall = {"ours": 0.0, "reference": 0.0}
         cpu = dict(wall)
         for i in range(args.steps):  # alternate step by step, ABBA, so load changes hit both alike
             order = ["ours", "reference"] if (r * args.steps + i) % 2 == 0 else ["reference", "ours"]
-            for name in order:
-                w, c = time_steps(steps[name], 1, ids.device)
+            pair = {name: time_steps(steps[name], 1, ids.device) for name in order}
+            pair_wall.append(pair["reference"][0] / pair["ours"][0])
+            pair_cpu.append(pair["reference"][1] / pair["ours"][1])
+            for name, (w, c) in pair.items():
                 wall[name], cpu[name] = wall[name] + w, cpu[name] + c
-        ratios.append(wall["reference"] / wall["ours"])
-        # CPU time is less disturbed by other processes on a shared machine than wall time
         print(f"| {r + 1} | {tokens * args.steps / wall['ours']:.1f} | "
-              f"{tokens * args.steps / wall['reference']:.1f} | {ratios[-1]:.3f} | "
+              f"{tokens * args.steps / wall['reference']:.1f} | {wall['reference'] / wall['ours']:.3f} | "
               f"{cpu['reference'] / cpu['ours']:.3f} |")
-    print(f"\nmedian ratio ours/reference (wall): {statistics.median(ratios):.3f} "
-          f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
-    return ratios
+    # Medians over adjacent pairs: a burst of other load mostly hits both steps of a pair.
+    # CPU time (this process's) is less disturbed by other processes than wall time.
+    for label, ratios in (("wall", pair_wall), ("CPU time", pair_cpu)):
+        quartiles = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+        print(f"median ratio ours/reference ({label}) over {len(ratios)} step pairs: "
+              f"{statistics.median(ratios):.3f} (quartiles {quartiles[0]:.3f}, {quartiles[2]:.3f})")
+    return pair_wall
 
 
 # --- GPU MFU ----------------------------------------------------------------------
