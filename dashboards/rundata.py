@@ -107,7 +107,9 @@ def gap_mask(time_s: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
     return outside | (time_s[right] - time_s[right - 1] > limit)
 
 
-def node_power_w(devices: list[tuple[np.ndarray, np.ndarray]], max_points: int = 2_000_000):
+def node_power_w(
+    devices: list[tuple[np.ndarray, np.ndarray]], max_points: int = 2_000_000
+) -> tuple[np.ndarray, np.ndarray]:
     """Sum of device power on a common time grid at the devices' sample period.
 
     Devices are polled at slightly different instants, so their samples are
