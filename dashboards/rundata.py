@@ -54,7 +54,10 @@ def load_run(run_dir: str | Path) -> RunData:
             "pass the --run-dir of an `olmo-green train` run."
         )
     steps = runrecord.read_steps(path)
-    phase = steps["phase"].fillna("train").astype(str) if len(steps) else pd.Series(dtype=str)
+    for column in runrecord.STEP_COLUMNS:  # an older or partial writer: missing columns are unknown
+        if column not in steps:
+            steps[column] = "train" if column == "phase" else np.nan
+    phase = steps["phase"].fillna("train").astype(str)
     # A resumed run may repeat steps after its checkpoint: the last row of a step is the one kept.
     train = steps[phase == "train"].drop_duplicates("step", keep="last")
     train = train.sort_values("step", kind="stable", ignore_index=True)

@@ -57,3 +57,12 @@ def test_eval_samples_fall_between_the_step_they_follow_and_the_next(run_dir):
 def test_a_folder_that_is_not_a_run_record_is_a_green_error(tmp_path):
     with pytest.raises(GreenError, match="not a run record"):
         load_run(tmp_path)
+
+
+def test_steps_without_phase_tokens_or_loss_columns_still_load(run_dir):
+    steps = pd.read_csv(run_dir / "steps.csv")
+    steps = steps[steps["phase"] == "train"].drop(columns=["phase", "tokens", "loss"])
+    steps.to_csv(run_dir / "steps.csv", index=False)
+    run = load_run(run_dir)
+    assert len(run.steps) == 300 and run.phases.empty
+    assert np.isnan(run.steps["loss"]).all()
