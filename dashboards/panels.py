@@ -49,10 +49,29 @@ def _line(env: Envelope, name: str, color: str, hover: str, dash: str = "solid",
                       line={"color": color, "width": 1.5, "dash": dash}, hovertemplate=hover, **kw)
 
 
-def _emission_lines(run: RunData, account: RunAccount, energy_kwh: np.ndarray, kg_per_unit: float):
-    """(basis, kg CO2e curve) for each intensity the report gives: kWh x PUE x kg/kWh."""
+def _add_emissions(fig: go.Figure, name: str, color: str, account: RunAccount, energy_j: np.ndarray,
+                   steps: np.ndarray, mass: tuple[str, float], buckets: int) -> list[Envelope]:
+    """One line per intensity basis the report gives: kWh x PUE x kg/kWh, in the panel's mass unit."""
+    unit, kg_per_unit = mass
+    envelopes = []
     for basis, intensity in account.intensities_kg_per_kwh.items():
-        yield basis, energy_kwh * account.pue * intensity / kg_per_unit
+        env = envelope(steps, energy_j / 3.6e6 * account.pue * intensity / kg_per_unit, buckets)
+        envelopes.append(env)
+        fig.add_trace(_line(env, f"{name}: emissions, {basis}-based", color,
+                            f"step %{{x:,.0f}}<br>%{{y:,.4g}} {unit} ({basis})<extra>{name}</extra>",
+                            dash=BASES.get(basis, "dot")), row=2, col=1)
+    return envelopes
+
+
+def _emissions_figure(energy_unit_name: str, mass_unit_name: str) -> go.Figure:
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, subplot_titles=(
+        f"Cumulative accelerator energy ({energy_unit_name})", f"Cumulative emissions ({mass_unit_name})"))
+    fig.update_layout(title={"text": "Cumulative energy and emissions"}, template="plotly_white",
+                      height=620, margin={"t": 80, "r": 20, "l": 70, "b": 50})
+    fig.update_xaxes(title_text="optimizer step", row=2, col=1)
+    fig.update_yaxes(title_text=energy_unit_name, row=1, col=1)
+    fig.update_yaxes(title_text=mass_unit_name, row=2, col=1)
+    return fig
 
 
 def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> Panel:
@@ -61,9 +80,8 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> P
     unit, j_per_unit = energy_unit(_last_j(energies))
     kg_max = max((_last_j([e]) / 3.6e6 * a.pue * max(a.intensities_kg_per_kwh.values(), default=0.0)
                   for e, a in zip(energies, accounts, strict=True) if a.pue), default=0.0)
-    mass, kg_per_unit = mass_unit(kg_max)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12, subplot_titles=(
-        f"Cumulative accelerator energy ({unit})", f"Cumulative emissions ({mass})"))
+    mass = mass_unit(kg_max)
+    fig = _emissions_figure(unit, mass[0])
     buckets = buckets_for(3 * len(runs), PANEL_POINT_BUDGET)
     envelopes, notes = [], []
     for i, (run, energy_j, account) in enumerate(zip(runs, energies, accounts, strict=True)):
@@ -74,22 +92,13 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> P
         if account.unavailable:
             notes.append(f"{run.name}: no emissions drawn: {account.unavailable}")
             continue
-        for basis, kg in _emission_lines(run, account, energy_j / 3.6e6, kg_per_unit):
-            env = envelope(_steps(run), kg, buckets)
-            envelopes.append(env)
-            fig.add_trace(_line(env, f"{run.name}: emissions, {basis}-based", run_color(i),
-                                f"step %{{x:,.0f}}<br>%{{y:,.4g}} {mass} ({basis})<extra>{run.name}</extra>",
-                                dash=BASES.get(basis, "dot")), row=2, col=1)
+        envelopes += _add_emissions(fig, run.name, run_color(i), account, energy_j, _steps(run),
+                                    mass, buckets)
         notes.append(f"{run.name}: {account.factors_text}")
     if all(a.unavailable for a in accounts):
         fig.add_annotation(text="Emissions unavailable: no report for these runs (see below).",
                            xref="x2 domain", yref="y2 domain", x=0.5, y=0.5, showarrow=False,
                            font={"size": 14, "color": "#a00"})
-    fig.update_layout(title={"text": "Cumulative energy and emissions"}, template="plotly_white",
-                      height=620, margin={"t": 80, "r": 20, "l": 70, "b": 50})
-    fig.update_xaxes(title_text="optimizer step", row=2, col=1)
-    fig.update_yaxes(title_text=unit, row=1, col=1)
-    fig.update_yaxes(title_text=mass, row=2, col=1)
     panel = Panel("energy-emissions", "Cumulative energy and emissions", fig)
     panel.add_downsample_note(envelopes)
     panel.notes += notes
