@@ -260,6 +260,16 @@ class EnergyMeter:
         node = self.group.node if self.group else ""
         return {f"{node}/{device}/{domain}": t.total_j for (device, domain), t in self.ledger.tracks.items()}
 
+    def domain_totals_j(self) -> dict[str, float]:
+        """This node's energy per domain (gpu, cpu, dram, node) since this process started sampling.
+
+        Node energy (Cray, RAPL psys) already includes the others: never add the domains up.
+        """
+        totals: dict[str, float] = {}
+        for (_, domain), track in self.ledger.tracks.items():
+            totals[domain] = totals.get(domain, 0.0) + track.total_j
+        return totals
+
     def state_dict(self) -> dict:
         return self.totals.state_dict()
 

@@ -17,7 +17,6 @@ import threading
 import time
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -182,7 +181,3 @@ def _cell(value: object) -> str:
         return _num(value)
     return str(value)
 
-
-def steps_frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows as a frame in the step columns (for tests and benchmarks)."""
-    return pd.DataFrame(rows, columns=rr.STEP_COLUMNS)

@@ -79,3 +79,14 @@ def test_no_sensor_warns_and_runs_without_energy(tmp_path, caplog):
         meter.step()
     assert meter.totals.run_j == 0.0 and meter.live_status()["method"] == "none"
     assert any("no energy sensor" in m for m in caplog.messages)
+
+
+def test_node_domains_are_totalled_apart(tmp_path):
+    gpu, cpu = SteadySource(power_w=300.0), SteadySource(power_w=50.0, domain="cpu")
+    with EnergyMeter(sources=[gpu, cpu], interval_s=0.01) as meter:
+        time.sleep(0.05)
+        meter.step()
+    totals = meter.domain_totals_j()
+    assert set(totals) == {"gpu", "cpu"}
+    assert totals["gpu"] == pytest.approx(6 * totals["cpu"], rel=1e-6)
+    assert meter.totals.run_j == pytest.approx(totals["gpu"], rel=1e-6)  # steps count the accelerators
