@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from olmo_green import runrecord as rr
@@ -75,8 +76,16 @@ class SampleStore:
             os.replace(open_path, rr.closed_csv_path(self.run_dir, self.node, seq))
             convert_chunk(rr.closed_csv_path(self.run_dir, self.node, seq),
                           rr.chunk_path(self.run_dir, self.node, seq))
-        samples = rr.read_samples(self.run_dir, self.node)
-        return float(samples["time_s"].max()) if len(samples) else None
+        return self._last_time_s()
+
+    def _last_time_s(self) -> float | None:
+        """The newest sample already recorded: only the last chunk is read, not a month of them."""
+        chunks = rr.sample_chunks(self.run_dir, self.node).get(self.node, {})
+        for seq in sorted(chunks, reverse=True):
+            times = pq.read_table(chunks[seq], columns=["time_s"]).column("time_s")
+            if len(times):
+                return float(pc.max(times).as_py())
+        return None
 
     def _open_chunk(self):
         f = open(rr.open_chunk_path(self.run_dir, self.node), "a", encoding="utf-8")  # noqa: SIM115
