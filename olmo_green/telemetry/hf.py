@@ -32,6 +32,8 @@ def hf_energy_callback(run_dir: str | Path | None = None, hardware: str | Hardwa
 
         def on_step_end(self, args, state, control, **kwargs):
             history = state.log_history[-1] if state.log_history else {}
+            if history.get("step", state.global_step) != state.global_step:
+                history = {}  # logged at an earlier step: not this step's loss
             self.meter.end_step(state.global_step, {"loss": history.get("loss"),
                                                     "lr": history.get("learning_rate")})
 
