@@ -157,3 +157,30 @@ def test_weights_that_do_not_fit_the_config_are_refused(tmp_path):
 def test_unknown_save_format_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="format"):
         small_model().save_pretrained(tmp_path, format="gguf")
+
+
+def published_hf_config(hidden: int, intermediate: int, heads: int, layers: int, tied: bool) -> dict:
+    """The fields of allenai/OLMo-{1B,7B}-hf config.json (transformers 4.40 era: top-level rope_theta)."""
+    return {"architectures": ["OlmoForCausalLM"], "model_type": "olmo", "attention_bias": False,
+            "attention_dropout": 0.0, "bos_token_id": None, "clip_qkv": None, "eos_token_id": 50279,
+            "hidden_act": "silu", "hidden_size": hidden, "initializer_range": 0.02,
+            "intermediate_size": intermediate, "max_position_embeddings": 2048,
+            "num_attention_heads": heads, "num_hidden_layers": layers, "num_key_value_heads": heads,
+            "pad_token_id": 1, "rope_scaling": None, "rope_theta": 10000.0, "tie_word_embeddings": tied,
+            "torch_dtype": "float32", "use_cache": True, "vocab_size": 50304}
+
+
+@pytest.mark.parametrize("preset,published", [
+    ("olmo-1b", published_hf_config(2048, 8192, 16, 16, tied=True)),
+    ("olmo-7b", published_hf_config(4096, 11008, 32, 32, tied=False)),
+])
+def test_published_hf_configs_map_to_our_presets(preset, published):
+    from olmo_green.model.interop import config_from_hf, config_to_hf
+
+    config = config_from_hf(published)
+    expected = OLMoConfig.from_preset(preset)
+    # config.json does not hold the tokenizer's 50280: only the embedding size
+    assert config == OLMoConfig(**{**expected.to_dict(), "vocab_size": expected.embedding_size})
+    written = config_to_hf(expected)
+    assert {k: written[k] for k in published if k in written} == \
+        {k: v for k, v in published.items() if k in written}
