@@ -27,7 +27,6 @@ from olmo_green.model.distributed import barrier
 
 LATEST = "latest"
 PARTIAL = ".partial"
-KEEP = 2  # complete checkpoints kept; older ones are removed after a good save
 
 
 def step_name(step: int) -> str:
@@ -72,8 +71,10 @@ def _model_optim_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer)
 
 
 def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    rank_state: dict[str, Any]) -> Path:
-    """Save atomically into folder/stepNNNNNN; every rank calls this. Returns the path."""
+                    rank_state: dict[str, Any], keep: int = 0) -> Path:
+    """Save atomically into folder/stepNNNNNN; every rank calls this. Returns the path.
+
+    After a good save only the newest `keep` complete checkpoints remain (0: all)."""
     rank = dist.get_rank() if dist.is_initialized() else 0
     final = folder / step_name(step)
     partial = folder / (final.name + PARTIAL)
@@ -85,7 +86,7 @@ def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: 
     _write_payload(partial, rank, model, optimizer, rank_state)
     barrier()
     if rank == 0:
-        _publish(folder, partial, final)
+        _publish(folder, partial, final, keep)
     barrier()
     return final
 
@@ -101,7 +102,7 @@ def _write_payload(partial: Path, rank: int, model, optimizer, rank_state: dict[
     torch.save({**rank_state, "rng": rng_state()}, partial / f"rank{rank}.pt")
 
 
-def _publish(folder: Path, partial: Path, final: Path) -> None:
+def _publish(folder: Path, partial: Path, final: Path, keep: int) -> None:
     """Rename the finished save into place, then point `latest` at it."""
     if final.exists():  # the same step saved again (a resume that ends where it began)
         old = final.with_name(final.name + ".old")
@@ -114,13 +115,14 @@ def _publish(folder: Path, partial: Path, final: Path) -> None:
     tmp = folder / (LATEST + ".tmp")
     tmp.write_text(final.name + "\n", encoding="utf-8")
     tmp.replace(folder / LATEST)
-    _prune(folder, keep=final.name)
+    if keep:
+        _prune(folder, keep, final.name)
 
 
-def _prune(folder: Path, keep: str) -> None:
+def _prune(folder: Path, keep: int, newest: str) -> None:
     complete = sorted(p for p in folder.glob("step*") if p.is_dir() and p.suffix == "")
-    for old in complete[:-KEEP]:
-        if old.name != keep:
+    for old in complete[:-keep]:
+        if old.name != newest:
             shutil.rmtree(old, ignore_errors=True)
 
 

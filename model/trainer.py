@@ -236,7 +236,7 @@ class Trainer:
         self._call("pre_checkpoint", self.step)
         rank_state = {"step": self.step, "callbacks": [_state_of(cb) for cb in self.p.callbacks]}
         path = ckpt.save_checkpoint(self.checkpoints_dir, self.step, self.p.model, self.p.optimizer,
-                                    rank_state)
+                                    rank_state, keep=self.cfg.keep_checkpoints)
         self._saved_step = self.step
         self._call("post_checkpoint", self.step, str(path))
         self._write_row(self.step, "checkpoint", start, time.monotonic())

@@ -125,6 +125,7 @@ class TrainConfig:
     telemetry: TelemetrySection = field(default_factory=TelemetrySection)
     max_steps: int = 200
     save_interval: int = 100
+    keep_checkpoints: int = 2  # complete checkpoints kept on disk; 0 keeps all
     seed: int = 6198  # OLMo-1B.yaml's seed
     run_dir: str | None = None  # None: runs/<UTC timestamp>
     hardware: str = "local"  # profile name or YAML file
@@ -134,6 +135,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _positive("", "max_steps", self.max_steps)
         _positive("", "save_interval", self.save_interval)
+        if self.keep_checkpoints < 0:
+            raise ConfigError(f"keep_checkpoints must be >= 0 (0 keeps all), got {self.keep_checkpoints}")
         if self.seed < 0:
             raise ConfigError(f"seed must be >= 0, got {self.seed}")
 

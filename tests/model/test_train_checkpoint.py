@@ -49,3 +49,13 @@ def test_checkpoints_load_with_weights_only(tmp_path):
     path = ckpt.latest_checkpoint(tmp_path / "run" / "checkpoints")
     state = torch.load(path / "rank0.pt", weights_only=True)
     assert state["step"] == 1 and "rng" in state
+
+
+def test_only_the_newest_checkpoints_are_kept_unless_told_to_keep_all(tmp_path):
+    data = byte_data(tmp_path / "data")
+    make_trainer(small_config(data, "max_steps=4", "save_interval=1"), tmp_path / "two").fit()
+    assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").glob("step*")) == \
+        ["step000003", "step000004"]
+    make_trainer(small_config(data, "max_steps=3", "save_interval=1", "keep_checkpoints=0"),
+                 tmp_path / "all").fit()
+    assert len(list((tmp_path / "all" / "checkpoints").glob("step*"))) == 3
