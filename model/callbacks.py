@@ -46,8 +46,12 @@ class Callback:
         Called after post_step (phase "train") and after post_checkpoint / post_eval
         (phase "checkpoint" / "eval"), on every rank; rank 0 writes the row. Keys
         that are step columns (runrecord.STEP_COLUMNS) are written; a column no
-        callback fills stays empty. This is how the energy meter fills `energy_j`
-        without the loop knowing about energy.
+        callback fills stays empty.
+
+        Who writes steps.csv: the trainer, unless a callback owns the file
+        (TrainerParts.write_steps=False). `olmo-green train` uses the telemetry
+        layer's EnergyCallback, which writes the rows itself (its windows, with
+        energy_j) from post_step's metrics, so there the trainer writes none.
         """
         return {}
 
