@@ -44,7 +44,9 @@ HF_WEIGHTS = "model.safetensors"
 HF_INDEX = "model.safetensors.index.json"
 NATIVE_WEIGHTS = "model.pt"
 NATIVE_CONFIG = "config.yaml"
+HF_SHARD_GLOB = "model-*-of-*.safetensors"
 VOCAB_KEY = "olmo_green_vocab_size"
+MAX_SHARD_BYTES = 5 * 2**30  # transformers' default shard size
 
 # transformers' OlmoLayerNorm hard-codes this eps, so an HF checkpoint cannot carry another.
 HF_LAYER_NORM_EPS = 1e-5
@@ -102,17 +104,31 @@ def load(path: str | os.PathLike, dtype: torch.dtype | None = None) -> OLMo:
     return _build(config, state, dtype, root)
 
 
-def save_hf(model: OLMo, path: str | os.PathLike) -> None:
-    """Write config.json and model.safetensors that transformers' OlmoForCausalLM loads."""
+def save_hf(model: OLMo, path: str | os.PathLike, max_shard_bytes: int = MAX_SHARD_BYTES) -> None:
+    """Write config.json and safetensors weights that transformers' OlmoForCausalLM loads.
+
+    One model.safetensors up to max_shard_bytes, else shards with an index, as
+    transformers writes them; a shard at a time keeps the serialisation buffer small.
+    """
     from safetensors.torch import save_file
 
     root = Path(path)
     root.mkdir(parents=True, exist_ok=True)
-    hf_config = config_to_hf(model.config, dtype_name(model))
+    for stale in [root / HF_WEIGHTS, root / HF_INDEX, *root.glob(HF_SHARD_GLOB)]:
+        stale.unlink(missing_ok=True)  # an old single file or index would shadow what we write
     state = state_dict_to_hf(model.state_dict(), model.config)
-    # safetensors refuses views that share storage; the splits above are views.
-    state = {k: v.detach().contiguous().clone() for k, v in state.items()}
-    save_file(state, str(root / HF_WEIGHTS), metadata={"format": "pt"})  # transformers checks "format"
+    shards = _shard(state, max_shard_bytes)
+    names = [HF_WEIGHTS] if len(shards) == 1 else \
+        [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
+    for name, keys in zip(names, shards, strict=True):
+        # safetensors refuses tensors that share storage, and q/k/v, up/gate are views: copy them.
+        tensors = {k: state[k].detach().contiguous().clone() for k in keys}
+        save_file(tensors, str(root / name), metadata={"format": "pt"})  # transformers checks "format"
+    if len(shards) > 1:
+        index = {"metadata": {"total_size": sum(_nbytes(t) for t in state.values())},
+                 "weight_map": {k: name for name, keys in zip(names, shards, strict=True) for k in keys}}
+        (root / HF_INDEX).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+    hf_config = config_to_hf(model.config, dtype_name(model))
     (root / HF_CONFIG).write_text(json.dumps(hf_config, indent=2) + "\n", encoding="utf-8")
 
 
@@ -254,8 +270,11 @@ def config_to_native(config: OLMoConfig) -> dict:
 
 
 def state_dict_from_hf(hf: dict[str, torch.Tensor], config: OLMoConfig) -> dict[str, torch.Tensor]:
-    """HF OlmoForCausalLM names -> ours (fused att_proj and ff_proj)."""
-    hf = dict(hf)
+    """HF OlmoForCausalLM names -> ours (fused att_proj and ff_proj).
+
+    Empties `hf` as it goes, so each separate q/k/v or up/gate matrix is freed once
+    fused: a 7B model is not held twice.
+    """
     state = {"transformer.wte.weight": _pop(hf, "model.embed_tokens.weight")}
     for i in range(config.n_layers):
         hf_block, block = f"model.layers.{i}.", f"transformer.blocks.{i}."
@@ -382,6 +401,23 @@ def _pop(state: dict[str, torch.Tensor], key: str) -> torch.Tensor:
     if key not in state:
         raise InputFileError(f"the Hugging Face checkpoint lacks {key}")
     return state.pop(key)
+
+
+def _shard(state: dict[str, torch.Tensor], max_bytes: int) -> list[list[str]]:
+    """Tensor names in order, cut into groups of at most max_bytes (a larger tensor stands alone)."""
+    shards: list[list[str]] = [[]]
+    size = 0
+    for name, tensor in state.items():
+        if shards[-1] and size + _nbytes(tensor) > max_bytes:
+            shards.append([])
+            size = 0
+        shards[-1].append(name)
+        size += _nbytes(tensor)
+    return shards
+
+
+def _nbytes(tensor: torch.Tensor) -> int:
+    return tensor.numel() * tensor.element_size()
 
 
 def _first(value):

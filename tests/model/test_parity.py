@@ -117,3 +117,23 @@ def test_rotary_equals_the_reference_bit_for_bit():
     cos, sin = RotaryEmbedding(hs, 10_000.0)(T, q.device)
     assert torch.equal(apply_rotary(q, cos, sin).transpose(1, 2), q_ref)
     assert torch.equal(apply_rotary(k, cos, sin).transpose(1, 2), k_ref)
+
+
+def test_sharded_save_is_read_by_the_reference_and_by_us(tmp_path):
+    from olmo_green.model import interop
+
+    ours = OLMo.from_pretrained(_saved_reference(tmp_path / "reference")).eval()
+    interop.save_hf(ours, tmp_path / "ours", max_shard_bytes=40_000)
+    assert len(list((tmp_path / "ours").glob("model-*-of-*.safetensors"))) > 1
+    assert not (tmp_path / "ours" / "model.safetensors").exists()
+    reloaded = transformers.OlmoForCausalLM.from_pretrained(tmp_path / "ours").eval()
+    logits, expected = logits_of_both(reloaded, ours, BASE["vocab_size"])
+    assert relative_error(logits, expected) < REL_TOL
+    again = OLMo.from_pretrained(tmp_path / "ours")
+    for name, tensor in ours.state_dict().items():
+        assert torch.equal(again.state_dict()[name], tensor), name
+
+
+def _saved_reference(path, **overrides):
+    reference_model(**{"tie_word_embeddings": False, **overrides}).save_pretrained(path)
+    return path
