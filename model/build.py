@@ -24,8 +24,6 @@ from olmo_green.model.olmo import OLMo
 from olmo_green.model.optim import build_optimizer
 from olmo_green.model.trainer import TrainerParts
 
-DATA_ORDER_FILE = "data_order.npy"
-
 
 def model_config(name: str) -> OLMoConfig:
     """A preset by name, or an OLMoConfig from a YAML file."""
@@ -66,9 +64,10 @@ def data_files(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv) -> list
 def build_loader(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv, run_dir: Path) -> BatchLoader:
     dtype = token_dtype(model_cfg.vocab_size) if config.data.dtype == "auto" else np.dtype(config.data.dtype)
     dataset = MemmapDataset(data_files(config, model_cfg, env), sequence_length(config, model_cfg), dtype)
-    order = GlobalOrder(len(dataset), config.seed, config.batch.global_batch_size, env.rank, env.world_size)
-    if env.is_main:
-        order.save(run_dir / DATA_ORDER_FILE)  # for the record; the order is recomputed from the seed
+    # the order is a function of the seed; its files in the run directory are a cache and a record
+    order = GlobalOrder(len(dataset), config.seed, config.batch.global_batch_size, env.rank, env.world_size,
+                        folder=run_dir)
+    order.order(0)  # write epoch 0's order now, not inside the first step
     return BatchLoader(dataset, order)
 
 

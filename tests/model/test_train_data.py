@@ -68,3 +68,13 @@ def test_loader_returns_int64_ids_and_bool_masks(tmp_path):
     batch = loader.batch(0)
     assert batch["input_ids"].shape == (4, 8) and str(batch["input_ids"].dtype) == "torch.int64"
     assert batch["label_mask"].all()
+
+
+def test_the_order_stored_in_the_run_dir_equals_the_computed_one(tmp_path):
+    stored = GlobalOrder(50, 7, 5, 0, 1, folder=tmp_path)
+    computed = GlobalOrder(50, 7, 5, 0, 1)
+    assert [stored.rank_indices(b).tolist() for b in range(25)] == \
+        [computed.rank_indices(b).tolist() for b in range(25)]
+    assert sorted(p.name for p in tmp_path.glob("*.npy")) == \
+        ["data_order.seed7.epoch0.npy", "data_order.seed7.epoch1.npy", "data_order.seed7.epoch2.npy"]
+    assert np.load(tmp_path / "data_order.seed7.epoch0.npy").dtype == np.uint32
