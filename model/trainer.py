@@ -10,6 +10,7 @@ the loop finishes its step, saves, closes and returns "preempted".
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 import time
@@ -28,6 +29,7 @@ from olmo_green.model.metrics import Clock, StepsFile, flops_per_token, mfu
 from olmo_green.model.optim import clip_gradients, learning_rate, max_grad_norm, set_learning_rate
 from olmo_green.runrecord import CHECKPOINTS_DIR, STEPS_FILE
 
+log = logging.getLogger(__name__)
 IGNORE = -100  # label id that cross_entropy skips (masked tokens)
 
 
@@ -103,6 +105,7 @@ class Trainer:
         if self.p.env.is_main and self.p.write_steps:
             self._steps_file = StepsFile(self.p.run_dir / STEPS_FILE, resume_after_step=resumed_at)
         previous = self._install_sigterm()
+        failed = False
         try:
             self._call("pre_train", {"step": self.step, "run_dir": str(self.p.run_dir), "config": self.cfg})
             self._start_progress()
@@ -114,12 +117,15 @@ class Trainer:
                 self.save()
             return "preempted" if self._preempted else "completed"
         except BaseException as e:
+            failed = True
             self._call("on_error", e)
             raise
         finally:
-            self._close(previous)
+            self._close(previous, raise_errors=not failed)
 
-    def _close(self, previous_handler: Any) -> None:
+    def _close(self, previous_handler: Any, raise_errors: bool) -> None:
+        """Close every callback; a close error is raised only if training itself succeeded,
+        so it never hides the error that stopped training (that one is logged instead)."""
         if self._progress is not None:
             self._progress.stop()
         errors = []
@@ -134,7 +140,9 @@ class Trainer:
             self._steps_file = None  # a later save() (tests, tools) writes no row
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
-        if errors:
+        for error in errors if not raise_errors else errors[1:]:
+            log.error("callback close failed: %r", error)
+        if errors and raise_errors:
             raise errors[0]
 
     def _install_sigterm(self) -> Any:

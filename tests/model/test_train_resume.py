@@ -84,3 +84,31 @@ def test_resume_drops_step_rows_written_after_the_checkpoint(tmp_path):
     trainer.fit()
     steps = train_losses(run)
     assert len(steps) == 4  # rows 3 and 4 were redone, not duplicated
+
+
+class Failing(Callback):
+    def __init__(self):
+        self.events = []
+
+    def post_step(self, step, metrics):
+        raise RuntimeError(f"boom at step {step}")
+
+    def on_error(self, error):
+        self.events.append(("on_error", str(error)))
+
+    def close(self):
+        self.events.append(("close",))
+
+
+class BadClose(Callback):
+    def close(self):
+        raise ValueError("close failed")
+
+
+def test_an_error_calls_on_error_then_every_close_and_keeps_the_original_error(tmp_path):
+    data = byte_data(tmp_path / "data")
+    failing = Failing()
+    trainer = make_trainer(small_config(data), tmp_path / "run", [BadClose(), failing])
+    with pytest.raises(RuntimeError, match="boom at step 1"):
+        trainer.fit()
+    assert failing.events == [("on_error", "boom at step 1"), ("close",)]
