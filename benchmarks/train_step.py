@@ -55,7 +55,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=3, help="timed steps per model per round")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per model before round 1")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    p.add_argument("--gpu-batch", type=int, default=8, help="sequences per step for the GPU MFU run")
+    p.add_argument("--gpu-batch", type=int, default=4, help="sequences per step for the GPU MFU run")
     p.add_argument("--gpu-seq", type=int, default=2048, help="tokens per sequence for the GPU MFU run")
     p.add_argument("--compile", action="store_true", help="torch.compile our model for the GPU run")
     return p.parse_args()
