@@ -58,6 +58,13 @@ class Callback:
     def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
         """Metrics to log; names carry their unit, e.g. "throughput/tokens (1/s)"."""
 
+    def progress_text(self) -> str:
+        """A short live status for the console progress bar (e.g. power and energy so far).
+
+        Called on the main rank after each step; must be cheap and never raise.
+        """
+        return ""
+
     def on_error(self, error: BaseException) -> None:
         """Training raised; `close` follows."""
 

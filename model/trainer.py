@@ -264,8 +264,12 @@ class Trainer:
 
     def _advance_progress(self, loss: float, tokens_per_s: float) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, completed=self.step,
-                                  description=f"loss {loss:.3f}  {tokens_per_s:,.0f} tok/s")
+            parts = [f"loss {loss:.3f}", f"{tokens_per_s:,.0f} tok/s", *self._callback_texts()]
+            self._progress.update(self._task, completed=self.step, description="  ".join(parts))
+
+    def _callback_texts(self) -> list[str]:
+        texts = (cb.progress_text() for cb in self.p.callbacks if hasattr(cb, "progress_text"))
+        return [t for t in texts if t]
 
 
 def _state_of(callback: Any) -> dict[str, Any]:

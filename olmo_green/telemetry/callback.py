@@ -24,6 +24,7 @@ class EnergyCallback:
         self.meter: EnergyMeter | None = None
         self._pending_state: dict | None = None
         self._error = False
+        self._headline: tuple[float, str] | tuple[()] | None = None  # found on first use
 
     def pre_train(self, state: dict[str, Any]) -> None:
         run_dir = state.get("run_dir") or self.run_dir
@@ -69,6 +70,19 @@ class EnergyCallback:
             return {"power_w": 0.0, "energy_kwh": 0.0, "method": "none"}
         return self.meter.live_status()
 
+    def progress_text(self) -> str:
+        """Live power, energy and emissions so far, for the trainer's progress bar."""
+        if self.meter is None:
+            return ""
+        status = self.meter.live_status()
+        text = f"{status['power_w']:,.0f} W  {status['energy_kwh']:.4g} kWh"
+        if self._headline is None:
+            self._headline = headline_factor(self.meter.profile)
+        if self._headline:
+            kg_per_kwh, basis = self._headline
+            text += f"  {status['energy_kwh'] * kg_per_kwh:.3g} kg CO2e ({basis}, x PUE)"
+        return f"{text}  [{status['method']}]"
+
     def state_dict(self) -> dict[str, Any]:
         return self.meter.state_dict() if self.meter is not None else dict(self._pending_state or {})
 
@@ -81,3 +95,21 @@ class EnergyCallback:
     def _meter(self, phase: str, step: int) -> None:
         if self.meter is not None:
             self.meter.begin(phase, step)
+
+
+def headline_factor(profile: HardwareProfile) -> tuple[float, str] | tuple[()]:
+    """(PUE x headline intensity in kg/kWh, its basis) for live figures; () if none is known.
+
+    The report recomputes emissions from the record; this is only the running figure.
+    """
+    from olmo_green.carbon.accounting import CarbonOptions, resolve_factors
+
+    try:
+        factors = resolve_factors(CarbonOptions(), profile, require_intensity=False)
+    except Exception as e:  # a live figure must never stop training
+        log.warning("no live emissions figure: %s", e)
+        return ()
+    if not factors.intensities or not hasattr(factors.intensities[0], "kg_per_kwh"):
+        return ()
+    headline = factors.intensities[0]
+    return factors.pue * headline.kg_per_kwh, headline.basis

@@ -76,3 +76,12 @@ def test_a_preempted_run_exits_with_the_sigterm_code(monkeypatch):
     monkeypatch.setattr(train_command, "run_training", lambda **options: "preempted")
     result = CliRunner().invoke(cli, ["train"])
     assert result.exit_code == train_command.PREEMPTED_EXIT_CODE == 143
+
+
+def test_progress_bar_shows_live_power_energy_and_emissions(tmp_path):
+    data = byte_data(tmp_path / "data")
+    args = ["train", "--data", str(data), "--run-dir", str(tmp_path / "run"), "--max-steps", "2",
+            "--hardware", "mosaicml-a100", "--simulate", *SMALL, "--set", "progress=true"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert " W " in result.output and "kWh" in result.output and "kg CO2e (location" in result.output

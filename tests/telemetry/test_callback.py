@@ -1,5 +1,7 @@
 """EnergyCallback through a fake loop's hooks: phases, totals, state across a resume."""
 
+import time
+
 import pytest
 
 from olmo_green import runrecord as rr
@@ -45,3 +47,25 @@ def test_close_without_pre_train_is_harmless():
     callback.close()
     callback.close()
     assert callback.live_status()["method"] == "none"
+
+
+def test_progress_text_shows_live_power_energy_and_emissions(tmp_path):
+    callback = EnergyCallback(tmp_path, "mosaicml-a100", simulate=True, interval_s=0.01)
+    assert callback.progress_text() == ""  # nothing measured before pre_train
+    callback.pre_train({"step": 0})
+    callback.pre_step(1)
+    time.sleep(0.1)
+    callback.post_step(1, {"tokens": 10, "loss": 1.0, "lr": 0.1})
+    text = callback.progress_text()
+    callback.close()
+    watts = float(text.split(" W")[0].replace(",", ""))
+    assert watts > 0  # 8 modelled A100s draw at least their idle power
+    assert "kWh" in text and "kg CO2e (location, x PUE)" in text and "[modelled]" in text
+
+
+def test_progress_text_has_no_emissions_without_a_known_intensity(tmp_path):
+    callback = EnergyCallback(tmp_path, "h100", simulate=True, interval_s=0.01)
+    callback.pre_train({"step": 0})
+    text = callback.progress_text()
+    callback.close()
+    assert "kWh" in text and "CO2e" not in text
