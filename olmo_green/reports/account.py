@@ -66,6 +66,10 @@ class RunAccount:
     error_band_rel: float = 0.0
     error_band_source: str = ""
     notes: list[str] = field(default_factory=list)
+    # Implausible sensor values dropped by the sampler, per reason (telemetry/validate.py), and
+    # rows a full disk kept out of the record, per file (events rejected_samples, records_dropped).
+    rejected_samples: dict[str, int] = field(default_factory=dict)
+    records_dropped: dict[str, int] = field(default_factory=dict)
     steps: pd.DataFrame | None = None  # per step: energy and cumulative emissions (see steps.py)
 
     # -- the model card's columns ------------------------------------------

@@ -73,6 +73,43 @@ def _gaps(curves: Sequence[EnergyCurve], events: list[dict]) -> Gaps:
                 event_s=sum(float(e.get("duration_s", 0.0) or 0.0) for e in closed))
 
 
+def _rejected(events: list[dict]) -> dict[str, int]:
+    """Implausible sensor values the sampler dropped, per reason, summed over its events."""
+    counts: dict[str, int] = {}
+    for event in events:
+        if event.get("kind") == "rejected_samples" and isinstance(event.get("counts"), dict):
+            for reason, n in event["counts"].items():
+                counts[str(reason)] = counts.get(str(reason), 0) + int(n)
+    return counts
+
+
+def _dropped(events: list[dict]) -> dict[str, int]:
+    """Rows that could not be written (full disk), per file of the record."""
+    rows: dict[str, int] = {}
+    for event in events:
+        if event.get("kind") == "records_dropped":
+            rows[str(event.get("file"))] = rows.get(str(event.get("file")), 0) + int(event.get("rows", 0))
+    return rows
+
+
+REJECT_WORDS = {"negative": "negative", "not_finite": "NaN or infinite", "above_limit": "above 3x TDP"}
+
+
+def _fault_notes(events: list[dict]) -> list[str]:
+    notes = []
+    rejected = _rejected(events)
+    if rejected:
+        parts = ", ".join(f"{n:,} {REJECT_WORDS.get(r, r)}" for r, n in sorted(rejected.items()))
+        notes.append(f"{sum(rejected.values()):,} implausible sensor value(s) dropped, not clamped "
+                     f"({parts}); a dropped power value is a missing sample")
+    for file, rows in sorted(_dropped(events).items()):
+        errors = {str(e.get("error")) for e in events if e.get("kind") == "records_dropped"
+                  and str(e.get("file")) == file}
+        notes.append(f"{rows:,} row(s) of {file} could not be written ({'; '.join(sorted(errors))}) and are "
+                     "missing from the record; lost samples show as a gap")
+    return notes
+
+
 def _method(curves: Sequence[EnergyCurve], replayed: bool) -> tuple[str, str]:
     """The run's method and the method whose error band applies."""
     methods = sorted({c.method for c in curves}) or ["counter"]
@@ -142,7 +179,9 @@ def account_curves(curves: list[EnergyCurve], *, name: str, path: str, factors: 
         node_energy_j=sum(c.total_j for c in node) if node else None,
         phases_j=phase_energy_j(gpu, steps, gpu_j), tokens=train_tokens(steps),
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
-        notes=_notes(profile, gpu, factors, steps), steps=step_table(gpu, steps, factors),
+        notes=_notes(profile, gpu, factors, steps) + _fault_notes(events or []),
+        rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
+        steps=step_table(gpu, steps, factors),
     )
 
 

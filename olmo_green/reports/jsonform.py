@@ -37,6 +37,7 @@ def run_to_json(account: RunAccount) -> dict:
         "energy_per_token_j": account.energy_per_token_j,
         "kwh_per_billion_tokens": account.kwh_per_billion_tokens,
         "gaps": asdict(account.gaps), "notes": account.notes,
+        "rejected_samples": account.rejected_samples, "records_dropped": account.records_dropped,
     }
     return row
 

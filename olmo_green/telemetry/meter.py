@@ -31,6 +31,7 @@ from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
 from olmo_green.telemetry.state import Totals
 from olmo_green.telemetry.store import DEFAULT_FLUSH_INTERVAL_S, EventLog, SampleStore, StepLog
+from olmo_green.telemetry.validate import SampleFilter
 
 log = logging.getLogger(__name__)
 J_PER_KWH = 3.6e6
@@ -87,7 +88,8 @@ class EnergyMeter:
         self.sources = sources
         if self.run_dir is not None:
             self.store = SampleStore(self.run_dir, self.group.node, self.flush_interval_s)
-        self.sampler = Sampler(sources, self._on_samples, self._event, self.interval_s, self.clock)
+        self.sampler = Sampler(sources, self._on_samples, self._event, self.interval_s, self.clock,
+                               SampleFilter.for_profile(self.profile))
         self.sampler.sample_now()  # the baseline: the first window starts at a sample
         start_s = self.ledger.last_time_s() or self.clock.now_s()
         if self.store is not None and self.store.last_time_s is not None:
@@ -136,11 +138,29 @@ class EnergyMeter:
         except Exception as e:  # closing must not mask the training's own outcome
             log.warning("telemetry: error while closing the energy meter (%s)", e)
         finally:
-            for part in (self.store, self.events, self.steps_log):
+            for part in (self.store, self.steps_log):
                 if part is not None:
-                    part.close()
+                    part.close()  # never raises: a write it cannot do is tallied as lost
+            self._report_losses(closing=True)
+            if self.events is not None:
+                self.events.close()
             for source in self.sources or []:
                 source.close()
+
+    def _report_losses(self, closing: bool = False) -> None:
+        """Rows a writer could not write (full disk) become `records_dropped` events once the
+        event log can be written again; what still cannot be written is said on stderr at the end."""
+        for writer in (self.store, self.steps_log, self.events):
+            loss = writer.lost.take() if writer is not None else None
+            if loss is None:
+                continue
+            event = {**loss, "time_s": self.clock.now_s()}
+            if self.events is not None and self.events.append(event, tally=False):  # retried, not lost
+                continue
+            writer.lost.give_back(loss)
+            if closing:
+                log.warning("telemetry: %d rows of %s could not be written (%s) and are not in the record",
+                            loss["rows"], loss["file"], loss["error"])
 
     def _check_counters(self) -> None:
         for check in counter_checks(self.ledger.tracks):
@@ -201,10 +221,10 @@ class EnergyMeter:
             source.set_phase(phase, time_s)
 
     def _on_samples(self, readings: list[Reading]) -> None:
+        with self._lock:
+            self.ledger.add(readings)  # first: live totals never depend on the disk
         if self.store is not None:
             self.store.append(readings)
-        with self._lock:
-            self.ledger.add(readings)
 
     def _event(self, event: dict) -> None:
         if self.events is not None:
@@ -233,6 +253,7 @@ class EnergyMeter:
             self._record(window)
         self.totals.power_w = local[-1]
         self._since_sync = 0
+        self._report_losses()
 
     def _record(self, window: Window) -> None:
         self.totals.add(window.phase, window.energy_j)

@@ -1,7 +1,10 @@
 """One background thread per node that polls every source at a fixed interval.
 
 It never raises into training: a source that fails is skipped, recorded as a
-gap (an event when it starts and when it ends) and warned about once. The
+gap (an event when it starts and when it ends) and warned about once. Values
+no sensor can mean are dropped at this boundary and counted (validate.py):
+the counts go out as `rejected_samples` events at most every
+`REJECTS_EVERY_S`, and at stop. The
 thread is a daemon and `stop()` is idempotent, so the owner can call it from
 `close`, `atexit` and a SIGTERM handler alike.
 """
@@ -15,17 +18,21 @@ from collections.abc import Callable
 
 from olmo_green.telemetry.clock import Clock
 from olmo_green.telemetry.sources.base import Reading, Source
+from olmo_green.telemetry.validate import SampleFilter
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = 0.1
+REJECTS_EVERY_S = 10.0  # a lying sensor writes one event per source this often, not one per sample
 
 
 class Sampler:
     def __init__(self, sources: list[Source], sink: Callable[[list[Reading]], None],
                  on_event: Callable[[dict], None] | None = None, interval_s: float = DEFAULT_INTERVAL_S,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, sample_filter: SampleFilter | None = None) -> None:
         self.sources, self.sink, self.interval_s = sources, sink, interval_s
+        self.filter = sample_filter or SampleFilter()
+        self._rejects_sent_s = -float("inf")
         self.on_event = on_event or (lambda event: None)
         self.clock = clock or Clock()
         self._failing: dict[str, float] = {}  # source name -> time_s its gap began
@@ -50,6 +57,7 @@ class Sampler:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=max(5.0, 10 * self.interval_s))
         self.sample_now()  # the record ends at the moment training stopped
+        self._send_rejects(force=True)
 
     @property
     def running(self) -> bool:
@@ -71,13 +79,27 @@ class Sampler:
             readings: list[Reading] = []
             for source in self.sources:
                 readings += self._read_one(source, time_s)
+            readings = self.filter.check(readings)
             try:
                 self.sink(readings)
             except Exception as e:  # a full disk must not stop training
                 self._warn_once("sink", f"telemetry: cannot store samples ({e}); training continues")
+            self._send_rejects(force=False)
             self.rounds += 1
             self.cpu_s += time.thread_time() - cpu0_s  # what telemetry costs, for the benchmark
             return readings
+
+    def _send_rejects(self, force: bool) -> None:
+        now_s = time.monotonic()
+        if not force and now_s - self._rejects_sent_s < REJECTS_EVERY_S:
+            return
+        events = self.filter.take_counts()
+        for event in events:
+            self.on_event({**event, "time_s": self.clock.now_s()})
+            self._warn_once(f"rejects/{event['source']}", f"telemetry: source {event['source']} gave "
+                            f"implausible values ({event['counts']}); dropped and counted in the report")
+        if events:
+            self._rejects_sent_s = now_s
 
     def _read_one(self, source: Source, time_s: float) -> list[Reading]:
         try:
