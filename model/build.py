@@ -54,11 +54,40 @@ def data_files(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv) -> list
     if model_cfg.vocab_size != 257:
         raise ConfigError(f"the built-in corpus is byte-level (vocabulary 257); model {config.model.name!r} "
                           "needs --data from `olmo-green prepare-data --tokenizer ...`")
-    folder = cache_dir() / f"builtin-py{sys.version_info.major}.{sys.version_info.minor}"
+    return [_builtin(env, held_out=False)]
+
+
+def _builtin(env: DistEnv, held_out: bool) -> Path:
+    suffix = "-eval" if held_out else ""
+    folder = cache_dir() / f"builtin-py{sys.version_info.major}.{sys.version_info.minor}{suffix}"
     if env.is_main:
-        builtin_corpus(folder)
+        builtin_corpus(folder, held_out)
     barrier()
-    return [builtin_corpus(folder)]
+    return builtin_corpus(folder, held_out)
+
+
+def eval_files(config: TrainConfig, env: DistEnv) -> list[Path]:
+    """Held-out memmaps: data.eval_paths, else the built-in corpus's held-out part
+    when training on the built-in corpus; none (no eval) for other data."""
+    if config.data.eval_paths:
+        return resolve_paths(config.data.eval_paths)
+    if config.data.paths or not config.eval_interval:
+        return []
+    return [_builtin(env, held_out=True)]
+
+
+def build_eval_loader(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv) -> BatchLoader | None:
+    """The same first `eval_batches` held-out batches at every eval, so evals compare."""
+    files = eval_files(config, env)
+    if not files or not config.eval_interval:
+        return None
+    dtype = token_dtype(model_cfg.vocab_size) if config.data.dtype == "auto" else np.dtype(config.data.dtype)
+    dataset = MemmapDataset(files, sequence_length(config, model_cfg), dtype)
+    order = GlobalOrder(len(dataset), config.seed, config.batch.global_batch_size, env.rank, env.world_size)
+    if order.batches_per_epoch < config.eval_batches:
+        raise ConfigError(f"eval_batches ({config.eval_batches}) needs more held-out data: "
+                          f"{len(dataset)} instances make {order.batches_per_epoch} global batches")
+    return BatchLoader(dataset, order)
 
 
 def build_loader(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv, run_dir: Path) -> BatchLoader:
@@ -86,8 +115,10 @@ def build_parts(config: TrainConfig, run_dir: Path, device: torch.device, env: D
     model_cfg = model_config(config.model.name)
     config.batch.accumulation_steps(env.world_size)  # fail early on an uneven batch
     loader = build_loader(config, model_cfg, env, run_dir)
+    eval_loader = build_eval_loader(config, model_cfg, env)
     model = build_model(model_cfg, config.seed, device, env)
     optimizer = build_optimizer(model, config.optim)
-    return TrainerParts(model=model, optimizer=optimizer, loader=loader, config=config, run_dir=run_dir,
+    return TrainerParts(model=model, optimizer=optimizer, loader=loader, eval_loader=eval_loader,
+                        config=config, run_dir=run_dir,
                         device=device, env=env, callbacks=list(callbacks or []),
                         peak_flops_per_device=peak_flops_per_device, write_steps=write_steps)

@@ -21,6 +21,7 @@ from olmo_green.errors import InputFileError
 from olmo_green.model.config import BYTE_EOS, BYTE_VOCAB
 from olmo_green.model.data import INPUT_IDS, token_dtype
 
+EVAL_BUDGET_BYTES = 200_000  # the held-out part, for eval windows
 BUILTIN_BUDGET_BYTES = 4_000_000  # ~4M tokens: thousands of tiny-preset steps before an epoch ends
 
 
@@ -92,11 +93,18 @@ def write_memmap(documents: Iterable[str], tokenizer, out_dir: Path,
     return total
 
 
-def builtin_files(budget_bytes: int = BUILTIN_BUDGET_BYTES) -> list[Path]:
-    """The standard library's top-level modules, sorted by name, up to the budget."""
+def builtin_files(budget_bytes: int = BUILTIN_BUDGET_BYTES, skip_bytes: int = 0) -> list[Path]:
+    """The standard library's top-level modules, sorted by name, up to the budget.
+
+    `skip_bytes` passes over the first modules (those the training part took),
+    so the held-out eval part shares no file with it.
+    """
     stdlib = Path(sysconfig.get_paths()["stdlib"])
-    chosen, size = [], 0
+    chosen, size, skipped = [], 0, 0
     for path in sorted(stdlib.glob("*.py")):
+        if skipped < skip_bytes:
+            skipped += path.stat().st_size
+            continue
         if size >= budget_bytes:
             break
         chosen.append(path)
@@ -106,10 +114,13 @@ def builtin_files(budget_bytes: int = BUILTIN_BUDGET_BYTES) -> list[Path]:
     return chosen
 
 
-def builtin_corpus(out_dir: Path) -> Path:
-    """Write the built-in byte-level corpus to out_dir once; return its input_ids path."""
+def builtin_corpus(out_dir: Path, held_out: bool = False) -> Path:
+    """Write the built-in byte-level corpus to out_dir once; return its input_ids path.
+
+    held_out=True writes the eval part instead: the modules that follow the training part."""
     target = out_dir / INPUT_IDS
     if not target.exists():
-        docs = (p.read_text(encoding="utf-8", errors="replace") for p in builtin_files())
+        files = builtin_files(EVAL_BUDGET_BYTES, BUILTIN_BUDGET_BYTES) if held_out else builtin_files()
+        docs = (p.read_text(encoding="utf-8", errors="replace") for p in files)
         write_memmap(docs, ByteTokenizer(), out_dir)
     return target

@@ -48,6 +48,7 @@ class TrainerParts:
     peak_flops_per_device: float | None = None  # from the hardware profile; None on CPU
     # False when a callback owns steps.csv (the energy meter writes its rows, energy included)
     write_steps: bool = True
+    eval_loader: BatchLoader | None = None  # held-out batches; None: no eval windows
 
 
 class Trainer:
@@ -111,6 +112,8 @@ class Trainer:
             self._start_progress()
             while self.step < self.cfg.max_steps and not self._preempted:
                 self.train_step(self.step + 1)
+                if self._eval_due():
+                    self.evaluate()
                 if self.step % self.cfg.save_interval == 0 or self.step == self.cfg.max_steps:
                     self.save()
             if self._preempted and self._saved_step != self.step:
@@ -236,6 +239,35 @@ class Trainer:
         row = {"step": step, "time_start_s": f"{self.clock.unix(start):.6f}",
                "time_end_s": f"{self.clock.unix(end):.6f}", "tokens": 0, "phase": phase}
         self._steps_file.write({**row, **values, **extra})
+
+    # ------------------------------------------------------------ eval
+
+    def _eval_due(self) -> bool:
+        interval = self.cfg.eval_interval
+        return self.p.eval_loader is not None and interval > 0 and self.step % interval == 0
+
+    def evaluate(self) -> float:
+        """Mean held-out loss: an "eval" window with its hooks and its own step row."""
+        start = time.monotonic()
+        self._call("pre_eval", self.step)
+        loss = self._eval_loss()
+        self._call("post_eval", self.step, {"eval_loss": loss})
+        self._write_row(self.step, "eval", start, time.monotonic(), loss=loss)
+        self._call("log_metrics", self.step, {"eval/loss (nats/token)": loss})
+        return loss
+
+    @torch.no_grad()
+    def _eval_loss(self) -> float:
+        self.p.model.eval()
+        total = torch.zeros((), device=self.p.device)
+        for index in range(self.cfg.eval_batches):
+            input_ids = self.p.eval_loader.batch(index)["input_ids"].to(self.p.device)  # (B, T)
+            with self._autocast():
+                logits = self.p.model(input_ids)[:, :-1]  # (B, T-1, V)
+            total += F.cross_entropy(logits.float().flatten(0, 1), input_ids[:, 1:].flatten())
+        self.p.model.train()
+        mean = total / self.cfg.eval_batches
+        return float(mean_across_ranks(mean) if self.p.env.is_distributed else mean)
 
     # ------------------------------------------------------------ checkpoints
 

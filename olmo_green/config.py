@@ -39,6 +39,8 @@ class ModelSection:
 @dataclass
 class DataSection:
     paths: list[str] = field(default_factory=list)  # empty: the built-in corpus
+    # held-out memmaps for eval; empty: the built-in corpus's held-out part, or no eval with --data
+    eval_paths: list[str] = field(default_factory=list)
     dtype: str = "auto"  # token dtype of input_ids.npy: auto (by vocabulary), uint16, uint32
 
     def __post_init__(self) -> None:
@@ -131,10 +133,15 @@ class TrainConfig:
     hardware: str = "local"  # profile name or YAML file
     simulate: bool = False  # modelled devices of the profile instead of real sensors
     progress: bool = True  # rich progress bar on the console (rank 0)
+    eval_interval: int = 25  # evaluate every N steps (an "eval" window); 0: never
+    eval_batches: int = 2  # global batches of held-out data per evaluation
 
     def __post_init__(self) -> None:
         _positive("", "max_steps", self.max_steps)
         _positive("", "save_interval", self.save_interval)
+        if self.eval_interval < 0:
+            raise ConfigError(f"eval_interval must be >= 0 (0: no eval), got {self.eval_interval}")
+        _positive("", "eval_batches", self.eval_batches)
         if self.keep_checkpoints < 0:
             raise ConfigError(f"keep_checkpoints must be >= 0 (0 keeps all), got {self.keep_checkpoints}")
         if self.seed < 0:

@@ -46,10 +46,15 @@ class EnergyCallback:
         self._meter("eval", step)
 
     def post_eval(self, step: int, metrics: dict[str, float]) -> None:
-        self._meter("idle", step)
+        if self.meter is not None:  # the eval row carries the held-out loss
+            self.meter.begin("idle", step, {"loss": metrics.get("eval_loss")})
 
     def pre_checkpoint(self, step: int) -> None:
         self._meter("checkpoint", step)
+        if self.meter is not None:
+            # The rows of the steps this checkpoint holds reach steps.csv before it does: a run
+            # killed after the checkpoint and resumed from it would otherwise never write them.
+            self.meter.sync(force=True)
 
     def post_checkpoint(self, step: int, path: str) -> None:
         self._meter("idle", step)

@@ -85,3 +85,14 @@ def test_progress_bar_shows_live_power_energy_and_emissions(tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert " W " in result.output and "kWh" in result.output and "kg CO2e (location" in result.output
+
+
+def test_simulated_run_has_eval_windows_with_loss_and_energy(tmp_path):
+    data, held_out = byte_data(tmp_path / "data"), byte_data(tmp_path / "eval", n_tokens=4_000, seed=3)
+    result = train("--data", data, "--run-dir", tmp_path / "run", "--max-steps", 4, "--hardware", "lumi",
+                   "--simulate", "--set", "eval_interval=2", "--set", f"data.eval_paths=[{held_out}]")
+    assert result.exit_code == 0, result.output
+    steps = read_steps(tmp_path / "run")
+    evals = steps[steps["phase"] == "eval"]
+    assert evals["step"].tolist() == [2, 4]
+    assert (evals["loss"] > 0).all() and (evals["energy_j"] > 0).all()
