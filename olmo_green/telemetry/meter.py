@@ -260,10 +260,12 @@ class EnergyMeter:
         if self.steps_log is None:
             return
         m = window.metrics
+        # no sensor anywhere: the energy is unknown, not a measured zero
+        unmeasured = self.method == "none" and not window.energy_j
         self.steps_log.append({
             "step": window.step, "time_start_s": window.start_s, "time_end_s": window.end_s,
             "tokens": m.get("tokens"), "loss": _float(m.get("loss")), "lr": _float(m.get("lr")),
-            "energy_j": window.energy_j, "phase": window.phase,
+            "energy_j": None if unmeasured else window.energy_j, "phase": window.phase,
         })
 
     def live_status(self) -> dict:

@@ -79,6 +79,8 @@ def test_no_sensor_warns_and_runs_without_energy(tmp_path, caplog):
         meter.step()
     assert meter.totals.run_j == 0.0 and meter.live_status()["method"] == "none"
     assert any("no energy sensor" in m for m in caplog.messages)
+    steps = rr.read_steps(tmp_path)
+    assert len(steps) >= 1 and steps["energy_j"].isna().all()  # unknown, not a measured zero
 
 
 def test_node_domains_are_totalled_apart(tmp_path):
