@@ -128,9 +128,29 @@ def run_training(**options: Any) -> str:
             if latest is None:
                 raise InputFileError(f"{run_dir} has no complete checkpoint to resume from")
             trainer.restore(latest)
-        return trainer.fit()
+        status = trainer.fit()
+        # Not after a preemption: SLURM's grace period is short, and a long run's report can take
+        # longer than it; `olmo-green report RUN` writes it later.
+        if env.is_main and status == "completed":
+            write_outputs(run_dir)
+        return status
     finally:
         shutdown()
+
+
+def write_outputs(run_dir: Path) -> None:
+    """RUN/report.{md,json} and RUN/dashboard.html, and where they are; a failure is one line."""
+    from olmo_green.dashboards import write_run_dashboard
+    from olmo_green.errors import GreenError
+    from olmo_green.reports import write_report_files
+
+    try:
+        written = [*write_report_files(run_dir), write_run_dashboard(run_dir)]
+    except (GreenError, OSError) as e:  # the training itself succeeded: say why there is no report
+        click.echo(f"olmo-green: training done, but no report ({e}); retry with `olmo-green report "
+                   f"{run_dir}`", err=True)
+        return
+    click.echo("olmo-green: training done; " + ", ".join(str(p) for p in written))
 
 
 def _check_fresh_or_resumable(run_dir: Path, resume: bool) -> None:
