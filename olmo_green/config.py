@@ -261,8 +261,8 @@ def load_config(path: str | Path) -> TrainConfig:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as e:
         raise InputFileError(f"configuration file {path} does not exist") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    except yaml.YAMLError as e:  # its message spans lines (with a caret); the CLI prints one
+        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a configuration is a mapping of keys to values")
     return TrainConfig.from_dict({k: v for k, v in data.items() if not k.startswith("resolved_")})

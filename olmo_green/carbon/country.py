@@ -9,9 +9,10 @@ Institute's statistical review). We read the file, never the network.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 from olmo_green.carbon.intensity import ConstantIntensity
 from olmo_green.errors import ConfigError
@@ -21,11 +22,12 @@ MIX_FILE = ("data", "private_infra", "global_energy_mix.json")
 
 @lru_cache(maxsize=1)
 def _energy_mix() -> dict[str, dict]:
-    try:
-        root = resources.files("codecarbon")
-    except ModuleNotFoundError as e:
-        raise ConfigError("--country needs codecarbon's bundled data: pip install codecarbon") from e
-    path = root.joinpath(*MIX_FILE)
+    # find_spec locates the package without importing it: codecarbon's own code (its tracker,
+    # its logger) never runs here, only its data file is read.
+    spec = importlib.util.find_spec("codecarbon")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("--country needs codecarbon's bundled data: pip install codecarbon")
+    path = Path(next(iter(spec.submodule_search_locations))).joinpath(*MIX_FILE)
     return json.loads(path.read_text(encoding="utf-8"))
 
 

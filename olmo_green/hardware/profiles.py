@@ -100,7 +100,10 @@ def load_profile(name_or_path: str) -> HardwareProfile:
         return _build(name_or_path, values, sources, str(TABLE))
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") and path.is_file():
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as e:  # safe_load: a python/object tag is refused, never run
+            raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: a hardware profile is a mapping of keys to values")
         return profile_from_mapping(data, str(path), default_name=path.stem)
