@@ -24,7 +24,8 @@ def _positive(section: str, name: str, value: float | int | None, allow_none: bo
     if value is None and allow_none:
         return
     if value is None or value <= 0:
-        raise ConfigError(f"{section}.{name} must be positive, got {value!r}")
+        key = f"{section}.{name}" if section else name  # top-level keys have no section
+        raise ConfigError(f"{key} must be positive, got {value!r}")
 
 
 @dataclass

@@ -114,7 +114,7 @@ def run_training(**options: Any) -> str:
     try:
         _check_fresh_or_resumable(run_dir, options["resume"])
         if env.is_main:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            _make_run_dir(run_dir)
             save_config(config, run_dir / CONFIG_FILE, resolved={
                 "model": model_config(config.model.name).to_dict(),
                 "hardware": dataclasses.asdict(profile)})
@@ -151,6 +151,14 @@ def write_outputs(run_dir: Path) -> None:
                    f"{run_dir}`", err=True)
         return
     click.echo("olmo-green: training done; " + ", ".join(str(p) for p in written))
+
+
+def _make_run_dir(run_dir: Path) -> None:
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # read-only, no permission, a file in the way: the user's to fix, one line
+        raise InputFileError(f"cannot create the run directory {run_dir} ({e.strerror or e}); "
+                             "pass a writable --run-dir") from e
 
 
 def _check_fresh_or_resumable(run_dir: Path, resume: bool) -> None:
