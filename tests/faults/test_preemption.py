@@ -49,7 +49,8 @@ def gpu_energy_j(samples) -> float:
     return sum(c.total_j for c in curves_from_samples(samples) if c.domain == "gpu")
 
 
-def test_sigterm_saves_a_checkpoint_closes_the_record_and_exits_143(tmp_path):
+def test_sigterm_during_simulated_training_closes_the_telemetry_record_and_exits_143(tmp_path):
+    """tests/commands/test_train_sigterm.py covers the checkpoint without telemetry; this adds the record."""
     run = tmp_path / "run"
     proc = start_train(run, "--max-steps", "100000", "--save-interval", "1000")
     wait_for(lambda: len(train_steps(run)) >= 3 if (run / rr.STEPS_FILE).exists() else False, proc)
