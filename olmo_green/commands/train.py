@@ -127,7 +127,7 @@ def run_training(**options: Any) -> str:
             latest = ckpt.latest_checkpoint(run_dir / "checkpoints")
             if latest is None:
                 raise InputFileError(f"{run_dir} has no complete checkpoint to resume from")
-            trainer.restore(latest)
+            _restore(trainer, latest)
         status = trainer.fit()
         # Not after a preemption: SLURM's grace period is short, and a long run's report can take
         # longer than it; `olmo-green report RUN` writes it later.
@@ -151,6 +151,17 @@ def write_outputs(run_dir: Path) -> None:
                    f"{run_dir}`", err=True)
         return
     click.echo("olmo-green: training done; " + ", ".join(str(p) for p in written))
+
+
+def _restore(trainer, checkpoint: Path) -> None:
+    from pickle import UnpicklingError  # only its error: torch raises it for a refused checkpoint
+
+    try:
+        trainer.restore(checkpoint)
+    except UnpicklingError as e:  # weights_only=True met an object that is not a tensor or plain value
+        raise InputFileError(f"{checkpoint}: refused, it holds more than tensors and plain values "
+                             "(loaded with weights_only=True, nothing in it ran); was it written by "
+                             "olmo-green?") from e
 
 
 def _make_run_dir(run_dir: Path) -> None:

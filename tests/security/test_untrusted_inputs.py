@@ -88,6 +88,18 @@ def test_a_checkpoint_carrying_code_is_refused_and_the_code_never_runs(tmp_path)
     assert not marker.exists()
 
 
+def test_train_resume_from_a_checkpoint_carrying_code_is_one_line_and_runs_nothing(tmp_path):
+    run, marker = tmp_path / "run", tmp_path / "pwned"
+    (run / "checkpoints" / "step000001").mkdir(parents=True)
+    (run / "config.yaml").write_text("max_steps: 2\nhardware: lumi\nsimulate: true\nprogress: false\n")
+    torch.save({"model": Evil(marker), "optim": {}}, run / "checkpoints" / "step000001" / "model_optim.pt")
+    torch.save({"rng": {}, "step": 1}, run / "checkpoints" / "step000001" / "rank0.pt")
+    (run / "checkpoints" / "latest").write_text("step000001\n")
+    line = one_line_error(CliRunner().invoke(cli, ["train", "--resume", "--run-dir", str(run)]))
+    assert "step000001: refused" in line
+    assert not marker.exists()
+
+
 def _calls(tree: ast.AST):
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
@@ -102,8 +114,10 @@ def test_loaders_in_the_source_cannot_run_code():
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
-                if {"pickle", "cPickle", "dill", "marshal", "shelve"} & {n.split(".")[0] for n in names}:
+                if {"cPickle", "dill", "marshal", "shelve"} & {n.split(".")[0] for n in names}:
                     problems.append(f"{path}:{node.lineno} imports a pickle-like module")
+                if "pickle" in names and {a.name for a in node.names} - {"UnpicklingError"}:
+                    problems.append(f"{path}:{node.lineno} imports more of pickle than its error")
         for call, func, keywords in _calls(tree):
             where = f"{path.relative_to(ROOT)}:{call.lineno} {func}"
             if func.endswith("torch.load") and keywords.get("weights_only") != "True":
