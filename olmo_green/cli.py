@@ -39,6 +39,10 @@ class GreenGroup(click.Group):
         except GreenError as e:
             click.echo(f"olmo-green: error: {e}", err=True)
             ctx.exit(e.exit_code)
+        except click.UsageError as e:  # a verb's bad flag or value: one line too, not click's three
+            where = e.ctx.command_path if e.ctx is not None else ctx.command_path
+            click.echo(f"olmo-green: error: {e.format_message()} (see `{where} --help`)", err=True)
+            ctx.exit(e.exit_code)
 
 
 @click.group(cls=GreenGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,6 +11,8 @@ from olmo_green.cli import cli
     (["--run-dir", "{file}/run"], "cannot create the run directory"),
     (["--hardware", "lumi-g"], "unknown hardware profile"),
     (["--resume"], "--resume needs --run-dir"),
+    (["--max-steps", "fifty"], "'fifty' is not a valid integer"),
+    (["--max-step", "50"], "Did you mean '--max-steps'?"),
 ])
 def test_newcomer_mistakes_are_one_line(tmp_path, args, says):
     (tmp_path / "file").write_text("a file where a folder should be")
