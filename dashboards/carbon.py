@@ -69,6 +69,11 @@ def _number(value, digits: int) -> str:
     return "n/a" if value is None else f"{float(value):,.{digits}f}"
 
 
+def _significant(value, digits: int = 4) -> str:
+    """Significant figures: a CPU demo's 8.3e-05 MWh must not print as 0.000000."""
+    return "n/a" if value is None else f"{float(value):.{digits}g}"
+
+
 def _rows(account: RunAccount) -> list[str]:
     """One row per intensity basis the report gives; the headline first, marked."""
     row = account.row
@@ -77,9 +82,9 @@ def _rows(account: RunAccount) -> list[str]:
                                         "intensity_kg_per_kwh": row["intensity_kg_per_kwh"],
                                         "emissions_tco2eq": row["emissions_tco2eq"], "source": ""}]:
         basis = f"{line['basis']}{' (headline)' if line.get('headline') else ''}"
-        values = [account.run_name, basis, row["gpu_type"], _number(row["gpu_energy_mwh"], 6),
+        values = [account.run_name, basis, row["gpu_type"], _significant(row["gpu_energy_mwh"]),
                   _number(row["pue"], 2), _number(line["intensity_kg_per_kwh"], 3),
-                  _number(line["emissions_tco2eq"], 6), row["method"], line.get("source", "")]
+                  _significant(line["emissions_tco2eq"]), row["method"], line.get("source", "")]
         cells.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in values) + "</tr>")
     return cells
 

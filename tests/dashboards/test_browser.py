@@ -56,3 +56,25 @@ def test_two_runs_overlaid_render_without_errors_and_are_screenshot(small_run, o
     assert rendered["errors"] == []
     assert all(p["drawn"] >= 2 for p in rendered["panels"] if p["id"] != "report-table")  # both runs
     assert png.stat().st_size > 50_000
+
+
+def test_dashboard_of_a_simulated_training_run_renders_every_panel(tmp_path):
+    """The acceptance path: `olmo-green train --simulate`, then `olmo-green dashboard`."""
+    from click.testing import CliRunner
+
+    from olmo_green.cli import cli
+
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(cli, [
+        "train", "--hardware", "lumi", "--simulate", "--max-steps", "4", "--run-dir", str(run),
+        "--set", "model.sequence_length=32", "--set", "eval_interval=2", "--set", "progress=false"])
+    assert trained.exit_code == 0, trained.output
+    page = tmp_path / "simulated.html"
+    built = CliRunner().invoke(cli, ["dashboard", str(run), "-o", str(page)])
+    assert built.exit_code == 0, built.output
+    rendered = check_page(BROWSER, page, ARTIFACTS / "dashboard-simulated-run.png")
+    assert rendered["errors"] == []
+    panels = {p["id"]: p for p in rendered["panels"]}
+    assert set(panels) == set(FIGURE_PANELS) | {"report-table"}
+    for panel_id in FIGURE_PANELS:
+        assert panels[panel_id]["drawn"] >= 1 and panels[panel_id]["svg"], panel_id

@@ -4,10 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
-
-pytest.importorskip("transformers")
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "train_step.py"
 
