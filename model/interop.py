@@ -2,73 +2,59 @@
 
 Two on-disk formats hold the same OLMo v1 weights under different names:
 
-- Hugging Face (as allenai/OLMo-1B-hf and OLMo-7B-hf ship): `config.json`
-  (model_type "olmo") and `model.safetensors`, or shards listed in
-  `model.safetensors.index.json`; transformers' OlmoForCausalLM names, with
-  q/k/v and up/gate as separate matrices.
-- native OLMo, unsharded (what allenai/OLMo training writes): `model.pt` (a
-  plain state dict, read with weights_only=True) and `config.yaml` (its `model:`
-  section), with our own names, which are OLMo's: transformer.blocks.N.att_proj ...
+- Hugging Face (model/hf_format.py): `config.json` and safetensors weights,
+  with transformers' OlmoForCausalLM names (q/k/v and up/gate separate).
+- native OLMo, unsharded (model/native_format.py): `model.pt` and `config.yaml`,
+  with our own names, which are OLMo's.
 
-Name mapping, per block N (HF <- native):
-    model.layers.N.self_attn.{q,k,v}_proj  <- att_proj split in three along the output
-    model.layers.N.self_attn.o_proj        <- attn_out
-    model.layers.N.mlp.up_proj             <- first half of ff_proj (OLMo's "x")
-    model.layers.N.mlp.gate_proj           <- second half of ff_proj (through SiLU)
-    model.layers.N.mlp.down_proj           <- ff_out
-    model.embed_tokens / lm_head           <- transformer.wte / transformer.ff_out (untied only)
-
-Vocabulary vs embedding size: an HF OLMo config's `vocab_size` is the number of
-embedding rows (50304 for OLMo v1), i.e. our `embedding_size`; the tokenizer's
-real vocabulary (50280) is not in config.json. We write ours as an extra key,
-`olmo_green_vocab_size`, which transformers keeps and ignores; a config without
-it loads with vocab_size = embedding_size, which is safe (every id below it is
-a valid row), only less strict about out-of-vocabulary ids.
+This module is the entry point: it tells the formats apart, loads either into an
+OLMo, and re-exports each format's public names (save_hf, config_from_hf, ...).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import torch
-import yaml
 
-from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.errors import InputFileError
 from olmo_green.model.config import OLMoConfig
+from olmo_green.model.hf_format import (
+    HF_CONFIG,
+    HF_INDEX,
+    HF_LAYER_NORM_EPS,
+    HF_SHARD_GLOB,
+    HF_WEIGHTS,
+    MAX_SHARD_BYTES,
+    VOCAB_KEY,
+    config_from_hf,
+    config_to_hf,
+    dtype_name,
+    read_hf,
+    save_hf,
+    state_dict_from_hf,
+    state_dict_to_hf,
+)
+from olmo_green.model.interop_common import _some
+from olmo_green.model.native_format import (
+    NATIVE_CONFIG,
+    NATIVE_LAYER_NORMS,
+    NATIVE_REQUIRED,
+    NATIVE_WEIGHTS,
+    config_from_native,
+    config_to_native,
+    read_native,
+    save_native,
+)
 from olmo_green.model.olmo import OLMo
 
-HF_CONFIG = "config.json"
-HF_WEIGHTS = "model.safetensors"
-HF_INDEX = "model.safetensors.index.json"
-NATIVE_WEIGHTS = "model.pt"
-NATIVE_CONFIG = "config.yaml"
-HF_SHARD_GLOB = "model-*-of-*.safetensors"
-VOCAB_KEY = "olmo_green_vocab_size"
-MAX_SHARD_BYTES = 5 * 2**30  # transformers' default shard size
-
-# transformers' OlmoLayerNorm hard-codes this eps, so an HF checkpoint cannot carry another.
-HF_LAYER_NORM_EPS = 1e-5
-
-# Native `model:` options that must hold these values for the checkpoint to be OLMo v1
-# as model/olmo.py implements it; an option that is absent is taken to hold it.
-NATIVE_REQUIRED = {
-    "rope": True,
-    "alibi": False,
-    "activation_type": "swiglu",
-    "block_type": "sequential",
-    "include_bias": False,
-    "layer_norm_with_affine": False,
-    "attention_layer_norm": False,
-    "multi_query_attention": False,
-    "scale_logits": False,
-}
-# "low_precision" and "amd_compatible" compute the same LayerNorm (only precision or kernel differ).
-NATIVE_LAYER_NORMS = ("default", "low_precision", "amd_compatible")
-
-
-# --- formats -------------------------------------------------------------------
+__all__ = [
+    "HF_CONFIG", "HF_INDEX", "HF_LAYER_NORM_EPS", "HF_SHARD_GLOB", "HF_WEIGHTS", "MAX_SHARD_BYTES",
+    "NATIVE_CONFIG", "NATIVE_LAYER_NORMS", "NATIVE_REQUIRED", "NATIVE_WEIGHTS", "VOCAB_KEY",
+    "config_from_hf", "config_from_native", "config_to_hf", "config_to_native", "detect_format",
+    "dtype_name", "load", "save_hf", "save_native", "state_dict_from_hf", "state_dict_to_hf",
+]
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -95,225 +81,8 @@ def detect_format(path: str | os.PathLike) -> str:
 def load(path: str | os.PathLike, dtype: torch.dtype | None = None) -> OLMo:
     """Load either format into an OLMo; dtype None keeps the stored dtype."""
     root = Path(path)
-    if detect_format(root) == "hf":
-        config = config_from_hf(_read_json(root / HF_CONFIG))
-        state = state_dict_from_hf(_read_safetensors(root), config)
-    else:
-        config = config_from_native(_read_yaml(root / NATIVE_CONFIG))
-        state = _read_torch(root / NATIVE_WEIGHTS)
+    config, state = read_hf(root) if detect_format(root) == "hf" else read_native(root)
     return _build(config, state, dtype, root)
-
-
-def save_hf(model: OLMo, path: str | os.PathLike, max_shard_bytes: int = MAX_SHARD_BYTES) -> None:
-    """Write config.json and safetensors weights that transformers' OlmoForCausalLM loads.
-
-    One model.safetensors up to max_shard_bytes, else shards with an index, as
-    transformers writes them; a shard at a time keeps the serialisation buffer small.
-    """
-    from safetensors.torch import save_file
-
-    root = Path(path)
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in [root / HF_WEIGHTS, root / HF_INDEX, *root.glob(HF_SHARD_GLOB)]:
-        stale.unlink(missing_ok=True)  # an old single file or index would shadow what we write
-    state = state_dict_to_hf(model.state_dict(), model.config)
-    shards = _shard(state, max_shard_bytes)
-    names = [HF_WEIGHTS] if len(shards) == 1 else \
-        [f"model-{i + 1:05d}-of-{len(shards):05d}.safetensors" for i in range(len(shards))]
-    for name, keys in zip(names, shards, strict=True):
-        # safetensors refuses tensors that share storage, and q/k/v, up/gate are views: copy them.
-        tensors = {k: state[k].detach().contiguous().clone() for k in keys}
-        save_file(tensors, str(root / name), metadata={"format": "pt"})  # transformers checks "format"
-    if len(shards) > 1:
-        index = {"metadata": {"total_size": sum(_nbytes(t) for t in state.values())},
-                 "weight_map": {k: name for name, keys in zip(names, shards, strict=True) for k in keys}}
-        (root / HF_INDEX).write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
-    hf_config = config_to_hf(model.config, dtype_name(model))
-    (root / HF_CONFIG).write_text(json.dumps(hf_config, indent=2) + "\n", encoding="utf-8")
-
-
-def save_native(model: OLMo, path: str | os.PathLike) -> None:
-    """Write model.pt (state dict with OLMo's names) and config.yaml (a `model:` section)."""
-    root = Path(path)
-    root.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach() for k, v in model.state_dict().items()}
-    torch.save(state, root / NATIVE_WEIGHTS)
-    document = yaml.safe_dump({"model": config_to_native(model.config)}, sort_keys=False)
-    (root / NATIVE_CONFIG).write_text(document, encoding="utf-8")
-
-
-# --- configs -------------------------------------------------------------------
-
-
-def config_from_hf(hf: dict) -> OLMoConfig:
-    """OLMoConfig from an HF config.json's contents (legacy `rope_theta` or `rope_parameters`)."""
-    if hf.get("model_type") != "olmo":
-        # "hf_olmo" is allenai/OLMo's own wrapper (e.g. the OLMo-1B repository without -hf);
-        # "olmo2" is OLMo 2, another architecture.
-        raise InputFileError(f"config.json has model_type {hf.get('model_type')!r}, not 'olmo': only "
-                             "transformers-format OLMo v1 is read (for allenai's, use the -hf repository)")
-    _require(hf, "num_key_value_heads", hf.get("num_attention_heads"), "config.json")
-    _require(hf, "attention_bias", False, "config.json")
-    _require(hf, "hidden_act", "silu", "config.json")
-    rope = hf.get("rope_parameters") or {}
-    if rope.get("rope_type", "default") != "default" or hf.get("rope_scaling"):
-        raise InputFileError("config.json asks for scaled RoPE; OLMo v1 uses plain RoPE")
-    embedding_size = _field(hf, "vocab_size")
-    return _make_config(dict(
-        d_model=_field(hf, "hidden_size"),
-        n_heads=_field(hf, "num_attention_heads"),
-        n_layers=_field(hf, "num_hidden_layers"),
-        mlp_hidden_size=2 * _field(hf, "intermediate_size"),  # HF counts one SwiGLU half
-        vocab_size=hf.get(VOCAB_KEY, embedding_size),
-        embedding_size=embedding_size,
-        max_sequence_length=hf.get("max_position_embeddings", 2048),
-        weight_tying=hf.get("tie_word_embeddings", False),  # transformers' OlmoConfig default
-        # Absent ids take transformers' OlmoConfig defaults; a list of eos ids keeps the first.
-        eos_token_id=_first(hf.get("eos_token_id", 50279)),
-        pad_token_id=_first(hf.get("pad_token_id", 1)),
-        rope_theta=float(rope.get("rope_theta", hf.get("rope_theta", 10_000.0))),
-        clip_qkv=hf.get("clip_qkv"),
-    ), "config.json")
-
-
-def config_to_hf(config: OLMoConfig, dtype: str = "float32") -> dict:
-    """An HF config.json for OlmoForCausalLM; readable by transformers 4.40+ and 5."""
-    if config.layer_norm_eps != HF_LAYER_NORM_EPS:
-        raise ConfigError(f"model.layer_norm_eps is {config.layer_norm_eps}, but transformers' OLMo "
-                          f"fixes it at {HF_LAYER_NORM_EPS}: this model has no Hugging Face equivalent")
-    return {
-        "architectures": ["OlmoForCausalLM"],
-        "model_type": "olmo",
-        "vocab_size": config.embedding_size,  # HF's vocab_size counts embedding rows
-        VOCAB_KEY: config.vocab_size,
-        "hidden_size": config.d_model,
-        "intermediate_size": config.mlp_hidden_size // 2,
-        "num_hidden_layers": config.n_layers,
-        "num_attention_heads": config.n_heads,
-        "num_key_value_heads": config.n_heads,
-        "hidden_act": "silu",
-        "max_position_embeddings": config.max_sequence_length,
-        "initializer_range": 0.02,
-        "attention_bias": False,
-        "attention_dropout": 0.0,
-        "clip_qkv": config.clip_qkv,
-        "tie_word_embeddings": config.weight_tying,
-        # transformers < 5 reads rope_theta, 5 reads rope_parameters: write both.
-        "rope_theta": config.rope_theta,
-        "rope_parameters": {"rope_type": "default", "rope_theta": config.rope_theta},
-        "bos_token_id": None,
-        "eos_token_id": config.eos_token_id,
-        "pad_token_id": config.pad_token_id,
-        "use_cache": True,
-        "torch_dtype": dtype,  # informative: transformers uses it only with dtype="auto"
-    }
-
-
-def config_from_native(document: dict) -> OLMoConfig:
-    """OLMoConfig from a native config.yaml (its `model:` section, or a bare model section)."""
-    section = document.get("model", document) if isinstance(document, dict) else None
-    if not isinstance(section, dict):
-        raise InputFileError(f"{NATIVE_CONFIG} has no `model:` section")
-    for key, value in NATIVE_REQUIRED.items():
-        _require(section, key, value, NATIVE_CONFIG)
-    if section.get("layer_norm_type", "default") not in NATIVE_LAYER_NORMS:
-        raise InputFileError(f"{NATIVE_CONFIG}: layer_norm_type {section['layer_norm_type']!r} "
-                             f"is not supported (OLMo v1 uses {NATIVE_LAYER_NORMS[0]!r})")
-    n_kv = section.get("n_kv_heads")
-    if n_kv is not None and n_kv != section.get("n_heads"):
-        raise InputFileError(f"{NATIVE_CONFIG}: n_kv_heads {n_kv} (grouped-query attention) is not OLMo v1")
-    d_model = _field(section, "d_model", NATIVE_CONFIG)
-    # OLMo sizes the MLP by mlp_hidden_size when set, else mlp_ratio x d_model (default ratio 4).
-    mlp_hidden_size = section.get("mlp_hidden_size") or section.get("mlp_ratio", 4) * d_model
-    vocab_size = _field(section, "vocab_size", NATIVE_CONFIG)
-    return _make_config(dict(
-        d_model=d_model,
-        n_heads=_field(section, "n_heads", NATIVE_CONFIG),
-        n_layers=_field(section, "n_layers", NATIVE_CONFIG),
-        mlp_hidden_size=mlp_hidden_size,
-        vocab_size=vocab_size,
-        embedding_size=section.get("embedding_size") or vocab_size,
-        max_sequence_length=section.get("max_sequence_length", 1024),
-        weight_tying=section.get("weight_tying", True),
-        eos_token_id=_field(section, "eos_token_id", NATIVE_CONFIG),
-        pad_token_id=_field(section, "pad_token_id", NATIVE_CONFIG),
-        rope_theta=float(section.get("rope_theta", 10_000.0)),
-        clip_qkv=section.get("clip_qkv"),
-        layer_norm_eps=float(section.get("layer_norm_eps", 1e-5)),
-    ), NATIVE_CONFIG)
-
-
-def config_to_native(config: OLMoConfig) -> dict:
-    """A native `model:` section in OLMo's option names, with the v1 architecture spelled out."""
-    return {
-        "d_model": config.d_model,
-        "n_heads": config.n_heads,
-        "n_layers": config.n_layers,
-        "mlp_hidden_size": config.mlp_hidden_size,
-        "vocab_size": config.vocab_size,
-        "embedding_size": config.embedding_size,
-        "max_sequence_length": config.max_sequence_length,
-        "weight_tying": config.weight_tying,
-        "eos_token_id": config.eos_token_id,
-        "pad_token_id": config.pad_token_id,
-        "rope_theta": config.rope_theta,
-        "clip_qkv": config.clip_qkv,
-        "layer_norm_eps": config.layer_norm_eps,
-        **NATIVE_REQUIRED,
-        "layer_norm_type": "default",
-        "bias_for_layer_norm": False,
-        "init_fn": "mitchell",
-    }
-
-
-# --- state dicts ----------------------------------------------------------------
-
-
-def state_dict_from_hf(hf: dict[str, torch.Tensor], config: OLMoConfig) -> dict[str, torch.Tensor]:
-    """HF OlmoForCausalLM names -> ours (fused att_proj and ff_proj).
-
-    Empties `hf` as it goes, so each separate q/k/v or up/gate matrix is freed once
-    fused: a 7B model is not held twice.
-    """
-    state = {"transformer.wte.weight": _pop(hf, "model.embed_tokens.weight")}
-    for i in range(config.n_layers):
-        hf_block, block = f"model.layers.{i}.", f"transformer.blocks.{i}."
-        q, k, v = (_pop(hf, f"{hf_block}self_attn.{n}_proj.weight") for n in "qkv")
-        state[block + "att_proj.weight"] = torch.cat((q, k, v), dim=0)
-        state[block + "attn_out.weight"] = _pop(hf, f"{hf_block}self_attn.o_proj.weight")
-        up, gate = _pop(hf, f"{hf_block}mlp.up_proj.weight"), _pop(hf, f"{hf_block}mlp.gate_proj.weight")
-        state[block + "ff_proj.weight"] = torch.cat((up, gate), dim=0)  # OLMo: first half up
-        state[block + "ff_out.weight"] = _pop(hf, f"{hf_block}mlp.down_proj.weight")
-    if config.weight_tying:
-        hf.pop("lm_head.weight", None)  # some writers store the tied copy too
-    else:
-        state["transformer.ff_out.weight"] = _pop(hf, "lm_head.weight")
-    hf = {k: v for k, v in hf.items() if not k.endswith("rotary_emb.inv_freq")}  # old writers kept it
-    if hf:
-        raise InputFileError(f"unexpected tensors in the Hugging Face checkpoint: {_some(hf)}")
-    return state
-
-
-def state_dict_to_hf(state: dict[str, torch.Tensor], config: OLMoConfig) -> dict[str, torch.Tensor]:
-    """Our names -> HF OlmoForCausalLM names (q/k/v and up/gate as separate matrices)."""
-    hf = {"model.embed_tokens.weight": state["transformer.wte.weight"]}
-    for i in range(config.n_layers):
-        hf_block, block = f"model.layers.{i}.", f"transformer.blocks.{i}."
-        q, k, v = state[block + "att_proj.weight"].split(config.d_model, dim=0)
-        hf[f"{hf_block}self_attn.q_proj.weight"] = q
-        hf[f"{hf_block}self_attn.k_proj.weight"] = k
-        hf[f"{hf_block}self_attn.v_proj.weight"] = v
-        hf[f"{hf_block}self_attn.o_proj.weight"] = state[block + "attn_out.weight"]
-        up, gate = state[block + "ff_proj.weight"].chunk(2, dim=0)
-        hf[f"{hf_block}mlp.up_proj.weight"] = up
-        hf[f"{hf_block}mlp.gate_proj.weight"] = gate
-        hf[f"{hf_block}mlp.down_proj.weight"] = state[block + "ff_out.weight"]
-    if not config.weight_tying:
-        hf["lm_head.weight"] = state["transformer.ff_out.weight"]
-    return hf
-
-
-# --- helpers --------------------------------------------------------------------
 
 
 def _build(config: OLMoConfig, state: dict[str, torch.Tensor], dtype: torch.dtype | None,
@@ -335,101 +104,3 @@ def _build(config: OLMoConfig, state: dict[str, torch.Tensor], dtype: torch.dtyp
         state = {k: v.to(dtype) for k, v in state.items()}
     model.load_state_dict(state, assign=True)
     return model
-
-
-def _read_safetensors(root: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
-
-    if (root / HF_WEIGHTS).exists():
-        files = [HF_WEIGHTS]
-    else:  # sharded: the index maps each tensor to its file
-        files = sorted(set(_read_json(root / HF_INDEX).get("weight_map", {}).values()))
-    state: dict[str, torch.Tensor] = {}
-    for name in files:
-        if not (root / name).is_file():
-            raise InputFileError(f"{root / HF_INDEX} lists {name}, which is missing")
-        try:
-            state.update(load_file(str(root / name)))
-        except Exception as e:  # safetensors raises its own SafetensorError on a damaged file
-            raise InputFileError(f"cannot read {root / name}: {e}") from e
-    return state
-
-
-def _read_torch(path: Path) -> dict[str, torch.Tensor]:
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)  # no pickled code runs
-    except Exception as e:
-        raise InputFileError(f"cannot read {path} as a weights-only state dict: {e}") from e
-    if not isinstance(state, dict):
-        raise InputFileError(f"{path} holds a {type(state).__name__}, not a state dict")
-    return state
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise InputFileError(f"cannot read {path}: {e}") from e
-
-
-def _read_yaml(path: Path) -> dict:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise InputFileError(f"cannot read {path}: {e}") from e
-
-
-def _make_config(values: dict, source: str) -> OLMoConfig:
-    try:
-        return OLMoConfig(**values)
-    except ConfigError as e:
-        raise InputFileError(f"{source}: {e}") from e
-
-
-def _field(mapping: dict, key: str, source: str = HF_CONFIG):
-    if mapping.get(key) is None:
-        raise InputFileError(f"{source} lacks {key!r}")
-    return mapping[key]
-
-
-def _require(mapping: dict, key: str, value, source: str) -> None:
-    if key in mapping and mapping[key] is not None and mapping[key] != value:
-        raise InputFileError(f"{source}: {key} is {mapping[key]!r}; OLMo v1 needs {value!r}")
-
-
-def _pop(state: dict[str, torch.Tensor], key: str) -> torch.Tensor:
-    if key not in state:
-        raise InputFileError(f"the Hugging Face checkpoint lacks {key}")
-    return state.pop(key)
-
-
-def _shard(state: dict[str, torch.Tensor], max_bytes: int) -> list[list[str]]:
-    """Tensor names in order, cut into groups of at most max_bytes (a larger tensor stands alone)."""
-    shards: list[list[str]] = [[]]
-    size = 0
-    for name, tensor in state.items():
-        if shards[-1] and size + _nbytes(tensor) > max_bytes:
-            shards.append([])
-            size = 0
-        shards[-1].append(name)
-        size += _nbytes(tensor)
-    return shards
-
-
-def _nbytes(tensor: torch.Tensor) -> int:
-    return tensor.numel() * tensor.element_size()
-
-
-def _first(value):
-    return value[0] if isinstance(value, list) and value else value
-
-
-def dtype_name(model: OLMo) -> str:
-    """The parameters' dtype as config.json spells it ("float32", "bfloat16")."""
-    return str(next(model.parameters()).dtype).removeprefix("torch.")
-
-
-def _some(names, limit: int = 4) -> str:
-    names = sorted(names)
-    shown = ", ".join(names[:limit]) or "none"
-    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
