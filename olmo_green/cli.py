@@ -27,6 +27,10 @@ VERBS = {
 }
 
 
+# click >= 8.2 signals a bare group invocation with this UsageError; its message is the help.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 class GreenGroup(click.Group):
     """A click group that turns a GreenError into one line on stderr and its exit code."""
 
@@ -40,9 +44,23 @@ class GreenGroup(click.Group):
             click.echo(f"olmo-green: error: {e}", err=True)
             ctx.exit(e.exit_code)
         except click.UsageError as e:  # a verb's bad flag or value: one line too, not click's three
-            where = e.ctx.command_path if e.ctx is not None else ctx.command_path
-            click.echo(f"olmo-green: error: {e.format_message()} (see `{where} --help`)", err=True)
-            ctx.exit(e.exit_code)
+            _usage_error(e, ctx)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:  # a bad option of the group itself, e.g. `olmo-green --bogus`
+            if isinstance(e, _NO_ARGS_IS_HELP):
+                raise  # a bare `olmo-green`: click prints the help
+            _usage_error(e, ctx)
+            return []  # not reached: _usage_error exits
+
+
+def _usage_error(error: click.UsageError, ctx: click.Context) -> None:
+    """One line naming the --help to read, and click's usage-error exit code (2)."""
+    where = error.ctx.command_path if error.ctx is not None else ctx.command_path
+    click.echo(f"olmo-green: error: {error.format_message()} (see `{where} --help`)", err=True)
+    ctx.exit(error.exit_code)
 
 
 @click.group(cls=GreenGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -35,3 +35,16 @@ def test_green_error_is_one_line_exit_2_without_traceback():
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("olmo-green: error:")
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [["--bogus"], ["train", "--bogus"], ["no-such-verb"]])
+def test_usage_errors_are_one_line_naming_the_help(args):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("olmo-green: error:") and "--help`" in lines[0]
+
+
+def test_bare_command_prints_the_help():
+    result = CliRunner().invoke(cli, [])
+    assert "Usage:" in result.output and "olmo-green: error" not in result.output
