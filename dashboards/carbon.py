@@ -28,6 +28,7 @@ class RunAccount:
     pue: float | None = None
     intensities_kg_per_kwh: dict[str, float] = field(default_factory=dict)  # basis -> kg/kWh
     unavailable: str | None = None  # why there is no report, in words
+    notes: list[str] = field(default_factory=list)  # the report's notes: faults, dropped values, PUE source
 
     @property
     def factors_text(self) -> str:
@@ -62,7 +63,8 @@ def account_for(run_dir: str | Path, **carbon_options) -> RunAccount:
             raise
         return _unavailable(name, f"the report could not be made: {e}")
     return RunAccount(name, account.to_json(), float(account.pue),
-                      {basis: float(v) for basis, v in account.intensities_kg_per_kwh.items()})
+                      {basis: float(v) for basis, v in account.intensities_kg_per_kwh.items()},
+                      notes=list(account.notes))
 
 
 def _number(value, digits: int) -> str:
@@ -100,4 +102,11 @@ def table_html(accounts: list[RunAccount]) -> str:
                         f"<td colspan='{len(TABLE_HEADERS) - 1}' class='unavailable'>{message}</td></tr>")
         else:
             rows += _rows(account)
-    return f"<table class='report'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    table = f"<table class='report'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return table + _notes_html(accounts)
+
+
+def _notes_html(accounts: list[RunAccount]) -> str:
+    """The report's notes (dropped sensor values, lost rows, resets, PUE source) under the table."""
+    items = [f"<li>{html.escape(a.run_name)}: {html.escape(note)}</li>" for a in accounts for note in a.notes]
+    return f"<ul class='report-notes'>{''.join(items)}</ul>" if items else ""

@@ -161,3 +161,11 @@ def test_carbon_options_reach_the_report(small_run, tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "A100-40GB (MosaicML)" in out.read_text(encoding="utf-8")
+
+
+def test_report_notes_are_shown_under_the_table():
+    row = {"gpu_type": "MI250X", "gpu_energy_mwh": 1.0, "pue": 1.1, "method": "counter",
+           "intensity_kg_per_kwh": 0.0, "emissions_tco2eq": 0.0}
+    note = "12 implausible sensor value(s) dropped, not clamped <negative>"
+    table = table_html([RunAccount("run", row, 1.1, {"market": 0.0}, notes=[note])])
+    assert "<li>run: 12 implausible sensor value(s) dropped, not clamped &lt;negative&gt;</li>" in table
