@@ -42,12 +42,16 @@ class EnergyMeter:
                  simulate: bool = False, trace: str | Path | None = None, sources: list[Source] | None = None,
                  interval_s: float = DEFAULT_INTERVAL_S, node: str | None = None,
                  flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S, sync_every_steps: int = 10,
-                 merge_idle_s: float = 1.0, roots: dict[str, Path] | None = None) -> None:
+                 merge_idle_s: float = 1.0, roots: dict[str, Path] | None = None,
+                 read_at_boundaries: bool = True) -> None:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.profile = hardware if isinstance(hardware, HardwareProfile) else load_profile(hardware)
         self.simulate, self.trace, self.roots = simulate, trace, roots
         self.sources, self.interval_s, self.node_name = sources, interval_s, node
         self.flush_interval_s, self.sync_every_steps = flush_interval_s, sync_every_steps
+        # Read the sensors at each window boundary, so a step's energy is counter(end) -
+        # counter(start) rather than interpolated between background samples (DESIGN.md).
+        self.read_at_boundaries = read_at_boundaries
         self.clock = Clock()
         self.ledger = Ledger(interval_s, merge_idle_s)
         self.totals = Totals()
@@ -174,11 +178,22 @@ class EnergyMeter:
         """Close the open window (with `metrics`) and open `phase`; the hook-level API."""
         if not self._started or self._closed:
             return
-        time_s = self.clock.now_s()
+        time_s = self._boundary_time_s()
         step = self.totals.last_step if step is None else step
         with self._lock:
             self.ledger.boundary(time_s, phase, step, metrics)
         self._set_phase(phase, time_s)
+
+    def _boundary_time_s(self) -> float:
+        """The boundary's time: that of a sensor round taken now, where this rank samples.
+
+        The round costs one read per device (µs for NVML counters) and no device sync.
+        """
+        if self.read_at_boundaries and self.sampler is not None:
+            readings = self.sampler.sample_now()
+            if readings:
+                return readings[0].time_s
+        return self.clock.now_s()
 
     def end_step(self, step: int, metrics: dict | None = None) -> None:
         """Optimizer step `step` ended: close its window and open an idle one."""

@@ -7,7 +7,7 @@ import pytest
 from olmo_green import runrecord as rr
 from olmo_green.telemetry import EnergyMeter
 from olmo_green.telemetry.integrate import curves_from_samples
-from tests.telemetry.fakes import SteadySource
+from tests.telemetry.fakes import SteadySource, SwitchedSource
 
 
 def record_total_j(run_dir, domain="gpu") -> float:
@@ -92,3 +92,29 @@ def test_node_domains_are_totalled_apart(tmp_path):
     assert set(totals) == {"gpu", "cpu"}
     assert totals["gpu"] == pytest.approx(6 * totals["cpu"], rel=1e-6)
     assert meter.totals.run_j == pytest.approx(totals["gpu"], rel=1e-6)  # steps count the accelerators
+
+
+def _short_busy_step_j(run_dir, read_at_boundaries: bool) -> tuple[float, float]:
+    """A 0.1 s step at 1000 W between idle stretches, sampled in the background only once a second."""
+    source = SwitchedSource()
+    with EnergyMeter(run_dir=run_dir, sources=[source], interval_s=1.0, merge_idle_s=0.0,
+                     read_at_boundaries=read_at_boundaries) as meter:
+        meter.begin("idle", 0)
+        time.sleep(0.3)
+        meter.begin("train", 1)
+        source.switch(1000.0)
+        time.sleep(0.1)
+        source.switch(0.0)
+        meter.end_step(1, {"tokens": 1})
+        time.sleep(0.3)
+    steps = rr.read_steps(run_dir)
+    step = steps[steps["phase"] == "train"].iloc[-1]  # the first window is the opening 0.3 s
+    return float(step["energy_j"]), float(step["time_end_s"] - step["time_start_s"])
+
+
+def test_boundary_reads_give_a_short_step_its_own_energy(tmp_path):
+    energy_j, duration_s = _short_busy_step_j(tmp_path / "read", read_at_boundaries=True)
+    assert energy_j == pytest.approx(1000.0 * duration_s, rel=0.1)
+    # without reads at the boundaries the step gets an interpolated share of a long interval
+    energy_j, duration_s = _short_busy_step_j(tmp_path / "interpolated", read_at_boundaries=False)
+    assert energy_j < 0.5 * 1000.0 * duration_s
