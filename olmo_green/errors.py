@@ -24,8 +24,3 @@ class InputFileError(GreenError):
 class SensorError(GreenError):
     """A sensor source cannot be opened or read."""
 
-
-class NotBuiltError(GreenError):
-    """A feature that is not built yet: it says so instead of pretending."""
-
-    exit_code = 3
