@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
-from tests.model.helpers import byte_data, one_thread  # noqa: F401 - a fixture
+from tests.model.helpers import byte_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SMALL = ["--set", "model.sequence_length=32", "--set", "batch.global_batch_size=8", "--set", "progress=false"]

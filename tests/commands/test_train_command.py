@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from olmo_green.cli import cli
 from olmo_green.commands import train as train_command
 from olmo_green.runrecord import read_steps
-from tests.model.helpers import byte_data, one_thread  # noqa: F401 - a fixture
+from tests.model.helpers import byte_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SMALL = ["--set", "model.sequence_length=32", "--set", "batch.global_batch_size=8",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from olmo_green.config import TrainConfig, apply_overrides
@@ -43,13 +42,3 @@ def make_trainer(config: TrainConfig, run_dir: Path, callbacks: list | None = No
 def train_losses(run_dir: Path) -> list[float]:
     steps = read_steps(run_dir)
     return steps[steps["phase"] == "train"]["loss"].tolist()
-
-
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: these steps are tiny, and on a shared 2-core runner extra
-    threads only contend (measured: ~5x slower with two). Restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)

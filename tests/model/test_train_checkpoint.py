@@ -7,7 +7,6 @@ from olmo_green.model import checkpoint as ckpt
 from tests.model.helpers import (
     byte_data,
     make_trainer,
-    one_thread,  # noqa: F401 - a fixture
     small_config,
 )
 

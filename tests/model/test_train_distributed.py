@@ -15,7 +15,6 @@ from olmo_green.model.distributed import DistEnv, first_slurm_host, init_distrib
 from tests.model.helpers import (
     byte_data,
     make_trainer,
-    one_thread,  # noqa: F401 - a fixture
     small_config,
     train_losses,
 )

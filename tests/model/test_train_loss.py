@@ -10,7 +10,6 @@ from olmo_green.model.distributed import DistEnv
 from tests.model.helpers import (
     byte_data,
     make_trainer,
-    one_thread,  # noqa: F401 - a fixture
     small_config,
     train_losses,
 )

@@ -12,7 +12,6 @@ from olmo_green.model.callbacks import Callback
 from tests.model.helpers import (
     byte_data,
     make_trainer,
-    one_thread,  # noqa: F401 - a fixture
     small_config,
     train_losses,
 )

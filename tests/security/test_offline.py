@@ -16,7 +16,6 @@ import torch
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
-from tests.model.helpers import one_thread  # noqa: F401 - a fixture
 
 SMALL = ["--set", "model.sequence_length=32", "--set", "batch.global_batch_size=8", "--set", "progress=false"]
 
