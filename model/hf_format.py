@@ -31,7 +31,7 @@ import torch
 
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.model.config import OLMoConfig
-from olmo_green.model.interop_common import _field, _make_config, _require, _some
+from olmo_green.model.interop_common import make_config, require_value, required_field, some_names
 from olmo_green.model.olmo import OLMo
 
 HF_CONFIG = "config.json"
@@ -97,18 +97,18 @@ def config_from_hf(hf: dict) -> OLMoConfig:
         # "olmo2" is OLMo 2, another architecture.
         raise InputFileError(f"config.json has model_type {hf.get('model_type')!r}, not 'olmo': only "
                              "transformers-format OLMo v1 is read (for allenai's, use the -hf repository)")
-    _require(hf, "num_key_value_heads", hf.get("num_attention_heads"), "config.json")
-    _require(hf, "attention_bias", False, "config.json")
-    _require(hf, "hidden_act", "silu", "config.json")
+    require_value(hf, "num_key_value_heads", hf.get("num_attention_heads"), "config.json")
+    require_value(hf, "attention_bias", False, "config.json")
+    require_value(hf, "hidden_act", "silu", "config.json")
     rope = hf.get("rope_parameters") or {}
     if rope.get("rope_type", "default") != "default" or hf.get("rope_scaling"):
         raise InputFileError("config.json asks for scaled RoPE; OLMo v1 uses plain RoPE")
-    embedding_size = _field(hf, "vocab_size", HF_CONFIG)
-    return _make_config(dict(
-        d_model=_field(hf, "hidden_size", HF_CONFIG),
-        n_heads=_field(hf, "num_attention_heads", HF_CONFIG),
-        n_layers=_field(hf, "num_hidden_layers", HF_CONFIG),
-        mlp_hidden_size=2 * _field(hf, "intermediate_size", HF_CONFIG),  # HF counts one SwiGLU half
+    embedding_size = required_field(hf, "vocab_size", HF_CONFIG)
+    return make_config(dict(
+        d_model=required_field(hf, "hidden_size", HF_CONFIG),
+        n_heads=required_field(hf, "num_attention_heads", HF_CONFIG),
+        n_layers=required_field(hf, "num_hidden_layers", HF_CONFIG),
+        mlp_hidden_size=2 * required_field(hf, "intermediate_size", HF_CONFIG),  # HF counts one SwiGLU half
         vocab_size=hf.get(VOCAB_KEY, embedding_size),
         embedding_size=embedding_size,
         max_sequence_length=hf.get("max_position_embeddings", 2048),
@@ -178,7 +178,7 @@ def state_dict_from_hf(hf: dict[str, torch.Tensor], config: OLMoConfig) -> dict[
         state["transformer.ff_out.weight"] = _pop(hf, "lm_head.weight")
     hf = {k: v for k, v in hf.items() if not k.endswith("rotary_emb.inv_freq")}  # old writers kept it
     if hf:
-        raise InputFileError(f"unexpected tensors in the Hugging Face checkpoint: {_some(hf)}")
+        raise InputFileError(f"unexpected tensors in the Hugging Face checkpoint: {some_names(hf)}")
     return state
 
 

@@ -36,7 +36,7 @@ from olmo_green.model.hf_format import (
     state_dict_from_hf,
     state_dict_to_hf,
 )
-from olmo_green.model.interop_common import _some
+from olmo_green.model.interop_common import some_names
 from olmo_green.model.native_format import (
     NATIVE_CONFIG,
     NATIVE_LAYER_NORMS,
@@ -95,7 +95,7 @@ def _build(config: OLMoConfig, state: dict[str, torch.Tensor], dtype: torch.dtyp
     missing, unexpected = expected - set(state), set(state) - expected
     if missing or unexpected:
         raise InputFileError(f"{source}: weights do not match the configuration "
-                             f"(missing {_some(missing)}, unexpected {_some(unexpected)})")
+                             f"(missing {some_names(missing)}, unexpected {some_names(unexpected)})")
     for name, tensor in model.state_dict().items():
         if state[name].shape != tensor.shape:
             raise InputFileError(f"{source}: {name} has shape {tuple(state[name].shape)}, "

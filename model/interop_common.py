@@ -10,25 +10,25 @@ from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.model.config import OLMoConfig
 
 
-def _make_config(values: dict, source: str) -> OLMoConfig:
+def make_config(values: dict, source: str) -> OLMoConfig:
     try:
         return OLMoConfig(**values)
     except ConfigError as e:
         raise InputFileError(f"{source}: {e}") from e
 
 
-def _field(mapping: dict, key: str, source: str):
+def required_field(mapping: dict, key: str, source: str):
     if mapping.get(key) is None:
         raise InputFileError(f"{source} lacks {key!r}")
     return mapping[key]
 
 
-def _require(mapping: dict, key: str, value, source: str) -> None:
+def require_value(mapping: dict, key: str, value, source: str) -> None:
     if key in mapping and mapping[key] is not None and mapping[key] != value:
         raise InputFileError(f"{source}: {key} is {mapping[key]!r}; OLMo v1 needs {value!r}")
 
 
-def _some(names, limit: int = 4) -> str:
+def some_names(names, limit: int = 4) -> str:
     names = sorted(names)
     shown = ", ".join(names[:limit]) or "none"
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")

@@ -16,7 +16,7 @@ import yaml
 
 from olmo_green.errors import InputFileError
 from olmo_green.model.config import OLMoConfig
-from olmo_green.model.interop_common import _field, _make_config, _require
+from olmo_green.model.interop_common import make_config, require_value, required_field
 from olmo_green.model.olmo import OLMo
 
 NATIVE_WEIGHTS = "model.pt"
@@ -67,28 +67,28 @@ def config_from_native(document: dict) -> OLMoConfig:
     if not isinstance(section, dict):
         raise InputFileError(f"{NATIVE_CONFIG} has no `model:` section")
     for key, value in NATIVE_REQUIRED.items():
-        _require(section, key, value, NATIVE_CONFIG)
+        require_value(section, key, value, NATIVE_CONFIG)
     if section.get("layer_norm_type", "default") not in NATIVE_LAYER_NORMS:
         raise InputFileError(f"{NATIVE_CONFIG}: layer_norm_type {section['layer_norm_type']!r} "
                              f"is not supported (OLMo v1 uses {NATIVE_LAYER_NORMS[0]!r})")
     n_kv = section.get("n_kv_heads")
     if n_kv is not None and n_kv != section.get("n_heads"):
         raise InputFileError(f"{NATIVE_CONFIG}: n_kv_heads {n_kv} (grouped-query attention) is not OLMo v1")
-    d_model = _field(section, "d_model", NATIVE_CONFIG)
+    d_model = required_field(section, "d_model", NATIVE_CONFIG)
     # OLMo sizes the MLP by mlp_hidden_size when set, else mlp_ratio x d_model (default ratio 4).
     mlp_hidden_size = section.get("mlp_hidden_size") or section.get("mlp_ratio", 4) * d_model
-    vocab_size = _field(section, "vocab_size", NATIVE_CONFIG)
-    return _make_config(dict(
+    vocab_size = required_field(section, "vocab_size", NATIVE_CONFIG)
+    return make_config(dict(
         d_model=d_model,
-        n_heads=_field(section, "n_heads", NATIVE_CONFIG),
-        n_layers=_field(section, "n_layers", NATIVE_CONFIG),
+        n_heads=required_field(section, "n_heads", NATIVE_CONFIG),
+        n_layers=required_field(section, "n_layers", NATIVE_CONFIG),
         mlp_hidden_size=mlp_hidden_size,
         vocab_size=vocab_size,
         embedding_size=section.get("embedding_size") or vocab_size,
         max_sequence_length=section.get("max_sequence_length", 1024),
         weight_tying=section.get("weight_tying", True),
-        eos_token_id=_field(section, "eos_token_id", NATIVE_CONFIG),
-        pad_token_id=_field(section, "pad_token_id", NATIVE_CONFIG),
+        eos_token_id=required_field(section, "eos_token_id", NATIVE_CONFIG),
+        pad_token_id=required_field(section, "pad_token_id", NATIVE_CONFIG),
         rope_theta=float(section.get("rope_theta", 10_000.0)),
         clip_qkv=section.get("clip_qkv"),
         layer_norm_eps=float(section.get("layer_norm_eps", 1e-5)),
