@@ -216,7 +216,7 @@ def gpu_counter_vs_power(args: argparse.Namespace) -> None:
                 optimizer.zero_grad(set_to_none=True)
                 torch.cuda.synchronize()  # a benchmark, not the hot path: step windows end on the device
                 meter.step(tokens=batch[:, :-1].numel())
-                if meter.totals.last_step % 40 == 0:
+                if meter.last_step % 40 == 0:
                     with meter.phase("idle"):
                         time.sleep(1.0)  # idle stretches make power vary
         samples = rr.read_samples(run_dir)

@@ -4,7 +4,7 @@ Both loops train the same model (same init) on the same batches from the same
 BatchLoader, with AdamW and global-norm clipping; they alternate in blocks of
 steps in one process so that machine load drifts hit both alike. The trainer
 side is Trainer.train_step: hooks, LR schedule, loss all-reduce path, the
-steps.csv row, log_metrics and the rich progress bar (everything fit() repeats
+steps.csv row (StepRows) and the rich progress bar (everything fit() repeats
 per step except checkpoints). No energy callback: its cost is measured by
 benchmarks/telemetry_overhead.py.
 
@@ -109,9 +109,8 @@ def main() -> None:
         bare = BareLoop(copy.deepcopy(parts.model), config, parts.loader)
         trainer = Trainer(parts)
         trainer._start_progress()  # as fit() does; the bar is part of the loop's cost
-        from olmo_green.model.metrics import StepsFile
-
-        trainer._steps_file = StepsFile(Path(tmp) / "run" / "steps.csv")
+        for callback in parts.callbacks:  # StepRows: opens steps.csv, as fit() would
+            callback.pre_train({"step": 0, "run_dir": str(Path(tmp) / "run")})
         bookkeeping = time_bookkeeping(trainer)
         tokens = args.batch * args.seq * args.block
         rates = {"bare": [], "trainer": [], "bare_cpu": [], "trainer_cpu": []}

@@ -20,8 +20,8 @@ TABLE_HEADERS = ["Run", "Basis", "GPU Type", "Power Consumption From GPUs (MWh)"
 
 
 @dataclass
-class RunAccount:
-    """What the dashboard needs of one run's report."""
+class RunReport:
+    """One run's report as the dashboard uses it: its JSON row and factors, or why there is none."""
 
     run_name: str
     row: dict | None = None  # the report's JSON form of this run
@@ -38,12 +38,12 @@ class RunAccount:
                 "figure while its shape follows energy.")
 
 
-def _unavailable(run_name: str, reason: str) -> RunAccount:
-    return RunAccount(run_name, unavailable=reason)
+def _unavailable(run_name: str, reason: str) -> RunReport:
+    return RunReport(run_name, unavailable=reason)
 
 
-def account_for(run_dir: str | Path, **carbon_options) -> RunAccount:
-    """The report's account of a run, or a RunAccount saying why it is unavailable.
+def report_for(run_dir: str | Path, **carbon_options) -> RunReport:
+    """The report's account of a run, or a RunReport saying why it is unavailable.
 
     `carbon_options` are the report's (hardware, pue, intensity_kg_per_kwh,
     country, intensity_series); by default the run's config.yaml decides.
@@ -54,6 +54,7 @@ def account_for(run_dir: str | Path, **carbon_options) -> RunAccount:
     name = Path(run_dir).resolve().name
     try:
         from olmo_green.reports import account_run
+        from olmo_green.reports.jsonform import run_to_json
     except ImportError:
         return _unavailable(name, "the reports layer (olmo_green.reports) is not available in this build.")
     try:
@@ -62,7 +63,7 @@ def account_for(run_dir: str | Path, **carbon_options) -> RunAccount:
         if carbon_options and isinstance(e, ConfigError):
             raise
         return _unavailable(name, f"the report could not be made: {e}")
-    return RunAccount(name, account.to_json(), float(account.pue),
+    return RunReport(name, run_to_json(account), float(account.pue),
                       {basis: float(v) for basis, v in account.intensities_kg_per_kwh.items()},
                       notes=list(account.notes))
 
@@ -76,7 +77,7 @@ def _significant(value, digits: int = 4) -> str:
     return "n/a" if value is None else f"{float(value):.{digits}g}"
 
 
-def _rows(account: RunAccount) -> list[str]:
+def _rows(account: RunReport) -> list[str]:
     """One row per intensity basis the report gives; the headline first, marked."""
     row = account.row
     cells = []
@@ -91,7 +92,7 @@ def _rows(account: RunAccount) -> list[str]:
     return cells
 
 
-def table_html(accounts: list[RunAccount]) -> str:
+def table_html(accounts: list[RunReport]) -> str:
     """The report's table (the model card's columns), one row per run and basis."""
     head = "".join(f"<th>{html.escape(title)}</th>" for title in TABLE_HEADERS)
     rows = []
@@ -106,7 +107,7 @@ def table_html(accounts: list[RunAccount]) -> str:
     return table + _notes_html(accounts)
 
 
-def _notes_html(accounts: list[RunAccount]) -> str:
+def _notes_html(accounts: list[RunReport]) -> str:
     """The report's notes (dropped sensor values, lost rows, resets, PUE source) under the table."""
     items = [f"<li>{html.escape(a.run_name)}: {html.escape(note)}</li>" for a in accounts for note in a.notes]
     return f"<ul class='report-notes'>{''.join(items)}</ul>" if items else ""

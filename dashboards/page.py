@@ -13,7 +13,7 @@ from pathlib import Path
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from olmo_green.dashboards.carbon import RunAccount, account_for, table_html
+from olmo_green.dashboards.carbon import RunReport, report_for, table_html
 from olmo_green.dashboards.figures import Panel, annotate_if_empty
 from olmo_green.dashboards.panels import energy_emissions_panel, energy_per_token_panel, loss_energy_panel
 from olmo_green.dashboards.power import device_power_panel, node_power_panel
@@ -29,7 +29,7 @@ td.unavailable { color: #a00; } nav a { margin-right: 1em; }
 """
 
 
-def build_panels(runs: list[RunData], accounts: list[RunAccount]) -> list[Panel]:
+def build_panels(runs: list[RunData], accounts: list[RunReport]) -> list[Panel]:
     figures = [
         device_power_panel(runs),
         node_power_panel(runs),
@@ -111,7 +111,7 @@ def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None
     if output is None and len(run_dirs) != 1:
         raise GreenError("several runs need an output file: add -o FILE.html.")
     runs = [load_run(d) for d in run_dirs]
-    accounts = [account_for(d, **carbon_options) for d in run_dirs]
+    accounts = [report_for(d, **carbon_options) for d in run_dirs]
     for run, account, name in zip(runs, accounts, _unique_names(run_dirs), strict=True):
         run.name = account.run_name = name
     path = Path(output) if output is not None else Path(run_dirs[0]) / DASHBOARD_FILE

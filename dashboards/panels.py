@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from olmo_green.dashboards.carbon import RunAccount
+from olmo_green.dashboards.carbon import RunReport
 from olmo_green.dashboards.downsample import Envelope, buckets_for, envelope
 from olmo_green.dashboards.figures import (
     PANEL_POINT_BUDGET,
@@ -49,7 +49,7 @@ def _line(env: Envelope, name: str, color: str, hover: str, dash: str = "solid",
                       line={"color": color, "width": 1.5, "dash": dash}, hovertemplate=hover, **kw)
 
 
-def _add_emissions(fig: go.Figure, name: str, color: str, account: RunAccount, energy_j: np.ndarray,
+def _add_emissions(fig: go.Figure, name: str, color: str, account: RunReport, energy_j: np.ndarray,
                    steps: np.ndarray, mass: tuple[str, float], buckets: int) -> list[Envelope]:
     """One line per intensity basis the report gives: kWh x PUE x kg/kWh, in the panel's mass unit."""
     unit, kg_per_unit = mass
@@ -74,7 +74,7 @@ def _emissions_figure(energy_unit_name: str, mass_unit_name: str) -> go.Figure:
     return fig
 
 
-def energy_emissions_panel(runs: list[RunData], accounts: list[RunAccount]) -> Panel:
+def energy_emissions_panel(runs: list[RunData], accounts: list[RunReport]) -> Panel:
     """Cumulative accelerator energy (top) and emissions by basis (bottom) over steps."""
     energies = [_energy_at_step_ends_j(run) for run in runs]
     unit, j_per_unit = energy_unit(_last_j(energies))

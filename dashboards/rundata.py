@@ -57,9 +57,9 @@ def load_run(run_dir: str | Path) -> RunData:
     for column in runrecord.STEP_COLUMNS:  # an older or partial writer: missing columns are unknown
         if column not in steps:
             steps[column] = "train" if column == "phase" else np.nan
-    phase = steps["phase"].fillna("train").astype(str)
-    # A resumed run may repeat steps after its checkpoint: the last row of a step is the one kept.
-    train = steps[phase == "train"].drop_duplicates("step", keep="last")
+    steps["phase"] = phase = steps["phase"].fillna("train").astype(str)
+    # Steps a resumed run redid have rows from both attempts: the redoing attempt's row is drawn.
+    train = steps[(phase == "train") & ~runrecord.superseded_steps(steps)]
     train = train.sort_values("step", kind="stable", ignore_index=True)
     phases = steps[phase != "train"].sort_values("time_start_s", kind="stable", ignore_index=True)
     samples = runrecord.read_samples(path)

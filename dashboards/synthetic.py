@@ -115,6 +115,7 @@ def write_synthetic_run(run_dir: str | Path, spec: SyntheticRun | None = None) -
     gpus = spec.nodes * spec.devices_per_node
     train["energy_j"] = (train["time_end_s"] - train["time_start_s"]) * TRAIN_W * gpus
     steps = pd.concat([train, phases], ignore_index=True).sort_values("time_start_s", kind="stable")
+    steps["attempt"] = 0  # one uninterrupted attempt
     _write_csv(steps[runrecord.STEP_COLUMNS], run_dir / runrecord.STEPS_FILE)
     (run_dir / runrecord.CONFIG_FILE).write_text(
         f"# synthetic run for tests\nhardware: {spec.hardware}\nmax_steps: {spec.steps}\n", encoding="utf-8")

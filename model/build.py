@@ -16,12 +16,14 @@ import yaml
 
 from olmo_green.config import TrainConfig
 from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.model.callbacks import Callback
 from olmo_green.model.config import OLMoConfig
 from olmo_green.model.corpus import builtin_corpus
 from olmo_green.model.data import BatchLoader, GlobalOrder, MemmapDataset, resolve_paths, token_dtype
 from olmo_green.model.distributed import DistEnv, barrier, shard_model
 from olmo_green.model.olmo import OLMo
 from olmo_green.model.optim import build_optimizer
+from olmo_green.model.steprows import StepRows
 from olmo_green.model.trainer import TrainerParts
 
 
@@ -109,9 +111,12 @@ def build_model(model_cfg: OLMoConfig, seed: int, device: torch.device, env: Dis
 
 
 def build_parts(config: TrainConfig, run_dir: Path, device: torch.device, env: DistEnv,
-                callbacks: list | None = None, peak_flops_per_device: float | None = None,
-                write_steps: bool = True) -> TrainerParts:
-    """Everything the Trainer needs, from the configuration."""
+                callbacks: list[Callback] | None = None,
+                peak_flops_per_device: float | None = None) -> TrainerParts:
+    """Everything the Trainer needs, from the configuration.
+
+    Without `callbacks`, the run writes its step rows with StepRows (no telemetry).
+    """
     model_cfg = model_config(config.model.name)
     config.batch.accumulation_steps(env.world_size)  # fail early on an uneven batch
     loader = build_loader(config, model_cfg, env, run_dir)
@@ -120,5 +125,6 @@ def build_parts(config: TrainConfig, run_dir: Path, device: torch.device, env: D
     optimizer = build_optimizer(model, config.optim)
     return TrainerParts(model=model, optimizer=optimizer, loader=loader, eval_loader=eval_loader,
                         config=config, run_dir=run_dir,
-                        device=device, env=env, callbacks=list(callbacks or []),
-                        peak_flops_per_device=peak_flops_per_device, write_steps=write_steps)
+                        device=device, env=env,
+                        callbacks=list(callbacks) if callbacks is not None else [StepRows()],
+                        peak_flops_per_device=peak_flops_per_device)

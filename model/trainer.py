@@ -1,10 +1,12 @@
 """The training loop: generic, with callbacks (after OLMo-core's trainer, much smaller).
 
 One optimizer step: pre_step -> batch -> micro-batches (forward, backward) ->
-clip -> AdamW -> post_step -> step row -> log_metrics. Checkpoints every
-save_interval steps and at the end, each a "checkpoint" window with its own row.
-close() runs for every callback on success, on error and on SIGTERM; on SIGTERM
-the loop finishes its step, saves, closes and returns "preempted".
+clip -> AdamW -> post_step. Checkpoints every save_interval steps and at the
+end, each between pre_checkpoint and post_checkpoint. The loop writes no file
+of the run record itself: step rows are a callback's job (model/steprows.py, or
+the telemetry layer's EnergyCallback). close() runs for every callback on
+success, on error and on SIGTERM; on SIGTERM the loop finishes its step,
+saves, closes and returns "preempted".
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,11 +26,12 @@ import torch.nn.functional as F
 
 from olmo_green.config import TrainConfig
 from olmo_green.model import checkpoint as ckpt
+from olmo_green.model.callbacks import Callback
 from olmo_green.model.data import BatchLoader
 from olmo_green.model.distributed import DistEnv, mean_across_ranks
-from olmo_green.model.metrics import Clock, StepsFile, flops_per_token, mfu
+from olmo_green.model.metrics import flops_per_token, mfu
 from olmo_green.model.optim import clip_gradients, learning_rate, max_grad_norm, set_learning_rate
-from olmo_green.runrecord import CHECKPOINTS_DIR, STEPS_FILE
+from olmo_green.runrecord import CHECKPOINTS_DIR
 
 log = logging.getLogger(__name__)
 IGNORE = -100  # label id that cross_entropy skips (masked tokens)
@@ -44,71 +48,55 @@ class TrainerParts:
     run_dir: Path
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     env: DistEnv = field(default_factory=DistEnv)
-    callbacks: list[Any] = field(default_factory=list)
+    callbacks: list[Callback] = field(default_factory=list)  # StepRows or EnergyCallback among them
     peak_flops_per_device: float | None = None  # from the hardware profile; None on CPU
-    # False when a callback owns steps.csv (the energy meter writes its rows, energy included)
-    write_steps: bool = True
     eval_loader: BatchLoader | None = None  # held-out batches; None: no eval windows
 
 
 class Trainer:
     def __init__(self, parts: TrainerParts):
-        self.p = parts
+        self.parts = parts
         self.cfg = parts.config
         self.step = 0  # optimizer steps done
         self.accum = self.cfg.batch.accumulation_steps(parts.env.world_size)
         seq_len = self.cfg.model.sequence_length or parts.model.config.max_sequence_length
         self.tokens_per_step = self.cfg.batch.global_batch_size * seq_len
         self.flops_token = flops_per_token(parts.model.config, seq_len)
-        self.clock = Clock()
         self._preempted = False
         self._saved_step = -1
-        self._steps_file: StepsFile | None = None
         self._progress = None
 
     # ------------------------------------------------------------ callbacks
 
-    def _call(self, hook: str, *args: Any) -> None:
-        for cb in self.p.callbacks:
-            method = getattr(cb, hook, None)
-            if method is not None:
-                method(*args)
-
-    def _fields(self, step: int, phase: str) -> dict[str, Any]:
-        """Extra step-row columns that callbacks supply (energy_j from the energy meter)."""
-        extra: dict[str, Any] = {}
-        for cb in self.p.callbacks:
-            method = getattr(cb, "step_fields", None)
-            if method is not None:
-                extra.update(method(step, phase) or {})
-        return extra
+    def _each(self, hook: Callable[[Callback], object]) -> None:
+        """Call one hook on every callback, in order."""
+        for cb in self.parts.callbacks:
+            hook(cb)
 
     # ------------------------------------------------------------ resume
 
     @property
     def checkpoints_dir(self) -> Path:
-        return self.p.run_dir / CHECKPOINTS_DIR
+        return self.parts.run_dir / CHECKPOINTS_DIR
 
     def restore(self, path: Path) -> None:
         """Continue from a checkpoint: model, optimizer, RNG, step (= data position), callbacks."""
-        state = ckpt.load_checkpoint(path, self.p.model, self.p.optimizer)
+        state = ckpt.load_checkpoint(path, self.parts.model, self.parts.optimizer)
         self.step = self._saved_step = int(state["step"])
         saved = state.get("callbacks", [])
-        for cb, cb_state in zip(self.p.callbacks, saved, strict=False):
-            if hasattr(cb, "load_state_dict"):
-                cb.load_state_dict(cb_state)
+        for cb, cb_state in zip(self.parts.callbacks, saved, strict=False):
+            cb.load_state_dict(cb_state)
 
     # ------------------------------------------------------------ the loop
 
     def fit(self) -> str:
         """Train up to config.max_steps; returns "completed" or "preempted"."""
-        resumed_at = self.step if self.step else None
-        if self.p.env.is_main and self.p.write_steps:
-            self._steps_file = StepsFile(self.p.run_dir / STEPS_FILE, resume_after_step=resumed_at)
         previous = self._install_sigterm()
         failed = False
         try:
-            self._call("pre_train", {"step": self.step, "run_dir": str(self.p.run_dir), "config": self.cfg})
+            state = {"step": self.step, "run_dir": str(self.parts.run_dir), "config": self.cfg,
+                     "is_main": self.parts.env.is_main}
+            self._each(lambda cb: cb.pre_train(state))
             self._start_progress()
             while self.step < self.cfg.max_steps and not self._preempted:
                 self.train_step(self.step + 1)
@@ -121,7 +109,8 @@ class Trainer:
             return "preempted" if self._preempted else "completed"
         except BaseException as e:
             failed = True
-            self._call("on_error", e)
+            for cb in self.parts.callbacks:
+                cb.on_error(e)
             raise
         finally:
             self._close(previous, raise_errors=not failed)
@@ -132,15 +121,11 @@ class Trainer:
         if self._progress is not None:
             self._progress.stop()
         errors = []
-        for cb in self.p.callbacks:  # every close runs, even if one raises
+        for cb in self.parts.callbacks:  # every close runs, even if one raises
             try:
-                if hasattr(cb, "close"):
-                    cb.close()
+                cb.close()
             except Exception as e:  # noqa: BLE001 - re-raised below, after the others closed
                 errors.append(e)
-        if self._steps_file is not None:
-            self._steps_file.close()
-            self._steps_file = None  # a later save() (tests, tools) writes no row
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
         for error in errors if not raise_errors else errors[1:]:
@@ -162,38 +147,38 @@ class Trainer:
     def train_step(self, step: int) -> None:
         """One optimizer step with its hooks, step row and progress (what fit() repeats)."""
         start = time.monotonic()
-        self._call("pre_step", step)
-        batch = self.p.loader.batch(step - 1)
+        self._each(lambda cb: cb.pre_step(step))
+        batch = self.parts.loader.batch(step - 1)
         lr = learning_rate(step, self.cfg.optim.lr, self.cfg.schedule, self.cfg.max_steps)
-        set_learning_rate(self.p.optimizer, lr)
+        set_learning_rate(self.parts.optimizer, lr)
         loss_sum = self._forward_backward(batch)
         grad_norm = clip_gradients(self._params, max_grad_norm(step, self.cfg.optim))
-        self.p.optimizer.step()
-        self.p.optimizer.zero_grad(set_to_none=True)
+        self.parts.optimizer.step()
+        self.parts.optimizer.zero_grad(set_to_none=True)
         loss, stop = self._reduce(loss_sum)  # the step's one CPU-GPU sync point
         self.step = step
         end = time.monotonic()
         self._preempted = self._preempted or stop
-        self._after_step(step, start, end, loss, lr, float(grad_norm))
+        self._after_step(step, end - start, loss, lr, float(grad_norm))
 
     @property
     def _params(self) -> list[torch.Tensor]:
-        return [p for p in self.p.model.parameters() if p.grad is not None]
+        return [p for p in self.parts.model.parameters() if p.grad is not None]
 
     def _forward_backward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        input_ids = batch["input_ids"].to(self.p.device, non_blocking=True)  # (B, T)
+        input_ids = batch["input_ids"].to(self.parts.device, non_blocking=True)  # (B, T)
         labels = input_ids[:, 1:].clone()  # (B, T-1): next-token targets
         if "label_mask" in batch:
-            labels.masked_fill_(~batch["label_mask"][:, 1:].to(self.p.device), IGNORE)
+            labels.masked_fill_(~batch["label_mask"][:, 1:].to(self.parts.device), IGNORE)
         # normalise by this rank's target count: each micro-batch's sum adds up to the mean
         n_targets = (labels != IGNORE).sum().clamp(min=1)
-        total = torch.zeros((), device=self.p.device)
+        total = torch.zeros((), device=self.parts.device)
         micro = self.cfg.batch.micro_batch_size
         for i in range(self.accum):
             rows = slice(i * micro, (i + 1) * micro)
             self._sync_grads(i == self.accum - 1)
             with self._autocast():
-                logits = self.p.model(input_ids[rows])[:, :-1]  # (b, T-1, V)
+                logits = self.parts.model(input_ids[rows])[:, :-1]  # (b, T-1, V)
             loss = F.cross_entropy(logits.float().flatten(0, 1), labels[rows].flatten(),
                                    ignore_index=IGNORE, reduction="sum") / n_targets
             loss.backward()
@@ -202,90 +187,74 @@ class Trainer:
 
     def _sync_grads(self, last: bool) -> None:
         # FSDP2: reduce-scatter gradients only after the last micro-batch
-        if self.accum > 1 and hasattr(self.p.model, "set_requires_gradient_sync"):
-            self.p.model.set_requires_gradient_sync(last)
+        if self.accum > 1 and hasattr(self.parts.model, "set_requires_gradient_sync"):
+            self.parts.model.set_requires_gradient_sync(last)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.p.device.type == "cuda":
+        if self.parts.device.type == "cuda":
             return torch.autocast("cuda", dtype=torch.bfloat16)
         return contextlib.nullcontext()  # fp32 on CPU
 
     def _reduce(self, loss_sum: torch.Tensor) -> tuple[float, bool]:
         """Mean loss over ranks, and whether any rank was asked to stop (one collective)."""
         packed = torch.stack([loss_sum, torch.tensor(float(self._preempted), device=loss_sum.device)])
-        if self.p.env.is_distributed:
+        if self.parts.env.is_distributed:
             packed = mean_across_ranks(packed)
         loss, stop = packed.tolist()
         return loss, stop > 0
 
-    def _after_step(self, step: int, start: float, end: float, loss: float, lr: float,
-                    grad_norm: float) -> None:
-        tokens_per_s = self.tokens_per_step / max(end - start, 1e-9)
+    def _after_step(self, step: int, duration_s: float, loss: float, lr: float, grad_norm: float) -> None:
+        tokens_per_s = self.tokens_per_step / max(duration_s, 1e-9)
         metrics = {"loss": loss, "lr": lr, "grad_norm": grad_norm, "tokens": self.tokens_per_step,
-                   "tokens_per_s": tokens_per_s, "time_start_s": self.clock.unix(start),
-                   "time_end_s": self.clock.unix(end)}
-        util = mfu(tokens_per_s, self.flops_token, self.p.peak_flops_per_device, self.p.env.world_size)
-        if util is not None and self.p.device.type != "cpu":
+                   "tokens_per_s": tokens_per_s}
+        parts = self.parts
+        util = mfu(tokens_per_s, self.flops_token, parts.peak_flops_per_device, parts.env.world_size)
+        if util is not None and parts.device.type != "cpu":
             metrics["mfu"] = util
-        self._call("post_step", step, metrics)
-        self._write_row(step, "train", start, end, tokens=self.tokens_per_step, loss=loss, lr=lr)
-        self._call("log_metrics", step, named_metrics(metrics))
+        self._each(lambda cb: cb.post_step(step, metrics))
         self._advance_progress(loss, tokens_per_s)
-
-    def _write_row(self, step: int, phase: str, start: float, end: float, **values: Any) -> None:
-        extra = self._fields(step, phase)  # every rank asks: callbacks may all-reduce inside
-        if self._steps_file is None:
-            return
-        row = {"step": step, "time_start_s": f"{self.clock.unix(start):.6f}",
-               "time_end_s": f"{self.clock.unix(end):.6f}", "tokens": 0, "phase": phase}
-        self._steps_file.write({**row, **values, **extra})
 
     # ------------------------------------------------------------ eval
 
     def _eval_due(self) -> bool:
         interval = self.cfg.eval_interval
-        return self.p.eval_loader is not None and interval > 0 and self.step % interval == 0
+        return self.parts.eval_loader is not None and interval > 0 and self.step % interval == 0
 
     def evaluate(self) -> float:
-        """Mean held-out loss: an "eval" window with its hooks and its own step row."""
-        start = time.monotonic()
-        self._call("pre_eval", self.step)
+        """Mean held-out loss: an "eval" window between its hooks."""
+        self._each(lambda cb: cb.pre_eval(self.step))
         loss = self._eval_loss()
-        self._call("post_eval", self.step, {"eval_loss": loss})
-        self._write_row(self.step, "eval", start, time.monotonic(), loss=loss)
-        self._call("log_metrics", self.step, {"eval/loss (nats/token)": loss})
+        self._each(lambda cb: cb.post_eval(self.step, {"eval_loss": loss}))
         return loss
 
     @torch.no_grad()
     def _eval_loss(self) -> float:
-        self.p.model.eval()
-        total = torch.zeros((), device=self.p.device)
+        self.parts.model.eval()
+        total = torch.zeros((), device=self.parts.device)
         for index in range(self.cfg.eval_batches):
-            input_ids = self.p.eval_loader.batch(index)["input_ids"].to(self.p.device)  # (B, T)
+            input_ids = self.parts.eval_loader.batch(index)["input_ids"].to(self.parts.device)  # (B, T)
             with self._autocast():
-                logits = self.p.model(input_ids)[:, :-1]  # (B, T-1, V)
+                logits = self.parts.model(input_ids)[:, :-1]  # (B, T-1, V)
             total += F.cross_entropy(logits.float().flatten(0, 1), input_ids[:, 1:].flatten())
-        self.p.model.train()
+        self.parts.model.train()
         mean = total / self.cfg.eval_batches
-        return float(mean_across_ranks(mean) if self.p.env.is_distributed else mean)
+        return float(mean_across_ranks(mean) if self.parts.env.is_distributed else mean)
 
     # ------------------------------------------------------------ checkpoints
 
     def save(self) -> Path:
-        start = time.monotonic()
-        self._call("pre_checkpoint", self.step)
-        rank_state = {"step": self.step, "callbacks": [_state_of(cb) for cb in self.p.callbacks]}
-        path = ckpt.save_checkpoint(self.checkpoints_dir, self.step, self.p.model, self.p.optimizer,
+        self._each(lambda cb: cb.pre_checkpoint(self.step))
+        rank_state = {"step": self.step, "callbacks": [cb.state_dict() for cb in self.parts.callbacks]}
+        path = ckpt.save_checkpoint(self.checkpoints_dir, self.step, self.parts.model, self.parts.optimizer,
                                     rank_state, keep=self.cfg.keep_checkpoints)
         self._saved_step = self.step
-        self._call("post_checkpoint", self.step, str(path))
-        self._write_row(self.step, "checkpoint", start, time.monotonic())
+        self._each(lambda cb: cb.post_checkpoint(self.step, str(path)))
         return path
 
     # ------------------------------------------------------------ console
 
     def _start_progress(self) -> None:
-        if not (self.cfg.progress and self.p.env.is_main):
+        if not (self.cfg.progress and self.parts.env.is_main):
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -300,17 +269,5 @@ class Trainer:
             self._progress.update(self._task, completed=self.step, description="  ".join(parts))
 
     def _callback_texts(self) -> list[str]:
-        texts = (cb.progress_text() for cb in self.p.callbacks if hasattr(cb, "progress_text"))
+        texts = (cb.progress_text() for cb in self.parts.callbacks)
         return [t for t in texts if t]
-
-
-def _state_of(callback: Any) -> dict[str, Any]:
-    return callback.state_dict() if hasattr(callback, "state_dict") else {}
-
-
-def named_metrics(metrics: dict[str, float]) -> dict[str, float]:
-    """Metric names with their unit, for log_metrics (OLMo-core's convention)."""
-    names = {"loss": "train/loss (nats/token)", "lr": "optim/lr", "grad_norm": "optim/grad_norm",
-             "tokens": "train/tokens", "tokens_per_s": "throughput/tokens (1/s)",
-             "mfu": "throughput/mfu (fraction)"}
-    return {names[k]: v for k, v in metrics.items() if k in names}

@@ -38,8 +38,20 @@ SAMPLE_DTYPES = {
 DOMAINS = ("gpu", "cpu", "dram", "node")
 
 # Step columns. `phase` is "train" for an optimizer step; other windows
-# ("eval", "checkpoint") are rows of their own that carry the step they follow.
-STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase"]
+# ("eval", "checkpoint", "idle") are rows of their own that carry the step they follow.
+# `attempt` numbers the processes that wrote the file: 0 for the first, one more per resume
+# (see superseded_steps).
+STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase", "attempt"]
+
+# Event kinds of events.jsonl: one JSON object a line, its "kind" one of these.
+EVENT_SENSORS = "sensors"  # the sources probed at start: found, used, why not
+EVENT_NO_SENSORS = "no_sensors"  # none found: the run has no energy figures
+EVENT_GAP_START = "gap_start"  # a source failed; its samples stop (time_s, error)
+EVENT_GAP_END = "gap_end"  # it recovered (time_s, duration_s)
+EVENT_RESUME_GAP = "resume_gap"  # a resumed run: the time its record was down (time_s, duration_s)
+EVENT_REJECTED_SAMPLES = "rejected_samples"  # implausible values dropped, per reason (counts)
+EVENT_RECORDS_DROPPED = "records_dropped"  # rows a writer could not write (file, rows, error)
+EVENT_COUNTER_CHECK = "counter_check"  # a counter against integrated power, at the end
 
 # How an energy figure was obtained; reports print it (DESIGN.md, Measurement).
 METHODS = ("counter", "power_integration", "modelled", "replayed")
@@ -114,7 +126,7 @@ def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
     return pd.read_csv(StringIO(text), dtype=labels)
 
 
-def _normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
+def normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
     for column in SAMPLE_COLUMNS:
         if column not in frame:
             frame[column] = math.nan if SAMPLE_DTYPES[column] == "float64" else pd.NA
@@ -130,19 +142,51 @@ def read_samples(run_dir: str | Path, node: str | None = None) -> pd.DataFrame:
                           else read_csv_tolerant(path, SAMPLE_COLUMNS))
         if open_chunk_path(run_dir, name).exists():
             frames.append(read_csv_tolerant(open_chunk_path(run_dir, name), SAMPLE_COLUMNS))
-    frames = [_normalise_samples(f) for f in frames if len(f)]
+    frames = [normalise_samples(f) for f in frames if len(f)]
     if not frames:
-        return _normalise_samples(pd.DataFrame(columns=SAMPLE_COLUMNS))
+        return normalise_samples(pd.DataFrame(columns=SAMPLE_COLUMNS))
     samples = pd.concat(frames, ignore_index=True)
     return samples.sort_values(["node", "device", "time_s"], kind="stable", ignore_index=True)
 
 
 def read_steps(run_dir: str | Path) -> pd.DataFrame:
-    """The step file of a run: one row per optimizer step or phase window."""
+    """The step file of a run: one row per optimizer step or phase window.
+
+    A file from before the `attempt` column reads as attempt 0 throughout.
+    """
     path = Path(run_dir) / STEPS_FILE
     if not path.exists():
         return pd.DataFrame(columns=STEP_COLUMNS)
-    return read_csv_tolerant(path, STEP_COLUMNS)
+    steps = read_csv_tolerant(path, STEP_COLUMNS)
+    if "attempt" not in steps:
+        steps["attempt"] = 0
+    return steps
+
+
+def superseded_steps(steps: pd.DataFrame) -> pd.Series:
+    """True for the rows of steps a later attempt redid.
+
+    An attempt resumed from the checkpoint at step S trains steps S+1, S+2, ...:
+    S is one less than its first train step. A row of an earlier attempt with a
+    step after S was redone (the model state it belonged to was rolled back). Its
+    energy was really spent, so it still counts as energy; its tokens are not
+    counted twice. An attempt with no train row redid nothing.
+    """
+    if steps.empty or "attempt" not in steps or "step" not in steps:
+        return pd.Series(False, index=steps.index)
+    attempt = pd.to_numeric(steps["attempt"], errors="coerce").fillna(0).to_numpy(int)
+    step = pd.to_numeric(steps["step"], errors="coerce").to_numpy(float)
+    train = (steps["phase"] == "train").to_numpy()
+    resumed_from: dict[int, float] = {}
+    for a, s in zip(attempt[train], step[train], strict=True):
+        resumed_from[a] = min(resumed_from.get(a, math.inf), s - 1)
+    # For each attempt: the earliest resume point of any later attempt.
+    later_min, running = {}, math.inf
+    for a in sorted(set(attempt.tolist()), reverse=True):
+        later_min[a] = running
+        running = min(running, resumed_from.get(a, math.inf))
+    limit = [later_min[a] for a in attempt]
+    return pd.Series(step > limit, index=steps.index)
 
 
 def read_events(run_dir: str | Path) -> list[dict]:

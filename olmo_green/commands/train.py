@@ -75,24 +75,17 @@ def _yaml_value(value: Any) -> str:
     return json.dumps(value)  # JSON is YAML: lists, strings with colons and paths survive
 
 
-def build_callbacks(config, profile, run_dir: Path, env) -> list:
+def build_callbacks(config, profile) -> list:
     """The hook point: the callbacks the loop calls, in order.
 
     The energy meter comes first, so its windows hug the loop's work; it writes
-    steps.csv itself (with energy_j), see `meter_owns_steps`.
+    steps.csv (with energy_j), so no other callback writes step rows.
     """
     from olmo_green.telemetry.callback import EnergyCallback
 
-    meter = EnergyCallback(run_dir=run_dir, hardware=profile, simulate=config.simulate,
+    meter = EnergyCallback(hardware=profile, simulate=config.simulate,
                            interval_s=config.telemetry.sampling_interval_s)
     return [meter]
-
-
-def meter_owns_steps(callbacks: list) -> bool:
-    """True when the energy callback writes the step file, so the trainer must not."""
-    from olmo_green.telemetry.callback import EnergyCallback
-
-    return any(isinstance(cb, EnergyCallback) for cb in callbacks)
 
 
 def run_training(**options: Any) -> str:
@@ -118,10 +111,9 @@ def run_training(**options: Any) -> str:
             save_config(config, run_dir / CONFIG_FILE, resolved={
                 "model": model_config(config.model.name).to_dict(),
                 "hardware": dataclasses.asdict(profile)})
-        callbacks = build_callbacks(config, profile, run_dir, env)
+        callbacks = build_callbacks(config, profile)
         peak = profile.peak_flops_per_device if device.type != "cpu" else None
-        parts = build_parts(config, run_dir, device, env, callbacks, peak,
-                            write_steps=not meter_owns_steps(callbacks))
+        parts = build_parts(config, run_dir, device, env, callbacks, peak)
         trainer = Trainer(parts)
         if options["resume"]:
             latest = ckpt.latest_checkpoint(run_dir / "checkpoints")

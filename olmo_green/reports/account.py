@@ -123,12 +123,6 @@ class RunAccount:
                 totals[d.node] = totals.get(d.node, 0.0) + d.energy_j
         return totals
 
-    def to_json(self) -> dict:
-        """This run as one object of the JSON report's `runs` list."""
-        from olmo_green.reports.jsonform import run_to_json
-
-        return run_to_json(self)
-
 
 @lru_cache(maxsize=1)
 def error_bands() -> dict[str, tuple[float, str]]:

@@ -6,7 +6,6 @@ the reports and the dashboards count energy the same way.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,11 +22,9 @@ from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, tr
 from olmo_green.reports.trace import read_trace, require_trace_file
 from olmo_green.telemetry.integrate import EnergyCurve, curves_from_samples
 
-# events.jsonl kinds written by the meter and sampler: a fault opens a gap
-# (gap_start) and recovery closes it with its duration (gap_end); a resumed run
-# records the time it was down (resume_gap).
-CLOSED_GAP_KINDS = {"gap_end", "resume_gap", "gap"}
-CHUNK_NAME = re.compile(r"(.+)\.\d{6}\.parquet")  # runrecord.chunk_path
+# A fault opens a gap (gap_start) and recovery closes it with its duration
+# (gap_end); a resumed run records the time its record was down (resume_gap).
+CLOSED_GAP_KINDS = {runrecord.EVENT_GAP_END, runrecord.EVENT_RESUME_GAP}
 
 
 def _config_profile(run_dir: Path) -> HardwareProfile | None:
@@ -67,7 +64,8 @@ def _device(curve: EnergyCurve) -> DeviceEnergy:
 def _gaps(curves: Sequence[EnergyCurve], events: list[dict]) -> Gaps:
     kinds = [str(e.get("kind", "")) for e in events]
     closed = [e for e, k in zip(events, kinds, strict=True) if k in CLOSED_GAP_KINDS]
-    still_open = max(0, kinds.count("gap_start") - kinds.count("gap_end"))  # the run ended inside a gap
+    # a gap_start without its gap_end: the run ended inside a gap
+    still_open = max(0, kinds.count(runrecord.EVENT_GAP_START) - kinds.count(runrecord.EVENT_GAP_END))
     return Gaps(count=sum(c.gaps for c in curves), seconds=sum(c.gap_s for c in curves),
                 upper_j=sum(c.gap_upper_j for c in curves), events=len(closed) + still_open,
                 event_s=sum(float(e.get("duration_s", 0.0) or 0.0) for e in closed))
@@ -77,7 +75,7 @@ def _rejected(events: list[dict]) -> dict[str, int]:
     """Implausible sensor values the sampler dropped, per reason, summed over its events."""
     counts: dict[str, int] = {}
     for event in events:
-        if event.get("kind") == "rejected_samples" and isinstance(event.get("counts"), dict):
+        if event.get("kind") == runrecord.EVENT_REJECTED_SAMPLES and isinstance(event.get("counts"), dict):
             for reason, n in event["counts"].items():
                 counts[str(reason)] = counts.get(str(reason), 0) + int(n)
     return counts
@@ -87,7 +85,7 @@ def _dropped(events: list[dict]) -> dict[str, int]:
     """Rows that could not be written (full disk), per file of the record."""
     rows: dict[str, int] = {}
     for event in events:
-        if event.get("kind") == "records_dropped":
+        if event.get("kind") == runrecord.EVENT_RECORDS_DROPPED:
             rows[str(event.get("file"))] = rows.get(str(event.get("file")), 0) + int(event.get("rows", 0))
     return rows
 
@@ -103,7 +101,7 @@ def _fault_notes(events: list[dict]) -> list[str]:
         notes.append(f"{sum(rejected.values()):,} implausible sensor value(s) dropped, not clamped "
                      f"({parts}); a dropped power value is a missing sample")
     for file, rows in sorted(_dropped(events).items()):
-        errors = {str(e.get("error")) for e in events if e.get("kind") == "records_dropped"
+        errors = {str(e.get("error")) for e in events if e.get("kind") == runrecord.EVENT_RECORDS_DROPPED
                   and str(e.get("file")) == file}
         notes.append(f"{rows:,} row(s) of {file} could not be written ({'; '.join(sorted(errors))}) and are "
                      "missing from the record; lost samples show as a gap")
@@ -137,8 +135,9 @@ def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
     notes = []
     overlaps = steps["overlap_s"] > 0 if "overlap_s" in steps else pd.Series(dtype=bool)
     if overlaps.any():
-        notes.append(f"{int(overlaps.sum())} step window(s) overlapped earlier ones (a step redone after a "
-                     f"resume?); the {steps['overlap_s'].sum():.1f} s of overlap is counted once")
+        notes.append(f"{int(overlaps.sum())} step window(s) overlapped earlier ones, which no single writer "
+                     f"does (an edited or merged steps.csv?); the {steps['overlap_s'].sum():.1f} s of "
+                     "overlap is counted once")
     resets = sum(c.resets for c in curves)
     if resets:
         notes.append(f"{resets} counter reset(s): energy after each counted from the new reading, "
@@ -203,20 +202,11 @@ def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
                           events=runrecord.read_events(run_dir))
 
 
-def _telemetry_nodes(run_dir: Path) -> list[str]:
-    """Nodes with sample files: <node>.<seq>.parquet or <node>.open.csv."""
-    folder = runrecord.telemetry_dir(run_dir)
-    names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
-    nodes = {n[: -len(runrecord.OPEN_CHUNK_SUFFIX)] for n in names if n.endswith(runrecord.OPEN_CHUNK_SUFFIX)}
-    nodes |= {m.group(1) for n in names if (m := CHUNK_NAME.fullmatch(n))}
-    return sorted(nodes)
-
-
 def _run_curves(run_dir: Path) -> list[EnergyCurve]:
     """Curves node by node: a device's samples live in its node's files, so only one
     node's samples are in memory at a time, however many nodes the run had."""
     curves: list[EnergyCurve] = []
-    for node in _telemetry_nodes(run_dir):
+    for node in runrecord.node_names(run_dir):
         curves += curves_from_samples(runrecord.read_samples(run_dir, node=node))
     return curves
 

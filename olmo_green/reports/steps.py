@@ -15,6 +15,7 @@ import pandas as pd
 
 from olmo_green.carbon import J_PER_KWH, CarbonFactors
 from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
+from olmo_green.runrecord import superseded_steps
 from olmo_green.telemetry.integrate import EnergyCurve
 
 OUTSIDE = "outside"  # energy in no step or phase window: start-up, data stalls, idle
@@ -31,9 +32,11 @@ def window_energy_j(curves: Sequence[EnergyCurve], start_s: np.ndarray, end_s: n
 def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     """Steps with usable windows in time order, `phase` defaulting to train.
 
-    Windows that overlap an earlier one (a step redone after a resume, two
-    writers) are clipped to start where the earlier one ended, so no energy is
-    counted twice; `overlap_s` says how much was clipped.
+    Windows never overlap in a record of one writer (a resumed run appends
+    later windows). Windows that do overlap an earlier one (an edited or merged
+    file) are clipped to start where the earlier one ended, so no energy is
+    counted twice; `overlap_s` says how much was clipped. `superseded` marks
+    the rows of steps a later attempt redid (runrecord.superseded_steps).
     """
     if steps.empty:
         return steps
@@ -42,6 +45,7 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     for column in ("time_start_s", "time_end_s", "tokens"):
         frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
     start, end = frame["time_start_s"], frame["time_end_s"]
+    frame["superseded"] = superseded_steps(frame)
     frame = frame[start.notna() & end.notna() & (end >= start)]
     frame = frame.sort_values("time_start_s", kind="stable").reset_index(drop=True)
     end = frame["time_end_s"].to_numpy(float)
@@ -67,9 +71,11 @@ def phase_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame, total_j: 
 
 
 def train_tokens(steps: pd.DataFrame) -> float | None:
+    """Tokens trained, each step once: a step redone after a resume is not counted twice."""
     if steps.empty or "tokens" not in steps:
         return None
-    tokens = steps.loc[steps["phase"] == "train", "tokens"].sum()
+    current = (steps["phase"] == "train") & ~steps["superseded"]
+    tokens = steps.loc[current, "tokens"].sum()
     return float(tokens) if tokens > 0 else None
 
 

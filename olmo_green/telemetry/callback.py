@@ -1,8 +1,10 @@
 """EnergyCallback: the meter as a training-loop callback.
 
-It implements the hooks of olmo_green.model's Callback by name (duck typing,
-without importing model: imports go one way). Each hook opens the window the
-loop is entering; `close` runs last, even on error or SIGTERM.
+It satisfies olmo_green.model's Callback protocol (every hook, same signatures)
+without importing model: imports go one way, and a test holds the signatures
+to the protocol's. Each hook opens the window the loop is entering; the meter
+writes the step rows (steps.csv, energy_j included); `close` runs last, even
+on error or SIGTERM.
 """
 
 from __future__ import annotations
@@ -31,36 +33,32 @@ class EnergyCallback:
         self.meter = EnergyMeter(run_dir, self.hardware, **self.meter_options)
         if self._pending_state is not None:
             self.meter.load_state_dict(self._pending_state)
-        if "step" in state:
-            self.meter.totals.last_step = int(state["step"])
-        self.meter.start(first_phase="idle")
+        step = int(state["step"]) if "step" in state else None
+        self.meter.start(step, first_phase="idle")
 
     def pre_step(self, step: int) -> None:
-        self._meter("train", step)
+        self._meter("train")
 
     def post_step(self, step: int, metrics: dict[str, float]) -> None:
         if self.meter is not None:
             self.meter.end_step(step, metrics)
 
     def pre_eval(self, step: int) -> None:
-        self._meter("eval", step)
+        self._meter("eval")
 
     def post_eval(self, step: int, metrics: dict[str, float]) -> None:
         if self.meter is not None:  # the eval row carries the held-out loss
-            self.meter.begin("idle", step, {"loss": metrics.get("eval_loss")})
+            self.meter.begin("idle", {"loss": metrics.get("eval_loss")})
 
     def pre_checkpoint(self, step: int) -> None:
-        self._meter("checkpoint", step)
+        self._meter("checkpoint")
         if self.meter is not None:
             # The rows of the steps this checkpoint holds reach steps.csv before it does: a run
             # killed after the checkpoint and resumed from it would otherwise never write them.
             self.meter.sync(force=True)
 
     def post_checkpoint(self, step: int, path: str) -> None:
-        self._meter("idle", step)
-
-    def log_metrics(self, step: int, metrics: dict[str, float]) -> None:
-        return None  # the meter writes its own record; live figures come from live_status()
+        self._meter("idle")
 
     def on_error(self, error: BaseException) -> None:
         self._error = True
@@ -97,9 +95,9 @@ class EnergyCallback:
         if self.meter is not None:
             self.meter.load_state_dict(state)
 
-    def _meter(self, phase: str, step: int) -> None:
+    def _meter(self, phase: str) -> None:
         if self.meter is not None:
-            self.meter.begin(phase, step)
+            self.meter.begin(phase)
 
 
 def headline_factor(profile: HardwareProfile) -> tuple[float, str] | tuple[()]:

@@ -24,11 +24,10 @@ def hf_energy_callback(run_dir: str | Path | None = None, hardware: str | Hardwa
             self.meter = EnergyMeter(run_dir, hardware, **meter_options)
 
         def on_train_begin(self, args, state, control, **kwargs):
-            self.meter.totals.last_step = state.global_step
-            self.meter.start(first_phase="idle")
+            self.meter.start(state.global_step, first_phase="idle")
 
         def on_step_begin(self, args, state, control, **kwargs):
-            self.meter.begin("train", state.global_step + 1)
+            self.meter.begin("train")
 
         def on_step_end(self, args, state, control, **kwargs):
             history = state.log_history[-1] if state.log_history else {}
@@ -41,7 +40,7 @@ def hf_energy_callback(run_dir: str | Path | None = None, hardware: str | Hardwa
             # transformers has no "evaluation begins" hook: the idle window since the
             # last step held the evaluation, so it is relabelled.
             self.meter.relabel_open_phase("eval")
-            self.meter.begin("idle", state.global_step)
+            self.meter.begin("idle")
 
         def on_train_end(self, args, state, control, **kwargs):
             self.meter.close()

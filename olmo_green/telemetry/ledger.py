@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from olmo_green import runrecord as rr
 from olmo_green.telemetry.integrate import GAP_FACTOR, SOURCE_METHODS, counter_deltas_j, trapezoid_j
 from olmo_green.telemetry.sources.base import Reading
-
-PHASES = ("train", "eval", "checkpoint", "data_wait", "idle")
 
 
 class Track:
@@ -109,6 +108,7 @@ class Ledger:
         self.merge_idle_s = merge_idle_s
         self.tracks: dict[tuple[str, str], Track] = {}
         self.windows: list[Window] = []  # closed and not yet resolved, then the open one
+        self.last_step = 0  # the last optimizer step that ended (or the one the run resumed from)
         # Each track's cumulative energy where the oldest unresolved window starts. Kept, not
         # recomputed, so a window resolved early (forced) cannot lose the energy after it.
         self._start_j: dict[tuple[str, str], float] = {}
@@ -127,22 +127,48 @@ class Ledger:
         domains = {domain for _, domain in self.tracks}
         return {"gpu"} if "gpu" in domains or not domains else {"cpu"} & domains
 
-    def open(self, phase: str, step: int, time_s: float) -> None:
-        self.windows.append(Window(phase, step, time_s))
+    # -- window labelling: the only place windows are opened, closed or renamed ------------------
+    def start(self, phase: str, time_s: float, last_step: int = 0) -> None:
+        """Open the first window at `time_s`; `last_step` is the step the run continues from."""
+        self.last_step = last_step
+        self.windows.append(Window(phase, self._step_for(phase), time_s))
 
-    def boundary(self, time_s: float, phase: str, step: int, metrics: dict | None = None,
-                 merge: bool = True) -> None:
-        """Close the open window at `time_s` (with `metrics`) and open (phase, step)."""
+    def _step_for(self, phase: str) -> int:
+        """A train window is the next step; any other window carries the step it follows."""
+        return self.last_step + 1 if phase == "train" else self.last_step
+
+    def enter_phase(self, phase: str, time_s: float, metrics: dict | None = None) -> None:
+        """Close the open window at `time_s` (with `metrics`) and open `phase`.
+
+        A moment of idle (shorter than merge_idle_s) between two windows joins the next one
+        instead of becoming a row of its own.
+        """
         current = self.windows[-1]
-        if merge and current.phase == "idle" and time_s - current.start_s < self.merge_idle_s:
-            current.phase, current.step = phase, step  # a moment between steps joins the next window
+        if current.phase == "idle" and time_s - current.start_s < self.merge_idle_s:
+            current.phase, current.step = phase, self._step_for(phase)
             return
+        self._close_open(time_s, phase, metrics)
+
+    def end_step(self, step: int, time_s: float, metrics: dict | None = None) -> None:
+        """Optimizer step `step` ended at `time_s`: its window closes with `metrics`, idle opens."""
+        self.last_step = step
+        self.enter_phase("idle", time_s, metrics or {})
+
+    def relabel_open(self, phase: str) -> None:
+        """Call the open window `phase`, for loops that say what a window was only once it began."""
+        self.windows[-1].phase, self.windows[-1].step = phase, self._step_for(phase)
+
+    def finish(self, time_s: float) -> None:
+        """Close the open window at `time_s`; a train window no step ended was idle."""
+        if self.windows[-1].phase == "train":
+            self.relabel_open("idle")
+        self._close_open(time_s, "idle", None)
+
+    def _close_open(self, time_s: float, phase: str, metrics: dict | None) -> None:
+        current = self.windows[-1]
         current.end_s = max(time_s, current.start_s)
         current.metrics = metrics or current.metrics
-        self.windows.append(Window(phase, step, current.end_s))
-
-    def relabel_open(self, phase: str, step: int) -> None:
-        self.windows[-1].phase, self.windows[-1].step = phase, step
+        self.windows.append(Window(phase, self._step_for(phase), current.end_s))
 
     def resolve(self, force: bool = False) -> list[Window]:
         """Closed windows whose end every live track has passed (all closed ones if forced)."""
@@ -196,7 +222,7 @@ def counter_checks(tracks: dict[tuple[str, str], Track], tolerance: float = 0.25
         if not (track.counter and measured and track.power_j > 0.0 and duration_s >= min_duration_s):
             continue
         ratio = track.total_j / track.power_j
-        checks.append({"kind": "counter_check", "device": device, "domain": domain,
+        checks.append({"kind": rr.EVENT_COUNTER_CHECK, "device": device, "domain": domain,
                        "counter_j": track.total_j, "power_j": track.power_j, "ratio": ratio,
                        "suspect": abs(ratio - 1.0) > tolerance})
     return checks

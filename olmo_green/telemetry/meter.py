@@ -16,45 +16,59 @@ add up to the run total. Nothing here raises into training once started.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import logging
 import signal
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from olmo_green import runrecord as rr
+from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
-from olmo_green.telemetry.clock import Clock
+from olmo_green.linelog import EventLog, StepLog
 from olmo_green.telemetry.distributed import NodeGroup
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
 from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
 from olmo_green.telemetry.state import Totals
-from olmo_green.telemetry.store import DEFAULT_FLUSH_INTERVAL_S, EventLog, SampleStore, StepLog
+from olmo_green.telemetry.store import DEFAULT_FLUSH_INTERVAL_S, SampleStore
 from olmo_green.telemetry.validate import SampleFilter
 
 log = logging.getLogger(__name__)
 J_PER_KWH = 3.6e6
 
 
+@dataclass(frozen=True)
+class MeterOptions:
+    """How often the meter samples, flushes and sums; the defaults suit a real run."""
+
+    interval_s: float = DEFAULT_INTERVAL_S  # background sampling period
+    flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S  # samples reach the disk this often
+    sync_every_steps: int = 10  # steps between sums over nodes (a collective)
+    merge_idle_s: float = 1.0  # an idle moment shorter than this joins the next window
+    # Read the sensors at each window boundary, so a step's energy is counter(end) -
+    # counter(start) rather than interpolated between background samples (docs/design.md).
+    read_at_boundaries: bool = True
+
+
 class EnergyMeter:
     def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local", *,
                  simulate: bool = False, trace: str | Path | None = None, sources: list[Source] | None = None,
-                 interval_s: float = DEFAULT_INTERVAL_S, node: str | None = None,
-                 flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S, sync_every_steps: int = 10,
-                 merge_idle_s: float = 1.0, roots: dict[str, Path] | None = None,
-                 read_at_boundaries: bool = True) -> None:
+                 node: str | None = None, roots: dict[str, Path] | None = None,
+                 options: MeterOptions | None = None, **settings: float | int | bool) -> None:
+        """`settings` are MeterOptions fields, a shorthand for options=MeterOptions(...)."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.profile = hardware if isinstance(hardware, HardwareProfile) else load_profile(hardware)
         self.simulate, self.trace, self.roots = simulate, trace, roots
-        self.sources, self.interval_s, self.node_name = sources, interval_s, node
-        self.flush_interval_s, self.sync_every_steps = flush_interval_s, sync_every_steps
-        # Read the sensors at each window boundary, so a step's energy is counter(end) -
-        # counter(start) rather than interpolated between background samples (DESIGN.md).
-        self.read_at_boundaries = read_at_boundaries
+        self.sources, self.node_name = sources, node
+        self.options = dataclasses.replace(options or MeterOptions(), **settings)
         self.clock = Clock()
-        self.ledger = Ledger(interval_s, merge_idle_s)
+        self.ledger = Ledger(self.options.interval_s, self.options.merge_idle_s)
         self.totals = Totals()
+        self._resume_step = 0  # from load_state_dict: the step a resumed run continues from
         self.group: NodeGroup | None = None
         self.sampler: Sampler | None = None
         self.store: SampleStore | None = None
@@ -65,8 +79,12 @@ class EnergyMeter:
         self._since_sync = 0
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self, first_phase: str = "train") -> EnergyMeter:
-        """Open sources and files, take a first sample and open the first window."""
+    def start(self, step: int | None = None, first_phase: str = "train") -> EnergyMeter:
+        """Open sources and files, take a first sample and open the first window.
+
+        `step` is the last step already done (a resumed run's checkpoint step); by default the
+        one in the state loaded with load_state_dict, or 0.
+        """
         if self._started:
             return self
         self._started = True
@@ -75,7 +93,7 @@ class EnergyMeter:
             self.events = EventLog(self.run_dir, self.group.node)
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
         start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()
-        self.ledger.open(first_phase, self.totals.last_step + 1, start_s)
+        self.ledger.start(first_phase, start_s, self._resume_step if step is None else step)
         self._set_phase(first_phase, start_s)
         self._install_handlers()
         return self
@@ -84,20 +102,20 @@ class EnergyMeter:
         sources = self.sources
         if sources is None:
             sources, probes = open_sources(self.profile, self.simulate, self.trace, self.roots)
-            self._event({"kind": "sensors", "found": [_probe_line(p) for p in probes]})
+            self._event({"kind": rr.EVENT_SENSORS, "found": [_probe_line(p) for p in probes]})
         if not sources:
             log.warning("telemetry: no energy sensor found; this run will have no energy figures "
                         "(try `olmo-green sensors`, or --simulate for modelled power)")
-            self._event({"kind": "no_sensors", "time_s": self.clock.now_s()})
+            self._event({"kind": rr.EVENT_NO_SENSORS, "time_s": self.clock.now_s()})
         self.sources = sources
         if self.run_dir is not None:
-            self.store = SampleStore(self.run_dir, self.group.node, self.flush_interval_s)
-        self.sampler = Sampler(sources, self._on_samples, self._event, self.interval_s, self.clock,
+            self.store = SampleStore(self.run_dir, self.group.node, self.options.flush_interval_s)
+        self.sampler = Sampler(sources, self._on_samples, self._event, self.options.interval_s, self.clock,
                                SampleFilter.for_profile(self.profile))
         self.sampler.sample_now()  # the baseline: the first window starts at a sample
         start_s = self.ledger.last_time_s() or self.clock.now_s()
         if self.store is not None and self.store.last_time_s is not None:
-            self._event({"kind": "resume_gap", "time_s": self.store.last_time_s,
+            self._event({"kind": rr.EVENT_RESUME_GAP, "time_s": self.store.last_time_s,
                          "duration_s": start_s - self.store.last_time_s})
         self.sampler.start()
         return start_s
@@ -133,10 +151,7 @@ class EnergyMeter:
                 self.sampler.stop()  # its last round ends the record
             end_s = max(self.ledger.last_time_s() or 0.0, self.clock.now_s())
             with self._lock:
-                current = self.ledger.windows[-1]
-                if current.phase == "train" and current.step > self.totals.last_step:
-                    current.phase, current.step = "idle", self.totals.last_step  # never ended by step()
-                self.ledger.boundary(end_s, "idle", self.totals.last_step, merge=False)
+                self.ledger.finish(end_s)
             self.sync(force=True, collective=not error)
             self._check_counters()
         except Exception as e:  # closing must not mask the training's own outcome
@@ -174,14 +189,21 @@ class EnergyMeter:
                             "may be stuck or drifting", check["device"], check["counter_j"], check["power_j"])
 
     # -- windows -----------------------------------------------------------------------------------
-    def begin(self, phase: str, step: int | None = None, metrics: dict | None = None) -> None:
-        """Close the open window (with `metrics`) and open `phase`; the hook-level API."""
+    @property
+    def last_step(self) -> int:
+        """The last optimizer step that ended."""
+        return self.ledger.last_step
+
+    def begin(self, phase: str, metrics: dict | None = None) -> None:
+        """Close the open window (with `metrics`) and open `phase`; the hook-level API.
+
+        A "train" window is the next step; any other carries the step it follows.
+        """
         if not self._started or self._closed:
             return
         time_s = self._boundary_time_s()
-        step = self.totals.last_step if step is None else step
         with self._lock:
-            self.ledger.boundary(time_s, phase, step, metrics)
+            self.ledger.enter_phase(phase, time_s, metrics)
         self._set_phase(phase, time_s)
 
     def _boundary_time_s(self) -> float:
@@ -189,7 +211,7 @@ class EnergyMeter:
 
         The round costs one read per device (µs for NVML counters) and no device sync.
         """
-        if self.read_at_boundaries and self.sampler is not None:
+        if self.options.read_at_boundaries and self.sampler is not None:
             readings = self.sampler.sample_now()
             if readings:
                 return readings[0].time_s
@@ -197,39 +219,41 @@ class EnergyMeter:
 
     def end_step(self, step: int, metrics: dict | None = None) -> None:
         """Optimizer step `step` ended: close its window and open an idle one."""
-        self.totals.last_step = step
-        self.begin("idle", step, metrics or {})
+        if not self._started or self._closed:
+            return
+        time_s = self._boundary_time_s()
+        with self._lock:
+            self.ledger.end_step(step, time_s, metrics)
+        self._set_phase("idle", time_s)
         self._since_sync += 1
-        if self._since_sync >= self.sync_every_steps:
+        if self._since_sync >= self.options.sync_every_steps:
             self.sync(force=True)
         elif self.group is not None and self.group.world_size == 1:
             self.sync(force=False)  # cheap: writes the windows already resolved
 
     def step(self, tokens: int | None = None, loss: float | None = None, lr: float | None = None) -> None:
         """The simple API: the open window was one optimizer step; the next one starts now."""
-        step = self.totals.last_step + 1
-        self.end_step(step, {"tokens": tokens, "loss": loss, "lr": lr})
-        with self._lock:
-            self.ledger.relabel_open("train", step + 1)
+        self.end_step(self.last_step + 1, {"tokens": tokens, "loss": loss, "lr": lr})
+        self.relabel_open_phase("train")
         self._set_phase("train", self.clock.now_s())
 
     def relabel_open_phase(self, phase: str) -> None:
         """Call the open window `phase` (for loops that only say when a phase has ended)."""
         with self._lock:
             if self.ledger.windows:
-                self.ledger.relabel_open(phase, self.totals.last_step)
+                self.ledger.relabel_open(phase)
 
     @contextmanager
     def phase(self, name: str):
         """Attribute the enclosed work to phase `name` (eval, checkpoint, data_wait)."""
         with self._lock:
             if self.ledger.windows and self.ledger.windows[-1].phase == "train":
-                self.ledger.relabel_open("idle", self.totals.last_step)  # not part of any step
+                self.ledger.relabel_open("idle")  # not part of any step
         self.begin(name)
         try:
             yield self
         finally:
-            self.begin("train", self.totals.last_step + 1)
+            self.begin("train")
 
     def _set_phase(self, phase: str, time_s: float) -> None:
         for source in self.sources or []:
@@ -293,11 +317,6 @@ class EnergyMeter:
         infos = [d for s in self.sources or [] for d in s.devices() if d.counted]
         return ",".join(sorted({d.method for d in infos})) or "none"
 
-    def device_totals_j(self) -> dict[str, float]:
-        """This node's energy per device and domain since this process started sampling."""
-        node = self.group.node if self.group else ""
-        return {f"{node}/{device}/{domain}": t.total_j for (device, domain), t in self.ledger.tracks.items()}
-
     def domain_totals_j(self) -> dict[str, float]:
         """This node's energy per domain (gpu, cpu, dram, node) since this process started sampling.
 
@@ -309,10 +328,12 @@ class EnergyMeter:
         return totals
 
     def state_dict(self) -> dict:
-        return self.totals.state_dict()
+        return {**self.totals.state_dict(), "last_step": self.last_step}
 
     def load_state_dict(self, state: dict) -> None:
+        """A checkpoint's totals; the meter continues them (and its step, unless start says)."""
         self.totals.load_state_dict(state)
+        self._resume_step = int(state.get("last_step", 0))
 
 
 def _float(value: object) -> float | None:

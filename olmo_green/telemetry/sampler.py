@@ -16,7 +16,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from olmo_green.telemetry.clock import Clock
+from olmo_green import runrecord as rr
+from olmo_green.clock import Clock
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.validate import SampleFilter
 
@@ -109,7 +110,7 @@ class Sampler:
             return []
         if source.name in self._failing:
             began_s = self._failing.pop(source.name)
-            self.on_event({"kind": "gap_end", "source": source.name, "time_s": time_s,
+            self.on_event({"kind": rr.EVENT_GAP_END, "source": source.name, "time_s": time_s,
                            "duration_s": time_s - began_s})
         return readings
 
@@ -117,7 +118,7 @@ class Sampler:
         if name in self._failing:
             return
         self._failing[name] = time_s
-        self.on_event({"kind": "gap_start", "source": name, "time_s": time_s, "error": str(error)})
+        self.on_event({"kind": rr.EVENT_GAP_START, "source": name, "time_s": time_s, "error": str(error)})
         self._warn_once(name, f"telemetry: source {name} failed ({error}); recording a gap, "
                               "training continues")
 

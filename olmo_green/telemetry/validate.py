@@ -20,6 +20,7 @@ import dataclasses
 import math
 import threading
 
+from olmo_green import runrecord as rr
 from olmo_green.hardware.profiles import HardwareProfile
 from olmo_green.telemetry.sources.base import Reading
 
@@ -92,5 +93,5 @@ class SampleFilter:
         by_source: dict[str, dict[str, int]] = {}
         for (source, reason), n in counts.items():
             by_source.setdefault(source, {})[reason] = n
-        return [{"kind": "rejected_samples", "source": source, "counts": reasons,
+        return [{"kind": rr.EVENT_REJECTED_SAMPLES, "source": source, "counts": reasons,
                  "limit_w": self.gpu_limit_w} for source, reasons in sorted(by_source.items())]

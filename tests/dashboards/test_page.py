@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from olmo_green.cli import cli
 from olmo_green.dashboards import build_dashboard, write_run_dashboard
-from olmo_green.dashboards.carbon import RunAccount, table_html
+from olmo_green.dashboards.carbon import RunReport, table_html
 from olmo_green.dashboards.synthetic import SyntheticRun, write_synthetic_run
 from olmo_green.errors import GreenError
 
@@ -81,7 +81,7 @@ def test_cli_rejects_a_directory_that_is_not_a_run_record_in_one_line(tmp_path):
 
 
 def test_missing_report_is_said_never_invented():
-    table = table_html([RunAccount("r1", unavailable="no carbon intensity known")])
+    table = table_html([RunReport("r1", unavailable="no carbon intensity known")])
     assert "Report unavailable: no carbon intensity known" in table
     assert not re.search(r"<td>\d", table)
 
@@ -91,7 +91,7 @@ def test_table_prints_the_reports_figures_per_basis():
            "intensity_kg_per_kwh": 0.656, "emissions_tco2eq": 75.05,
            "carbon": [{"basis": "location", "headline": True, "intensity_kg_per_kwh": 0.656,
                        "emissions_tco2eq": 75.05, "source": "model card"}]}
-    table = table_html([RunAccount("olmo-7b", row, 1.1, {"location": 0.656})])
+    table = table_html([RunReport("olmo-7b", row, 1.1, {"location": 0.656})])
     for text in ("A100-40GB (MosaicML)", "<td>104</td>", "1.10", "0.656", "<td>75.05</td>",
                  "location (headline)"):
         assert text in table
@@ -100,18 +100,18 @@ def test_table_prints_the_reports_figures_per_basis():
 def test_table_keeps_small_figures_visible():
     row = {"gpu_type": "MI250X", "gpu_energy_mwh": 8.258e-05, "pue": 1.1, "method": "modelled",
            "intensity_kg_per_kwh": 0.079, "emissions_tco2eq": 7.19e-06}
-    table = table_html([RunAccount("demo", row, 1.1, {"location": 0.079})])
+    table = table_html([RunReport("demo", row, 1.1, {"location": 0.079})])
     assert "<td>8.258e-05</td>" in table and "<td>7.19e-06</td>" in table
 
 
 def test_emissions_follow_the_reports_factors(small_run):
     from olmo_green import reports
-    from olmo_green.dashboards.carbon import account_for
+    from olmo_green.dashboards.carbon import report_for
     from olmo_green.dashboards.page import build_panels
     from olmo_green.dashboards.rundata import load_run
 
     account = reports.account_run(small_run)
-    panel = build_panels([load_run(small_run)], [account_for(small_run)])[2]
+    panel = build_panels([load_run(small_run)], [report_for(small_run)])[2]
     lines = {t.name: t for t in panel.figure.data}
     assert set(lines) >= {"small: emissions, location-based", "small: emissions, market-based"}
     energy_kwh = account.gpu_energy_j / 3.6e6
@@ -167,5 +167,5 @@ def test_report_notes_are_shown_under_the_table():
     row = {"gpu_type": "MI250X", "gpu_energy_mwh": 1.0, "pue": 1.1, "method": "counter",
            "intensity_kg_per_kwh": 0.0, "emissions_tco2eq": 0.0}
     note = "12 implausible sensor value(s) dropped, not clamped <negative>"
-    table = table_html([RunAccount("run", row, 1.1, {"market": 0.0}, notes=[note])])
+    table = table_html([RunReport("run", row, 1.1, {"market": 0.0}, notes=[note])])
     assert "<li>run: 12 implausible sensor value(s) dropped, not clamped &lt;negative&gt;</li>" in table

@@ -37,10 +37,10 @@ def test_cumulative_energy_matches_the_integrated_curves(run_dir):
     assert cumulative_energy_j(run, np.array([last_sample_s]))[0] == pytest.approx(total_j)
 
 
-def test_a_step_repeated_after_a_resume_is_drawn_once_with_its_last_row(run_dir):
+def test_a_step_redone_after_a_resume_is_drawn_once_with_the_redoing_attempts_row(run_dir):
     steps = pd.read_csv(run_dir / "steps.csv")
     redo = steps[(steps["phase"] == "train") & (steps["step"].between(51, 60))].copy()
-    redo["loss"] = -1.0  # the rows written again after resuming from step 50
+    redo["loss"], redo["attempt"] = -1.0, 1  # the rows written again after resuming from step 50
     pd.concat([steps, redo]).to_csv(run_dir / "steps.csv", index=False)
     run = load_run(run_dir)
     assert run.steps["step"].is_unique and (run.steps.set_index("step").loc[51:60, "loss"] == -1.0).all()

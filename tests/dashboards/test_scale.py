@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from olmo_green.dashboards.carbon import RunAccount, account_for
+from olmo_green.dashboards.carbon import RunReport, report_for
 from olmo_green.dashboards.page import build_panels, render_page
 from olmo_green.dashboards.rundata import load_run
 from olmo_green.dashboards.synthetic import SPIKE_W, SyntheticRun, write_synthetic_run
@@ -18,7 +18,7 @@ def million_steps(tmp_path_factory):
     run_dir = write_synthetic_run(tmp_path_factory.mktemp("runs") / "million", spec)
     run = load_run(run_dir)
     # The report's account is a table row and two emissions lines: left out to keep the test fast.
-    panels = build_panels([run], [RunAccount("million", unavailable="left out of this size test")])
+    panels = build_panels([run], [RunReport("million", unavailable="left out of this size test")])
     return run, panels, render_page([run], panels)
 
 
@@ -48,7 +48,7 @@ def test_many_devices_share_the_panel_budget(tmp_path):
     spec = SyntheticRun(steps=700, nodes=16, devices_per_node=8, eval_every=200, checkpoint_every=300)
     run_dir = write_synthetic_run(tmp_path / "wide", spec)
     run = load_run(run_dir)
-    panels = build_panels([run], [account_for(run_dir)])
+    panels = build_panels([run], [report_for(run_dir)])
     device_traces = [t for t in panels[0].figure.data if t.meta == "step" and t.fill is None]
     assert len(device_traces) == 128
     assert sum(len(t.y) for t in device_traces) <= 60_000 + 128  # budget, plus gap breaks

@@ -28,7 +28,7 @@ def train(meter: EnergyMeter, steps: int, between: Callable[[int], None] | None 
         time.sleep(STEP_S)
         meter.step(tokens=64, loss=1.0)
         if between is not None:
-            between(meter.totals.last_step)
+            between(meter.last_step)
 
 
 def flushed(run_dir: Path) -> pd.DataFrame:

@@ -1,6 +1,7 @@
 """The disk fills while the record is written: training goes on, the report says what was lost.
 
-ENOSPC is simulated by patching the record writer's `open` (olmo_green.telemetry.store):
+ENOSPC is simulated by patching the record writers' `open` (olmo_green.telemetry.store for
+samples, olmo_green.linelog for steps and events):
 while the disk is "full", a write puts half its text on disk (a torn line, as a
 real short write does) and raises OSError(ENOSPC).
 """
@@ -11,6 +12,7 @@ import errno
 
 import pytest
 
+from olmo_green import linelog
 from olmo_green import runrecord as rr
 from olmo_green.telemetry import store
 from tests.faults.helpers import assert_kept, flushed, open_meter, report, train, train_steps
@@ -46,7 +48,8 @@ class FullableFile:
 @pytest.fixture
 def disk(monkeypatch):
     Disk.full = False
-    monkeypatch.setattr(store, "open", lambda *a, **k: FullableFile(open(*a, **k)), raising=False)
+    for module in (store, linelog):
+        monkeypatch.setattr(module, "open", lambda *a, **k: FullableFile(open(*a, **k)), raising=False)
     yield Disk
     Disk.full = False
 
@@ -57,7 +60,7 @@ def test_full_disk_mid_run_drops_rows_counts_them_and_training_goes_on(tmp_path,
     before, steps_before = flushed(tmp_path), train_steps(tmp_path)
     disk.full = True
     train(meter, 8)  # samples, step rows and events all fail to write
-    assert meter.totals.last_step == 13  # the loop never saw the errors
+    assert meter.last_step == 13  # the loop never saw the errors
     disk.full = False
     train(meter, 5)
     meter.close()

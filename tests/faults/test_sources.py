@@ -17,6 +17,7 @@ import pynvml
 import pytest
 
 from olmo_green import runrecord as rr
+from olmo_green.reports.jsonform import run_to_json
 from olmo_green.telemetry.sources.base import DeviceInfo, Reading, Source
 from olmo_green.telemetry.sources.hwmon import HwmonSource
 from olmo_green.telemetry.sources.nvml import NvmlSource
@@ -140,7 +141,7 @@ def test_lying_source_values_are_dropped_and_counted_in_the_report(tmp_path):
     assert any("implausible sensor value" in note for note in account.notes)
     duration_s = samples["time_s"].max() - samples["time_s"].min()
     assert account.gpu_energy_j == pytest.approx(200.0 * duration_s, rel=0.02)  # the lies cost nothing
-    assert account.to_json()["rejected_samples"] == account.rejected_samples
+    assert run_to_json(account)["rejected_samples"] == account.rejected_samples
 
 
 class ResettingSource(Source):

@@ -10,8 +10,9 @@ import torch
 from olmo_green.config import TrainConfig, apply_overrides
 from olmo_green.model.build import build_parts
 from olmo_green.model.distributed import DistEnv
+from olmo_green.model.steprows import StepRows
 from olmo_green.model.trainer import Trainer
-from olmo_green.runrecord import read_steps
+from olmo_green.runrecord import read_steps, superseded_steps
 
 
 def byte_data(folder: Path, n_tokens: int = 20_000, seed: int = 0) -> Path:
@@ -35,10 +36,14 @@ def small_config(data: Path, *overrides: str) -> TrainConfig:
 
 def make_trainer(config: TrainConfig, run_dir: Path, callbacks: list | None = None,
                  env: DistEnv | None = None) -> Trainer:
+    """A run without telemetry: StepRows writes steps.csv, then `callbacks` run."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    return Trainer(build_parts(config, run_dir, torch.device("cpu"), env or DistEnv(), callbacks))
+    everyone = [StepRows(), *(callbacks or [])]
+    return Trainer(build_parts(config, run_dir, torch.device("cpu"), env or DistEnv(), everyone))
 
 
 def train_losses(run_dir: Path) -> list[float]:
+    """Losses of the run's steps, each step once (a step redone after a resume: its last attempt)."""
     steps = read_steps(run_dir)
-    return steps[steps["phase"] == "train"]["loss"].tolist()
+    current = (steps["phase"] == "train") & ~superseded_steps(steps)
+    return steps[current].sort_values("step", kind="stable")["loss"].tolist()

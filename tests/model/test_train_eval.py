@@ -5,13 +5,14 @@ import math
 import pytest
 
 from olmo_green.errors import ConfigError
+from olmo_green.model.callbacks import Callback
 from olmo_green.runrecord import read_steps
 from tests.model.helpers import byte_data, make_trainer, small_config, train_losses
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-class PhaseLog:
+class PhaseLog(Callback):
     def __init__(self):
         self.calls = []
 

@@ -24,7 +24,7 @@ def test_first_loss_is_masked_mean_cross_entropy_over_micro_batches(tmp_path):
     mask.tofile(data / "label_mask.npy")
     config = small_config(data, "max_steps=1")  # 8 instances in 2 micro-batches of 4
     trainer = make_trainer(config, tmp_path / "run")
-    batch = trainer.p.loader.batch(0)
+    batch = trainer.parts.loader.batch(0)
     trainer.fit()
 
     model = build_model(model_config("tiny"), config.seed, torch.device("cpu"), DistEnv())  # same init

@@ -9,6 +9,7 @@ import torch
 
 from olmo_green.model import checkpoint as ckpt
 from olmo_green.model.callbacks import Callback
+from olmo_green.runrecord import read_steps, superseded_steps
 from tests.model.helpers import (
     byte_data,
     make_trainer,
@@ -72,7 +73,7 @@ def test_sigterm_saves_closes_and_a_resume_matches_an_uninterrupted_run_bitwise(
     assert whole[-1] < whole[0]
 
 
-def test_resume_drops_step_rows_written_after_the_checkpoint(tmp_path):
+def test_resume_keeps_redone_rows_as_an_earlier_attempt_superseded(tmp_path):
     data = byte_data(tmp_path / "data")
     run = tmp_path / "run"
     make_trainer(small_config(data, "max_steps=4", "save_interval=2"), run).fit()
@@ -81,8 +82,12 @@ def test_resume_drops_step_rows_written_after_the_checkpoint(tmp_path):
     trainer = make_trainer(small_config(data, "max_steps=4", "save_interval=2"), run)
     trainer.restore(tmp_path / "keep")
     trainer.fit()
-    steps = train_losses(run)
-    assert len(steps) == 4  # rows 3 and 4 were redone, not duplicated
+    rows = read_steps(run)
+    train = rows[rows["phase"] == "train"]
+    assert train["step"].tolist() == [1, 2, 3, 4, 3, 4]  # the energy of the first 3 and 4 was spent
+    assert train["attempt"].tolist() == [0, 0, 0, 0, 1, 1]
+    assert superseded_steps(rows)[train.index].tolist() == [False, False, True, True, False, False]
+    assert len(train_losses(run)) == 4  # each step once
 
 
 class Failing(Callback):

@@ -35,11 +35,13 @@ def test_resume_continues_totals_and_record(tmp_path):
     second = _callback(tmp_path)
     second.load_state_dict(state)
     run_hooks(second, range(6, 11), state={"step": 5, "run_dir": str(tmp_path)})
-    assert second.meter.totals.last_step == 10
+    assert second.meter.last_step == 10
     assert second.meter.totals.run_j > first.meter.totals.run_j
     steps = rr.read_steps(tmp_path)
     assert steps.loc[steps["phase"] == "train", "step"].tolist() == list(range(1, 11))
-    assert any(e["kind"] == "resume_gap" for e in rr.read_events(tmp_path))
+    assert sorted(set(steps["attempt"])) == [0, 1] and (steps.loc[steps["step"] > 5, "attempt"] == 1).all()
+    assert not rr.superseded_steps(steps).any()  # resumed where the first stopped: nothing redone
+    assert any(e["kind"] == rr.EVENT_RESUME_GAP for e in rr.read_events(tmp_path))
 
 
 def test_close_without_pre_train_is_harmless():

@@ -24,21 +24,34 @@ def test_power_across_a_gap_is_not_invented():
 
 def test_forced_windows_still_add_up_when_samples_arrive_late():
     ledger = Ledger(interval_s=0.1, merge_idle_s=0.0)
-    ledger.open("train", 1, 0.0)
+    ledger.start("train", 0.0)
     ledger.add([Reading(0.0, "0", "gpu", 100.0, 0.0), Reading(0.1, "0", "gpu", 100.0, 10.0)])
-    ledger.boundary(0.25, "idle", 1, {"tokens": 1})  # ends after the last sample
+    ledger.end_step(1, 0.25, {"tokens": 1})  # ends after the last sample
     first = ledger.resolve(force=True)
     ledger.add([Reading(0.3, "0", "gpu", 100.0, 30.0)])
-    ledger.boundary(0.3, "train", 2)
+    ledger.enter_phase("train", 0.3)
     second = ledger.resolve()
     assert first[0].energy_j + second[0].energy_j == pytest.approx(30.0)
 
 
 def test_short_idle_joins_the_next_window():
     ledger = Ledger(interval_s=0.1, merge_idle_s=1.0)
-    ledger.open("idle", 0, 0.0)
-    ledger.boundary(0.5, "train", 1)
-    assert [(w.phase, w.start_s) for w in ledger.windows] == [("train", 0.0)]
+    ledger.start("idle", 0.0)
+    ledger.enter_phase("train", 0.5)
+    assert [(w.phase, w.step, w.start_s) for w in ledger.windows] == [("train", 1, 0.0)]
+
+
+def test_windows_are_labelled_by_the_ledger_from_the_step_it_continues_from():
+    ledger = Ledger(interval_s=0.1, merge_idle_s=0.0)
+    ledger.start("idle", 0.0, last_step=5)  # a run resumed from step 5
+    ledger.enter_phase("train", 1.0)
+    ledger.end_step(6, 2.0, {"tokens": 8})
+    ledger.enter_phase("eval", 3.0)
+    ledger.enter_phase("train", 4.0)
+    ledger.finish(5.0)  # the open train window was never ended by a step: idle
+    labels = [(w.phase, w.step) for w in ledger.windows]
+    assert labels == [("idle", 5), ("train", 6), ("idle", 6), ("eval", 6), ("idle", 6), ("idle", 6)]
+    assert ledger.windows[1].metrics == {"tokens": 8} and ledger.last_step == 6
 
 
 def test_stuck_counter_is_flagged_against_integrated_power():

@@ -55,7 +55,7 @@ def test_state_dict_continues_totals(tmp_path):
     with second:
         time.sleep(0.02)
         second.step()
-    assert second.totals.last_step == first.totals.last_step + 1
+    assert second.last_step == first.last_step + 1
     assert second.totals.run_j > first.totals.run_j
 
 
@@ -99,9 +99,9 @@ def _short_busy_step_j(run_dir, read_at_boundaries: bool) -> tuple[float, float]
     source = SwitchedSource()
     with EnergyMeter(run_dir=run_dir, sources=[source], interval_s=1.0, merge_idle_s=0.0,
                      read_at_boundaries=read_at_boundaries) as meter:
-        meter.begin("idle", 0)
+        meter.begin("idle")
         time.sleep(0.3)
-        meter.begin("train", 1)
+        meter.begin("train")
         source.switch(1000.0)
         time.sleep(0.1)
         source.switch(0.0)

@@ -3,7 +3,7 @@
 import logging
 import time
 
-from olmo_green.telemetry.clock import Clock
+from olmo_green.clock import Clock
 from olmo_green.telemetry.sampler import Sampler
 from tests.telemetry.fakes import SteadySource
 

@@ -3,8 +3,9 @@
 import pandas as pd
 
 from olmo_green import runrecord as rr
+from olmo_green.linelog import StepLog
 from olmo_green.telemetry.sources.base import Reading
-from olmo_green.telemetry.store import SampleStore, StepLog
+from olmo_green.telemetry.store import SampleStore
 
 
 def _readings(t0: float, n: int) -> list[Reading]:
@@ -58,3 +59,17 @@ def test_step_log_appends_rows_in_the_step_columns(tmp_path):
     steps = rr.read_steps(tmp_path)
     assert list(steps.columns) == rr.STEP_COLUMNS and len(steps) == 2
     assert steps["energy_j"].tolist() == [512.25, 3.0] and pd.isna(steps["loss"].iloc[1])
+
+
+def test_each_new_step_writer_is_the_next_attempt_and_an_old_file_gains_the_column(tmp_path):
+    old_header = ",".join(c for c in rr.STEP_COLUMNS if c != "attempt")
+    (tmp_path / rr.STEPS_FILE).write_text(old_header + "\n1,0.0,1.0,8,2.5,0.1,3.0,train\n", encoding="utf-8")
+    first_resume = StepLog(tmp_path)
+    first_resume.append({"step": 2, "time_start_s": 1.0, "time_end_s": 2.0, "phase": "train"})
+    first_resume.close()
+    second_resume = StepLog(tmp_path)
+    second_resume.append({"step": 2, "time_start_s": 9.0, "time_end_s": 10.0, "phase": "train"})
+    second_resume.close()
+    steps = rr.read_steps(tmp_path)
+    assert steps["attempt"].tolist() == [0, 1, 2] and steps["step"].tolist() == [1, 2, 2]
+    assert rr.superseded_steps(steps).tolist() == [False, True, False]  # attempt 2 redid step 2
