@@ -1,5 +1,5 @@
 """Installs olmo_green; the top-level model/ and dashboards/ folders install as
-olmo_green.model and olmo_green.dashboards (see ../shared/DESIGN.md, Layout)."""
+olmo_green.model and olmo_green.dashboards (see docs/design.md, Layout)."""
 
 from setuptools import find_packages, setup
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from olmo_green.errors import ConfigError, GreenError
 
-# The model card's columns (DESIGN.md, "Reports in JSON") with the factors it hides shown.
+# The model card's columns (docs/design.md, Reports) with the factors it hides shown.
 TABLE_HEADERS = ["Run", "Basis", "GPU Type", "Power Consumption From GPUs (MWh)", "PUE",
                  "Carbon Intensity (kg CO2e/kWh)", "Carbon Emissions (tCO2eq)", "Method", "Intensity source"]
 

@@ -1,6 +1,6 @@
 """One run record, read through olmo_green.runrecord, in the shapes the panels draw.
 
-Everything here is derived from the saved files only (DESIGN.md: dashboards
+Everything here is derived from the saved files only (docs/design.md: dashboards
 read files, never live objects). Energy comes from the same EnergyCurves the
 meter and the reports use, so the dashboard's totals agree with theirs.
 """

@@ -1,6 +1,6 @@
 """The run record: the file layout and columns that connect the parts.
 
-This module is the contract of ../shared/DESIGN.md ("Run records") in code.
+This module is the contract of docs/design.md ("Run records") in code.
 Training and telemetry write these files; reports and dashboards read them
 through the functions here and never touch live objects or vendor libraries.
 
@@ -53,7 +53,7 @@ EVENT_REJECTED_SAMPLES = "rejected_samples"  # implausible values dropped, per r
 EVENT_RECORDS_DROPPED = "records_dropped"  # rows a writer could not write (file, rows, error)
 EVENT_COUNTER_CHECK = "counter_check"  # a counter against integrated power, at the end
 
-# How an energy figure was obtained; reports print it (DESIGN.md, Measurement).
+# How an energy figure was obtained; reports print it (docs/design.md, Measurement).
 METHODS = ("counter", "power_integration", "modelled", "replayed")
 
 CONFIG_FILE = "config.yaml"

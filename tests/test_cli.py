@@ -1,4 +1,4 @@
-"""The CLI's shape (DESIGN.md, "The CLI's shape") and its error contract."""
+"""The CLI's shape (docs/design.md, "The CLI's shape") and its error contract."""
 
 import pytest
 from click.testing import CliRunner

@@ -1,6 +1,6 @@
 """Carbon accounting: which PUE and intensities apply, and the emissions they give.
 
-facility energy = accelerator energy x PUE (DESIGN.md, Carbon); emissions =
+facility energy = accelerator energy x PUE (docs/design.md, Carbon); emissions =
 facility energy x intensity, summed hour by hour for a series. A run gets a
 line per intensity basis that is known (location: the grid where the machine
 is; market: what the site buys), and one of them is the headline.

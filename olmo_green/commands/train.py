@@ -1,6 +1,6 @@
 """`olmo-green train`: train an OLMo model inside the telemetry layer.
 
-This is where the two halves meet (DESIGN.md, Layout): the loop in
+This is where the two halves meet (docs/design.md, Layout): the loop in
 olmo_green.model knows nothing of energy; `build_callbacks` is the one place
 that hands it the telemetry layer's callbacks.
 """

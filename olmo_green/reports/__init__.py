@@ -4,7 +4,7 @@ Public API (stable; the dashboard uses it):
     account_run(run_dir, **carbon_options) -> RunAccount
     account_trace(path, **carbon_options) -> RunAccount
     account_many(run_dirs, trace=None, **carbon_options) -> list[RunAccount]
-    to_json_dict(accounts) -> {"runs": [...]}   (DESIGN.md's fixed keys)
+    to_json_dict(accounts) -> {"runs": [...]}   (the fixed keys of docs/design.md, Reports)
     render(accounts, fmt) -> str                 (fmt: md, csv, json, latex)
     write_report_files(run_dir, **carbon_options) -> [RUN/report.md, RUN/report.json]
 carbon_options: hardware, pue, intensity_kg_per_kwh, country, intensity_series.

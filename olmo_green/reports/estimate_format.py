@@ -1,4 +1,4 @@
-"""Estimates as text: Markdown, CSV, JSON (DESIGN.md's fixed keys) and LaTeX, side by side."""
+"""Estimates as text: Markdown, CSV, JSON (docs/design.md, Reports: fixed keys) and LaTeX."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ NOT_MODELLED = ("evaluation, checkpointing, restarts, repeated steps and idle de
 
 
 def estimate_to_json(e: Estimate) -> dict:
-    """One object of `runs`: DESIGN.md's fixed keys first, then the factors."""
+    """One object of `runs`: the fixed keys of docs/design.md, Reports first, then the factors."""
     return {
         "gpu_type": e.gpu_type, "gpu_energy_mwh": e.gpu_energy_mwh, "pue": e.pue,
         "intensity_kg_per_kwh": e.intensity_kg_per_kwh, "emissions_tco2eq": e.emissions_tco2eq,

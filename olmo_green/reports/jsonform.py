@@ -1,4 +1,4 @@
-"""The JSON report: a list `runs` whose objects carry DESIGN.md's fixed keys.
+"""The JSON report: a list `runs` whose objects carry the fixed keys of docs/design.md, Reports.
 
 Fixed keys (scripts rely on them): gpu_type, gpu_energy_mwh (before PUE), pue,
 intensity_kg_per_kwh, emissions_tco2eq, method. Everything else is extra and

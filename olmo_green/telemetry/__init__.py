@@ -1,5 +1,5 @@
 """The telemetry layer: sensor sources, the background sampler, the per-step meter,
-the run-record store and the training callback (../shared/DESIGN.md, Measurement).
+the run-record store and the training callback (docs/design.md, Measurement).
 
 For any training loop:
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-# Sources whose figures are not measurements of this run (DESIGN.md, Measurement).
+# Sources whose figures are not measurements of this run (docs/design.md, Measurement).
 SOURCE_METHODS = {"simulated": "modelled", "replay": "replayed"}
 GAP_FACTOR = 5.0  # a gap is longer than this many median sample periods
 

@@ -38,8 +38,8 @@ def test_no_module_imports_another_modules_underscore_names():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("olmo_green"):
                 offenders += [f"{path.relative_to(ROOT)}: {alias.name}" for alias in node.names
                               if alias.name.startswith("_") and alias.name != "__version__"]
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "rr" \
-                    and node.attr.startswith("_"):
+            private_attribute = isinstance(node, ast.Attribute) and node.attr.startswith("_")
+            if private_attribute and isinstance(node.value, ast.Name) and node.value.id == "rr":
                 offenders.append(f"{path.relative_to(ROOT)}: rr.{node.attr}")
     assert offenders == []
 
