@@ -113,9 +113,14 @@ class BatchSection:
 @dataclass
 class TelemetrySection:
     sampling_interval_s: float = 0.1  # background sampler period
+    summary_bucket_s: float = 10.0  # time buckets of the chunk summaries reports and dashboards read
 
     def __post_init__(self) -> None:
         _positive("telemetry", "sampling_interval_s", self.sampling_interval_s)
+        _positive("telemetry", "summary_bucket_s", self.summary_bucket_s)
+        if 3600.0 % self.summary_bucket_s:  # hours must be whole buckets: hourly intensities stay exact
+            raise ConfigError(f"telemetry.summary_bucket_s must divide 3600 (an hour), "
+                              f"got {self.summary_bucket_s!r}")
 
 
 @dataclass

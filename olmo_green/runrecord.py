@@ -26,6 +26,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 # Sample columns, units in the names. energy_j is a cumulative counter (may be empty).
@@ -131,6 +132,57 @@ def normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
         if column not in frame:
             frame[column] = math.nan if SAMPLE_DTYPES[column] == "float64" else pd.NA
     return frame[SAMPLE_COLUMNS].astype(SAMPLE_DTYPES)
+
+
+def node_chunk_paths(run_dir: str | Path, node: str) -> list[Path]:
+    """A node's sample chunks in time order: closed ones by sequence, then the open one."""
+    closed = [path for _, path in sorted(sample_chunks(run_dir, node).get(node, {}).items())]
+    open_path = open_chunk_path(run_dir, node)
+    return closed + ([open_path] if open_path.exists() else [])
+
+
+def read_sample_chunk(path: Path) -> tuple[pd.DataFrame, int]:
+    """One chunk's samples in the sample columns, and how many bad rows were skipped.
+
+    A CSV chunk (the open one, or one a kill left unconverted) may hold a torn line
+    glued to the next (too many fields) or text in a numeric column; any chunk may
+    hold a time that is not a number, or a power or counter that is infinite or
+    negative. Such rows are skipped and counted, never read as numbers.
+    Raises OSError or ValueError for a file that cannot be read at all.
+    """
+    if path.suffix == ".parquet":
+        return _plausible_rows(normalise_samples(pd.read_parquet(path)), 0)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]  # a torn last line: the writer was killed mid-line
+    lines = [line for line in text.splitlines()[1:] if line.strip()]
+    if not lines:
+        return normalise_samples(pd.DataFrame(columns=SAMPLE_COLUMNS)), 0
+    from io import StringIO
+
+    frame = pd.read_csv(StringIO(text), dtype=str, on_bad_lines="skip", keep_default_na=False)
+    if not set(REQUIRED_SAMPLE_COLUMNS) <= set(frame):
+        raise ValueError(f"its header names no {' and '.join(REQUIRED_SAMPLE_COLUMNS)} column")
+    unparsable = pd.Series(False, index=frame.index)
+    for column in ("time_s", "power_w", "energy_j"):
+        if column in frame:
+            text_values = frame[column].str.strip()
+            numbers = pd.to_numeric(text_values, errors="coerce")
+            unparsable |= numbers.isna() & (text_values != "")
+            frame[column] = numbers
+    frame = frame[~unparsable].replace("", pd.NA)
+    return _plausible_rows(normalise_samples(frame), len(lines) - len(frame))
+
+
+def _plausible_rows(frame: pd.DataFrame, bad: int) -> tuple[pd.DataFrame, int]:
+    """Drop rows no sensor can have written: no time, or an infinite or negative reading."""
+    time_s = frame["time_s"].to_numpy(dtype=float)
+    values = frame[["power_w", "energy_j"]].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        wrong = ~np.isfinite(time_s) | np.isinf(values).any(axis=1) | (values < 0).any(axis=1)
+    if not wrong.any():
+        return frame, bad
+    return frame[~wrong].reset_index(drop=True), bad + int(wrong.sum())
 
 
 def read_samples(run_dir: str | Path, node: str | None = None) -> pd.DataFrame:

@@ -84,7 +84,8 @@ def build_callbacks(config, profile) -> list:
     from olmo_green.telemetry.callback import EnergyCallback
 
     meter = EnergyCallback(hardware=profile, simulate=config.simulate,
-                           interval_s=config.telemetry.sampling_interval_s)
+                           interval_s=config.telemetry.sampling_interval_s,
+                           summary_bucket_s=config.telemetry.summary_bucket_s)
     return [meter]
 
 

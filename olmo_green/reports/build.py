@@ -18,9 +18,10 @@ from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.hardware.profiles import profile_from_mapping
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
+from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, train_tokens
 from olmo_green.reports.trace import read_trace, require_trace_file
-from olmo_green.telemetry.integrate import EnergyCurve, curves_from_samples
+from olmo_green.telemetry.integrate import EnergyCurve
 
 # A fault opens a gap (gap_start) and recovery closes it with its duration
 # (gap_end); a resumed run records the time its record was down (resume_gap).
@@ -149,44 +150,54 @@ def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
     return notes
 
 
-def account_samples(samples: pd.DataFrame, *, name: str, path: str, options: CarbonOptions,
-                    profile: HardwareProfile | None, steps: pd.DataFrame | None = None,
-                    events: list[dict] | None = None, replayed: bool = False) -> RunAccount:
-    """The account of a frame of samples (for callers that hold samples in memory)."""
-    factors = resolve_factors(options, profile)
-    return account_curves(curves_from_samples(samples), name=name, path=path, factors=factors,
-                          profile=profile, steps=steps, events=events, replayed=replayed)
-
-
-def account_curves(curves: list[EnergyCurve], *, name: str, path: str, factors: CarbonFactors,
+def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFactors,
                    profile: HardwareProfile | None, steps: pd.DataFrame | None = None,
                    events: list[dict] | None = None, replayed: bool = False) -> RunAccount:
-    """The account of a run's energy curves (the shared core of runs and traces)."""
-    gpu = [c for c in curves if c.domain in ("gpu", "", "nan", "<NA>")]
-    node = [c for c in curves if c.domain == "node"]
+    """The account of a run's or trace's energy (the shared core of both)."""
+    devices = energy.devices
+    gpu = [c for c in devices if c.domain in GPU_DOMAINS]
+    node = [c for c in devices if c.domain == "node"]
     if not gpu:
         raise InputFileError(f"{path}: no accelerator (domain gpu) samples; check the domain column")
+    timeline = energy.timeline()
     gpu_j = sum(c.total_j for c in gpu)
     steps = clean_steps(steps if steps is not None else pd.DataFrame())
     method, band_method = _method(gpu, replayed)
     band, band_source = error_bands()[band_method]
     return RunAccount(
         name=name, path=path, hardware=profile.name if profile else None,
-        gpu_type=profile.gpu_type if profile else "unknown (pass --hardware)", method=method,
+        gpu_type=profile.gpu_type if profile else "unknown (pass --hardware)",
+        method=method + (" (incomplete)" if energy.unreadable else ""),
         gpu_energy_j=gpu_j, pue=factors.pue, pue_source=factors.pue_source,
-        carbon=carbon_lines(gpu, factors), devices=[_device(c) for c in curves],
+        carbon=carbon_lines(timeline, factors), devices=[_device(c) for c in devices],
         node_energy_j=sum(c.total_j for c in node) if node else None,
-        phases_j=phase_energy_j(gpu, steps, gpu_j), tokens=train_tokens(steps),
+        phases_j=phase_energy_j(timeline, steps, gpu_j), tokens=train_tokens(steps),
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
-        notes=_notes(profile, gpu, factors, steps) + _fault_notes(events or []),
+        notes=_notes(profile, gpu, factors, steps) + _record_notes(energy) + _fault_notes(events or []),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
-        steps=step_table(gpu, steps, factors),
+        steps=step_table(timeline, steps, factors),
     )
+
+
+def _record_notes(energy: RunEnergy) -> list[str]:
+    """Chunks that could not be read, and rows skipped inside readable ones."""
+    notes = []
+    if energy.unreadable:
+        notes.append(f"{len(energy.unreadable)} sample chunk(s) could not be read and are left out "
+                     f"({'; '.join(energy.unreadable)}): their nodes' energy is incomplete; a counter still "
+                     "measures across the missing stretch, integrated power counts it as a gap (in the band)")
+    if energy.bad_rows:
+        notes.append(f"{energy.bad_rows:,} unreadable sample row(s) skipped (torn or garbled lines, text in "
+                     "a numeric column, or an infinite or negative reading)")
+    return notes
 
 
 def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
     """The account of a run directory. Options: hardware, pue, intensity_kg_per_kwh, country,
-    intensity_series (CarbonOptions); the profile defaults to the run's config.yaml."""
+    intensity_series (CarbonOptions); the profile defaults to the run's config.yaml.
+
+    Energy comes from the chunk summaries (built and saved on first read where missing).
+    """
     run_dir = Path(run_dir)
     if not runrecord.is_run_dir(run_dir):
         raise InputFileError(f"{run_dir}: not a run directory (no config.yaml, steps.csv or telemetry/); "
@@ -194,21 +205,12 @@ def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
     options = CarbonOptions(**carbon_options)
     profile = _profile(options, run_dir)
     factors = resolve_factors(options, profile)  # a bad option fails before any file is read
-    curves = _run_curves(run_dir)
-    if not curves:
+    energy = run_energy(run_dir)
+    if not energy.devices:
         raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
-    return account_curves(curves, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
+    return account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
                           profile=profile, steps=runrecord.read_steps(run_dir),
                           events=runrecord.read_events(run_dir))
-
-
-def _run_curves(run_dir: Path) -> list[EnergyCurve]:
-    """Curves node by node: a device's samples live in its node's files, so only one
-    node's samples are in memory at a time, however many nodes the run had."""
-    curves: list[EnergyCurve] = []
-    for node in runrecord.node_names(run_dir):
-        curves += curves_from_samples(runrecord.read_samples(run_dir, node=node))
-    return curves
 
 
 def account_trace(path: str | Path, **carbon_options) -> RunAccount:
@@ -217,8 +219,8 @@ def account_trace(path: str | Path, **carbon_options) -> RunAccount:
     require_trace_file(path)
     profile = _profile(options, None)
     factors = resolve_factors(options, profile)  # a bad option fails before a large file is read
-    curves = curves_from_samples(read_trace(path))
-    return account_curves(curves, name=Path(path).name, path=str(path), factors=factors, profile=profile,
+    energy = trace_energy(read_trace(path))
+    return account_energy(energy, name=Path(path).name, path=str(path), factors=factors, profile=profile,
                           replayed=True)
 
 

@@ -1,8 +1,11 @@
 """Where the energy went: step and phase windows of steps.csv against the curves.
 
 Each row of steps.csv is a window [time_start_s, time_end_s] with a phase
-(train, eval, checkpoint, ...). Its energy is read off every accelerator curve
-with energy_between_j; what no window covers (data stalls, start-up, idle) is
+(train, eval, checkpoint, ...). Its energy is the meter's own figure, written
+in the row (energy_j: the sensors were read at the window's boundaries), where
+every row has one; otherwise (a record from another loop) it is read off the
+accelerator curves with energy_between_j, exact at bucket edges and linear
+between them. What no window covers (data stalls, start-up, idle) is
 the `outside` share, so the phases add up to the run total by construction.
 """
 
@@ -21,11 +24,17 @@ from olmo_green.telemetry.integrate import EnergyCurve
 OUTSIDE = "outside"  # energy in no step or phase window: start-up, data stalls, idle
 
 
-def window_energy_j(curves: Sequence[EnergyCurve], start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
-    """Energy of all curves inside each window."""
-    total = np.zeros(len(start_s))
+def window_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame) -> np.ndarray:
+    """Accelerator energy of each window: recorded in the rows, else read off the curves."""
+    recorded = pd.to_numeric(steps["energy_j"], errors="coerce").to_numpy(float) if "energy_j" in steps \
+        else np.full(len(steps), np.nan)
+    clipped = steps["overlap_s"].to_numpy(float) > 0 if "overlap_s" in steps else np.zeros(len(steps), bool)
+    if len(steps) and np.isfinite(recorded).all() and (recorded >= 0).all() and not clipped.any():
+        return recorded
+    start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
+    total = np.zeros(len(start))
     for curve in curves:
-        total += curve.energy_between_j(start_s, end_s)
+        total += curve.energy_between_j(start, end)
     return total
 
 
@@ -60,8 +69,7 @@ def phase_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame, total_j: 
     """Energy per phase; `outside` is the rest of the run total."""
     if steps.empty:
         return {}  # no windows to split by (a trace): the breakdown is not known
-    start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
-    energy = window_energy_j(curves, start, end)
+    energy = window_energy_j(curves, steps)
     phases = pd.Series(energy).groupby(steps["phase"].to_numpy()).sum()
     result = {str(k): float(v) for k, v in phases.items()}
     outside_j = total_j - sum(result.values())
@@ -102,7 +110,7 @@ def step_table(curves: Sequence[EnergyCurve], steps: pd.DataFrame, factors: Carb
     if steps.empty:
         return pd.DataFrame(columns=columns)
     start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
-    energy = window_energy_j(curves, start, end)
+    energy = window_energy_j(curves, steps)
     kg = energy * factors.pue / J_PER_KWH * _intensity_at_kg_per_kwh(factors, (start + end) / 2)
     table = steps[["step", "phase", "time_start_s", "time_end_s", "tokens"]].copy()
     table["energy_j"] = energy

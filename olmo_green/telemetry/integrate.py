@@ -45,6 +45,12 @@ class EnergyCurve:
     gap_s: float = 0.0
     gap_upper_j: float = 0.0  # power gaps only: energy not counted, at most this
     resets: int = 0
+    # What a chunk summary needs to join this curve to the next chunk's (telemetry/summaries):
+    first_value: float = float("nan")  # the first and last reading used (counter J or power W)
+    last_value: float = float("nan")
+    peak_w: float = 0.0  # highest power used (power integration only): the bound of a gap
+    max_gap_s: float = float("inf")  # intervals longer than this were gaps
+    counter: bool = False  # True: from the cumulative counter; False: integrated power
 
     @property
     def total_j(self) -> float:
@@ -101,15 +107,32 @@ def method_for(source: str, counter: bool) -> str:
     return SOURCE_METHODS.get(source, "counter" if counter else "power_integration")
 
 
+def counter_values(samples: pd.DataFrame) -> int:
+    """How many readings of the cumulative counter a device's samples hold."""
+    return int(np.isfinite(samples["energy_j"].to_numpy(dtype=float)).sum()) if "energy_j" in samples else 0
+
+
+def uses_counter(counter_readings: int) -> bool:
+    """A device's energy comes from its counter when it has two readings or more (else power)."""
+    return counter_readings >= 2
+
+
 def curve_from_samples(
-    samples: pd.DataFrame, max_gap_s: float | None = None, wrap_j: float | None = None
+    samples: pd.DataFrame, max_gap_s: float | None = None, wrap_j: float | None = None,
+    counter: bool | None = None,
 ) -> EnergyCurve:
-    """The EnergyCurve of one device's samples (sorted by time, one device)."""
+    """The EnergyCurve of one device's samples (sorted by time, one device).
+
+    `counter` forces the column (a chunk of a device whose other chunks decide it);
+    by default the counter is used where the samples hold two readings of it or more.
+    """
     first = samples.iloc[0] if len(samples) else {}
     labels = {k: str(first.get(k, "")) for k in ("node", "device", "domain", "source")}
-    energy = samples["energy_j"].to_numpy(dtype=float) if "energy_j" in samples else None
-    counter = energy is not None and np.isfinite(energy).sum() >= 2
+    if counter is None:
+        counter = uses_counter(counter_values(samples))
     column = "energy_j" if counter else "power_w"
+    if column not in samples:
+        samples = samples.assign(**{column: np.nan})
     valid = samples[np.isfinite(samples[column].to_numpy(dtype=float))]
     valid = valid.drop_duplicates("time_s", keep="last")
     time_s = valid["time_s"].to_numpy(dtype=float)
@@ -118,7 +141,7 @@ def curve_from_samples(
     dt = np.diff(time_s)
     is_gap = dt > limit
     resets = 0
-    gap_upper_j = 0.0
+    gap_upper_j = peak_w = 0.0
     if counter:
         deltas, resets = counter_deltas_j(values, wrap_j)
     else:
@@ -127,22 +150,21 @@ def curve_from_samples(
         gap_upper_j = float(dt[is_gap].sum() * peak_w)
         deltas = np.where(is_gap, 0.0, deltas)
     cumulative = np.concatenate([[0.0], np.cumsum(deltas)]) if len(time_s) else np.zeros(0)
+    ends = (float(values[0]), float(values[-1])) if len(values) else (np.nan, np.nan)
     return EnergyCurve(
         method=method_for(labels["source"], counter), time_s=time_s, cumulative_j=cumulative,
         gaps=int(is_gap.sum()), gap_s=float(dt[is_gap].sum()), gap_upper_j=gap_upper_j,
-        resets=resets, **labels,
+        resets=resets, first_value=ends[0], last_value=ends[1], peak_w=peak_w, max_gap_s=limit,
+        counter=counter, **labels,
     )
 
 
-def curves_from_samples(samples: pd.DataFrame, max_gap_s: float | None = None) -> list[EnergyCurve]:
-    """One EnergyCurve per (node, device, domain) in a frame of samples, in key order.
+def device_slices(samples: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, int]]]:
+    """The frame ordered by (node, device, domain) then time, and each device's row range.
 
-    Samples are ordered by device, then time (stable, so equal times keep file
-    order); a frame already in that order (the usual layout) is not copied, which
-    matters for traces of tens of millions of samples.
+    Equal times keep file order (stable); a frame already in that order (the usual
+    layout) is not copied, which matters for tens of millions of samples.
     """
-    if samples.empty:
-        return []
     missing = {k: ("gpu" if k == "domain" else "") for k in ("node", "domain", "source") if k not in samples}
     frame = samples.assign(**missing) if missing else samples
     # observed=True: with categorical columns only the combinations present are
@@ -156,4 +178,12 @@ def curves_from_samples(samples: pd.DataFrame, max_gap_s: float | None = None) -
         frame, codes = frame.take(order), codes[order]
     bounds = np.flatnonzero(np.diff(codes)) + 1
     starts, ends = np.r_[0, bounds], np.r_[bounds, len(codes)]
-    return [curve_from_samples(frame.iloc[s:e], max_gap_s) for s, e in zip(starts, ends, strict=True)]
+    return frame, list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def curves_from_samples(samples: pd.DataFrame, max_gap_s: float | None = None) -> list[EnergyCurve]:
+    """One EnergyCurve per (node, device, domain) in a frame of samples, in key order."""
+    if samples.empty:
+        return []
+    frame, ranges = device_slices(samples)
+    return [curve_from_samples(frame.iloc[s:e], max_gap_s) for s, e in ranges]

@@ -28,7 +28,10 @@ from olmo_green import runrecord as rr
 from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
 from olmo_green.linelog import EventLog, StepLog
+from olmo_green.summaries.build import DEFAULT_BUCKET_S
+from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.distributed import NodeGroup
+from olmo_green.telemetry.integrate import GAP_FACTOR
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
 from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
@@ -49,6 +52,7 @@ class MeterOptions:
     flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S  # samples reach the disk this often
     sync_every_steps: int = 10  # steps between sums over nodes (a collective)
     merge_idle_s: float = 1.0  # an idle moment shorter than this joins the next window
+    summary_bucket_s: float = DEFAULT_BUCKET_S  # chunk summaries' time buckets (summaries/build.py)
     # Read the sensors at each window boundary, so a step's energy is counter(end) -
     # counter(start) rather than interpolated between background samples (docs/design.md).
     read_at_boundaries: bool = True
@@ -109,7 +113,9 @@ class EnergyMeter:
             self._event({"kind": rr.EVENT_NO_SENSORS, "time_s": self.clock.now_s()})
         self.sources = sources
         if self.run_dir is not None:
-            self.store = SampleStore(self.run_dir, self.group.node, self.options.flush_interval_s)
+            summaries = SummarySettings(self.options.summary_bucket_s, GAP_FACTOR * self.options.interval_s)
+            self.store = SampleStore(self.run_dir, self.group.node, self.options.flush_interval_s,
+                                     summaries=summaries)
         self.sampler = Sampler(sources, self._on_samples, self._event, self.options.interval_s, self.clock,
                                SampleFilter.for_profile(self.profile))
         self.sampler.sample_now()  # the baseline: the first window starts at a sample

@@ -21,12 +21,16 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from olmo_green import runrecord as rr
 from olmo_green.linelog import LossTally, append_header, cut_back, number_text
+from olmo_green.summaries.build import summarise_chunk
+from olmo_green.summaries.files import ChunkId, load_node, save_node
+from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.sources.base import Reading
 
 log = logging.getLogger(__name__)
@@ -34,9 +38,12 @@ DEFAULT_FLUSH_INTERVAL_S = 2.0
 DEFAULT_CHUNK_ROWS = 1_000_000  # 8 devices at 10 Hz: about 3.5 hours a chunk
 
 
-def convert_chunk(csv_path: Path, parquet_path: Path) -> None:
-    """A closed CSV chunk -> Parquet (written aside, then renamed), then the CSV goes."""
-    frame = rr.normalise_samples(rr.read_csv_tolerant(csv_path, rr.SAMPLE_COLUMNS))
+def convert_chunk(csv_path: Path, parquet_path: Path) -> tuple[pd.DataFrame, int]:
+    """A closed CSV chunk -> Parquet (written aside, then renamed), then the CSV goes.
+
+    Returns the samples and the count of bad rows skipped, for the chunk's summary.
+    """
+    frame, bad_rows = rr.read_sample_chunk(csv_path)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     tmp = parquet_path.with_suffix(".parquet.tmp")
     # zstd level 9 without byte-stream split was the smallest on NVML-like samples (~9 bytes a row;
@@ -44,6 +51,7 @@ def convert_chunk(csv_path: Path, parquet_path: Path) -> None:
     pq.write_table(table, tmp, compression="zstd", compression_level=9)
     os.replace(tmp, parquet_path)
     csv_path.unlink()
+    return frame, bad_rows
 
 
 def _line_time_s(line: str) -> float | None:
@@ -54,14 +62,16 @@ def _line_time_s(line: str) -> float | None:
 
 
 class SampleStore:
-    """Appends one node's samples to its chunk series."""
+    """Appends one node's samples to its chunk series, and summarises each chunk it closes."""
 
     def __init__(self, run_dir: str | Path, node: str, flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS) -> None:
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, summaries: SummarySettings | None = None) -> None:
         self.run_dir, self.node = Path(run_dir), node
         self.flush_interval_s, self.chunk_rows = flush_interval_s, chunk_rows
+        self.summaries = summaries or SummarySettings()
         rr.telemetry_dir(run_dir).mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._summary_lock = threading.Lock()  # converter threads and close() update one file
         self._converters: list[threading.Thread] = []
         self.last_time_s = self._recover()  # the record's last sample before this writer, or None
         self._seq = max(rr.sample_chunks(run_dir, node).get(node, {-1: None})) + 1
@@ -80,7 +90,7 @@ class SampleStore:
         chunks = rr.sample_chunks(self.run_dir, self.node).get(self.node, {})
         for seq, path in chunks.items():
             if path.suffix == ".csv":
-                convert_chunk(path, rr.chunk_path(self.run_dir, self.node, seq))
+                self._convert(path, rr.chunk_path(self.run_dir, self.node, seq))
             stale = rr.closed_csv_path(self.run_dir, self.node, seq)
             if stale.exists():  # killed after the Parquet was renamed in, before the CSV went
                 stale.unlink()
@@ -88,7 +98,7 @@ class SampleStore:
         if open_path.exists():
             seq = max(chunks, default=-1) + 1
             os.replace(open_path, rr.closed_csv_path(self.run_dir, self.node, seq))
-            convert_chunk(rr.closed_csv_path(self.run_dir, self.node, seq),
+            self._convert(rr.closed_csv_path(self.run_dir, self.node, seq),
                           rr.chunk_path(self.run_dir, self.node, seq))
         return self._last_time_s()
 
@@ -147,13 +157,34 @@ class SampleStore:
         parquet = rr.chunk_path(self.run_dir, self.node, self._seq)
         self._seq, self._rows, self._good_bytes = self._seq + 1, 0, 0
         if background:
-            thread = threading.Thread(target=convert_chunk, args=(closed, parquet), daemon=True)
+            thread = threading.Thread(target=self._convert, args=(closed, parquet), daemon=True)
             thread.start()
             self._converters.append(thread)
             with contextlib.suppress(OSError):  # no room for a new chunk: the next flush retries
                 self._file = self._open_chunk()
         else:
-            convert_chunk(closed, parquet)
+            self._convert(closed, parquet, raise_errors=True)
+
+    def _convert(self, closed: Path, parquet: Path, raise_errors: bool = False) -> None:
+        """Convert a closed chunk and summarise it; a failure leaves the CSV, read like a chunk."""
+        try:
+            frame, bad_rows = convert_chunk(closed, parquet)
+        except (OSError, ValueError) as e:
+            if raise_errors:
+                raise
+            log.warning("telemetry: cannot convert %s (%s); kept as CSV, summarised when read", closed, e)
+            return
+        summary = summarise_chunk(frame, self.summaries.bucket_s, self.summaries.max_gap_s)
+        summary.bad_rows = bad_rows
+        with self._summary_lock:
+            try:
+                chunk = ChunkId.of(parquet, self.summaries.bucket_s, self.summaries.max_gap_s)
+            except OSError:
+                return  # the chunk went meanwhile: nothing to summarise
+            stored = load_node(self.run_dir, self.node)
+            stored.put(chunk, summary)
+            if not save_node(self.run_dir, self.node, stored):
+                log.warning("telemetry: cannot write the summary of %s; a report will build it", parquet)
 
     def close(self) -> None:
         """Flush, roll the open chunk to Parquet and wait for conversions; safe to call twice."""

@@ -1,0 +1,64 @@
+"""Where a report's energy comes from: a run's chunk summaries, or a trace's samples.
+
+Both give NodeEnergy per node (olmo_green/summaries): each device's totals, gaps
+and resets, and each domain's energy over time with a knot at every bucket edge.
+A run directory is read through its summaries, so a report costs O(chunks +
+steps) whatever the sampling rate; a trace has no summaries and is integrated
+whole, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from olmo_green import runrecord
+from olmo_green.summaries import NodeEnergy, node_energy, record_settings
+from olmo_green.summaries.build import DEFAULT_BUCKET_S, summarise_chunk
+from olmo_green.summaries.merge import merge_node
+from olmo_green.telemetry.integrate import EnergyCurve
+
+GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
+
+
+@dataclass
+class RunEnergy:
+    """Every node of a run or trace."""
+
+    nodes: list[NodeEnergy]
+
+    @property
+    def devices(self) -> list[EnergyCurve]:
+        return [c for n in self.nodes for c in n.devices]
+
+    def timeline(self, domains: tuple[str, ...] = GPU_DOMAINS) -> list[EnergyCurve]:
+        return [c for n in self.nodes for c in n.timeline if c.domain in domains]
+
+    @property
+    def unreadable(self) -> list[str]:
+        return [f"{n.node}: {why}" for n in self.nodes for why in n.unreadable]
+
+    @property
+    def bad_rows(self) -> int:
+        return sum(n.bad_rows for n in self.nodes)
+
+    @property
+    def samples(self) -> int:
+        return sum(n.samples for n in self.nodes)
+
+
+def run_energy(run_dir: str | Path, save: bool = True) -> RunEnergy:
+    """A run's nodes from their chunk summaries (built and saved on first read where missing)."""
+    settings = record_settings(run_dir)
+    return RunEnergy([node_energy(run_dir, node, settings, save) for node in runrecord.node_names(run_dir)])
+
+
+def trace_energy(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:
+    """A trace's nodes: its samples integrated whole, node by node, as one chunk each."""
+    if samples.empty:
+        return RunEnergy([])
+    nodes = samples["node"].astype("string").fillna("") if "node" in samples else pd.Series("", samples.index)
+    return RunEnergy([merge_node(str(node), [summarise_chunk(rows, bucket_s, whole=True)], bucket_s)
+                      for node, rows in samples.groupby(nodes.to_numpy(), sort=True)])

@@ -1,0 +1,51 @@
+"""Chunk summaries: a run record's energy without re-reading its samples.
+
+The node that takes the samples summarises each chunk as it closes it
+(telemetry/store.py); reports and dashboards read the summaries, so their cost
+grows with chunks and steps, not samples. A chunk without a current summary is
+summarised on first read. `report --verify` re-reads the raw chunks, which stay
+the ground truth, and compares (summaries/verify.py).
+
+    node_energy(run_dir, node) -> NodeEnergy   devices' totals, energy over time, power per bucket
+
+The format is documented in olmo_green/runrecord.py beside the sample columns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from olmo_green import runrecord as rr
+from olmo_green.summaries.build import summarise_chunk
+from olmo_green.summaries.merge import MixedMethods, NodeEnergy, merge_node
+from olmo_green.summaries.record import SummarySettings, record_settings, summarised_chunks
+
+__all__ = ["NodeEnergy", "SummarySettings", "node_energy", "record_settings"]
+
+
+def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None = None,
+                save: bool = True) -> NodeEnergy:
+    """One node's energy from its chunk summaries (built and saved where missing)."""
+    settings = settings or record_settings(run_dir)
+    chunks = summarised_chunks(run_dir, node, settings, save)
+    try:
+        energy = merge_node(node, chunks.summaries, settings.bucket_s)
+    except MixedMethods:  # a device read by counter in some chunks and by power in others
+        energy = _whole_node(run_dir, node, settings)
+    energy.unreadable, energy.bad_rows = chunks.unreadable, chunks.bad_rows
+    return energy
+
+
+def _whole_node(run_dir: str | Path, node: str, settings: SummarySettings) -> NodeEnergy:
+    """The node's samples integrated at once, as a trace is: the rare path, O(samples of one node)."""
+    frames = []
+    for path in rr.node_chunk_paths(run_dir, node):
+        try:
+            frames.append(rr.read_sample_chunk(path)[0])
+        except (OSError, ValueError, UnicodeError):
+            continue  # already named by summarised_chunks
+    samples = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=rr.SAMPLE_COLUMNS)
+    whole = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s, whole=True)
+    return merge_node(node, [whole], settings.bucket_s)

@@ -1,0 +1,147 @@
+"""One chunk of samples -> its summary, with telemetry/integrate.py's method.
+
+Per device (node, device, domain), the summary holds what joins the chunk to its
+neighbours exactly: the first and last time and reading, the energy inside the
+chunk (counter deltas with resets, or integrated power with gaps left out), the
+gaps and resets, the sample count. Per fixed time bucket (epoch-aligned, so an
+hour is a whole number of buckets), it holds the energy inside the bucket, the
+seconds the samples cover, and the lowest and highest instantaneous power: what
+the dashboard draws and what hourly intensities weigh. Per domain of the node,
+the same buckets summed over devices: what a job's power over time is built from.
+
+A chunk's device uses its counter when the chunk holds any counter reading;
+runrecord's rule for a whole device is two readings or more, and the reader
+checks that the two agree (summaries/merge.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from olmo_green.telemetry.integrate import (
+    EnergyCurve,
+    counter_values,
+    curve_from_samples,
+    device_slices,
+    uses_counter,
+)
+
+DEFAULT_BUCKET_S = 10.0
+DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_readings", "counter", "valid",
+                  "first_s", "last_s", "first_value", "last_value", "energy_j", "gaps", "gap_s", "resets",
+                  "peak_w", "max_gap_s"]
+BUCKET_COLUMNS = ["node", "device", "domain", "bucket", "energy_j", "covered_s", "min_w", "max_w"]
+DOMAIN_COLUMNS = ["node", "domain", "bucket", "energy_j", "power_w", "covered_s", "devices"]
+
+
+@dataclass
+class ChunkSummary:
+    """A chunk's summary: one row per device, per device bucket, and per domain bucket."""
+
+    devices: pd.DataFrame
+    buckets: pd.DataFrame
+    domains: pd.DataFrame
+    bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (runrecord.read_sample_chunk)
+
+
+def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
+                    max_gap_s: float | None = None, whole: bool = False) -> ChunkSummary:
+    """The summary of one chunk's samples (any order; rows without a value are ignored).
+
+    `whole`: the samples are all of their devices' samples, so the whole-device rule
+    (integrate.uses_counter) picks counter or power, as for a trace.
+    """
+    devices, buckets = [], []
+    if len(samples):
+        frame, ranges = device_slices(samples)
+        for start, end in ranges:
+            rows = frame.iloc[start:end]
+            readings = counter_values(rows)
+            counter = uses_counter(readings) if whole else readings >= 1
+            curve = curve_from_samples(rows, max_gap_s, counter=counter)
+            devices.append(_device_row(curve, rows, readings, counter))
+            buckets.append(_device_buckets(curve, rows, bucket_s))
+    device_frame = pd.DataFrame(devices, columns=DEVICE_COLUMNS)
+    bucket_frame = (pd.concat(buckets, ignore_index=True) if buckets
+                    else pd.DataFrame(columns=BUCKET_COLUMNS))
+    return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame))
+
+
+def _device_row(curve: EnergyCurve, rows: pd.DataFrame, readings: int, counter: bool) -> dict:
+    time_s = curve.time_s
+    return {
+        "node": curve.node, "device": curve.device, "domain": curve.domain, "source": curve.source,
+        "rows": len(rows), "counter_readings": readings, "counter": counter, "valid": len(time_s),
+        "first_s": float(time_s[0]) if len(time_s) else np.nan,
+        "last_s": float(time_s[-1]) if len(time_s) else np.nan,
+        "first_value": curve.first_value, "last_value": curve.last_value, "energy_j": curve.total_j,
+        "gaps": curve.gaps, "gap_s": curve.gap_s, "resets": curve.resets, "peak_w": curve.peak_w,
+        "max_gap_s": curve.max_gap_s,
+    }
+
+
+def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> pd.DataFrame:
+    """Energy, covered seconds and power extremes of one device in each bucket it touches."""
+    time_s, cumulative = curve.time_s, curve.cumulative_j
+    if not len(time_s):
+        return pd.DataFrame(columns=BUCKET_COLUMNS)
+    index = np.arange(np.floor(time_s[0] / bucket_s), np.floor(time_s[-1] / bucket_s) + 1)
+    low = np.maximum(index * bucket_s, time_s[0])
+    high = np.minimum((index + 1) * bucket_s, time_s[-1])
+    energy_j = np.interp(high, time_s, cumulative) - np.interp(low, time_s, cumulative)
+    covered = _coverage(curve)
+    covered_s = np.interp(high, time_s, covered) - np.interp(low, time_s, covered)
+    min_w, max_w = _power_extremes(curve, rows, index, bucket_s)
+    keep = (covered_s > 0) | (energy_j != 0) | np.isfinite(max_w)
+    frame = pd.DataFrame({"bucket": index.astype(np.int64), "energy_j": energy_j, "covered_s": covered_s,
+                          "min_w": min_w, "max_w": max_w})[keep]
+    return frame.assign(node=curve.node, device=curve.device, domain=curve.domain)[BUCKET_COLUMNS]
+
+
+def _coverage(curve: EnergyCurve) -> np.ndarray:
+    """Cumulative seconds measured at each sample: a counter measures across a gap, power does not."""
+    dt = np.diff(curve.time_s)
+    measured = dt if curve.counter else np.where(dt > curve.max_gap_s, 0.0, dt)
+    return np.r_[0.0, np.cumsum(measured)]
+
+
+def _power_points(curve: EnergyCurve, rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Instantaneous power: the polled values, else the counter's rate at mid-interval."""
+    power_w = rows["power_w"].to_numpy(dtype=float) if "power_w" in rows else np.full(len(rows), np.nan)
+    keep = np.isfinite(power_w)
+    if keep.any() or len(curve.time_s) < 2:
+        return rows["time_s"].to_numpy(dtype=float)[keep], power_w[keep]
+    dt = np.diff(curve.time_s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rates = np.where(dt > 0, np.diff(curve.cumulative_j) / dt, np.nan)
+    return (curve.time_s[1:] + curve.time_s[:-1]) / 2.0, rates
+
+
+def _power_extremes(curve: EnergyCurve, rows: pd.DataFrame, index: np.ndarray,
+                    bucket_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest instantaneous power in each bucket (NaN where none was seen)."""
+    points_s, points_w = _power_points(curve, rows)
+    low, high = np.full(len(index), np.nan), np.full(len(index), np.nan)
+    keep = np.isfinite(points_w) & np.isfinite(points_s)
+    if keep.any():
+        slot = np.clip((np.floor(points_s[keep] / bucket_s) - index[0]).astype(np.int64), 0, len(index) - 1)
+        np.fmin.at(low, slot, points_w[keep])
+        np.fmax.at(high, slot, points_w[keep])
+    return low, high
+
+
+def domain_buckets(buckets: pd.DataFrame) -> pd.DataFrame:
+    """Per node, domain and bucket: energy summed over devices, and the sum of their mean powers."""
+    if buckets.empty:
+        return pd.DataFrame(columns=DOMAIN_COLUMNS)
+    covered = buckets["covered_s"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_w = np.where(covered > 0, buckets["energy_j"].to_numpy(dtype=float) / covered, 0.0)
+    frame = buckets.assign(power_w=mean_w)
+    grouped = frame.groupby(["node", "domain", "bucket"], sort=True, observed=True)
+    out = grouped.agg(energy_j=("energy_j", "sum"), power_w=("power_w", "sum"),
+                      covered_s=("covered_s", "sum"), devices=("device", "count")).reset_index()
+    return out[DOMAIN_COLUMNS]

@@ -1,0 +1,114 @@
+"""A node's chunks, each with a summary that is current: stored, or built now.
+
+A chunk without a usable stored summary (none yet, changed since, another
+setting, a corrupt file) is read once and summarised with summaries/build.py;
+the result is saved where the record is writable, so the next report reads
+only summaries. A chunk that cannot be read at all is named, left out, and
+reported: its node's energy is then incomplete.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from olmo_green import runrecord as rr
+from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, summarise_chunk
+from olmo_green.summaries.files import ChunkId, load_node, save_node
+from olmo_green.telemetry.integrate import GAP_FACTOR
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SummarySettings:
+    """How a record's chunks are summarised; stored with each summary."""
+
+    bucket_s: float = DEFAULT_BUCKET_S
+    # Intervals longer than this are gaps. From the run's sampling interval where the
+    # config says it, so every chunk (and a re-integration of all samples) uses one
+    # threshold; None: each chunk's own median interval decides (a foreign record).
+    max_gap_s: float | None = None
+
+
+def record_settings(run_dir: str | Path) -> SummarySettings:
+    """The settings of a run: its config.yaml's telemetry section, else the defaults."""
+    path = Path(run_dir) / rr.CONFIG_FILE
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, yaml.YAMLError):
+        config = None  # the report names a broken config where it reads the profile
+    telemetry = config.get("telemetry") if isinstance(config, dict) else None
+    if not isinstance(telemetry, dict):
+        return SummarySettings()
+    interval_s = _positive(telemetry.get("sampling_interval_s"))
+    bucket_s = _positive(telemetry.get("summary_bucket_s")) or DEFAULT_BUCKET_S
+    return SummarySettings(bucket_s, GAP_FACTOR * interval_s if interval_s else None)
+
+
+def _positive(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
+        else None
+
+
+@dataclass
+class NodeChunks:
+    """A node's chunks in time order with their summaries, and what could not be read."""
+
+    node: str
+    summaries: list[ChunkSummary] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "file: why", one per chunk left out
+    bad_rows: int = 0  # rows skipped inside readable chunks (torn or garbled lines)
+    built: int = 0  # chunks summarised now rather than read from stored summaries
+
+
+def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
+                      save: bool = True) -> NodeChunks:
+    """Every chunk of `node` with a current summary; saves new ones where it can."""
+    stored = load_node(run_dir, node)
+    if stored.unreadable:
+        log.warning("olmo-green: summaries %s unreadable; rebuilding them from the chunks", stored.unreadable)
+    result = NodeChunks(node)
+    present = set()
+    for path in rr.node_chunk_paths(run_dir, node):
+        chunk = _identify(path, settings)
+        if chunk is None:
+            continue  # gone since the listing: converted to Parquet meanwhile, listed again below
+        present.add(chunk.name)
+        summary = stored.get(chunk)
+        if summary is None:
+            summary = _build(path, settings, result)
+            if summary is None:
+                continue
+            stored.put(chunk, summary)
+            result.built += 1
+        result.summaries.append(summary)
+        result.bad_rows += summary.bad_rows
+    stored.keep_only(present)
+    if save and stored.changed:
+        save_node(run_dir, node, stored)  # False on a read-only record: the summaries stay in memory
+    return result
+
+
+def _identify(path: Path, settings: SummarySettings) -> ChunkId | None:
+    try:
+        return ChunkId.of(path, settings.bucket_s, settings.max_gap_s)
+    except FileNotFoundError:
+        return None
+
+
+def _build(path: Path, settings: SummarySettings, result: NodeChunks) -> ChunkSummary | None:
+    try:
+        samples, bad_rows = rr.read_sample_chunk(path)
+    except (OSError, ValueError, UnicodeError) as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        log.warning("olmo-green: cannot read %s (%s); node %s's energy is incomplete",
+                    path, reason, result.node)
+        result.unreadable.append(f"{path.name}: {reason}")
+        return None
+    summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s)
+    summary.bad_rows = bad_rows
+    return summary
