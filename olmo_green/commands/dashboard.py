@@ -2,14 +2,16 @@
 
 import click
 
+from olmo_green.checks import Checked
+
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="HTML file to write (default: RUN_DIR/dashboard.html for one run).")
 @click.option("--hardware", help="Hardware profile whose PUE and intensity apply (default: the run's).")
-@click.option("--pue", type=float, help="Power usage effectiveness of the data centre.")
-@click.option("--intensity", type=float, help="Carbon intensity in kg CO2e/kWh.")
+@click.option("--pue", type=Checked("pue"), help="Power usage effectiveness of the data centre.")
+@click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
 def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | None, **carbon) -> None:

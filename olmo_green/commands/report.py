@@ -2,13 +2,15 @@
 
 import click
 
+from olmo_green.checks import Checked
+
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, type=click.Path())
 @click.option("--trace", type=click.Path(), help="A power/energy trace CSV to account for like a run.")
 @click.option("--hardware", help="Hardware profile whose PUE and intensity apply.")
-@click.option("--pue", type=float, help="Power usage effectiveness of the data centre.")
-@click.option("--intensity", type=float, help="Carbon intensity in kg CO2e/kWh.")
+@click.option("--pue", type=Checked("pue"), help="Power usage effectiveness of the data centre.")
+@click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex"]), default="md",

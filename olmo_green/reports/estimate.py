@@ -26,6 +26,7 @@ from pathlib import Path
 
 import yaml
 
+from olmo_green import checks
 from olmo_green.carbon import J_PER_KWH, CarbonLine, CarbonOptions, resolve_factors
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import HardwareProfile, load_profile
@@ -113,7 +114,9 @@ def load_model_config(name_or_path: str):
         data = data.get("model", data) if isinstance(data, dict) else data
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: a model file is a mapping of OLMoConfig fields")
-        return OLMoConfig.from_dict(data)
+        config = OLMoConfig.from_dict(data)
+        checks.check_model_numbers(config, origin=str(path))  # the one rule for numbers
+        return config
     return OLMoConfig.from_preset(name_or_path)
 
 
