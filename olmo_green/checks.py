@@ -77,7 +77,7 @@ RULES: dict[str, Rule] = {
     # hardware profiles
     "devices_per_node": Rule(1, 4096, integer=True, fix="a whole number of devices"),
     "devices_per_package": Rule(1, 64, integer=True,
-                                fix="a whole number of devices (GCDs) per package, dividing devices_per_node"),
+                                fix="whole devices (GCDs) per package, a divisor of devices_per_node"),
     "package_tdp_w": Rule(1.0, ABSURD_POWER_W, fix="a package's TDP in W (560, not 0.56 kW)"),
     "package_idle_w": Rule(0.0, ABSURD_POWER_W, fix="a package's idle power in W"),
     "package_train_w": Rule(0.0, ABSURD_POWER_W, low_open=True, fix="a package's power while training, in W"),

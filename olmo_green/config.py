@@ -77,7 +77,8 @@ class OptimSection:
         if not betas_ok:
             raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {self.betas!r}")
         _at_least_zero("optim.weight_decay", self.weight_decay)
-        _positive("optim", "grad_clip_warmup_steps", self.grad_clip_warmup_steps, allow_none=True, integer=True)
+        _positive("optim", "grad_clip_warmup_steps", self.grad_clip_warmup_steps, allow_none=True,
+                  integer=True)
         _positive("optim", "grad_clip_warmup_factor", self.grad_clip_warmup_factor, allow_none=True)
 
 

@@ -11,7 +11,8 @@ from olmo_green.checks import Checked
 @click.option("--hardware", multiple=True, required=True, help="Profile; repeat to compare.")
 @click.option("--mfu", type=Checked("mfu"), help="Model FLOPs utilisation (0-1).")
 @click.option("--pue", type=Checked("pue"), help="Power usage effectiveness (default: the profile's).")
-@click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh (default: the profile's).")
+@click.option("--intensity", type=Checked("intensity_kg_per_kwh"),
+              help="Carbon intensity in kg CO2e/kWh (default: the profile's).")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex"]), default="md",
               show_default=True)
