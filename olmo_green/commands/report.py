@@ -20,7 +20,12 @@ def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, 
             intensity: float | None, country: str | None, intensity_series: str | None, fmt: str,
             output: str | None) -> None:
     """Report the energy and emissions of runs, like the OLMo model card's table."""
+    from olmo_green.errors import ConfigError
     from olmo_green.reports import account_many
+
+    if run_dirs and trace:  # a trace is accounted for instead of a run's telemetry, never beside it
+        raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace {trace}); "
+                          "report the trace on its own")
     from olmo_green.reports.formats import render
     from olmo_green.reports.output import write_atomic
 
@@ -28,6 +33,6 @@ def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, 
                             country=country, intensity_series=intensity_series)
     text = render(accounts, fmt)  # everything is computed before a file is touched
     if output:
-        write_atomic(output, text)
+        write_atomic(output, text)  # atomic, 0644; a directory or unwritable target is one line
     else:
         click.echo(text, nl=False)
