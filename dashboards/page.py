@@ -18,7 +18,7 @@ from olmo_green.dashboards.figures import Panel, annotate_if_empty
 from olmo_green.dashboards.panels import energy_emissions_panel, energy_per_token_panel, loss_energy_panel
 from olmo_green.dashboards.power import device_power_panel, node_power_panel
 from olmo_green.dashboards.rundata import RunData, load_run
-from olmo_green.reports.output import write_atomic
+from olmo_green.fileio import write_atomic
 
 DASHBOARD_FILE = "dashboard.html"
 STYLE = """

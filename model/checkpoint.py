@@ -31,6 +31,7 @@ import torch
 import torch.distributed as dist
 
 from olmo_green.errors import GreenError, InputFileError
+from olmo_green.fileio import write_atomic
 from olmo_green.model.distributed import barrier
 
 LATEST = "latest"
@@ -123,7 +124,7 @@ def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: 
         barrier()
         if rank == 0:
             _publish(folder, partial, final, keep)
-    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as a RuntimeError
+    except (OSError, RuntimeError, InputFileError) as e:  # torch.save: a full disk is a RuntimeError
         shutil.rmtree(partial, ignore_errors=True)
         raise CheckpointWriteError(_write_failure(folder, final, e)) from e
     barrier()
@@ -159,9 +160,7 @@ def _publish(folder: Path, partial: Path, final: Path, keep: int) -> None:
         shutil.rmtree(old)
     else:
         partial.rename(final)
-    tmp = folder / (LATEST + ".tmp")
-    tmp.write_text(final.name + "\n", encoding="utf-8")
-    tmp.replace(folder / LATEST)
+    write_atomic(folder / LATEST, final.name + "\n", what="--run-dir")  # a reader never sees half a name
     if keep:
         _prune(folder, keep, final.name)
 

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.fileio import replacing
 
 INPUT_IDS = "input_ids.npy"
 LABEL_MASK = "label_mask.npy"
@@ -162,9 +163,8 @@ class GlobalOrder:
 
         path = self.folder / f"data_order.seed{self.seed}.epoch{epoch}.npy"
         if self.rank == 0 and not _holds_order(path, self.num_instances):
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, epoch_order(self.num_instances, self.seed, epoch))
-            tmp.replace(path)  # atomic: a resume never reads half an order
+            with replacing(path) as tmp, open(tmp, "wb") as f:  # atomic: never half an order
+                np.save(f, epoch_order(self.num_instances, self.seed, epoch))
         barrier()  # every rank reaches the same epoch at the same batch
         return np.load(path, mmap_mode="r")
 

@@ -19,6 +19,7 @@ import yaml
 
 from olmo_green import checks
 from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.fileio import write_atomic
 
 
 def _positive(section: str, name: str, value: float | int | None, allow_none: bool = False,
@@ -279,7 +280,5 @@ def save_config(config: TrainConfig, path: str | Path, resolved: dict[str, Any] 
     data = config.to_dict()
     for name, value in (resolved or {}).items():
         data[f"resolved_{name}"] = value
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    # atomic and 0644: a reader never sees half a file, and a planted symlink is never followed
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False), what="--run-dir")

@@ -70,10 +70,16 @@ def acquire(run_dir: Path) -> RunLock:
     """Create `run_dir` if needed and take its lock, held until release or process exit."""
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as e:  # read-only, no permission, a file in the way: the user's to fix, one line
         raise InputFileError(f"cannot create the run directory {run_dir} ({e.strerror or e}); "
                              "pass a writable --run-dir") from e
+    try:
+        # O_NOFOLLOW: a .lock that is a symlink (a run directory from elsewhere) is refused, never
+        # followed and truncated.
+        fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as e:
+        raise InputFileError(f"cannot open {run_dir / LOCK_FILE} ({e.strerror or e}); it must be a plain "
+                             "file: remove it if no train is writing this run") from e
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -96,7 +102,7 @@ def acquire(run_dir: Path) -> RunLock:
 def _holder_if_locked(path: Path) -> str | None:
     """Who holds the lock at `path`, or None if nobody does (the file is not changed)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
         return None  # no lock file: nobody has written this run, or it is not a directory yet
     try:

@@ -194,12 +194,8 @@ def _save_config(config, run_dir: Path, model_cfg, profile) -> None:
     from olmo_green.config import save_config
     from olmo_green.runrecord import CONFIG_FILE
 
-    try:
-        save_config(config, run_dir / CONFIG_FILE, resolved={
-            "model": model_cfg.to_dict(), "hardware": dataclasses.asdict(profile)})
-    except OSError as e:
-        raise InputFileError(f"cannot write {run_dir / CONFIG_FILE} ({e.strerror or e}); "
-                             "pass a writable --run-dir") from e
+    save_config(config, run_dir / CONFIG_FILE, resolved={  # atomic; a failure is one line
+        "model": model_cfg.to_dict(), "hardware": dataclasses.asdict(profile)})
 
 
 def _remove_new_run_dir(run_dir: Path, lock) -> None:

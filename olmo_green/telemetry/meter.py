@@ -30,6 +30,7 @@ from olmo_green.hardware.profiles import HardwareProfile, load_profile
 from olmo_green.linelog import EventLog, StepLog
 from olmo_green.telemetry.distributed import NodeGroup
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
+from olmo_green.telemetry.runconfig import write_profile_if_missing
 from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
@@ -58,9 +59,12 @@ class EnergyMeter:
     def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local", *,
                  simulate: bool = False, trace: str | Path | None = None, sources: list[Source] | None = None,
                  node: str | None = None, roots: dict[str, Path] | None = None,
-                 options: MeterOptions | None = None, **settings: float | int | bool) -> None:
-        """`settings` are MeterOptions fields, a shorthand for options=MeterOptions(...)."""
+                 options: MeterOptions | None = None, tags: dict[str, str] | None = None,
+                 **settings: float | int | bool) -> None:
+        """`settings` are MeterOptions fields, a shorthand for options=MeterOptions(...);
+        `tags` go into the run's config.yaml when the meter writes it (runconfig.py)."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.tags = tags
         self.profile = hardware if isinstance(hardware, HardwareProfile) else load_profile(hardware)
         self.simulate, self.trace, self.roots = simulate, trace, roots
         self.sources, self.node_name = sources, node
@@ -90,6 +94,8 @@ class EnergyMeter:
         self._started = True
         self.group = NodeGroup.discover(self.node_name)
         if self.run_dir is not None:
+            if self.group.is_writer:  # a loop other than `olmo-green train`: the profile for the report
+                write_profile_if_missing(self.run_dir, self.profile, self.simulate, self.tags)
             self.events = EventLog(self.run_dir, self.group.node)
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
         start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()
