@@ -287,7 +287,8 @@ def _check_power(path: Path, frame: pd.DataFrame, profile) -> dict[str, int]:
         raise _fail(path, row + 2, f"power_w {frame['power_w'].iloc[row]:g} W is above any accelerator's "
                     f"({limit_w:g} W)", "give power in W (not mW), or pass --hardware to drop such values")
     if above.any():
-        frame.loc[above, "power_w"] = np.nan  # dropped, not clamped; a row left empty is removed
+        # dropped, not clamped (a new column: Arrow's buffers are read-only); an empty row is removed
+        frame["power_w"] = frame["power_w"].where(~above)
     _check_low_power(path, frame, profile, gpu)
     return {"above_limit": int(above.sum())} if above.any() else {}
 
