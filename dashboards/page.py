@@ -120,7 +120,9 @@ def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None
     if output is not None and not path.parent.exists():
         _make_folder(path.parent)
     # Atomic and 0644: a failed write leaves the previous page, never a truncated one.
-    return write_atomic(path, page, what="-o" if output is not None else "run directory")
+    if output is not None:
+        return write_atomic(path, page, what="-o", follow=True)
+    return write_atomic(path, page, what="run directory")
 
 
 def _make_folder(folder: Path) -> None:

@@ -178,9 +178,12 @@ def _prune(folder: Path, keep: int, newest: str) -> None:
 def latest_checkpoint(folder: Path) -> Path | None:
     """The last complete checkpoint, from `latest` (never a .partial folder)."""
     pointer = folder / LATEST
-    if not pointer.exists():
+    if not pointer.is_file():
         return None
-    path = folder / pointer.read_text(encoding="utf-8").strip()
+    name = pointer.read_text(encoding="utf-8", errors="replace").strip()
+    if not _COMPLETE.match(name):  # only a checkpoint of this folder: never ../elsewhere
+        return None
+    path = folder / name
     return path if path.is_dir() else None
 
 

@@ -12,6 +12,7 @@ none, never half a file, and no temporary file behind.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,10 +21,20 @@ from pathlib import Path
 from olmo_green.errors import InputFileError
 
 
-def write_atomic(path: str | Path, text: str | bytes, what: str = "-o") -> Path:
+def write_atomic(path: str | Path, text: str | bytes, what: str = "-o", follow: bool = False) -> Path:
     """Write `text` to `path` atomically; return `path`. A target that cannot be written is one
-    line naming it and `what` chose it (a flag such as -o, or "run directory")."""
+    line naming it and `what` chose it (a flag such as -o, or "run directory").
+
+    A target the user named (`follow`, for -o) is followed as a shell redirection would: through
+    a symlink to the file it names, and into a stream or device (/dev/stdout, a FIFO) directly,
+    since those cannot be replaced. A file of a run directory is never followed: a symlink
+    planted there is replaced, not written through.
+    """
     path = Path(path)
+    if follow and path.exists() and not path.is_dir():
+        if not stat.S_ISREG(path.stat().st_mode):
+            return _write_stream(path, text, what)
+        path = path.resolve()  # through a symlink, as `>` would
     if path.is_dir():
         raise InputFileError(f"{path} is a directory; give {what} a file name (a file inside it)")
     if not path.parent.is_dir():
@@ -37,6 +48,15 @@ def write_atomic(path: str | Path, text: str | bytes, what: str = "-o") -> Path:
     except OSError as e:
         raise InputFileError(f"cannot write {path} ({e.strerror or e}); "
                              f"choose a writable {what} or free some space") from e
+    return path
+
+
+def _write_stream(path: Path, text: str | bytes, what: str) -> Path:
+    try:
+        with open(path, "wb") as f:
+            f.write(text.encode("utf-8") if isinstance(text, str) else text)
+    except OSError as e:
+        raise InputFileError(f"cannot write {path} ({e.strerror or e}); choose a writable {what}") from e
     return path
 
 

@@ -29,7 +29,7 @@ def command(model_name: str, tokens: float, hardware: tuple[str, ...], mfu: floa
     carbon = CarbonOptions(pue=pue, intensity_kg_per_kwh=intensity, country=country)
     estimates = [estimate(model_name, tokens, h, mfu=mfu, carbon=carbon) for h in hardware]
     text = render_estimates(estimates, fmt)
-    if output:
-        write_atomic(output, text)
+    if output and output != "-":  # `-o -` is stdout, as for most tools
+        write_atomic(output, text, follow=True)
     else:
         click.echo(text, nl=False)

@@ -32,7 +32,7 @@ def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, 
     accounts = account_many(run_dirs, trace, hardware=hardware, pue=pue, intensity_kg_per_kwh=intensity,
                             country=country, intensity_series=intensity_series)
     text = render(accounts, fmt)  # everything is computed before a file is touched
-    if output:
-        write_atomic(output, text)  # atomic, 0644; a directory or unwritable target is one line
+    if output and output != "-":  # `-o -` is stdout, as for most tools
+        write_atomic(output, text, follow=True)  # atomic, 0644; a directory or unwritable target is one line
     else:
         click.echo(text, nl=False)
