@@ -32,6 +32,8 @@ def model_config(name: str) -> OLMoConfig:
     """A preset by name, or an OLMoConfig from a YAML file."""
     path = Path(name)
     if path.suffix in (".yaml", ".yml"):
+        if path.is_dir():
+            raise InputFileError(f"model file {path} is a directory; pass the YAML file")
         if not path.is_file():
             raise InputFileError(f"model file {path} does not exist")
         try:

@@ -214,6 +214,9 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     rank_state = _torch_load(rank_file, path)
     if not isinstance(rank_state, dict) or "step" not in rank_state or "rng" not in rank_state:
         raise InputFileError(f"{rank_file}: not a trainer state (no step or RNG state); {_instead(path)}")
+    step = rank_state["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise InputFileError(f"{rank_file}: step {step!r} is not a step number; {_instead(path)}")
     try:
         set_rng_state(rank_state.pop("rng"))
     except (KeyError, TypeError, ValueError, RuntimeError) as e:

@@ -54,6 +54,7 @@ def check_token_ids(paths: list[Path], dtype: np.dtype, vocab_size: int) -> None
     """
     dtype = np.dtype(dtype)
     for path in paths:
+        _refuse_npy_header(path)
         size = path.stat().st_size
         if size % dtype.itemsize or size == 0:
             continue  # MemmapDataset names these problems
@@ -68,6 +69,18 @@ def check_token_ids(paths: list[Path], dtype: np.dtype, vocab_size: int) -> None
             )
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+
+def _refuse_npy_header(path: Path) -> None:
+    """OLMo's input_ids.npy is headerless; a file from np.save starts with a header whose bytes
+    would be read as token ids."""
+    with path.open("rb") as f:
+        if f.read(len(NPY_MAGIC)) == NPY_MAGIC:
+            raise InputFileError(f"{path}: a NumPy file with a header (np.save); OLMo's format is the raw "
+                                 "ids (ndarray.tofile), or run `olmo-green prepare-data`")
+
+
 @dataclass
 class _Source:
     tokens: np.memmap
@@ -76,6 +89,7 @@ class _Source:
 
 
 def _open_source(path: Path, dtype: np.dtype, seq_len: int) -> _Source:
+    _refuse_npy_header(path)
     size = path.stat().st_size
     if size % dtype.itemsize:
         raise InputFileError(

@@ -131,7 +131,7 @@ def check(value: Any, kind: str, label: str | None = None) -> float | int:
     if not in_range:
         fix = f"; {rule.fix}" if rule.fix else ""
         raise ConfigError(f"{_named(label)}{number:g} is not in {rule.text()}{fix}")
-    return number
+    return number + 0 if rule.integer else number + 0.0  # -0.0 is 0.0: a table never prints "-0"
 
 
 def finite(value: Any, label: str) -> float:

@@ -29,16 +29,24 @@ RECORD_NAMES = (rr.CONFIG_FILE, rr.STEPS_FILE, rr.EVENTS_FILE, rr.TELEMETRY_DIR,
                 "report.md", "report.json", "dashboard.html")
 
 
+# Run directories this process holds, so a meter inside `olmo-green train` does not lock against
+# its own train (flock locks of two descriptors conflict even within one process).
+_HELD: dict[Path, RunLock] = {}
+
+
 class RunLock:
     """An exclusive lock on RUN/.lock; `release` (or the process ending) frees it."""
 
     def __init__(self, path: Path, fd: int | None) -> None:
         self.path, self._fd = path, fd
+        _HELD[path.parent.resolve()] = self
 
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
+        if _HELD.get(self.path.parent.resolve()) is self:
+            del _HELD[self.path.parent.resolve()]
 
     def __enter__(self) -> RunLock:
         return self
@@ -64,6 +72,14 @@ def check_can_write(run_dir: Path, resume: bool) -> None:
         if found:
             raise ConfigError(f"{run_dir} already holds a run ({', '.join(found)}); pass --resume to "
                               "continue it, or another --run-dir")
+
+
+def hold_unless_held(run_dir: Path) -> RunLock | None:
+    """The lock for a writer that may run inside `olmo-green train` (EnergyMeter): None if this
+    process already holds it; else acquired, and refused like a second train."""
+    if Path(run_dir).resolve() in _HELD:
+        return None
+    return acquire(Path(run_dir))
 
 
 def acquire(run_dir: Path) -> RunLock:

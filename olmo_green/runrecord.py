@@ -122,6 +122,8 @@ def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
     """
     from olmo_green.errors import InputFileError
 
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever
+        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
     try:
         text = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
     except OSError as e:
@@ -266,6 +268,8 @@ def read_events(run_dir: str | Path) -> Events:
         return events
     from olmo_green.errors import InputFileError
 
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
     try:
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as e:

@@ -92,10 +92,15 @@ def read_intensity_series(path: str | Path, basis: str = "location") -> HourlyIn
         raise _fail(path, 1, "needs a header and at least one row of two columns",
                     "write timestamp,g_per_kwh rows")
     times_s, naive = _parse_times_s(path, frame.iloc[:, 0])
-    values = pd.to_numeric(frame.iloc[:, 1], errors="coerce").to_numpy(dtype=float)
+    raw = frame.iloc[:, 1]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
     if np.isnan(values).all():
         raise _fail(path, 1, f"column {frame.columns[1]!r} holds no numbers",
                     "the second column is the intensity in g CO2e/kWh")
+    text = np.flatnonzero(np.isnan(values) & raw.notna().to_numpy())
+    if len(text):
+        raise _fail(path, int(text[0]) + 2, f"intensity {raw.iloc[text[0]]!r} is not a number",
+                    "write the number alone, in g CO2e/kWh (656, not '656 g')")
     _check_values(path, times_s, values)
     zone = ", naive times read as UTC" if naive else ""
     return HourlyIntensity(hour_start_s=times_s, g_per_kwh=values, basis=basis,

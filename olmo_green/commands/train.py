@@ -78,7 +78,12 @@ def resolve_config(model_name: str | None, hardware: str | None, data_paths: tup
              "data.paths": list(data_paths) or None,
              "run_dir": run_dir or config.run_dir or f"runs/{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"}
     pairs = [f"{k}={_yaml_value(v)}" for k, v in flags.items() if v is not None]
-    return apply_overrides(config, pairs + list(overrides))
+    resolved = apply_overrides(config, pairs + list(overrides))
+    if (resume or resume_from) and resolved.hardware != config.hardware:
+        # The record holds one profile: a resume under another would re-label the whole run.
+        raise ConfigError(f"{run_dir} was trained on hardware {config.hardware!r}; a resume keeps it "
+                          f"(drop --hardware {resolved.hardware}), or start a new run with another --run-dir")
+    return resolved
 
 
 def _yaml_value(value: Any) -> str:
@@ -124,6 +129,9 @@ def run_training(**options: Any) -> str:
     if env.is_main:
         runlock.check_can_write(run_dir, resume)  # another train holds it, or a fresh run into a used one
     checkpoint = _checkpoint_to_resume(run_dir, options["resume_from"]) if resume else None
+    if checkpoint is not None and config.max_steps <= _step_of(checkpoint):
+        raise ConfigError(f"{checkpoint.name} is at step {_step_of(checkpoint)} and max_steps is "
+                          f"{config.max_steps}: nothing to train; pass a larger --max-steps")
     lock, created = None, False
     if env.is_main:
         created = not run_dir.exists()
@@ -188,6 +196,10 @@ def _checkpoint_to_resume(run_dir: Path, name: str | None) -> Path:
         raise InputFileError(f"{run_dir} has no complete checkpoint to resume from (the run stopped before "
                              "its first save); start again with another --run-dir")
     return latest
+
+
+def _step_of(checkpoint: Path) -> int:
+    return int(checkpoint.name.removeprefix("step"))
 
 
 def _save_config(config, run_dir: Path, model_cfg, profile) -> None:

@@ -111,7 +111,9 @@ def train_tokens(steps: pd.DataFrame) -> float | None:
     if steps.empty or "tokens" not in steps:
         return None
     current = (steps["phase"] == "train") & ~steps["superseded"]
-    tokens = steps.loc[current, "tokens"].sum()
+    # A row repeated in the file (a merged or edited steps.csv) is one step, not two.
+    rows = steps.loc[current].drop_duplicates(subset=[c for c in ("attempt", "step") if c in steps])
+    tokens = rows["tokens"].sum()
     return float(tokens) if tokens > 0 else None
 
 

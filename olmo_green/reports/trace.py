@@ -194,6 +194,11 @@ def _check_values(path: Path, frame: pd.DataFrame) -> None:
     bad = np.flatnonzero(frame["device"].isna().to_numpy())
     if len(bad):
         raise _fail(path, int(bad[0]) + 2, "device is empty", "name the device of every row (0, 1, ...)")
+    if "node" in frame:  # some rows named, some not: one device would split into two curves
+        empty = frame["node"].isna().to_numpy()
+        if empty.any() and not empty.all():
+            raise _fail(path, int(np.flatnonzero(empty)[0]) + 2, "node is empty here but named on other "
+                        "rows", "name the node of every row, or of none")
 
 
 def _device_codes(frame: pd.DataFrame) -> np.ndarray:

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from olmo_green import checks, runlock
 from olmo_green import runrecord as rr
 from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
@@ -54,6 +55,13 @@ class MeterOptions:
     # counter(start) rather than interpolated between background samples (docs/design.md).
     read_at_boundaries: bool = True
 
+    def __post_init__(self) -> None:
+        """The rule for numbers (checks.py): a period of 0 or NaN would be a busy loop."""
+        checks.check(self.interval_s, "sampling_interval_s", "interval_s")
+        checks.positive(self.flush_interval_s, "flush_interval_s")
+        checks.positive(self.sync_every_steps, "sync_every_steps", integer=True)
+        checks.at_least(self.merge_idle_s, 0.0, "merge_idle_s")
+
 
 class EnergyMeter:
     def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local", *,
@@ -81,6 +89,7 @@ class EnergyMeter:
         self._lock = threading.RLock()  # the ledger is fed by the sampler thread
         self._started = self._closed = False
         self._since_sync = 0
+        self._run_lock: runlock.RunLock | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, step: int | None = None, first_phase: str = "train") -> EnergyMeter:
@@ -94,7 +103,8 @@ class EnergyMeter:
         self._started = True
         self.group = NodeGroup.discover(self.node_name)
         if self.run_dir is not None:
-            if self.group.is_writer:  # a loop other than `olmo-green train`: the profile for the report
+            if self.group.is_writer:  # one writer per run; the profile for the report (runconfig.py)
+                self._run_lock = runlock.hold_unless_held(self.run_dir)
                 write_profile_if_missing(self.run_dir, self.profile, self.simulate, self.tags)
             self.events = EventLog(self.run_dir, self.group.node)
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
@@ -171,6 +181,8 @@ class EnergyMeter:
                 self.events.close()
             for source in self.sources or []:
                 source.close()
+            if self._run_lock is not None:
+                self._run_lock.release()
 
     def _report_losses(self, closing: bool = False) -> None:
         """Rows a writer could not write (full disk) become `records_dropped` events once the

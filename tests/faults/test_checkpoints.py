@@ -71,7 +71,8 @@ def test_the_oldest_checkpoint_corrupt_says_there_is_none_before_it(run):
 
 def test_a_checkpoint_without_its_model_file_is_incomplete(run):
     (run / "checkpoints" / "step000004" / "model_optim.pt").unlink()
-    one_line(train("--resume", "--run-dir", run), 2, "incomplete", "--resume-from step000002")
+    result = train("--resume", "--run-dir", run, "--max-steps", 6)
+    one_line(result, 2, "incomplete", "--resume-from step000002")
 
 
 def test_a_checkpoint_of_another_model_says_so(run):
@@ -81,7 +82,31 @@ def test_a_checkpoint_of_another_model_says_so(run):
 
 def test_a_rank_state_without_a_step_is_refused(run):
     torch.save({"callbacks": []}, run / "checkpoints" / "step000004" / "rank0.pt")
-    one_line(train("--resume", "--run-dir", run), 2, "not a trainer state", "--resume-from step000002")
+    one_line(train("--resume", "--run-dir", run, "--max-steps", 6), 2, "not a trainer state",
+             "--resume-from step000002")
+
+
+@pytest.mark.parametrize("step", [-7, "abc", 2.5, True])
+def test_a_rank_state_with_a_bad_step_is_refused_before_any_row_is_written(run, step):
+    state = torch.load(run / "checkpoints" / "step000004" / "rank0.pt", weights_only=True)
+    state["step"] = step
+    torch.save(state, run / "checkpoints" / "step000004" / "rank0.pt")
+    rows = (run / "steps.csv").read_text()
+    one_line(train("--resume", "--run-dir", run, "--max-steps", 6), 2, "is not a step number")
+    assert (run / "steps.csv").read_text() == rows
+
+
+def test_resuming_a_finished_run_is_refused(run):
+    rows = (run / "steps.csv").read_text()
+    one_line(train("--resume", "--run-dir", run), 2, "step000004 is at step 4", "nothing to train")
+    assert (run / "steps.csv").read_text() == rows
+
+
+def test_resuming_on_other_hardware_is_refused(run):
+    config = (run / "config.yaml").read_text()
+    one_line(train("--resume", "--run-dir", run, "--max-steps", 6, "--hardware", "h100"), 2,
+             "trained on hardware 'local'")
+    assert (run / "config.yaml").read_text() == config
 
 
 def test_latest_pointing_outside_the_checkpoints_is_not_followed(run, tmp_path):

@@ -15,6 +15,7 @@ import yaml
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
+from olmo_green.errors import ConfigError
 from olmo_green.hardware import load_profile
 from olmo_green.telemetry import EnergyMeter, hf_energy_callback
 from olmo_green.telemetry.runconfig import write_profile_if_missing
@@ -60,6 +61,20 @@ def test_the_hf_callback_run_reports_with_its_profile(tmp_path):
     assert_reports_like_the_profile(tmp_path)
 
 
+def test_the_hf_callback_records_tokens_where_trainer_counts_them(tmp_path):
+    callback = hf_energy_callback(tmp_path, "h100", simulate=True, interval_s=0.01, merge_idle_s=0.0)
+    state = SimpleNamespace(global_step=0, log_history=[], num_input_tokens_seen=100)  # 100 before start
+    control = SimpleNamespace()
+    callback.on_train_begin(None, state, control)
+    for _ in range(3):
+        callback.on_step_begin(None, state, control)
+        state.global_step += 1
+        state.num_input_tokens_seen += 512
+        callback.on_step_end(None, state, control)
+    callback.on_train_end(None, state, control)
+    assert report_json(tmp_path, "--intensity", "0.4")["tokens"] == 3 * 512
+
+
 def test_an_existing_config_is_never_replaced(tmp_path):
     (tmp_path / "config.yaml").write_text("hardware: lumi\n")
     assert write_profile_if_missing(tmp_path, load_profile("h100")) is False
@@ -74,3 +89,37 @@ def test_an_unwritable_run_directory_does_not_stop_the_loop(tmp_path, caplog):
     blocker.write_text("not a folder")
     assert write_profile_if_missing(blocker / "run", load_profile("h100")) is False
     assert "could not write" in caplog.text
+
+
+def test_a_second_process_metering_the_same_run_is_refused(tmp_path):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom olmo_green.telemetry import "
+                               "EnergyMeter\nm = EnergyMeter(sys.argv[1], 'h100', simulate=True).start()\n"
+                               "print('metering', flush=True)\ntime.sleep(60)", str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "metering"
+        with pytest.raises(ConfigError, match=f"being written by another .*pid {holder.pid}"):
+            EnergyMeter(tmp_path, "h100", simulate=True).start()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_meter_inside_a_train_of_the_same_process_does_not_lock_against_it(tmp_path):
+    from olmo_green import runlock
+
+    with runlock.acquire(tmp_path):
+        with EnergyMeter(tmp_path, "h100", simulate=True, interval_s=0.01) as meter:
+            meter.step(tokens=1)
+    assert (tmp_path / "steps.csv").exists()
+
+
+@pytest.mark.parametrize("setting", [{"interval_s": 0}, {"interval_s": float("nan")}, {"interval_s": 1e-9},
+                                     {"flush_interval_s": -1}, {"sync_every_steps": 0},
+                                     {"merge_idle_s": float("inf")}])
+def test_meter_options_pass_the_rule_for_numbers(tmp_path, setting):
+    with pytest.raises(ConfigError):
+        EnergyMeter(tmp_path, "h100", simulate=True, **setting)
