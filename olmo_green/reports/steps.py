@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from olmo_green import checks
 from olmo_green.carbon import J_PER_KWH, CarbonFactors
 from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
 from olmo_green.runrecord import superseded_steps
@@ -40,7 +41,11 @@ def usable_steps(steps: pd.DataFrame) -> pd.DataFrame:
         return steps
     start = pd.to_numeric(steps.get("time_start_s"), errors="coerce")
     end = pd.to_numeric(steps.get("time_end_s"), errors="coerce")
-    keep = start.notna() & end.notna() & (end >= start)
+    # Times that are not UNIX seconds (milliseconds, a clock never set) miss every sample.
+    implausible = checks.implausible_times(start.to_numpy(float))
+    implausible |= checks.implausible_times(end.to_numpy(float))
+    plausible = pd.Series(~implausible, index=steps.index)
+    keep = start.notna() & end.notna() & (end >= start) & plausible
     frame = steps[keep].copy()
     frame.attrs["dropped_rows"] = dropped + int((~keep).sum())
     return frame
@@ -82,9 +87,9 @@ def steps_notes(steps: pd.DataFrame, events: Sequence[dict] | None = None) -> li
     dropped = int(steps.attrs.get("dropped_rows", 0)) if steps is not None else 0
     if dropped:
         notes.append(f"{dropped:,} row(s) of steps.csv were garbage (unparsable, text in a number column, "
-                     "no step or window, a negative or absurd token count, or a window ending before it "
-                     "starts) and were left out: the total energy is unchanged, the step breakdown and "
-                     "tokens lack them")
+                     "no step or window, a negative or absurd token count, a window ending before it "
+                     "starts, or times that are not UNIX seconds) and were left out: the total energy is "
+                     "unchanged, the step breakdown and tokens lack them")
     skipped = getattr(events, "skipped", 0)
     if skipped:
         notes.append(f"{skipped:,} line(s) of events.jsonl were not valid events (not a JSON object, or a "

@@ -175,3 +175,34 @@ def test_prepare_data_reads_invalid_utf8_as_replacement_characters(tmp_path):
     result = invoke("prepare-data", source, "--out", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert mode(tmp_path / "out" / "input_ids.npy") & 0o044  # readable by others, as open() makes it
+
+
+# ---------------------------------------------------------------- convert
+
+
+def _hf_checkpoint(folder: Path) -> Path:
+    from olmo_green.model.olmo import OLMo
+
+    OLMo.from_preset("tiny").save_pretrained(folder)
+    return folder
+
+
+def test_convert_to_an_unwritable_place_is_one_line(tmp_path):
+    one_line(invoke("convert", "hf-to-olmo", _hf_checkpoint(tmp_path / "hf"), "/proc/olmo-green-native"),
+             "cannot write")
+
+
+def test_convert_on_a_full_disk_leaves_no_half_checkpoint(tmp_path, monkeypatch):
+    import torch
+
+    source = _hf_checkpoint(tmp_path / "hf")
+
+    def disk_full(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 2565376 vs 2565264")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    empty = tmp_path / "native"
+    empty.mkdir()
+    one_line(invoke("convert", "hf-to-olmo", source, empty), "cannot write", "native")
+    assert empty.is_dir() and not list(empty.iterdir())  # as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hf", "native"]  # no .partial left

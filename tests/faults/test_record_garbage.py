@@ -42,6 +42,7 @@ GARBAGE = {
     "half_a_step": good_row(5, 50).replace("5,", "5.5,", 1),
     "infinite_time": f"5,{T0 + 50},inf,1000,1.0,0.001,,train,0",
     "no_window": "5,,,1000,1.0,0.001,,train,0",
+    "milliseconds": f"5,{(T0 + 50) * 1000},{(T0 + 60) * 1000},1000,1.0,0.001,,train,0",
 }
 
 
@@ -94,7 +95,7 @@ def test_a_headerless_or_unreadable_steps_file_is_one_line(tmp_path):
     (run / "steps.csv").unlink()
     (run / "steps.csv").mkdir()
     result = CliRunner().invoke(cli, ["report", str(run)])
-    assert result.exit_code == 2 and "steps.csv: cannot be read" in result.output
+    assert result.exit_code == 2 and "steps.csv: not a regular file" in result.output
     assert "Traceback" not in result.output
 
 
