@@ -131,14 +131,14 @@ def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     lines = [line for line in text.splitlines() if line.strip()]
+    header = [name.strip() for name in lines[0].split(",")] if lines else list(columns)
+    if not set(header) & set(columns):
+        raise InputFileError(f"{path}: its first line is not a header of {', '.join(columns[:3])}, ...; "
+                             "the file is not one olmo-green wrote, or its header was lost")
     if len(lines) <= 1:
         frame = pd.DataFrame(columns=columns)
         frame.attrs["bad_rows"] = 0
         return frame
-    header = [name.strip() for name in lines[0].split(",")]
-    if not set(header) & set(columns):
-        raise InputFileError(f"{path}: its first line is not a header of {', '.join(columns[:3])}, ...; "
-                             "the file is not one olmo-green wrote, or its header was lost")
     from io import StringIO
 
     # Labels stay text: a device "0" or a node "001" must not become a number.
