@@ -94,8 +94,11 @@ def acquire(run_dir: Path) -> RunLock:
         # followed and truncated.
         fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as e:
-        raise InputFileError(f"cannot open {run_dir / LOCK_FILE} ({e.strerror or e}); it must be a plain "
-                             "file: remove it if no train is writing this run") from e
+        if e.errno == errno.ELOOP:
+            raise InputFileError(f"{run_dir / LOCK_FILE} is a symlink; it must be a plain file: remove it "
+                                 "if no train is writing this run") from e
+        raise InputFileError(f"cannot write in the run directory {run_dir} ({e.strerror or e}); "
+                             "pass a writable --run-dir") from e
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -167,7 +167,7 @@ def test_a_lock_file_that_is_a_symlink_is_refused_and_never_followed(finished_ru
     target.write_text("do not truncate")
     (run / runlock.LOCK_FILE).unlink()
     (run / runlock.LOCK_FILE).symlink_to(target)
-    one_line(train("--resume", "--run-dir", run, "--max-steps", 5), ".lock", "plain file")
+    one_line(train("--resume", "--run-dir", run, "--max-steps", 5), ".lock is a symlink", "plain file")
     assert target.read_text() == "do not truncate"
 
 
