@@ -23,8 +23,24 @@ def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | No
     """
     from olmo_green.dashboards import build_dashboard  # plotly and pandas load only here
 
+    _check_options(**carbon)
     options = {key: value for key, value in carbon.items() if value is not None}
     if intensity is not None:
         options["intensity_kg_per_kwh"] = intensity
     path = build_dashboard(list(run_dirs), output, **options)
     click.echo(f"wrote {path}")
+
+
+def _check_options(hardware: str | None = None, country: str | None = None,
+                   intensity_series: str | None = None, **_: object) -> None:
+    """What the user passed is checked here, as `report` does, so a bad profile, country or
+    series is one line and exit code 2; the page itself shows only problems of the run's own record."""
+    from olmo_green.carbon import country_intensity, read_intensity_series
+    from olmo_green.hardware import load_profile
+
+    if hardware is not None:
+        load_profile(hardware)
+    if country is not None:
+        country_intensity(country)
+    if intensity_series is not None:
+        read_intensity_series(intensity_series)

@@ -108,6 +108,8 @@ def load_model_config(name_or_path: str):
 
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a directory; pass the model YAML file")
         if not path.is_file():
             raise ConfigError(f"{path}: model file not found; pass a preset (olmo-7b) or an existing YAML")
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -105,3 +105,10 @@ def test_quarter_hours_and_a_repeated_hour_are_refused(run, tmp_path):
     refused(report(run, series(tmp_path / "q.csv", [656.0] * 4, times=quarter)), "not one hour apart")
     repeated = [str(HOUR0), str(HOUR0 + 3600), str(HOUR0 + 3600)]
     refused(report(run, series(tmp_path / "r.csv", [656.0] * 3, times=repeated)), "r.csv:4:")
+
+
+def test_the_dashboard_refuses_a_bad_series_the_user_passed(run, tmp_path):
+    result = CliRunner().invoke(cli, ["dashboard", str(run), "--intensity-series",
+                                      str(series(tmp_path / "s.csv", [0.656, 0.7]))])
+    refused(result, "looks like kg/kWh")
+    assert not (run / "dashboard.html").exists()
