@@ -110,7 +110,8 @@ def test_resume_without_a_checkpoint_rewrites_nothing(tmp_path):
     (run / "steps.csv").write_text("step,time_start_s,time_end_s\n")
     before = snapshot(run)
     one_line(CliRunner().invoke(cli, ["train", "--resume", "--run-dir", str(run), "--hardware", "h100"]),
-             "no complete checkpoint")
+             "trained on hardware 'mosaicml-a100'")
+    one_line(CliRunner().invoke(cli, ["train", "--resume", "--run-dir", str(run)]), "no complete checkpoint")
     assert snapshot(run) == before and not (run / ".lock").exists()
 
 
