@@ -18,6 +18,7 @@ from olmo_green.dashboards.figures import Panel, annotate_if_empty
 from olmo_green.dashboards.panels import energy_emissions_panel, energy_per_token_panel, loss_energy_panel
 from olmo_green.dashboards.power import device_power_panel, node_power_panel
 from olmo_green.dashboards.rundata import RunData, load_run
+from olmo_green.fileio import write_atomic
 
 DASHBOARD_FILE = "dashboard.html"
 STYLE = """
@@ -115,9 +116,22 @@ def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None
     for run, account, name in zip(runs, accounts, _unique_names(run_dirs), strict=True):
         run.name = account.run_name = name
     path = Path(output) if output is not None else Path(run_dirs[0]) / DASHBOARD_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_page(runs, build_panels(runs, accounts)), encoding="utf-8")
-    return path
+    page = render_page(runs, build_panels(runs, accounts))  # everything is computed before a file is touched
+    if output is not None and not path.parent.exists():
+        _make_folder(path.parent)
+    # Atomic and 0644: a failed write leaves the previous page, never a truncated one.
+    if output is not None:
+        return write_atomic(path, page, what="-o", follow=True)
+    return write_atomic(path, page, what="run directory")
+
+
+def _make_folder(folder: Path) -> None:
+    from olmo_green.errors import InputFileError
+
+    try:
+        folder.mkdir(parents=True)
+    except OSError as e:
+        raise InputFileError(f"cannot create {folder} ({e.strerror or e}); choose a writable -o") from e
 
 
 def write_run_dashboard(run_dir: str | Path, **carbon_options) -> Path:

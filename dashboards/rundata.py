@@ -15,6 +15,7 @@ import pandas as pd
 
 from olmo_green import runrecord
 from olmo_green.errors import InputFileError
+from olmo_green.reports.steps import usable_steps
 from olmo_green.telemetry.integrate import (
     GAP_FACTOR,
     EnergyCurve,
@@ -53,10 +54,9 @@ def load_run(run_dir: str | Path) -> RunData:
             f"{run_dir} is not a run record (no config.yaml, steps.csv or telemetry/): "
             "pass the --run-dir of an `olmo-green train` run."
         )
-    steps = runrecord.read_steps(path)
-    for column in runrecord.STEP_COLUMNS:  # an older or partial writer: missing columns are unknown
-        if column not in steps:
-            steps[column] = "train" if column == "phase" else np.nan
+    # Garbage rows and rows without a window are left out and counted, as the report does
+    # (runrecord.read_steps, reports/steps.usable_steps); the report's notes give the count.
+    steps = usable_steps(runrecord.read_steps(path))
     steps["phase"] = phase = steps["phase"].fillna("train").astype(str)
     # Steps a resumed run redid have rows from both attempts: the redoing attempt's row is drawn.
     train = steps[(phase == "train") & ~runrecord.superseded_steps(steps)]

@@ -64,14 +64,17 @@ def read_documents(path: Path) -> Iterator[str]:
     if path.suffix not in (".jsonl", ".json"):
         yield path.read_text(encoding="utf-8", errors="replace")
         return
-    with path.open(encoding="utf-8") as f:
+    with path.open(encoding="utf-8", errors="replace") as f:  # a bad byte is U+FFFD, as for plain text
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                yield json.loads(line)["text"]
+                text = json.loads(line)["text"]
             except (json.JSONDecodeError, KeyError, TypeError) as e:
                 raise InputFileError(f"{path}:{number}: expected a JSON object with a \"text\" field") from e
+            if not isinstance(text, str):
+                raise InputFileError(f"{path}:{number}: \"text\" is {type(text).__name__}, not a string")
+            yield text
 
 
 def write_memmap(documents: Iterable[str], tokenizer, out_dir: Path,
@@ -82,14 +85,18 @@ def write_memmap(documents: Iterable[str], tokenizer, out_dir: Path,
     target = out_dir / INPUT_IDS
     tmp = target.with_suffix(f".{os.getpid()}.tmp")  # unique: ranks may race to write
     total = 0
-    with tmp.open("wb") as f:
-        for text in documents:
-            ids = np.asarray(tokenizer.encode(text) + [tokenizer.eos_token_id], dtype=dtype)
-            f.write(ids.tobytes())
-            total += len(ids)
-            if on_document:
-                on_document()
-    tmp.replace(target)  # a killed run leaves no half-written input_ids.npy
+    try:
+        with tmp.open("wb") as f:
+            for text in documents:
+                ids = np.asarray(tokenizer.encode(text) + [tokenizer.eos_token_id], dtype=dtype)
+                f.write(ids.tobytes())
+                total += len(ids)
+                if on_document:
+                    on_document()
+        tmp.replace(target)  # a killed run leaves no half-written input_ids.npy
+    except BaseException:  # a bad input line, a full disk, Ctrl-C: no .tmp left behind
+        tmp.unlink(missing_ok=True)
+        raise
     return total
 
 

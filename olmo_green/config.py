@@ -17,15 +17,22 @@ from typing import Any
 
 import yaml
 
+from olmo_green import checks
 from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.fileio import write_atomic
 
 
-def _positive(section: str, name: str, value: float | int | None, allow_none: bool = False) -> None:
+def _positive(section: str, name: str, value: float | int | None, allow_none: bool = False,
+              integer: bool = False) -> None:
+    """A finite positive number (checks.positive: nan, inf and bools are refused too)."""
     if value is None and allow_none:
         return
-    if value is None or value <= 0:
-        key = f"{section}.{name}" if section else name  # top-level keys have no section
-        raise ConfigError(f"{key} must be positive, got {value!r}")
+    key = f"{section}.{name}" if section else name  # top-level keys have no section
+    checks.positive(value, key, integer=integer)
+
+
+def _at_least_zero(key: str, value: float | int, integer: bool = False) -> None:
+    checks.at_least(value, 0, key, integer=integer)
 
 
 @dataclass
@@ -34,7 +41,7 @@ class ModelSection:
     sequence_length: int | None = None  # None: the preset's max_sequence_length
 
     def __post_init__(self) -> None:
-        _positive("model", "sequence_length", self.sequence_length, allow_none=True)
+        _positive("model", "sequence_length", self.sequence_length, allow_none=True, integer=True)
 
 
 @dataclass
@@ -64,11 +71,15 @@ class OptimSection:
         _positive("optim", "lr", self.lr)
         _positive("optim", "eps", self.eps)
         _positive("optim", "max_grad_norm", self.max_grad_norm)
-        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+        betas_ok = isinstance(self.betas, list) and len(self.betas) == 2
+        for beta in self.betas if betas_ok else []:
+            checks.finite(beta, "optim.betas")
+            betas_ok = betas_ok and 0.0 <= beta < 1.0
+        if not betas_ok:
             raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {self.betas!r}")
-        if self.weight_decay < 0:
-            raise ConfigError(f"optim.weight_decay must be >= 0, got {self.weight_decay!r}")
-        _positive("optim", "grad_clip_warmup_steps", self.grad_clip_warmup_steps, allow_none=True)
+        _at_least_zero("optim.weight_decay", self.weight_decay)
+        _positive("optim", "grad_clip_warmup_steps", self.grad_clip_warmup_steps, allow_none=True,
+                  integer=True)
         _positive("optim", "grad_clip_warmup_factor", self.grad_clip_warmup_factor, allow_none=True)
 
 
@@ -82,11 +93,9 @@ class ScheduleSection:
     def __post_init__(self) -> None:
         if self.name not in ("cosine", "linear"):
             raise ConfigError(f"schedule.name must be cosine or linear, got {self.name!r}")
-        if self.warmup_steps < 0:
-            raise ConfigError(f"schedule.warmup_steps must be >= 0, got {self.warmup_steps!r}")
-        if not 0.0 <= self.alpha_f <= 1.0:
-            raise ConfigError(f"schedule.alpha_f must be in [0, 1], got {self.alpha_f!r}")
-        _positive("schedule", "t_max", self.t_max, allow_none=True)
+        _at_least_zero("schedule.warmup_steps", self.warmup_steps, integer=True)
+        checks.within(self.alpha_f, 0.0, 1.0, "schedule.alpha_f")
+        _positive("schedule", "t_max", self.t_max, allow_none=True, integer=True)
 
 
 @dataclass
@@ -96,8 +105,8 @@ class BatchSection:
     micro_batch_size: int = 8  # instances per forward/backward on one rank
 
     def __post_init__(self) -> None:
-        _positive("batch", "global_batch_size", self.global_batch_size)
-        _positive("batch", "micro_batch_size", self.micro_batch_size)
+        _positive("batch", "global_batch_size", self.global_batch_size, integer=True)
+        _positive("batch", "micro_batch_size", self.micro_batch_size, integer=True)
 
     def accumulation_steps(self, world_size: int) -> int:
         """Micro-batches per rank per step; the global batch must split evenly."""
@@ -116,8 +125,8 @@ class TelemetrySection:
     summary_bucket_s: float = 10.0  # time buckets of the chunk summaries reports and dashboards read
 
     def __post_init__(self) -> None:
-        _positive("telemetry", "sampling_interval_s", self.sampling_interval_s)
-        _positive("telemetry", "summary_bucket_s", self.summary_bucket_s)
+        checks.check(self.sampling_interval_s, "sampling_interval_s", "telemetry.sampling_interval_s")
+        checks.check(self.summary_bucket_s, "summary_bucket_s", "telemetry.summary_bucket_s")
         if 3600.0 % self.summary_bucket_s:  # hours must be whole buckets: hourly intensities stay exact
             raise ConfigError(f"telemetry.summary_bucket_s must divide 3600 (an hour), "
                               f"got {self.summary_bucket_s!r}")
@@ -143,15 +152,12 @@ class TrainConfig:
     eval_batches: int = 2  # global batches of held-out data per evaluation
 
     def __post_init__(self) -> None:
-        _positive("", "max_steps", self.max_steps)
-        _positive("", "save_interval", self.save_interval)
-        if self.eval_interval < 0:
-            raise ConfigError(f"eval_interval must be >= 0 (0: no eval), got {self.eval_interval}")
-        _positive("", "eval_batches", self.eval_batches)
-        if self.keep_checkpoints < 0:
-            raise ConfigError(f"keep_checkpoints must be >= 0 (0 keeps all), got {self.keep_checkpoints}")
-        if self.seed < 0:
-            raise ConfigError(f"seed must be >= 0, got {self.seed}")
+        _positive("", "max_steps", self.max_steps, integer=True)
+        _positive("", "save_interval", self.save_interval, integer=True)
+        _at_least_zero("eval_interval (0: no eval)", self.eval_interval, integer=True)
+        _positive("", "eval_batches", self.eval_batches, integer=True)
+        _at_least_zero("keep_checkpoints (0 keeps all)", self.keep_checkpoints, integer=True)
+        _at_least_zero("seed", self.seed, integer=True)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -279,7 +285,5 @@ def save_config(config: TrainConfig, path: str | Path, resolved: dict[str, Any] 
     data = config.to_dict()
     for name, value in (resolved or {}).items():
         data[f"resolved_{name}"] = value
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    tmp.replace(path)  # atomic: a reader never sees half a file
+    # atomic and 0644: a reader never sees half a file, and a planted symlink is never followed
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False), what="--run-dir")

@@ -113,18 +113,41 @@ def is_run_dir(path: str | Path) -> bool:
 
 
 def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
-    """Read an appended CSV; a torn last line (killed mid-write) is dropped."""
-    text = path.read_text(encoding="utf-8")
+    """Read an appended CSV; a torn last line (killed mid-write) is dropped.
+
+    Garbage never stops a read: bytes that are not UTF-8 become U+FFFD, a row with
+    more fields than the header (a torn line glued to the next) is skipped, a BOM is
+    ignored. `frame.attrs["bad_rows"]` counts the data lines that gave no row.
+    A file that cannot be read at all (a directory, no permission, no header) is
+    an InputFileError of one line.
+    """
+    from olmo_green.errors import InputFileError
+
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever
+        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
+    except OSError as e:
+        raise InputFileError(f"{path}: cannot be read ({e.strerror or e})") from e
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
-    lines = text.splitlines()
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = [name.strip() for name in lines[0].split(",")] if lines else list(columns)
+    if not set(header) & set(columns):
+        raise InputFileError(f"{path}: its first line is not a header of {', '.join(columns[:3])}, ...; "
+                             "the file is not one olmo-green wrote, or its header was lost")
     if len(lines) <= 1:
-        return pd.DataFrame(columns=columns)
+        frame = pd.DataFrame(columns=columns)
+        frame.attrs["bad_rows"] = 0
+        return frame
     from io import StringIO
 
     # Labels stay text: a device "0" or a node "001" must not become a number.
     labels = {c: "string" for c in ("node", "device", "domain", "source", "phase")}
-    return pd.read_csv(StringIO(text), dtype=labels)
+    frame = pd.read_csv(StringIO("\n".join(lines) + "\n"), dtype=labels, on_bad_lines="skip",
+                        skipinitialspace=True)
+    frame.attrs["bad_rows"] = len(lines) - 1 - len(frame)
+    return frame
 
 
 def normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
@@ -201,17 +224,46 @@ def read_samples(run_dir: str | Path, node: str | None = None) -> pd.DataFrame:
     return samples.sort_values(["node", "device", "time_s"], kind="stable", ignore_index=True)
 
 
+STEP_NUMBERS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "attempt"]
+MAX_STEP_TOKENS = 1e10  # tokens in one step: 2,500x OLMo 7B's 4M-token batches is no step
+
+
 def read_steps(run_dir: str | Path) -> pd.DataFrame:
     """The step file of a run: one row per optimizer step or phase window.
 
-    A file from before the `attempt` column reads as attempt 0 throughout.
+    Every column of STEP_COLUMNS is there (missing ones are empty; a file from before
+    the `attempt` column reads as attempt 0 throughout), numbers are numbers. Garbage
+    rows are dropped and counted in `steps.attrs["dropped_rows"]`: the report and the
+    dashboard read steps here, so both drop and count the same rows (see
+    reports/steps.py, steps_notes). A row is garbage if it does not parse (too many
+    fields, a torn line), holds text where a number belongs, has no step number, a
+    negative or absurd token count, a window that ends before it starts, or an
+    infinite value. An empty cell is not garbage: it is unknown.
     """
     path = Path(run_dir) / STEPS_FILE
     if not path.exists():
-        return pd.DataFrame(columns=STEP_COLUMNS)
+        steps = pd.DataFrame(columns=STEP_COLUMNS)
+        steps.attrs["dropped_rows"] = 0
+        return steps
     steps = read_csv_tolerant(path, STEP_COLUMNS)
-    if "attempt" not in steps:
-        steps["attempt"] = 0
+    bad_rows = steps.attrs.get("bad_rows", 0)
+    for column in STEP_COLUMNS:
+        if column not in steps:
+            steps[column] = pd.NA if column == "phase" else math.nan
+    garbage = pd.Series(False, index=steps.index)
+    for column in STEP_NUMBERS:
+        raw = steps[column]
+        numbers = pd.to_numeric(raw, errors="coerce")
+        garbage |= (raw.notna() & numbers.isna()) | numbers.isin([math.inf, -math.inf])  # text, inf
+        steps[column] = numbers.astype(float)
+    tokens, start, end = steps["tokens"], steps["time_start_s"], steps["time_end_s"]
+    step = steps["step"]
+    garbage |= step.isna() | (step < 0) | (step % 1 != 0)
+    garbage |= (tokens < 0) | (tokens > MAX_STEP_TOKENS) | (end < start)
+    steps = steps.loc[~garbage, STEP_COLUMNS].reset_index(drop=True)
+    steps["attempt"] = steps["attempt"].fillna(0).astype(int)
+    steps["phase"] = steps["phase"].astype("string").fillna("train")  # a window's phase defaults to train
+    steps.attrs["dropped_rows"] = int(bad_rows + garbage.sum())
     return steps
 
 
@@ -241,15 +293,76 @@ def superseded_steps(steps: pd.DataFrame) -> pd.Series:
     return pd.Series(step > limit, index=steps.index)
 
 
-def read_events(run_dir: str | Path) -> list[dict]:
-    """Recorded gaps, faults and warnings; a torn last line is dropped."""
+class Events(list):
+    """The events of a run, and how many lines of events.jsonl were skipped as garbage."""
+
+    skipped: int = 0
+
+
+# The longest duration an event may give: from 2000 (checks.EARLIEST_UNIX_S) to about now.
+MAX_DURATION_S = 30 * 366 * 86_400.0
+# Fields whose type a reader relies on, per event kind: a line with another type is skipped.
+_EVENT_NUMBERS = {EVENT_GAP_END: ("duration_s",), EVENT_RESUME_GAP: ("duration_s",),
+                  EVENT_RECORDS_DROPPED: ("rows",)}
+
+
+def read_events(run_dir: str | Path) -> Events:
+    """Recorded gaps, faults and warnings; a torn last line is dropped.
+
+    A line that is not a JSON object with a text `kind`, or whose fields a reader
+    relies on have the wrong type (a negative, infinite or text duration or row count,
+    counts that are not whole numbers of at least 0), is skipped and counted in
+    `events.skipped` (reports/steps.py, steps_notes, says so).
+    """
     path = Path(run_dir) / EVENTS_FILE
+    events = Events()
     if not path.exists():
-        return []
-    events = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+        return events
+    from olmo_green.errors import InputFileError
+
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as e:
+        raise InputFileError(f"{path}: cannot be read ({e.strerror or e})") from e
+    lines = text.splitlines()
+    torn = bool(text) and not text.endswith("\n")  # the last line of a killed writer
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue  # a line torn by a kill
+            event = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            if not (torn and number == len(lines)):
+                events.skipped += 1
+            continue
+        if _well_formed(event):
+            events.append(event)
+        else:
+            events.skipped += 1
     return events
+
+
+def _well_formed(event: object) -> bool:
+    if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
+        return False
+    for name in _EVENT_NUMBERS.get(event["kind"], ()):
+        if name in event and not _count_like(event[name]):
+            return False
+    duration_s = event.get("duration_s", 0.0)
+    if _count_like(duration_s) and duration_s > MAX_DURATION_S:
+        return False  # longer than any run's record can span: no clock wrote it
+    if event["kind"] == EVENT_REJECTED_SAMPLES:
+        counts = event.get("counts")
+        return isinstance(counts, dict) and all(_count_like(n, whole=True) for n in counts.values())
+    return True
+
+
+def _count_like(value: object, whole: bool = False) -> bool:
+    """A finite number of at least 0 (a whole one if `whole`); bools and text are not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if not math.isfinite(value) or value < 0:
+        return False
+    return not whole or float(value).is_integer()

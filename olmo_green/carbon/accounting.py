@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from olmo_green import checks
 from olmo_green.carbon.country import country_intensity
 from olmo_green.carbon.intensity import ConstantIntensity, HourlyIntensity, Intensity, effective_kg_per_kwh
 from olmo_green.carbon.series import check_covers, read_intensity_series
@@ -62,11 +63,11 @@ def _check_options(options: CarbonOptions) -> None:
                             ("--intensity-series", options.intensity_series)) if v is not None]
     if len(given) > 1:
         raise ConfigError(f"give one of {', '.join(given)}, not several: each sets the headline intensity")
-    if options.pue is not None and not 1.0 <= options.pue <= 3.0:
-        raise ConfigError(f"--pue {options.pue} is outside 1.0..3.0; a PUE is facility / IT energy")
-    if options.intensity_kg_per_kwh is not None and not 0 <= options.intensity_kg_per_kwh <= 2.0:
-        raise ConfigError(f"--intensity {options.intensity_kg_per_kwh} kg/kWh is outside 0..2; "
-                          "pass kg CO2e/kWh (0.656, not 656)")
+    # The one rule for numbers (checks.py): the same ranges as a profile's pue and intensities.
+    if options.pue is not None:
+        checks.check(options.pue, "pue", "--pue")
+    if options.intensity_kg_per_kwh is not None:
+        checks.check(options.intensity_kg_per_kwh, "intensity_kg_per_kwh", "--intensity")
 
 
 def _user_intensity(options: CarbonOptions) -> Intensity | None:
@@ -90,7 +91,10 @@ def _profile_intensities(profile: HardwareProfile | None) -> list[Intensity]:
         found.append(ConstantIntensity(profile.intensity_location_kg_per_kwh, "location",
                                        profile.sources.get("intensity_location_kg_per_kwh", profile.name)))
     elif profile.country:
-        found.append(country_intensity(profile.country))
+        try:
+            found.append(country_intensity(profile.country))
+        except ConfigError as e:  # say which profile named the country
+            raise ConfigError(f"hardware profile {profile.name!r}: {e}") from e
     # The profile's headline basis first.
     return sorted(found, key=lambda i: i.basis != profile.headline)
 

@@ -1,5 +1,6 @@
 """`olmo-green convert`: between Hugging Face and native OLMo checkpoints."""
 
+import shutil
 from pathlib import Path
 
 import click
@@ -33,6 +34,23 @@ def command(direction: str, src: Path, dst: Path) -> None:
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise InputFileError(f"{dst} already exists and is not an empty directory; choose a new one")
     model = interop.load(src)
-    model.save_pretrained(dst, format=target_format)
+    _save_whole(model, dst, target_format)
     click.echo(f"wrote {FORMAT_NAMES[target_format]} checkpoint {dst} "
                f"({model.num_params():,} parameters, {interop.dtype_name(model)})")
+
+
+def _save_whole(model, dst: Path, target_format: str) -> None:
+    """Write into a folder beside DST and rename it into place: a full disk or a read-only target
+    is one line and leaves no half-written checkpoint (DST stays as it was)."""
+    partial = dst.with_name(f".{dst.name}.partial")
+    try:
+        shutil.rmtree(partial, ignore_errors=True)  # debris of a killed conversion
+        model.save_pretrained(partial, format=target_format)
+        if dst.exists():
+            dst.rmdir()  # checked above: an empty directory
+        partial.rename(dst)
+    except (OSError, RuntimeError) as e:  # torch reports a full disk as a RuntimeError
+        shutil.rmtree(partial, ignore_errors=True)
+        reason = getattr(e, "strerror", None) or (str(e).splitlines() or [type(e).__name__])[0]
+        raise InputFileError(f"cannot write {dst} ({reason[:200]}); choose a writable DST with room for "
+                             "the weights") from e

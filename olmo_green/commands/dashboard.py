@@ -2,14 +2,16 @@
 
 import click
 
+from olmo_green.checks import Checked
+
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path())
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="HTML file to write (default: RUN_DIR/dashboard.html for one run).")
 @click.option("--hardware", help="Hardware profile whose PUE and intensity apply (default: the run's).")
-@click.option("--pue", type=float, help="Power usage effectiveness of the data centre.")
-@click.option("--intensity", type=float, help="Carbon intensity in kg CO2e/kWh.")
+@click.option("--pue", type=Checked("pue"), help="Power usage effectiveness of the data centre.")
+@click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
 def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | None, **carbon) -> None:
@@ -21,8 +23,24 @@ def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | No
     """
     from olmo_green.dashboards import build_dashboard  # plotly and pandas load only here
 
+    _check_options(**carbon)
     options = {key: value for key, value in carbon.items() if value is not None}
     if intensity is not None:
         options["intensity_kg_per_kwh"] = intensity
     path = build_dashboard(list(run_dirs), output, **options)
     click.echo(f"wrote {path}")
+
+
+def _check_options(hardware: str | None = None, country: str | None = None,
+                   intensity_series: str | None = None, **_: object) -> None:
+    """What the user passed is checked here, as `report` does, so a bad profile, country or
+    series is one line and exit code 2; the page itself shows only problems of the run's own record."""
+    from olmo_green.carbon import country_intensity, read_intensity_series
+    from olmo_green.hardware import load_profile
+
+    if hardware is not None:
+        load_profile(hardware)
+    if country is not None:
+        country_intensity(country)
+    if intensity_series is not None:
+        read_intensity_series(intensity_series)

@@ -2,14 +2,17 @@
 
 import click
 
+from olmo_green.checks import Checked
+
 
 @click.command()
 @click.option("--model", "model_name", required=True, help="Preset or model YAML file.")
-@click.option("--tokens", type=float, required=True, help="Training tokens, e.g. 2.46e12.")
+@click.option("--tokens", type=Checked("tokens"), required=True, help="Training tokens, e.g. 2.46e12.")
 @click.option("--hardware", multiple=True, required=True, help="Profile; repeat to compare.")
-@click.option("--mfu", type=float, help="Model FLOPs utilisation (0-1).")
-@click.option("--pue", type=float, help="Power usage effectiveness (default: the profile's).")
-@click.option("--intensity", type=float, help="Carbon intensity in kg CO2e/kWh (default: the profile's).")
+@click.option("--mfu", type=Checked("mfu"), help="Model FLOPs utilisation (0-1).")
+@click.option("--pue", type=Checked("pue"), help="Power usage effectiveness (default: the profile's).")
+@click.option("--intensity", type=Checked("intensity_kg_per_kwh"),
+              help="Carbon intensity in kg CO2e/kWh (default: the profile's).")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex"]), default="md",
               show_default=True)
@@ -26,7 +29,7 @@ def command(model_name: str, tokens: float, hardware: tuple[str, ...], mfu: floa
     carbon = CarbonOptions(pue=pue, intensity_kg_per_kwh=intensity, country=country)
     estimates = [estimate(model_name, tokens, h, mfu=mfu, carbon=carbon) for h in hardware]
     text = render_estimates(estimates, fmt)
-    if output:
-        write_atomic(output, text)
+    if output and output != "-":  # `-o -` is stdout, as for most tools
+        write_atomic(output, text, follow=True)
     else:
         click.echo(text, nl=False)

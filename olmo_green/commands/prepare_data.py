@@ -23,15 +23,45 @@ def command(inputs: tuple[str, ...], out: str, tokenizer: str | None) -> None:
     from olmo_green.model.corpus import ByteTokenizer, FileTokenizer, builtin_files
 
     paths = [Path(p) for p in inputs] or builtin_files()
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        raise InputFileError(f"input file {missing[0]} does not exist")
+    for path in paths:
+        if path.is_dir():
+            raise InputFileError(f"input {path} is a directory; pass the text or JSONL files in it "
+                                 f"(e.g. {path}/*.jsonl)")
+        if not path.is_file():
+            raise InputFileError(f"input file {path} does not exist")
     tok = FileTokenizer(tokenizer) if tokenizer else ByteTokenizer()
-    total = _tokenize_with_progress(paths, tok, Path(out))
+    out_existed = Path(out).exists()
+    try:
+        total = _tokenize_with_progress(paths, tok, Path(out))
+    except BaseException:
+        if not out_existed:  # a failed command leaves no empty --out folder behind
+            _remove_if_empty(Path(out))
+        raise
     click.echo(f"wrote {total:,} tokens from {len(paths)} file(s) to {Path(out) / 'input_ids.npy'}")
 
 
 def _tokenize_with_progress(paths: list[Path], tokenizer, out: Path) -> int:
+    """Tokenize into out/input_ids.npy; a write or decoding failure is one line."""
+    from olmo_green.errors import InputFileError
+
+    try:
+        return _tokenize(paths, tokenizer, out)
+    except OSError as e:  # --out read-only, a full disk, a file in the way: one line
+        raise InputFileError(f"cannot write {out / 'input_ids.npy'} ({e.strerror or e}); "
+                             "choose a writable --out or free some space") from e
+    except UnicodeDecodeError as e:
+        raise InputFileError(f"an input is not UTF-8 text ({e.reason} at byte {e.start}); "
+                             "convert it to UTF-8") from e
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # not empty, or not there: leave it
+
+
+def _tokenize(paths: list[Path], tokenizer, out: Path) -> int:
     from rich.progress import Progress
 
     from olmo_green.model.corpus import read_documents, write_memmap

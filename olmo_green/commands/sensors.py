@@ -2,11 +2,13 @@
 
 import click
 
+from olmo_green.checks import Checked
+
 
 @click.command()
 @click.option("--hardware", default="local", show_default=True, help="Hardware profile.")
 @click.option("--simulate", is_flag=True, help="Show the profile's modelled devices instead.")
-@click.option("--probe-seconds", type=float, default=1.0, show_default=True,
+@click.option("--probe-seconds", type=Checked("probe_seconds"), default=1.0, show_default=True,
               help="How long to poll each source to measure its update interval.")
 def command(hardware: str, simulate: bool, probe_seconds: float) -> None:
     """List the energy sensors found here, each one's method and update interval."""

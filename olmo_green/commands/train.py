@@ -7,6 +7,7 @@ that hands it the telemetry layer's callbacks.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +18,9 @@ import click
 from olmo_green.errors import ConfigError, InputFileError
 
 PREEMPTED_EXIT_CODE = 143  # 128 + SIGTERM: what schedulers expect from a job stopped by SIGTERM
+INTERRUPTED_EXIT_CODE = 130  # 128 + SIGINT: Ctrl-C, handled like SIGTERM
+STOP_MESSAGES = {"preempted": "preempted by SIGTERM", "interrupted": "interrupted (SIGINT)"}
+EXIT_CODES = {"preempted": PREEMPTED_EXIT_CODE, "interrupted": INTERRUPTED_EXIT_CODE}
 
 
 @click.command()
@@ -31,29 +35,37 @@ PREEMPTED_EXIT_CODE = 143  # 128 + SIGTERM: what schedulers expect from a job st
 @click.option("--max-steps", type=int, help="Train up to this optimizer step.")
 @click.option("--save-interval", type=int, help="Save a checkpoint every N steps (and at the end).")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last checkpoint.")
+@click.option("--resume-from", metavar="CHECKPOINT",
+              help="Continue the run in --run-dir from this checkpoint (e.g. step000005) instead of the "
+                   "last one; implies --resume.")
 @click.option("--simulate", is_flag=True, help="Use the profile's modelled devices instead of real sensors.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value by dotted key, e.g. --set optim.lr=3e-4.")
 @click.pass_context
 def command(ctx: click.Context, **options: Any) -> None:
-    """Train an OLMo model while measuring the energy its accelerators draw."""
+    """Train an OLMo model while measuring the energy its accelerators draw.
+
+    Ctrl-C (SIGINT) and SIGTERM finish the step in flight, save a checkpoint,
+    close the records and exit (130 and 143); continue with --resume.
+    """
     status = run_training(**options)
-    if status == "preempted":
-        click.echo("olmo-green: preempted by SIGTERM; checkpoint saved, continue with --resume", err=True)
-        ctx.exit(PREEMPTED_EXIT_CODE)
+    if status in EXIT_CODES:
+        click.echo(f"olmo-green: {STOP_MESSAGES[status]}; checkpoint saved, continue with --resume", err=True)
+        ctx.exit(EXIT_CODES[status])
 
 
 def resolve_config(model_name: str | None, hardware: str | None, data_paths: tuple[str, ...],
                    run_dir: str | None, max_steps: int | None, save_interval: int | None,
-                   resume: bool, simulate: bool, overrides: tuple[str, ...]):
+                   resume: bool, simulate: bool, overrides: tuple[str, ...], resume_from: str | None = None):
     """The run's TrainConfig: defaults (or the resumed run's config.yaml), then flags, then --set."""
     from olmo_green.config import TrainConfig, apply_overrides, load_config
     from olmo_green.model.distributed import read_env
     from olmo_green.runrecord import CONFIG_FILE
 
-    if resume:
+    if resume or resume_from:
         if not run_dir:
-            raise ConfigError("--resume needs --run-dir (the run to continue)")
+            raise ConfigError(f"{'--resume-from' if resume_from else '--resume'} needs --run-dir "
+                              "(the run to continue)")
         if not (Path(run_dir) / CONFIG_FILE).exists():
             raise InputFileError(f"{run_dir} holds no {CONFIG_FILE} to resume; check --run-dir")
         config = load_config(Path(run_dir) / CONFIG_FILE)
@@ -66,7 +78,12 @@ def resolve_config(model_name: str | None, hardware: str | None, data_paths: tup
              "data.paths": list(data_paths) or None,
              "run_dir": run_dir or config.run_dir or f"runs/{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"}
     pairs = [f"{k}={_yaml_value(v)}" for k, v in flags.items() if v is not None]
-    return apply_overrides(config, pairs + list(overrides))
+    resolved = apply_overrides(config, pairs + list(overrides))
+    if (resume or resume_from) and resolved.hardware != config.hardware:
+        # The record holds one profile: a resume under another would re-label the whole run.
+        raise ConfigError(f"{run_dir} was trained on hardware {config.hardware!r}; a resume keeps it "
+                          f"(drop --hardware {resolved.hardware}), or start a new run with another --run-dir")
+    return resolved
 
 
 def _yaml_value(value: Any) -> str:
@@ -90,45 +107,144 @@ def build_callbacks(config, profile) -> list:
 
 
 def run_training(**options: Any) -> str:
-    """Build the run and train it; returns "completed" or "preempted"."""
-    from olmo_green.config import save_config
+    """Build the run and train it; returns "completed", "preempted" (SIGTERM) or "interrupted" (SIGINT).
+
+    Every check that can refuse the run (configuration, profile, model, data, the run
+    directory and its lock, the checkpoint to resume from) runs before anything is
+    written: a refused command leaves the disk as it was.
+    """
+    from olmo_green import runlock
     from olmo_green.hardware import load_profile
-    from olmo_green.model import checkpoint as ckpt
     from olmo_green.model.build import build_parts, model_config
     from olmo_green.model.distributed import device_for, init_distributed, read_env, shutdown
     from olmo_green.model.trainer import Trainer
-    from olmo_green.runrecord import CONFIG_FILE
 
+    options.setdefault("resume_from", None)
+    resume = bool(options["resume"] or options["resume_from"])
     config = resolve_config(**options)
     profile = load_profile(config.hardware)
+    model_cfg = model_config(config.model.name)
+    _check_data(config, model_cfg)
     run_dir = Path(config.run_dir)
     env = read_env()
+    if env.is_main:
+        runlock.check_can_write(run_dir, resume)  # another train holds it, or a fresh run into a used one
+    checkpoint = _checkpoint_to_resume(run_dir, options["resume_from"]) if resume else None
+    if checkpoint is not None and config.max_steps <= _step_of(checkpoint):
+        raise ConfigError(f"{checkpoint.name} is at step {_step_of(checkpoint)} and max_steps is "
+                          f"{config.max_steps}: nothing to train; pass a larger --max-steps")
+    lock, created = None, False
+    if env.is_main:
+        created = not run_dir.exists()
+        lock = runlock.acquire(run_dir)
     device = device_for(env)
     init_distributed(env, device)
     try:
-        _check_fresh_or_resumable(run_dir, options["resume"])
+        try:
+            callbacks = build_callbacks(config, profile)
+            peak = profile.peak_flops_per_device if device.type != "cpu" else None
+            trainer = Trainer(build_parts(config, run_dir, device, env, callbacks, peak))
+            if checkpoint is not None:
+                _restore(trainer, checkpoint)
+        except BaseException:
+            if env.is_main and created:
+                _remove_new_run_dir(run_dir, lock)
+            raise
         if env.is_main:
-            _make_run_dir(run_dir)
-            save_config(config, run_dir / CONFIG_FILE, resolved={
-                "model": model_config(config.model.name).to_dict(),
-                "hardware": dataclasses.asdict(profile)})
-        callbacks = build_callbacks(config, profile)
-        peak = profile.peak_flops_per_device if device.type != "cpu" else None
-        parts = build_parts(config, run_dir, device, env, callbacks, peak)
-        trainer = Trainer(parts)
-        if options["resume"]:
-            latest = ckpt.latest_checkpoint(run_dir / "checkpoints")
-            if latest is None:
-                raise InputFileError(f"{run_dir} has no complete checkpoint to resume from")
-            _restore(trainer, latest)
-        status = trainer.fit()
+            _save_config(config, run_dir, model_cfg, profile)
+        with _sigint_stops(trainer) as stopped_by:
+            status = trainer.fit()
+        if status == "preempted" and stopped_by.get("signal") == "SIGINT":
+            status = "interrupted"
         # Not after a preemption: SLURM's grace period is short, and a long run's report can take
         # longer than it; `olmo-green report RUN` writes it later.
         if env.is_main and status == "completed":
             write_outputs(run_dir)
         return status
     finally:
+        if lock is not None:
+            lock.release()
         shutdown()
+
+
+def _check_data(config, model_cfg) -> None:
+    """Token files exist, fit their dtype and hold no id beyond the model's vocabulary."""
+    import numpy as np
+
+    from olmo_green.model.data import check_token_ids, resolve_paths, token_dtype
+
+    dtype = token_dtype(model_cfg.vocab_size) if config.data.dtype == "auto" else np.dtype(config.data.dtype)
+    for paths in (config.data.paths, config.data.eval_paths):
+        if paths:
+            check_token_ids(resolve_paths(paths), dtype, model_cfg.vocab_size)
+
+
+def _checkpoint_to_resume(run_dir: Path, name: str | None) -> Path:
+    """The checkpoint a resume starts from: --resume-from's, else the last complete one."""
+    from olmo_green.model import checkpoint as ckpt
+    from olmo_green.runrecord import CHECKPOINTS_DIR
+
+    folder = run_dir / CHECKPOINTS_DIR
+    complete = ckpt.complete_checkpoints(folder)
+    if name is not None:
+        chosen = folder / Path(name).name
+        if chosen not in complete:
+            have = ", ".join(p.name for p in complete) or "none"
+            raise InputFileError(f"no complete checkpoint {Path(name).name!r} in {folder} (have: {have})")
+        return chosen
+    latest = ckpt.latest_checkpoint(folder)
+    if latest is None:
+        raise InputFileError(f"{run_dir} has no complete checkpoint to resume from (the run stopped before "
+                             "its first save); start again with another --run-dir")
+    return latest
+
+
+def _step_of(checkpoint: Path) -> int:
+    return int(checkpoint.name.removeprefix("step"))
+
+
+def _save_config(config, run_dir: Path, model_cfg, profile) -> None:
+    from olmo_green.config import save_config
+    from olmo_green.runrecord import CONFIG_FILE
+
+    save_config(config, run_dir / CONFIG_FILE, resolved={  # atomic; a failure is one line
+        "model": model_cfg.to_dict(), "hardware": dataclasses.asdict(profile)})
+
+
+def _remove_new_run_dir(run_dir: Path, lock) -> None:
+    """Undo a run directory this process created, when the run failed before training began:
+    a refused command leaves nothing behind. Only the files setup writes are removed."""
+    lock.release()
+    for path in [run_dir / ".lock", *run_dir.glob("data_order.*.npy")]:
+        path.unlink(missing_ok=True)
+    try:
+        run_dir.rmdir()
+    except OSError:
+        pass  # something else is in it now: leave it
+
+
+@contextlib.contextmanager
+def _sigint_stops(trainer):
+    """Ctrl-C stops training like SIGTERM does: the step in flight finishes, then the loop saves,
+    closes the records and returns. A second Ctrl-C interrupts at once."""
+    import signal
+    import threading
+
+    stopped_by: dict[str, str] = {}
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped_by
+        return
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        stopped_by["signal"] = "SIGINT"
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C is a hard stop
+        signal.raise_signal(signal.SIGTERM)  # the trainer's own handler: finish, save, close
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield stopped_by
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def write_outputs(run_dir: Path) -> None:
@@ -147,27 +263,6 @@ def write_outputs(run_dir: Path) -> None:
 
 
 def _restore(trainer, checkpoint: Path) -> None:
-    from pickle import UnpicklingError  # only its error: torch raises it for a refused checkpoint
-
-    try:
-        trainer.restore(checkpoint)
-    except UnpicklingError as e:  # weights_only=True met an object that is not a tensor or plain value
-        raise InputFileError(f"{checkpoint}: refused, it holds more than tensors and plain values "
-                             "(loaded with weights_only=True, nothing in it ran); was it written by "
-                             "olmo-green?") from e
-
-
-def _make_run_dir(run_dir: Path) -> None:
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e:  # read-only, no permission, a file in the way: the user's to fix, one line
-        raise InputFileError(f"cannot create the run directory {run_dir} ({e.strerror or e}); "
-                             "pass a writable --run-dir") from e
-
-
-def _check_fresh_or_resumable(run_dir: Path, resume: bool) -> None:
-    from olmo_green.model import checkpoint as ckpt
-
-    if not resume and ckpt.latest_checkpoint(run_dir / "checkpoints") is not None:
-        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, "
-                          "or another --run-dir")
+    """Load a checkpoint into the trainer; a refused or unreadable one is one line
+    (model/checkpoint.py names it and the checkpoint before it)."""
+    trainer.restore(checkpoint)

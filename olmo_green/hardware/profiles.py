@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from olmo_green import checks
 from olmo_green.errors import ConfigError
 
 TABLE = Path(__file__).with_name("profiles.csv")
@@ -40,28 +41,59 @@ class HardwareProfile:
     sensors: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
+    def __post_init__(self) -> None:
+        """The one rule for numbers (olmo_green/checks.py), whoever builds the profile."""
+        for key in NUMBER_KEYS:
+            value = getattr(self, key)
+            if value is not None:
+                object.__setattr__(self, key, checks.check(value, key))
+        _check_consistent(self)
+
     @property
     def packages_per_node(self) -> int:
         return self.devices_per_node // self.devices_per_package
 
 
-_FLOAT_KEYS = {"package_tdp_w", "package_idle_w", "package_train_w", "typical_mfu", "pue",
-               "peak_flops_per_device",
-               "intensity_market_kg_per_kwh", "intensity_location_kg_per_kwh"}
-_INT_KEYS = {"devices_per_node", "devices_per_package"}
+# Every number of a profile; each has its rule in checks.RULES under the same name.
+NUMBER_KEYS = ("devices_per_node", "devices_per_package", "package_tdp_w", "package_idle_w",
+               "package_train_w", "typical_mfu", "pue", "peak_flops_per_device",
+               "intensity_market_kg_per_kwh", "intensity_location_kg_per_kwh")
+HEADLINES = ("location", "market")
+VENDORS = ("amd", "nvidia", "intel", "any")
+
+
+def _check_consistent(p: HardwareProfile) -> None:
+    """Values that are each plausible but contradict one another."""
+    checks.divides(p.devices_per_package, p.devices_per_node, "devices_per_package", "devices_per_node")
+    if p.package_idle_w > p.package_tdp_w:
+        raise ConfigError(f"package_idle_w ({p.package_idle_w:g} W) is above package_tdp_w "
+                          f"({p.package_tdp_w:g} W); both are W per package")
+    if p.package_train_w is not None and p.package_train_w > checks.SPIKE_FACTOR * p.package_tdp_w:
+        raise ConfigError(f"package_train_w ({p.package_train_w:g} W) is above 3x package_tdp_w "
+                          f"({p.package_tdp_w:g} W); both are W per package")
+    if p.headline not in HEADLINES:
+        raise ConfigError(f"headline must be one of {', '.join(HEADLINES)}, got {p.headline!r}")
+    if p.vendor not in VENDORS:
+        raise ConfigError(f"vendor must be one of {', '.join(VENDORS)}, got {p.vendor!r}")
+    if p.country is not None and not (isinstance(p.country, str) and len(p.country) == 3
+                                      and p.country.isascii() and p.country.isalpha()):
+        raise ConfigError(f"country must be an ISO 3166 alpha-3 code such as FIN or USA, got {p.country!r}")
+    for key in ("name", "gpu_type", "accelerator"):
+        if not isinstance(getattr(p, key), str) or not getattr(p, key).strip():
+            raise ConfigError(f"{key} must be a non-empty text, got {getattr(p, key)!r}")
 
 
 def _convert(key: str, value: object, origin: str) -> object:
-    try:
-        if key in _FLOAT_KEYS:
-            return float(value)
-        if key in _INT_KEYS:
-            return int(value)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{origin}: {key} must be a number, got {value!r}") from e
+    if key in NUMBER_KEYS:
+        return checks.check(value, key)  # text from profiles.csv is parsed here too
     if key == "sensors":
-        return tuple(s.strip() for s in str(value).split(",") if s.strip()) if isinstance(value, str) \
-            else tuple(value)
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.split(",") if s.strip())
+        if not isinstance(value, (list, tuple)) or not all(isinstance(s, str) for s in value):
+            raise ConfigError(f"sensors must be a list of source names, got {value!r}")
+        return tuple(value)
+    if key == "country" and isinstance(value, str):
+        return value.strip().upper()  # fin is FIN; FI stays two letters and is refused
     return value
 
 
@@ -70,11 +102,13 @@ def _build(name: str, values: dict, sources: dict[str, str], origin: str) -> Har
     unknown = set(values) - known
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
-    converted = {k: _convert(k, v, origin) for k, v in values.items()}
     try:
+        converted = {k: _convert(k, v, origin) for k, v in values.items()}
         return HardwareProfile(name=name, sources=sources, **converted)
     except TypeError as e:
         raise ConfigError(f"{origin}: incomplete profile ({e})") from e
+    except ConfigError as e:  # the rule's message, and where the value came from
+        raise ConfigError(f"{origin}: {e}") from e
 
 
 def _read_table() -> dict[str, tuple[dict, dict]]:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from olmo_green import checks
 from olmo_green.carbon import J_PER_KWH, CarbonFactors
 from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
 from olmo_green.runrecord import superseded_steps
@@ -38,6 +39,27 @@ def window_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame) -> np.nd
     return total
 
 
+def usable_steps(steps: pd.DataFrame) -> pd.DataFrame:
+    """Rows of runrecord.read_steps with a window (both times known); the others are dropped and
+    added to `attrs["dropped_rows"]`. The report (clean_steps) and the dashboard (load_run) both
+    read steps through here, so they leave out, and count, the same rows."""
+    dropped = int(steps.attrs.get("dropped_rows", 0))
+    if steps.empty:
+        steps = steps.copy()
+        steps.attrs["dropped_rows"] = dropped
+        return steps
+    start = pd.to_numeric(steps.get("time_start_s"), errors="coerce")
+    end = pd.to_numeric(steps.get("time_end_s"), errors="coerce")
+    # Times that are not UNIX seconds (milliseconds, a clock never set) miss every sample.
+    implausible = checks.implausible_times(start.to_numpy(float))
+    implausible |= checks.implausible_times(end.to_numpy(float))
+    plausible = pd.Series(~implausible, index=steps.index)
+    keep = start.notna() & end.notna() & (end >= start) & plausible
+    frame = steps[keep].copy()
+    frame.attrs["dropped_rows"] = dropped + int((~keep).sum())
+    return frame
+
+
 def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     """Steps with usable windows in time order, `phase` defaulting to train.
 
@@ -46,6 +68,7 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     file) are clipped to start where the earlier one ended, so no energy is
     counted twice; `overlap_s` says how much was clipped. `superseded` marks
     the rows of steps a later attempt redid (runrecord.superseded_steps).
+    Rows without a window are dropped and counted (usable_steps).
     """
     if steps.empty:
         return steps
@@ -53,16 +76,34 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     frame["phase"] = frame["phase"].fillna("train").astype(str) if "phase" in frame else "train"
     for column in ("time_start_s", "time_end_s", "tokens"):
         frame[column] = pd.to_numeric(frame.get(column), errors="coerce")
-    start, end = frame["time_start_s"], frame["time_end_s"]
     frame["superseded"] = superseded_steps(frame)
-    frame = frame[start.notna() & end.notna() & (end >= start)]
+    frame = usable_steps(frame)
+    dropped = frame.attrs.get("dropped_rows", 0)
     frame = frame.sort_values("time_start_s", kind="stable").reset_index(drop=True)
     end = frame["time_end_s"].to_numpy(float)
     previous_end = np.r_[-np.inf, np.maximum.accumulate(end)[:-1]]
     clipped = np.minimum(np.maximum(frame["time_start_s"].to_numpy(float), previous_end), end)
     frame["overlap_s"] = clipped - frame["time_start_s"].to_numpy(float)
     frame["time_start_s"] = clipped
+    frame.attrs["dropped_rows"] = dropped
     return frame
+
+
+def steps_notes(steps: pd.DataFrame, events: Sequence[dict] | None = None) -> list[str]:
+    """Report notes on what reading the record left out: garbage rows of steps.csv (as counted
+    by runrecord.read_steps and usable_steps) and garbage lines of events.jsonl."""
+    notes = []
+    dropped = int(steps.attrs.get("dropped_rows", 0)) if steps is not None else 0
+    if dropped:
+        notes.append(f"{dropped:,} row(s) of steps.csv were garbage (unparsable, text in a number column, "
+                     "no step or window, a negative or absurd token count, a window ending before it "
+                     "starts, or times that are not UNIX seconds) and were left out: the total energy is "
+                     "unchanged, the step breakdown and tokens lack them")
+    skipped = getattr(events, "skipped", 0)
+    if skipped:
+        notes.append(f"{skipped:,} line(s) of events.jsonl were not valid events (not a JSON object, or a "
+                     "field of the wrong type) and were skipped")
+    return notes
 
 
 def phase_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame, total_j: float) -> dict[str, float]:
@@ -83,7 +124,9 @@ def train_tokens(steps: pd.DataFrame) -> float | None:
     if steps.empty or "tokens" not in steps:
         return None
     current = (steps["phase"] == "train") & ~steps["superseded"]
-    tokens = steps.loc[current, "tokens"].sum()
+    # A row repeated in the file (a merged or edited steps.csv) is one step, not two.
+    rows = steps.loc[current].drop_duplicates(subset=[c for c in ("attempt", "step") if c in steps])
+    tokens = rows["tokens"].sum()
     return float(tokens) if tokens > 0 else None
 
 

@@ -22,8 +22,10 @@ def hf_energy_callback(run_dir: str | Path | None = None, hardware: str | Hardwa
     class EnergyTrainerCallback(TrainerCallback):
         def __init__(self) -> None:
             self.meter = EnergyMeter(run_dir, hardware, **meter_options)
+            self.tokens_seen = 0
 
         def on_train_begin(self, args, state, control, **kwargs):
+            self.tokens_seen = getattr(state, "num_input_tokens_seen", 0) or 0
             self.meter.start(state.global_step, first_phase="idle")
 
         def on_step_begin(self, args, state, control, **kwargs):
@@ -34,7 +36,15 @@ def hf_energy_callback(run_dir: str | Path | None = None, hardware: str | Hardwa
             if history.get("step", state.global_step) != state.global_step:
                 history = {}  # logged at an earlier step: not this step's loss
             self.meter.end_step(state.global_step, {"loss": history.get("loss"),
-                                                    "lr": history.get("learning_rate")})
+                                                    "lr": history.get("learning_rate"),
+                                                    "tokens": self._step_tokens(state)})
+
+        def _step_tokens(self, state) -> int | None:
+            """Tokens of this step, where Trainer counts them (include_num_input_tokens_seen);
+            else unknown, never a guess."""
+            seen = getattr(state, "num_input_tokens_seen", 0) or 0
+            step_tokens, self.tokens_seen = seen - self.tokens_seen, seen
+            return int(step_tokens) if step_tokens > 0 else None
 
         def on_evaluate(self, args, state, control, **kwargs):
             # transformers has no "evaluation begins" hook: the idle window since the

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from olmo_green import checks, runlock
 from olmo_green import runrecord as rr
 from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
@@ -33,6 +34,7 @@ from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.distributed import NodeGroup
 from olmo_green.telemetry.integrate import GAP_FACTOR
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
+from olmo_green.telemetry.runconfig import write_profile_if_missing
 from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
@@ -57,14 +59,24 @@ class MeterOptions:
     # counter(start) rather than interpolated between background samples (docs/design.md).
     read_at_boundaries: bool = True
 
+    def __post_init__(self) -> None:
+        """The rule for numbers (checks.py): a period of 0 or NaN would be a busy loop."""
+        checks.check(self.interval_s, "sampling_interval_s", "interval_s")
+        checks.positive(self.flush_interval_s, "flush_interval_s")
+        checks.positive(self.sync_every_steps, "sync_every_steps", integer=True)
+        checks.at_least(self.merge_idle_s, 0.0, "merge_idle_s")
+
 
 class EnergyMeter:
     def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local", *,
                  simulate: bool = False, trace: str | Path | None = None, sources: list[Source] | None = None,
                  node: str | None = None, roots: dict[str, Path] | None = None,
-                 options: MeterOptions | None = None, **settings: float | int | bool) -> None:
-        """`settings` are MeterOptions fields, a shorthand for options=MeterOptions(...)."""
+                 options: MeterOptions | None = None, tags: dict[str, str] | None = None,
+                 **settings: float | int | bool) -> None:
+        """`settings` are MeterOptions fields, a shorthand for options=MeterOptions(...);
+        `tags` go into the run's config.yaml when the meter writes it (runconfig.py)."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.tags = tags
         self.profile = hardware if isinstance(hardware, HardwareProfile) else load_profile(hardware)
         self.simulate, self.trace, self.roots = simulate, trace, roots
         self.sources, self.node_name = sources, node
@@ -81,6 +93,7 @@ class EnergyMeter:
         self._lock = threading.RLock()  # the ledger is fed by the sampler thread
         self._started = self._closed = False
         self._since_sync = 0
+        self._run_lock: runlock.RunLock | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, step: int | None = None, first_phase: str = "train") -> EnergyMeter:
@@ -94,6 +107,9 @@ class EnergyMeter:
         self._started = True
         self.group = NodeGroup.discover(self.node_name)
         if self.run_dir is not None:
+            if self.group.is_writer:  # one writer per run; the profile for the report (runconfig.py)
+                self._run_lock = runlock.hold_unless_held(self.run_dir)
+                write_profile_if_missing(self.run_dir, self.profile, self.simulate, self.tags)
             self.events = EventLog(self.run_dir, self.group.node)
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
         start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()
@@ -171,6 +187,8 @@ class EnergyMeter:
                 self.events.close()
             for source in self.sources or []:
                 source.close()
+            if self._run_lock is not None:
+                self._run_lock.release()
 
     def _report_losses(self, closing: bool = False) -> None:
         """Rows a writer could not write (full disk) become `records_dropped` events once the

@@ -21,11 +21,20 @@ import math
 import threading
 
 from olmo_green import runrecord as rr
+from olmo_green.checks import ABSURD_POWER_W, SPIKE_FACTOR
 from olmo_green.hardware.profiles import HardwareProfile
 from olmo_green.telemetry.sources.base import Reading
 
-SPIKE_FACTOR = 3.0  # a power above this many times the package TDP is no measurement
 REASONS = ("negative", "not_finite", "above_limit")
+
+
+def gpu_limit_w(profile: HardwareProfile | None) -> float:
+    """The most power one accelerator may show: 3x its package TDP, or, for a profile that does
+    not name its accelerator (`local`: its TDP is a guess about a CPU, and a real GPU may well draw
+    more) or no profile, an absurd value no device draws (checks.ABSURD_POWER_W)."""
+    if profile is None or profile.vendor == "any":
+        return ABSURD_POWER_W
+    return SPIKE_FACTOR * profile.package_tdp_w
 
 
 class SampleFilter:
@@ -37,11 +46,9 @@ class SampleFilter:
         self._lock = threading.Lock()
 
     @classmethod
-    def for_profile(cls, profile: HardwareProfile) -> SampleFilter:
-        """The limit is 3x the package TDP; none for a profile that does not name its accelerator
-        (`local`: its TDP is a guess about a CPU, and a real GPU may well draw more)."""
-        known = profile.vendor != "any" and profile.package_tdp_w > 0
-        return cls(SPIKE_FACTOR * profile.package_tdp_w if known else None)
+    def for_profile(cls, profile: HardwareProfile | None) -> SampleFilter:
+        """The limit is gpu_limit_w(profile)."""
+        return cls(gpu_limit_w(profile))
 
     def check(self, readings: list[Reading]) -> list[Reading]:
         """The readings with implausible values replaced by NaN; empty readings left out."""

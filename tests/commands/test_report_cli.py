@@ -49,12 +49,15 @@ def test_output_file_is_written_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+T0 = 1_700_000_000  # UNIX seconds: a trace's times must be plausible (checks.py)
 BAD_TRACES = {
-    "no_power": ("time_s,device\n0,0\n1,0\n", ":1:", "power_w or energy_j"),
-    "no_device": ("time_s,power_w\n0,1\n1,1\n", ":1:", "device"),
-    "back_in_time": ("time_s,device,power_w\n0,0,1\n5,1,1\n2,1,1\n3,0,1\n", ":4:", "sort"),
-    "nan_power": ("time_s,device,power_w\n0,0,100\n1,0,\n2,0,100\n", ":3:", "power_w nor energy_j"),
-    "negative_power": ("time_s,device,power_w\n0,0,100\n1,0,-5\n", ":3:", "negative"),
+    "no_power": (f"time_s,device\n{T0},0\n{T0 + 1},0\n", ":1:", "power_w or energy_j"),
+    "no_device": (f"time_s,power_w\n{T0},1\n{T0 + 1},1\n", ":1:", "device"),
+    "back_in_time": (f"time_s,device,power_w\n{T0},0,1\n{T0 + 5},1,1\n{T0 + 2},1,1\n{T0 + 3},0,1\n",
+                     ":4:", "sort"),
+    "nan_power": (f"time_s,device,power_w\n{T0},0,100\n{T0 + 1},0,\n{T0 + 2},0,100\n", ":3:",
+                  "power_w nor energy_j"),
+    "negative_power": (f"time_s,device,power_w\n{T0},0,100\n{T0 + 1},0,-5\n", ":3:", "negative"),
 }
 
 
@@ -107,7 +110,7 @@ def test_no_input_is_one_line():
 
 def test_hourly_series_weighs_the_run_hour_by_hour(tmp_path):
     # 1 MWh over exactly two hours from an hour boundary: half in each hour.
-    trace = constant_power_trace(tmp_path / "t.csv", 1.0, devices=1, power_w=5e5, start_s=1699999200.0)
+    trace = constant_power_trace(tmp_path / "t.csv", 1.0, devices=100, power_w=5e3, start_s=1699999200.0)
     series = tmp_path / "grid.csv"
     series.write_text("timestamp,g_per_kwh\n1699999200,100\n1700002800,300\n")
     result = _run(["--trace", str(trace), "--intensity-series", str(series), "--format", "json"])
@@ -117,8 +120,8 @@ def test_hourly_series_weighs_the_run_hour_by_hour(tmp_path):
     assert run["emissions_tco2eq"] == pytest.approx(1000 * 0.2 / 1000)  # PUE 1.0: no --pue, no profile
 
 
-@pytest.mark.parametrize("text", ["time_s,device,power_w\n0,0,5\n1,0,abc\n",
-                                  "time_s,device,power_w\n0,0,5\n1,0,1,9\n"])
+@pytest.mark.parametrize("text", [f"time_s,device,power_w\n{T0},0,5\n{T0 + 1},0,abc\n",
+                                  f"time_s,device,power_w\n{T0},0,5\n{T0 + 1},0,1,9\n"])
 def test_unparsable_trace_names_the_line(tmp_path, text):
     trace = tmp_path / "bad.csv"
     trace.write_text(text)

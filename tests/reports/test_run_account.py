@@ -57,7 +57,7 @@ def test_overlapping_step_windows_are_counted_once(tmp_path):
 
 def test_counter_reset_in_a_trace_keeps_energy_before_it(tmp_path):
     path = tmp_path / "reset.csv"
-    pd.DataFrame({"time_s": [0.0, 1.0, 2.0, 3.0, 4.0], "device": "0",
+    pd.DataFrame({"time_s": 1.7e9 + np.array([0.0, 1.0, 2.0, 3.0, 4.0]), "device": "0",
                   "energy_j": [100.0, 200.0, 300.0, 50.0, 150.0]}).to_csv(path, index=False)
     account = account_trace(path, intensity_kg_per_kwh=0.5)
     assert account.gpu_energy_j == pytest.approx(100 + 100 + 50 + 100)
@@ -67,7 +67,7 @@ def test_counter_reset_in_a_trace_keeps_energy_before_it(tmp_path):
 
 def test_power_gap_in_a_trace_is_bounded_not_invented(tmp_path):
     path = tmp_path / "gap.csv"
-    time_s = np.r_[np.arange(0.0, 10.0), np.arange(100.0, 110.0)]
+    time_s = 1.7e9 + np.r_[np.arange(0.0, 10.0), np.arange(100.0, 110.0)]
     pd.DataFrame({"time_s": time_s, "device": "0", "power_w": 200.0}).to_csv(path, index=False)
     account = account_trace(path, intensity_kg_per_kwh=0.5)
     assert account.gpu_energy_j == pytest.approx(18 * 200.0)
