@@ -19,8 +19,8 @@ from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.hardware.profiles import profile_from_mapping
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
-from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, train_tokens
-from olmo_green.reports.trace import read_trace, require_trace_file
+from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
+from olmo_green.reports.trace import read_trace, require_trace_file, trace_events
 from olmo_green.telemetry.integrate import EnergyCurve
 
 # A fault opens a gap (gap_start) and recovery closes it with its duration
@@ -173,7 +173,8 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
         node_energy_j=sum(c.total_j for c in node) if node else None,
         phases_j=phase_energy_j(timeline, steps, gpu_j), tokens=train_tokens(steps),
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
-        notes=_notes(profile, gpu, factors, steps) + _record_notes(energy) + _fault_notes(events or []),
+        notes=(_notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
+               + _fault_notes(events or [])),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
         steps=step_table(timeline, steps, factors),
     )
@@ -219,9 +220,9 @@ def account_trace(path: str | Path, **carbon_options) -> RunAccount:
     require_trace_file(path)
     profile = _profile(options, None)
     factors = resolve_factors(options, profile)  # a bad option fails before a large file is read
-    energy = trace_energy(read_trace(path))
-    return account_energy(energy, name=Path(path).name, path=str(path), factors=factors, profile=profile,
-                          replayed=True)
+    samples = read_trace(path, profile)
+    return account_energy(trace_energy(samples), name=Path(path).name, path=str(path), factors=factors,
+                          profile=profile, events=trace_events(samples), replayed=True)
 
 
 def account_many(run_dirs: Sequence[str | Path], trace: str | None = None,
