@@ -1,8 +1,9 @@
-"""Training-step throughput: our OLMo against transformers' OlmoForCausalLM.
+"""Training-step throughput: our OLMo against transformers' reference of the same family.
 
-One step = forward + cross-entropy + backward + AdamW step, on the same
-configuration, the same weights (ours saved with save_pretrained, loaded by
-transformers) and the same token batch. The two models alternate within one
+OlmoForCausalLM for OLMo v1 presets, Olmo2ForCausalLM for OLMo 2 (olmo2-tiny),
+Olmo3ForCausalLM for OLMo 3. One step = forward + cross-entropy + backward + AdamW
+step, on the same configuration, the same weights (ours saved with save_pretrained,
+loaded by transformers) and the same token batch. The two models alternate within one
 process, round by round (ABBA order), so drift in the machine's speed (thermal,
 other load) hits both alike. Prints one row per round and the median ratio
 ours/reference (> 1: ours is faster).
@@ -13,6 +14,7 @@ from the cited table PEAK_BF16_FLOPS below. Without CUDA it says it skipped.
 
     python benchmarks/train_step.py                      # CPU: small preset, 2 x 256 tokens
     python benchmarks/train_step.py --preset tiny --rounds 3
+    python benchmarks/train_step.py --preset olmo2-tiny  # against Olmo2ForCausalLM
 """
 
 from __future__ import annotations
@@ -106,13 +108,17 @@ def time_steps(step: Callable[[], float], n: int, device: torch.device) -> tuple
 # --- CPU comparison ---------------------------------------------------------------
 
 
-def reference_twin(model: OLMo) -> torch.nn.Module:
-    """transformers' OlmoForCausalLM with our model's weights, through our HF writer."""
-    from transformers import OlmoForCausalLM
+REFERENCES = {"olmo": "OlmoForCausalLM", "olmo2": "Olmo2ForCausalLM", "olmo3": "Olmo3ForCausalLM"}
 
+
+def reference_twin(model: OLMo) -> torch.nn.Module:
+    """transformers' model of the same family with our model's weights, through our HF writer."""
+    import transformers
+
+    reference_class = getattr(transformers, REFERENCES[model.config.family])
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
-        return OlmoForCausalLM.from_pretrained(tmp, attn_implementation="sdpa", dtype=torch.float32)
+        return reference_class.from_pretrained(tmp, attn_implementation="sdpa", dtype=torch.float32)
 
 
 def compare(args: argparse.Namespace) -> list[float]:
@@ -130,7 +136,8 @@ def compare(args: argparse.Namespace) -> list[float]:
         for _ in range(args.warmup - 1):
             step()
     tokens = args.batch * args.seq
-    print(f"\n{args.preset}: {config.num_params():,} parameters, batch {args.batch} x {args.seq} tokens, "
+    print(f"\n{args.preset} against {type(reference).__name__}: {config.num_params():,} parameters, "
+          f"batch {args.batch} x {args.seq} tokens, "
           f"{args.steps} steps per model per round, {torch.get_num_threads()} threads\n")
     print("| round | ours (tokens/s) | reference (tokens/s) | ratio (wall) | ratio (CPU time) |")
     print("|---|---|---|---|---|")
