@@ -109,19 +109,24 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 def window_mask(seq_len: int, window: int, device: torch.device):
     """Causal attention within `window` tokens, built once per forward for all layers that use it.
 
-    CUDA: a FlexAttention BlockMask (blocks wholly outside the window are never computed).
-    Elsewhere: a dense (T, T) boolean mask for SDPA, True where attention is allowed.
+    CUDA: a FlexAttention BlockMask (window_block_mask). Elsewhere: a dense (T, T) boolean
+    mask for SDPA, True where attention is allowed.
     """
     if device.type == "cuda":
-        from torch.nn.attention.flex_attention import create_block_mask
-
-        def sliding(b, h, q_idx, kv_idx):
-            return (kv_idx <= q_idx) & (q_idx - kv_idx < window)
-
-        return create_block_mask(sliding, None, None, seq_len, seq_len, device=device)
+        return window_block_mask(seq_len, window, device)
     positions = torch.arange(seq_len, device=device)
     distance = positions[:, None] - positions[None, :]  # (T, T): query index minus key index
     return (distance >= 0) & (distance < window)
+
+
+def window_block_mask(seq_len: int, window: int, device: torch.device):
+    """The same mask as a FlexAttention BlockMask: blocks wholly outside the window are never computed."""
+    from torch.nn.attention.flex_attention import create_block_mask
+
+    def sliding(batch, head, q_idx, kv_idx):
+        return (kv_idx <= q_idx) & (q_idx - kv_idx < window)
+
+    return create_block_mask(sliding, None, None, seq_len, seq_len, device=device)
 
 
 _compiled_flex = None
