@@ -9,7 +9,7 @@ other load) hits both alike. Prints one row per round and the median ratio
 ours/reference (> 1: ours is faster).
 
 With CUDA available it also measures bf16-autocast MFU of an OLMo-1B-shaped
-model (our model only): achieved FLOP/s over the device's peak dense bf16 FLOP/s
+model, or --gpu-model's (our model only): achieved FLOP/s over the device's peak dense bf16 FLOP/s
 from the cited table PEAK_BF16_FLOPS below. Without CUDA it says it skipped.
 
     python benchmarks/train_step.py                      # CPU: small preset, 2 x 256 tokens
@@ -30,6 +30,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from olmo_green.model.build import model_config
 from olmo_green.model.config import OLMoConfig
 from olmo_green.model.metrics import flops_per_token  # 6 N + attention, as the trainer reports
 from olmo_green.model.olmo import OLMo
@@ -57,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=3, help="timed steps per model per round")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per model before round 1")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--gpu-model", default="olmo-1b",
+                   help="preset or model YAML for the GPU MFU run (an olmo3 one runs FlexAttention)")
     p.add_argument("--gpu-batch", type=int, default=4, help="sequences per step for the GPU MFU run")
     p.add_argument("--gpu-seq", type=int, default=2048, help="tokens per sequence for the GPU MFU run")
     p.add_argument("--compile", action="store_true", help="torch.compile our model for the GPU run")
@@ -180,7 +183,7 @@ def gpu_mfu(args: argparse.Namespace) -> None:
         return
     device = torch.device("cuda")
     name = torch.cuda.get_device_name(device)
-    config = OLMoConfig.from_preset("olmo-1b")
+    config = model_config(args.gpu_model)
     model = OLMo(config).to(device)
     forward = torch.compile(model) if args.compile else model
     ids = torch.randint(0, config.vocab_size, (args.gpu_batch, args.gpu_seq + 1), device=device)
@@ -189,7 +192,7 @@ def gpu_mfu(args: argparse.Namespace) -> None:
     seconds, _ = time_steps(step, args.steps * args.rounds, device)
     tokens_per_s = args.gpu_batch * args.gpu_seq * args.steps * args.rounds / seconds
     achieved = tokens_per_s * flops_per_token(config, args.gpu_seq)
-    print(f"\nGPU ({name}): olmo-1b, bf16 autocast, batch {args.gpu_batch} x {args.gpu_seq}, "
+    print(f"\nGPU ({name}): {args.gpu_model}, bf16 autocast, batch {args.gpu_batch} x {args.gpu_seq}, "
           f"compile={args.compile}: {tokens_per_s:,.0f} tokens/s, {achieved / 1e12:.1f} TFLOP/s")
     peak = peak_flops(name)
     if peak is None:
