@@ -1,18 +1,20 @@
-"""Training-step throughput: our OLMo against transformers' OlmoForCausalLM.
+"""Training-step throughput: our OLMo against transformers' reference of the same family.
 
-One step = forward + cross-entropy + backward + AdamW step, on the same
-configuration, the same weights (ours saved with save_pretrained, loaded by
-transformers) and the same token batch. The two models alternate within one
+OlmoForCausalLM for OLMo v1 presets, Olmo2ForCausalLM for OLMo 2 (olmo2-tiny),
+Olmo3ForCausalLM for OLMo 3. One step = forward + cross-entropy + backward + AdamW
+step, on the same configuration, the same weights (ours saved with save_pretrained,
+loaded by transformers) and the same token batch. The two models alternate within one
 process, round by round (ABBA order), so drift in the machine's speed (thermal,
 other load) hits both alike. Prints one row per round and the median ratio
 ours/reference (> 1: ours is faster).
 
 With CUDA available it also measures bf16-autocast MFU of an OLMo-1B-shaped
-model (our model only): achieved FLOP/s over the device's peak dense bf16 FLOP/s
+model, or --gpu-model's (our model only): achieved FLOP/s over the device's peak dense bf16 FLOP/s
 from the cited table PEAK_BF16_FLOPS below. Without CUDA it says it skipped.
 
     python benchmarks/train_step.py                      # CPU: small preset, 2 x 256 tokens
     python benchmarks/train_step.py --preset tiny --rounds 3
+    python benchmarks/train_step.py --preset olmo2-tiny  # against Olmo2ForCausalLM
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from olmo_green.model.build import model_config
 from olmo_green.model.config import OLMoConfig
 from olmo_green.model.metrics import flops_per_token  # 6 N + attention, as the trainer reports
 from olmo_green.model.olmo import OLMo
@@ -55,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=3, help="timed steps per model per round")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per model before round 1")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    p.add_argument("--gpu-model", default="olmo-1b",
+                   help="preset or model YAML for the GPU MFU run (an olmo3 one runs FlexAttention)")
     p.add_argument("--gpu-batch", type=int, default=4, help="sequences per step for the GPU MFU run")
     p.add_argument("--gpu-seq", type=int, default=2048, help="tokens per sequence for the GPU MFU run")
     p.add_argument("--compile", action="store_true", help="torch.compile our model for the GPU run")
@@ -106,13 +111,17 @@ def time_steps(step: Callable[[], float], n: int, device: torch.device) -> tuple
 # --- CPU comparison ---------------------------------------------------------------
 
 
-def reference_twin(model: OLMo) -> torch.nn.Module:
-    """transformers' OlmoForCausalLM with our model's weights, through our HF writer."""
-    from transformers import OlmoForCausalLM
+REFERENCES = {"olmo": "OlmoForCausalLM", "olmo2": "Olmo2ForCausalLM", "olmo3": "Olmo3ForCausalLM"}
 
+
+def reference_twin(model: OLMo) -> torch.nn.Module:
+    """transformers' model of the same family with our model's weights, through our HF writer."""
+    import transformers
+
+    reference_class = getattr(transformers, REFERENCES[model.config.family])
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
-        return OlmoForCausalLM.from_pretrained(tmp, attn_implementation="sdpa", dtype=torch.float32)
+        return reference_class.from_pretrained(tmp, attn_implementation="sdpa", dtype=torch.float32)
 
 
 def compare(args: argparse.Namespace) -> list[float]:
@@ -130,7 +139,8 @@ def compare(args: argparse.Namespace) -> list[float]:
         for _ in range(args.warmup - 1):
             step()
     tokens = args.batch * args.seq
-    print(f"\n{args.preset}: {config.num_params():,} parameters, batch {args.batch} x {args.seq} tokens, "
+    print(f"\n{args.preset} against {type(reference).__name__}: {config.num_params():,} parameters, "
+          f"batch {args.batch} x {args.seq} tokens, "
           f"{args.steps} steps per model per round, {torch.get_num_threads()} threads\n")
     print("| round | ours (tokens/s) | reference (tokens/s) | ratio (wall) | ratio (CPU time) |")
     print("|---|---|---|---|---|")
@@ -173,7 +183,7 @@ def gpu_mfu(args: argparse.Namespace) -> None:
         return
     device = torch.device("cuda")
     name = torch.cuda.get_device_name(device)
-    config = OLMoConfig.from_preset("olmo-1b")
+    config = model_config(args.gpu_model)
     model = OLMo(config).to(device)
     forward = torch.compile(model) if args.compile else model
     ids = torch.randint(0, config.vocab_size, (args.gpu_batch, args.gpu_seq + 1), device=device)
@@ -182,7 +192,7 @@ def gpu_mfu(args: argparse.Namespace) -> None:
     seconds, _ = time_steps(step, args.steps * args.rounds, device)
     tokens_per_s = args.gpu_batch * args.gpu_seq * args.steps * args.rounds / seconds
     achieved = tokens_per_s * flops_per_token(config, args.gpu_seq)
-    print(f"\nGPU ({name}): olmo-1b, bf16 autocast, batch {args.gpu_batch} x {args.gpu_seq}, "
+    print(f"\nGPU ({name}): {args.gpu_model}, bf16 autocast, batch {args.gpu_batch} x {args.gpu_seq}, "
           f"compile={args.compile}: {tokens_per_s:,.0f} tokens/s, {achieved / 1e12:.1f} TFLOP/s")
     peak = peak_flops(name)
     if peak is None:

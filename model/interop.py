@@ -1,9 +1,9 @@
 """Checkpoint interop: Hugging Face OLMo directories and native OLMo checkpoints.
 
-Two on-disk formats hold the same OLMo v1 weights under different names:
+Two on-disk formats hold the same weights (OLMo v1, 2 or 3) under different names:
 
-- Hugging Face (model/hf_format.py): `config.json` and safetensors weights,
-  with transformers' OlmoForCausalLM names (q/k/v and up/gate separate).
+- Hugging Face (model/hf_format.py, config.json in model/hf_config.py): `config.json`
+  and safetensors weights, with transformers' names (q/k/v and up/gate separate).
 - native OLMo, unsharded (model/native_format.py): `model.pt` and `config.yaml`,
   with our own names, which are OLMo's.
 
@@ -20,16 +20,12 @@ import torch
 
 from olmo_green.errors import InputFileError
 from olmo_green.model.config import OLMoConfig
+from olmo_green.model.hf_config import HF_CONFIG, HF_LAYER_NORM_EPS, VOCAB_KEY, config_from_hf, config_to_hf
 from olmo_green.model.hf_format import (
-    HF_CONFIG,
     HF_INDEX,
-    HF_LAYER_NORM_EPS,
     HF_SHARD_GLOB,
     HF_WEIGHTS,
     MAX_SHARD_BYTES,
-    VOCAB_KEY,
-    config_from_hf,
-    config_to_hf,
     dtype_name,
     read_hf,
     save_hf,

@@ -1,7 +1,7 @@
 """Helpers both checkpoint formats (model/hf_format.py, model/native_format.py) share.
 
-Each turns a checkpoint that does not hold OLMo v1 into an InputFileError that
-names the file and the offending field.
+Each turns a checkpoint that model/olmo.py cannot compute into an InputFileError
+that names the file and the offending field.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def required_field(mapping: dict, key: str, source: str):
 
 def require_value(mapping: dict, key: str, value, source: str) -> None:
     if key in mapping and mapping[key] is not None and mapping[key] != value:
-        raise InputFileError(f"{source}: {key} is {mapping[key]!r}; OLMo v1 needs {value!r}")
+        raise InputFileError(f"{source}: {key} is {mapping[key]!r}; olmo-green supports only {value!r}")
 
 
 def some_names(names, limit: int = 4) -> str:

@@ -1,9 +1,10 @@
-"""AdamW, the learning-rate schedule and gradient clipping, as OLMo v1 trained.
+"""AdamW, the learning-rate schedule and gradient clipping, as OLMo trained.
 
 Formulas after allenai/OLMo v0.2.5 olmo/optim.py, evaluated at the 1-based
 optimizer step (OLMo increments global_step before it sets the rate):
 
-    warmup (step < W):  lr = peak * (0.1 + 0.9 * min(step, W) / W)
+    warmup (step < W):  lr = peak * (s + (1 - s) * min(step, W) / W),  s = warmup_start
+                        (0.1 in OLMo v1; 0 in OLMo 2 and 3, OLMo-core's warmup_min_lr 0)
     cosine:             lr = min + (peak - min) * (1 + cos(pi * (step - W) / (T - W))) / 2
     linear:             lr = peak - (peak - min) * (step - W) / (T - W)
     after T:            lr = min,  where min = alpha_f * peak and T = t_max or max_steps
@@ -22,15 +23,16 @@ import torch.nn as nn
 from olmo_green.config import OptimSection, ScheduleSection
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Decay only the weight matrices of linear layers; not norms, biases or embeddings."""
+def param_groups(model: nn.Module, weight_decay: float, decay_norm_and_bias: bool = False) -> list[dict]:
+    """Decay the weight matrices of linear layers, never embeddings; norm weights and biases
+    only with decay_norm_and_bias (OLMo's option; OLMo 2 and 3 set it)."""
     embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
     decay, no_decay = [], []
     for param in model.parameters():
         if not param.requires_grad:
             continue
-        is_matrix = param.dim() >= 2 and id(param) not in embeddings
-        (decay if is_matrix else no_decay).append(param)
+        decays = id(param) not in embeddings and (param.dim() >= 2 or decay_norm_and_bias)
+        (decay if decays else no_decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}]
     if no_decay:
         groups.append({"params": no_decay, "weight_decay": 0.0})
@@ -39,7 +41,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 def build_optimizer(model: nn.Module, cfg: OptimSection) -> torch.optim.AdamW:
     # foreach: the multi-tensor update, fast on CPU and GPU alike
-    return torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr,
+    return torch.optim.AdamW(param_groups(model, cfg.weight_decay, cfg.decay_norm_and_bias), lr=cfg.lr,
                              betas=tuple(cfg.betas), eps=cfg.eps, foreach=True)
 
 
@@ -49,7 +51,8 @@ def learning_rate(step: int, peak: float, schedule: ScheduleSection, max_steps: 
     horizon = schedule.t_max or max_steps
     floor = peak * schedule.alpha_f
     if step < warmup:
-        return peak * (0.1 + 0.9 * min(step, warmup) / warmup)
+        start = schedule.warmup_start  # 1 - 0.1 is exactly 0.9: OLMo v1's rates are unchanged
+        return peak * (start + (1 - start) * min(step, warmup) / warmup)
     if step >= horizon:
         return floor
     progress = (step - warmup) / (horizon - warmup)

@@ -66,6 +66,7 @@ class OptimSection:
     max_grad_norm: float = 1.0
     grad_clip_warmup_steps: int | None = None  # OLMo-7B.yaml: 1000
     grad_clip_warmup_factor: float | None = None  # OLMo-7B.yaml: 10.0
+    decay_norm_and_bias: bool = False  # OLMo's option: weight decay on norm weights too (OLMo 2, 3)
 
     def __post_init__(self) -> None:
         _positive("optim", "lr", self.lr)
@@ -89,12 +90,16 @@ class ScheduleSection:
     warmup_steps: int = 20  # OLMo-1B.yaml: 2000
     alpha_f: float = 0.1  # final rate = alpha_f x peak
     t_max: int | None = None  # decay horizon; None: max_steps
+    warmup_start: float = 0.1  # rate at step 0 as a fraction of peak: OLMo v1 0.1, OLMo 2 and 3 0.0
 
     def __post_init__(self) -> None:
         if self.name not in ("cosine", "linear"):
             raise ConfigError(f"schedule.name must be cosine or linear, got {self.name!r}")
         _at_least_zero("schedule.warmup_steps", self.warmup_steps, integer=True)
         checks.within(self.alpha_f, 0.0, 1.0, "schedule.alpha_f")
+        checks.within(self.warmup_start, 0.0, 1.0, "schedule.warmup_start")
+        if self.warmup_start == 1.0:  # the warmup starts below the peak learning rate
+            raise ConfigError("schedule.warmup_start must be in [0, 1), got 1.0")
         _positive("schedule", "t_max", self.t_max, allow_none=True, integer=True)
 
 
@@ -221,14 +226,28 @@ def _type_name(hint: Any) -> str:
 
 
 def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...]) -> TrainConfig:
-    """Apply `key=value` overrides (dotted keys, YAML-typed values); return a validated copy."""
+    """Apply `key=value` overrides (dotted keys, YAML-typed values); return a validated copy.
+
+    A model.name that changes the model first brings that model's training recipe
+    (olmo_green/model/recipes.py), so the overrides themselves still win over it.
+    """
     data = config.to_dict()
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        _set_dotted(data, key.strip(), _parse_value(text))
+    pairs = [_split_override(item) for item in overrides]
+    model = next((value for key, value in reversed(pairs) if key == "model.name"), None)
+    if model is not None and model != data["model"]["name"]:
+        from olmo_green.model.recipes import recipe
+
+        pairs = [*recipe(str(model)).items(), *pairs]
+    for key, value in pairs:
+        _set_dotted(data, key, value)
     return TrainConfig.from_dict(data)
+
+
+def _split_override(item: str) -> tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects key=value, got {item!r}")
+    return key.strip(), _parse_value(text)
 
 
 def _parse_value(text: str) -> Any:

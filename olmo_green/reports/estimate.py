@@ -1,6 +1,7 @@
 """What a training run would cost before it starts: FLOPs -> device-hours -> energy -> emissions.
 
-Training FLOPs per token (the PaLM / MosaicML llm-foundry MFU convention):
+Training FLOPs per token (the PaLM / MosaicML llm-foundry MFU convention; computed by
+olmo_green/model/metrics.py flops_per_token, the trainer's own MFU formula):
 
     6 x N_matmul            forward (2) and backward (4) FLOPs per weight used in a matmul
   + 12 x n_layers x d_model x seq   attention scores (QK^T) and weighted values (AV):
@@ -9,7 +10,9 @@ Training FLOPs per token (the PaLM / MosaicML llm-foundry MFU convention):
 N_matmul is every weight except the input embedding (a table lookup, no FLOPs); the
 output projection (embedding_size x d_model) is a matmul whether tied or not. The
 attention term is not halved for the causal mask, as in that convention, so the MFU
-figures we cite are comparable. For OLMo-7B: 4.33e10 FLOPs per token.
+figures we cite are comparable. For OLMo-7B: 4.33e10 FLOPs per token. A sliding-window
+layer (OLMo 3) counts its window instead of seq where the window is shorter. seq is the
+model's max_sequence_length (OLMo 3: its 8,192-token pretraining context).
 
 device-seconds = FLOPs / (peak bf16 FLOP/s per device x MFU); energy = device-seconds x
 the profile's typical training power per device. Everything a real run adds on top of
@@ -104,7 +107,7 @@ class Estimate:
 
 def load_model_config(name_or_path: str):
     """A model preset (olmo-7b, ...) or a model YAML file -> OLMoConfig."""
-    from olmo_green.model.olmo import OLMoConfig
+    from olmo_green.model.config import OLMoConfig  # the configuration only: no torch import
 
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
@@ -123,10 +126,10 @@ def load_model_config(name_or_path: str):
 
 
 def training_flops_per_token(config) -> float:
-    """Training FLOPs per token of an OLMoConfig (see the module docstring)."""
-    matmul_params = config.num_params(include_embeddings=False) + config.embedding_size * config.d_model
-    attention = 12.0 * config.n_layers * config.d_model * config.max_sequence_length
-    return 6.0 * matmul_params + attention
+    """Training FLOPs per token of an OLMoConfig at its max_sequence_length (module docstring)."""
+    from olmo_green.model.metrics import flops_per_token
+
+    return flops_per_token(config, config.max_sequence_length)
 
 
 @lru_cache(maxsize=1)
