@@ -127,13 +127,13 @@ def main(argv: list[str] | None = None) -> None:
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         init_distributed(backend="gloo")  # OLMo-core's default backend needs CUDA
     seed_all(0)
-    run_dir = Path(args.run_dir)
+    run_dir, rank = Path(args.run_dir), get_rank()  # every rank is 0 once the group is gone
     try:
         build_trainer(args, run_dir).fit()
     finally:
         if is_distributed():
             torch.distributed.destroy_process_group()
-    if get_rank() == 0:
+    if rank == 0:
         from olmo_green.reports import account_many, render
 
         print(render(account_many([str(run_dir)]), "md"), end="")  # what `olmo-green report RUN` prints

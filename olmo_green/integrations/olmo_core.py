@@ -32,7 +32,7 @@ OLMo-core's W&B and Comet callbacks log them.
 from __future__ import annotations
 
 import functools
-import logging
+import math
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -54,11 +54,14 @@ from olmo_green.integrations.run_config import write_run_config  # noqa: E402
 from olmo_green.telemetry.callback import headline_factor  # noqa: E402
 from olmo_green.telemetry.meter import J_PER_KWH, EnergyMeter  # noqa: E402
 
-log = logging.getLogger(__name__)
-
 EVENT_CHECKPOINT_WRITE = "checkpoint_write"  # runrecord.EVENT_CHECKPOINT_WRITE once it is on main
 LR_METRIC = "optim/LR (group 0)"  # what OLMo-core's TransformerTrainModule records
 NEVER = 10**12  # the meter's own sum-over-nodes cadence: this callback owns it
+# An idle moment always joins the window that follows it (data loading joins its step, a wait for the
+# previous async save joins the save). The meter's default merges only moments under 1 s, a test of
+# each rank's own clock: ranks could then close different numbers of windows, and the sum over ranks
+# (one all_reduce of one value per window) would mismatch and hang (seen on 2 gloo ranks).
+MERGE_IDLE_S = math.inf
 
 
 @dataclass
@@ -129,7 +132,7 @@ class EnergyCallback(Callback):
         if get_rank() == 0:
             write_run_config(run_dir, profile, cfg.tags, cfg.sampling_interval_s)
         self.meter = EnergyMeter(run_dir, profile, simulate=cfg.simulate, interval_s=cfg.sampling_interval_s,
-                                 sync_every_steps=NEVER)
+                                 sync_every_steps=NEVER, merge_idle_s=MERGE_IDLE_S)
         if self._pending_state is not None:
             self.meter.load_state_dict(self._pending_state)
         self.meter.start(step=trainer.global_step, first_phase="idle")

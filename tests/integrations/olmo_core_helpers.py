@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import signal
 import subprocess
 import sys
@@ -60,11 +61,22 @@ def record_total_j(run_dir: Path) -> float:
 
 
 def run_example(*args: str, torchrun: int = 0, timeout_s: float = 120) -> subprocess.CompletedProcess:
+    """Run the example (under torchrun with `torchrun` ranks); a hang is killed, ranks included."""
     launcher = [sys.executable]
     if torchrun:
         launcher += ["-m", "torch.distributed.run", "--nproc-per-node", str(torchrun)]
-    return subprocess.run([*launcher, str(EXAMPLE), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout_s)
+    command = [*launcher, str(EXAMPLE), *args]
+    # Its own session: on a timeout the whole group goes (a hung rank ignores SIGTERM, and killing
+    # torchrun alone leaves its ranks running).
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
 def kill_when(proc: subprocess.Popen, condition, timeout_s: float = 90.0) -> None:
