@@ -10,16 +10,15 @@ events.jsonl), so `olmo-green report`, `dashboard` and `model-card` read it
 unchanged. Windows (docs/design.md, Measurement), from OLMo-core's hooks:
 
     pre_load_batch (or pre_step)  a "train" window opens: the next step, data loading included
-    post_train_batch              the step ends (tokens, CE loss, LR); an idle window opens
-    Trainer.save_checkpoint(_async), wrapped   a "checkpoint" window: for an async save only
-                                  the part that blocks training; the background write is a
-                                  `checkpoint_write` event {step, duration_s} when it completes
-    EvaluatorCallback.perform_eval, wrapped    an "eval" window
+    post_train_batch              the step ends (tokens, CE loss, LR)
+    save_checkpoint(_async)       a "checkpoint" window; for an async save only the part that
+                                  blocks training, the write is a `checkpoint_write` event
+    perform_eval                  an "eval" window (olmo_core_windows.py wraps both)
     on_error / close              the record closes (no collective after an error)
 
-OLMo-core has no hook around a save or an eval, hence the wrapping; the
-wrappers are removed in `close`. The priority (10) puts this callback before
-the checkpointer (1) and the evaluators (0), so a step ends before a save or an
+Host work between two windows (other callbacks, metrics logging) joins the
+window that follows. The priority (10) puts this callback before the
+checkpointer (1) and the evaluators (0), so a step ends before a save or an
 eval of the same step starts, and its loss is read before a save flushes it.
 
 Distributed: OLMo-core's world is torch.distributed's default group; the meter
@@ -33,8 +32,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -50,11 +47,11 @@ from olmo_core.train.common import TRAIN_CE_LOSS_METRIC  # noqa: E402
 
 from olmo_green.errors import ConfigError  # noqa: E402
 from olmo_green.hardware.profiles import HardwareProfile, load_profile  # noqa: E402
+from olmo_green.integrations.olmo_core_windows import WindowWrappers  # noqa: E402
 from olmo_green.integrations.run_config import write_run_config  # noqa: E402
 from olmo_green.telemetry.callback import headline_factor  # noqa: E402
 from olmo_green.telemetry.meter import J_PER_KWH, EnergyMeter  # noqa: E402
 
-EVENT_CHECKPOINT_WRITE = "checkpoint_write"  # runrecord.EVENT_CHECKPOINT_WRITE once it is on main
 LR_METRIC = "optim/LR (group 0)"  # what OLMo-core's TransformerTrainModule records
 NEVER = 10**12  # the meter's own sum-over-nodes cadence: this callback owns it
 # An idle moment always joins the window that follows it (data loading joins its step, a wait for the
@@ -96,7 +93,7 @@ class EnergyCallback(Callback):
         self.meter: EnergyMeter | None = None
         self.profile: HardwareProfile | None = None
         self._pending_state: dict | None = None
-        self._patched: list[tuple[object, str, Any, Any]] = []  # (owner, name, ours, before)
+        self._windows: WindowWrappers | None = None
         self._error = self._in_step = False
         self._tokens_seen = 0
         self._recorded = (0, 0.0)  # (step, train energy J) at the last metrics record
@@ -139,7 +136,10 @@ class EnergyCallback(Callback):
         self._tokens_seen = trainer.global_train_tokens_seen
         self._recorded = (trainer.global_step, self.meter.totals.phase_j.get("train", 0.0))
         self._headline = headline_factor(profile)
-        self._wrap_windows()
+        # Evaluators built from a CallbackConfig are attached after post_attach: wrapped here.
+        self._windows = WindowWrappers(self.meter, lambda: self.step)
+        evaluators = [cb for cb in trainer.callbacks.values() if isinstance(cb, EvaluatorCallback)]
+        self._windows.wrap(trainer, evaluators)
 
     def _run_dir(self) -> Path:
         if self.config.run_dir:
@@ -225,71 +225,5 @@ class EnergyCallback(Callback):
             if self.meter is not None:
                 self.meter.close(error=self._error)
         finally:
-            self._unwrap_windows()
-
-    # -- eval and checkpoint windows -------------------------------------------------------------
-    def _wrap_windows(self) -> None:
-        trainer = self.trainer
-        self._patch(trainer, "save_checkpoint", self._save)
-        self._patch(trainer, "save_checkpoint_async", self._save_async)
-        # Evaluators built from a CallbackConfig are attached after post_attach: wrapped here.
-        for callback in trainer.callbacks.values():
-            if isinstance(callback, EvaluatorCallback):
-                self._patch(callback, "perform_eval", self._eval)
-
-    def _patch(self, owner: object, name: str, wrapper: Any) -> None:
-        original = getattr(owner, name)
-        patched = functools.wraps(original)(functools.partial(wrapper, original))
-        self._patched.append((owner, name, patched, vars(owner).get(name)))
-        setattr(owner, name, patched)
-
-    def _unwrap_windows(self) -> None:
-        while self._patched:
-            owner, name, patched, previous = self._patched.pop()
-            if vars(owner).get(name) is not patched:
-                continue  # wrapped again by someone else since: theirs stays
-            if previous is None:
-                delattr(owner, name)  # the class's method shows through again
-            else:
-                setattr(owner, name, previous)
-
-    def _save(self, original: Any, *args: Any, **kwargs: Any) -> Any:
-        self._enter_checkpoint()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            self.meter.begin("idle")
-
-    def _save_async(self, original: Any, *args: Any, **kwargs: Any) -> tuple[Any, Future]:
-        step, start_s = self.step, time.monotonic()
-        self._enter_checkpoint()
-        try:
-            path, future = original(*args, **kwargs)
-        finally:
-            self.meter.begin("idle")  # the write goes on in the background while training resumes
-        future.add_done_callback(functools.partial(self._written, step, start_s))
-        return path, future
-
-    def _enter_checkpoint(self) -> None:
-        self.meter.begin("checkpoint")
-        # The rows of the steps this checkpoint holds reach steps.csv before it does, and the totals
-        # it saves include them: a run killed after it and resumed from it loses neither.
-        self.meter.sync(force=True)
-
-    def _written(self, step: int, start_s: float, future: Future) -> None:
-        """On OLMo-core's checkpoint thread: an event only (no collective, no record_metric)."""
-        meter = self.meter
-        if meter is None or meter.events is None or meter.group is None or not meter.group.is_writer:
-            return
-        event = {"kind": EVENT_CHECKPOINT_WRITE, "step": step, "duration_s": time.monotonic() - start_s,
-                 "time_s": meter.clock.now_s()}
-        if future.exception() is not None:
-            event["error"] = str(future.exception())
-        meter.events.append(event)
-
-    def _eval(self, original: Any, *args: Any, **kwargs: Any) -> Any:
-        self.meter.begin("eval")
-        try:
-            return original(*args, **kwargs)
-        finally:
-            self.meter.begin("idle")
+            if self._windows is not None:
+                self._windows.unwrap()
