@@ -1,7 +1,7 @@
 """Train a small OLMo-core transformer with olmo-green's energy callback, then print the report.
 
     pip install 'olmo-green[olmo-core]'
-    python examples/olmo_core_train.py --steps 40 --run-dir runs/olmo-core --hardware lumi --simulate
+    python examples/olmo_core_train.py --steps 100 --run-dir runs/olmo-core --hardware lumi --simulate
 
 The model is OLMo-core's own OLMo 2 config (olmo2_14M, cut to 4 layers and 4
 heads: ~1M parameters, the size of olmo-green's `tiny`), trained on CPU on
@@ -29,12 +29,12 @@ BYTE_EOS, BYTE_VOCAB, PADDED_VOCAB = 256, 257, 384  # byte-level tokens, embeddi
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=40, help="train up to this step")
+    p.add_argument("--steps", type=int, default=100, help="train up to this step")
     p.add_argument("--run-dir", default=f"runs/olmo-core-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}")
     p.add_argument("--hardware", default="local", help="olmo-green hardware profile or YAML file")
     p.add_argument("--simulate", action="store_true", help="the profile's modelled devices, not sensors")
     p.add_argument("--data", help="OLMo token file (uint16 input_ids.npy); default: synthetic text")
-    p.add_argument("--save-interval", type=int, default=20)
+    p.add_argument("--save-interval", type=int, default=50)
     p.add_argument("--save-async", choices=["yes", "no"], default="no",
                    help="OLMo-core's asynchronous checkpointing (its default where the backend allows)")
     p.add_argument("--eval-interval", type=int, default=0, help="in-loop LM eval every N steps; 0: none")

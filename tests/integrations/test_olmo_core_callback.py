@@ -125,3 +125,24 @@ def test_the_config_survives_olmo_cores_copies_and_serialisation(tmp_path):
     config = config.with_callback("checkpointer", CheckpointerCallback())  # deep-copies "energy"
     saved = config.as_config_dict()["callbacks"]["energy"]
     assert saved["hardware"] == "lumi" and saved["tags"] == {"team": "pretrain"}
+
+
+def test_a_training_error_closes_the_record_with_the_steps_done(tmp_path):
+    from dataclasses import dataclass
+
+    from olmo_core.train.callbacks import Callback
+
+    @dataclass
+    class FailAtStep3(Callback):  # priority 0: runs after the energy callback ended step 3
+        def post_train_batch(self):
+            if self.step == 3:
+                raise RuntimeError("injected failure at step 3")
+
+    with pytest.raises(RuntimeError, match="injected failure"):
+        train_in_process(tmp_path, "--steps", "6", "--save-interval", "100", "--hardware", "lumi",
+                         "--simulate", extra_callbacks={"fail": FailAtStep3()})
+    steps = rr.read_steps(tmp_path)
+    assert steps.loc[steps["phase"] == "train", "step"].tolist() == [1, 2, 3]
+    node = rr.node_names(tmp_path)[0]
+    assert not rr.open_chunk_path(tmp_path, node).exists()  # closed: the open chunk rolled to Parquet
+    assert steps["energy_j"].sum() == pytest.approx(record_total_j(tmp_path), rel=1e-3)
