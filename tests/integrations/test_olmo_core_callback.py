@@ -127,7 +127,7 @@ def test_the_config_survives_olmo_cores_copies_and_serialisation(tmp_path):
     assert saved["hardware"] == "lumi" and saved["tags"] == {"team": "pretrain"}
 
 
-def test_a_training_error_closes_the_record_with_the_steps_done(tmp_path):
+def test_a_training_error_closes_the_record_with_the_steps_done(tmp_path, one_thread):
     from dataclasses import dataclass
 
     from olmo_core.train.callbacks import Callback
