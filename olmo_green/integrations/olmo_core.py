@@ -1,0 +1,229 @@
+"""olmo-green inside OLMo-core (ai2-olmo-core 3.x): an energy Callback and its CallbackConfig.
+
+    from olmo_green.integrations.olmo_core import EnergyCallbackConfig
+    trainer_config = trainer_config.with_callback(
+        "energy", EnergyCallbackConfig(run_dir="runs/a", hardware="h100", tags={"team": "pretrain"}))
+
+It runs an EnergyMeter and writes the run record `olmo-green train` writes
+(config.yaml with the profile and tags, steps.csv with energy, telemetry/,
+events.jsonl), so `olmo-green report`, `dashboard` and `model-card` read it
+unchanged. Windows (docs/design.md, Measurement), from OLMo-core's hooks:
+
+    pre_load_batch (or pre_step)  a "train" window opens: the next step, data loading included
+    post_train_batch              the step ends (tokens, CE loss, LR)
+    save_checkpoint(_async)       a "checkpoint" window; for an async save only the part that
+                                  blocks training, the write is a `checkpoint_write` event
+    perform_eval                  an "eval" window (olmo_core_windows.py wraps both)
+    on_error / close              the record closes (no collective after an error)
+
+Host work between two windows (other callbacks, metrics logging) joins the
+window that follows. The priority (10) puts this callback before the
+checkpointer (1) and the evaluators (0), so a step ends before a save or an
+eval of the same step starts, and its loss is read before a save flushes it.
+
+Distributed: OLMo-core's world is torch.distributed's default group; the meter
+samples on one process per node and sums over that group, from the main
+thread, at points every rank reaches. Metrics (`energy/...`) go through
+`Trainer.record_metric` with reduce_type=None (they are already summed), so
+OLMo-core's W&B and Comet callbacks log them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from olmo_green.integrations.requirement import require
+
+OLMO_CORE_VERSION = require("ai2-olmo-core", "olmo_core", extra="olmo-core", majors=range(3, 4))
+
+from olmo_core.distributed.utils import get_rank, get_world_size  # noqa: E402
+from olmo_core.io import is_url  # noqa: E402
+from olmo_core.train.callbacks import Callback, CallbackConfig, EvaluatorCallback  # noqa: E402
+from olmo_core.train.common import TRAIN_CE_LOSS_METRIC  # noqa: E402
+
+from olmo_green.errors import ConfigError  # noqa: E402
+from olmo_green.hardware.profiles import HardwareProfile, load_profile  # noqa: E402
+from olmo_green.integrations.olmo_core_windows import WindowWrappers  # noqa: E402
+from olmo_green.integrations.run_config import write_run_config  # noqa: E402
+from olmo_green.telemetry.callback import headline_factor  # noqa: E402
+from olmo_green.telemetry.meter import J_PER_KWH, EnergyMeter  # noqa: E402
+
+LR_METRIC = "optim/LR (group 0)"  # what OLMo-core's TransformerTrainModule records
+NEVER = 10**12  # the meter's own sum-over-nodes cadence: this callback owns it
+# An idle moment always joins the window that follows it (data loading joins its step, a wait for the
+# previous async save joins the save). The meter's default merges only moments under 1 s, a test of
+# each rank's own clock: ranks could then close different numbers of windows, and the sum over ranks
+# (one all_reduce of one value per window) would mismatch and hang (seen on 2 gloo ranks).
+MERGE_IDLE_S = math.inf
+
+
+@dataclass
+class EnergyCallbackConfig(CallbackConfig):
+    """Settings of the energy callback; plain values, so OLMo-core can copy and print its config."""
+
+    run_dir: str | None = None  # the run record; default: the trainer's save_folder (a local path)
+    hardware: str = "local"  # profile name or a profile YAML file (olmo-green hardware)
+    simulate: bool = False  # the profile's modelled devices instead of real sensors
+    tags: dict[str, str] = field(default_factory=dict)  # written to config.yaml
+    sampling_interval_s: float = 0.1  # background sampler period
+    # Reading the step's CE loss waits for the device to finish computing it (one host-device
+    # sync per step on a GPU, as olmo-green's own trainer does); False keeps OLMo-core's
+    # asynchronous stepping and leaves the loss column empty.
+    record_loss: bool = True
+    # Steps between sums over nodes (a collective) and energy metrics; default: every step in one
+    # process, the trainer's metrics_collect_interval with several (when OLMo-core syncs anyway).
+    sync_interval_steps: int | None = None
+
+    def build(self, trainer: Any) -> EnergyCallback:
+        return EnergyCallback(config=self)
+
+
+@dataclass
+class EnergyCallback(Callback):
+    priority: ClassVar[int] = 10
+    config: EnergyCallbackConfig = field(default_factory=EnergyCallbackConfig)
+
+    def __post_init__(self) -> None:
+        # Runtime state, not dataclass fields: OLMo-core copies and serialises fields only. The
+        # meter (threads, locks) is made in pre_train, so a config deep-copy never meets it.
+        self.meter: EnergyMeter | None = None
+        self.profile: HardwareProfile | None = None
+        self._pending_state: dict | None = None
+        self._windows: WindowWrappers | None = None
+        self._error = self._in_step = False
+        self._tokens_seen = 0
+        self._recorded = (0, 0.0)  # (step, train energy J) at the last metrics record
+        self._headline: tuple[float, str] | tuple[()] = ()
+
+    # -- attach, state -------------------------------------------------------------------------
+    def post_attach(self) -> None:
+        self._refuse_duplicate()
+        self.profile = load_profile(self.config.hardware)  # a bad name fails at build, not later
+
+    def _refuse_duplicate(self) -> None:
+        names = [name for name, cb in self.trainer.callbacks.items() if isinstance(cb, EnergyCallback)]
+        if len(names) > 1:
+            raise ConfigError(f"the trainer has {len(names)} olmo-green energy callbacks "
+                              f"({', '.join(names)}); configure one: each would meter the same devices")
+
+    def state_dict(self) -> dict[str, Any]:
+        """The meter's totals; OLMo-core saves them in each checkpoint (train/rank<R>.pt)."""
+        return self.meter.state_dict() if self.meter is not None else dict(self._pending_state or {})
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Called on resume before pre_train: kept until the meter exists."""
+        self._pending_state = dict(state_dict)
+        if self.meter is not None:
+            self.meter.load_state_dict(state_dict)
+
+    # -- run -------------------------------------------------------------------------------------
+    def pre_train(self) -> None:
+        self._refuse_duplicate()
+        trainer, cfg = self.trainer, self.config
+        profile = self.profile or load_profile(cfg.hardware)
+        run_dir = self._run_dir()
+        if get_rank() == 0:
+            write_run_config(run_dir, profile, cfg.tags, cfg.sampling_interval_s)
+        self.meter = EnergyMeter(run_dir, profile, simulate=cfg.simulate, interval_s=cfg.sampling_interval_s,
+                                 sync_every_steps=NEVER, merge_idle_s=MERGE_IDLE_S)
+        if self._pending_state is not None:
+            self.meter.load_state_dict(self._pending_state)
+        self.meter.start(step=trainer.global_step, first_phase="idle")
+        self._tokens_seen = trainer.global_train_tokens_seen
+        self._recorded = (trainer.global_step, self.meter.totals.phase_j.get("train", 0.0))
+        self._headline = headline_factor(profile)
+        # Evaluators built from a CallbackConfig are attached after post_attach: wrapped here.
+        self._windows = WindowWrappers(self.meter, lambda: self.step)
+        evaluators = [cb for cb in trainer.callbacks.values() if isinstance(cb, EvaluatorCallback)]
+        self._windows.wrap(trainer, evaluators)
+
+    def _run_dir(self) -> Path:
+        if self.config.run_dir:
+            return Path(self.config.run_dir)
+        save_folder = str(self.trainer.save_folder)
+        if is_url(save_folder):
+            raise ConfigError(f"the trainer saves to {save_folder}, not a local folder: set "
+                              "EnergyCallbackConfig(run_dir=...) to a local (shared) directory")
+        return Path(save_folder)
+
+    def pre_load_batch(self) -> None:
+        self._open_step()
+
+    def pre_step(self, batch: dict[str, Any]) -> None:
+        self._open_step()  # a loop that fetched the batch without pre_load_batch
+
+    def _open_step(self) -> None:
+        if self.meter is not None and not self._in_step:
+            self.meter.begin("train")
+            self._in_step = True
+
+    def post_train_batch(self) -> None:
+        if self.meter is None:
+            return
+        tokens = self.trainer.global_train_tokens_seen
+        metrics = {"tokens": tokens - self._tokens_seen, "loss": self._loss(), "lr": self._lr()}
+        self._tokens_seen = tokens
+        self.meter.end_step(self.step, metrics)
+        self._in_step = False
+
+    def _loss(self) -> float | None:
+        value = self.trainer.get_metric(TRAIN_CE_LOSS_METRIC) if self.config.record_loss else None
+        return None if value is None else float(value)
+
+    def _lr(self) -> float | None:
+        """The scheduler's rate as recorded, else the optimizer's first group's (no scheduler)."""
+        value = self.trainer.get_metric(LR_METRIC)
+        if value is None:
+            groups = getattr(getattr(self.trainer.train_module, "optim", None), "param_groups", None)
+            value = groups[0].get("lr") if groups else None
+        try:
+            return None if value is None else float(value)
+        except (TypeError, ValueError):
+            return None
+
+    def post_step(self) -> None:
+        if self.meter is None or self.step % self._sync_interval() != 0:
+            return
+        self.meter.sync(force=True)  # a collective with several processes: every rank is here
+        self._record_metrics()
+
+    def _sync_interval(self) -> int:
+        if self.config.sync_interval_steps:
+            return max(1, int(self.config.sync_interval_steps))
+        return 1 if get_world_size() == 1 else max(1, int(self.trainer.metrics_collect_interval))
+
+    def _record_metrics(self) -> None:
+        """Energy figures of the whole run (all nodes), recorded on every rank at the same step."""
+        totals, (step, train_j) = self.meter.totals, self._recorded
+        now_train_j = totals.phase_j.get("train", 0.0)
+        record = functools.partial(self.trainer.record_metric, reduce_type=None)
+        if self.meter.last_step > step:  # mean over the steps since the last record (one, in one process)
+            record("energy/step_energy_j", (now_train_j - train_j) / (self.meter.last_step - step))
+        record("energy/power_w", totals.power_w)
+        energy_kwh = totals.run_j / J_PER_KWH
+        record("energy/total_energy_kwh", energy_kwh)
+        if self._headline:  # PUE x the profile's headline intensity; none where no factor is known
+            record("energy/emissions_kg_co2e", energy_kwh * self._headline[0])
+        self._recorded = (self.meter.last_step, now_train_j)
+
+    def post_train(self) -> None:
+        # A train window a pre_load_batch opened but no step ended (the data ran out) was idle; the
+        # checkpointer's final save and the evaluators' eval_on_finish come after this hook.
+        if self.meter is not None and self._in_step:
+            self.meter.relabel_open_phase("idle")
+            self._in_step = False
+
+    def on_error(self, exc: BaseException) -> None:
+        self._error = True
+
+    def close(self) -> None:
+        try:
+            if self.meter is not None:
+                self.meter.close(error=self._error)
+        finally:
+            if self._windows is not None:
+                self._windows.unwrap()
