@@ -46,7 +46,10 @@ setup(
         "amd": ["amdsmi"],
         # setuptools builds the wheel that tests/test_packaging.py inspects (bdist_wheel built in
         # from 70.1, so no `wheel` package is needed, and the build works offline).
-        "test": ["pytest>=7", "ruff>=0.4", "transformers>=4.40", "setuptools>=70.1"],
+        # The OLMo-core callback (olmo_green/integrations/olmo_core.py), tested against 3.x.
+        "olmo-core": ["ai2-olmo-core>=3.0,<4"],
+        "test": ["pytest>=7", "ruff>=0.4", "transformers>=4.40", "setuptools>=70.1",
+                 "ai2-olmo-core>=3.0,<4"],
     },
     entry_points={"console_scripts": ["olmo-green=olmo_green.cli:main"]},
 )

@@ -53,6 +53,7 @@ EVENT_RESUME_GAP = "resume_gap"  # a resumed run: the time its record was down (
 EVENT_REJECTED_SAMPLES = "rejected_samples"  # implausible values dropped, per reason (counts)
 EVENT_RECORDS_DROPPED = "records_dropped"  # rows a writer could not write (file, rows, error)
 EVENT_COUNTER_CHECK = "counter_check"  # a counter against integrated power, at the end
+EVENT_CHECKPOINT_WRITE = "checkpoint_write"  # a background checkpoint write ended (step, duration_s)
 
 # How an energy figure was obtained; reports print it (docs/design.md, Measurement).
 METHODS = ("counter", "power_integration", "modelled", "replayed")

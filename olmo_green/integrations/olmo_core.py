@@ -40,7 +40,7 @@ from olmo_green.integrations.requirement import require
 
 OLMO_CORE_VERSION = require("ai2-olmo-core", "olmo_core", extra="olmo-core", majors=range(3, 4))
 
-from olmo_core.distributed.utils import get_rank, get_world_size  # noqa: E402
+from olmo_core.distributed.utils import get_world_size  # noqa: E402
 from olmo_core.io import is_url  # noqa: E402
 from olmo_core.train.callbacks import Callback, CallbackConfig, EvaluatorCallback  # noqa: E402
 from olmo_core.train.common import TRAIN_CE_LOSS_METRIC  # noqa: E402
@@ -48,7 +48,6 @@ from olmo_core.train.common import TRAIN_CE_LOSS_METRIC  # noqa: E402
 from olmo_green.errors import ConfigError  # noqa: E402
 from olmo_green.hardware.profiles import HardwareProfile, load_profile  # noqa: E402
 from olmo_green.integrations.olmo_core_windows import WindowWrappers  # noqa: E402
-from olmo_green.integrations.run_config import write_run_config  # noqa: E402
 from olmo_green.telemetry.callback import headline_factor  # noqa: E402
 from olmo_green.telemetry.meter import J_PER_KWH, EnergyMeter  # noqa: E402
 
@@ -126,9 +125,9 @@ class EnergyCallback(Callback):
         trainer, cfg = self.trainer, self.config
         profile = self.profile or load_profile(cfg.hardware)
         run_dir = self._run_dir()
-        if get_rank() == 0:
-            write_run_config(run_dir, profile, cfg.tags, cfg.sampling_interval_s)
-        self.meter = EnergyMeter(run_dir, profile, simulate=cfg.simulate, interval_s=cfg.sampling_interval_s,
+        # The meter's writer rank writes RUN/config.yaml (profile, tags, telemetry settings).
+        self.meter = EnergyMeter(run_dir, profile, simulate=cfg.simulate, tags=cfg.tags,
+                                 interval_s=cfg.sampling_interval_s,
                                  sync_every_steps=NEVER, merge_idle_s=MERGE_IDLE_S)
         if self._pending_state is not None:
             self.meter.load_state_dict(self._pending_state)

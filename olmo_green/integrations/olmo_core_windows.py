@@ -18,9 +18,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
+from olmo_green.runrecord import EVENT_CHECKPOINT_WRITE
 from olmo_green.telemetry.meter import EnergyMeter
-
-EVENT_CHECKPOINT_WRITE = "checkpoint_write"  # runrecord.EVENT_CHECKPOINT_WRITE once it is on main
 
 
 class WindowWrappers:

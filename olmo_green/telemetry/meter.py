@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import logging
+import math
 import signal
 import threading
 from contextlib import contextmanager
@@ -106,10 +107,17 @@ class EnergyMeter:
             return self
         self._started = True
         self.group = NodeGroup.discover(self.node_name)
+        if self.group.world_size > 1:
+            # Each rank decides alone whether a short idle joins the next window; ranks that
+            # decide differently close different numbers of windows and the sum over ranks
+            # waits forever. With several ranks, idle always joins the next window.
+            self.ledger.merge_idle_s = math.inf
         if self.run_dir is not None:
             if self.group.is_writer:  # one writer per run; the profile for the report (runconfig.py)
                 self._run_lock = runlock.hold_unless_held(self.run_dir)
-                write_profile_if_missing(self.run_dir, self.profile, self.simulate, self.tags)
+                settings = {"sampling_interval_s": self.options.interval_s,
+                            "summary_bucket_s": self.options.summary_bucket_s}
+                write_profile_if_missing(self.run_dir, self.profile, self.simulate, self.tags, settings)
             self.events = EventLog(self.run_dir, self.group.node)
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
         start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()

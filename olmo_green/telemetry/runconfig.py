@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 
 
 def write_profile_if_missing(run_dir: Path, profile: HardwareProfile, simulate: bool = False,
-                             tags: dict[str, str] | None = None) -> bool:
+                             tags: dict[str, str] | None = None,
+                             telemetry: dict[str, float] | None = None) -> bool:
     """Write RUN/config.yaml with the resolved profile unless one exists; True if written.
 
+    `telemetry` (sampling_interval_s, summary_bucket_s) lets a report rebuild chunk summaries
+    with the settings the meter used (summaries/record.py).
     Never replaces a config.yaml (one written by `olmo-green train`, or by an earlier
     attempt of this run); never raises into training: a write that fails is logged.
     """
@@ -38,6 +41,8 @@ def write_profile_if_missing(run_dir: Path, profile: HardwareProfile, simulate: 
         return False
     data = {"hardware": profile.name, "simulate": simulate,
             "resolved_hardware": dataclasses.asdict(profile)}
+    if telemetry:
+        data["telemetry"] = {str(k): float(v) for k, v in telemetry.items()}
     if tags:
         data["tags"] = {str(k): str(v) for k, v in tags.items()}
     tmp = None
