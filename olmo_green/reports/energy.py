@@ -36,6 +36,20 @@ class RunEnergy:
     def timeline(self, domains: tuple[str, ...] = GPU_DOMAINS) -> list[EnergyCurve]:
         return [c for n in self.nodes for c in n.timeline if c.domain in domains]
 
+    def job_power(self, domains: tuple[str, ...] = GPU_DOMAINS) -> pd.DataFrame:
+        """The job's power over wall time: per bucket (start `time_s`, width `bucket_s`), the mean
+        power of each node's `domains` devices summed over nodes (`power_w`), and how many node
+        series were seen in that bucket (`nodes`). Built from the summaries, O(buckets)."""
+        frames = [frame.assign(node=n.node, bucket_s=n.bucket_s) for n in self.nodes
+                  for domain, frame in n.power.items() if domain in domains and len(frame)]
+        if not frames:
+            return pd.DataFrame(columns=["time_s", "bucket_s", "power_w", "nodes"])
+        joined = pd.concat(frames, ignore_index=True)
+        joined["time_s"] = joined["bucket"].astype(float) * joined["bucket_s"]
+        grouped = joined.groupby(["time_s", "bucket_s"], sort=True).agg(
+            power_w=("power_w", "sum"), nodes=("node", "nunique"))
+        return grouped.reset_index()
+
     @property
     def unreadable(self) -> list[str]:
         return [f"{n.node}: {why}" for n in self.nodes for why in n.unreadable]
