@@ -236,7 +236,10 @@ def _torch_load(file: Path, checkpoint: Path) -> Any:
                                  "by olmo-green?") from e
         raise InputFileError(f"{file}: not a readable checkpoint file (corrupt); "
                              f"{_instead(checkpoint)}") from e
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
+    # Random bytes that happen to start like a zip or a pickle fail deep inside torch.load
+    # with whatever the parser tripped on (KeyError, IndexError, ...): all mean corrupt.
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, TypeError,
+            AttributeError, UnicodeError) as e:
         raise InputFileError(f"{file}: corrupt or truncated checkpoint file ({_first_line(e)}); "
                              f"{_instead(checkpoint)}") from e
 

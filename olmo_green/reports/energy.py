@@ -15,9 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green import runrecord
-from olmo_green.summaries import NodeEnergy, node_energy, record_settings
+from olmo_green.summaries import NodeEnergy, node_energy, record_settings, whole
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, summarise_chunk
-from olmo_green.summaries.merge import merge_node
 from olmo_green.telemetry.integrate import EnergyCurve
 
 GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
@@ -63,10 +62,14 @@ class RunEnergy:
         return sum(n.samples for n in self.nodes)
 
 
-def run_energy(run_dir: str | Path, save: bool = True) -> RunEnergy:
-    """A run's nodes from their chunk summaries (built and saved on first read where missing)."""
+def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = False,
+               nodes: list[str] | None = None) -> RunEnergy:
+    """A run's nodes from their chunk summaries (built and saved on first read where missing);
+    `with_buckets` adds each device's power per bucket (the dashboard's device panel)."""
     settings = record_settings(run_dir)
-    return RunEnergy([node_energy(run_dir, node, settings, save) for node in runrecord.node_names(run_dir)])
+    listing = runrecord.chunk_listing(run_dir)  # one directory listing for every node
+    return RunEnergy([node_energy(run_dir, node, settings, save, paths, with_buckets)
+                      for node, paths in listing.items() if nodes is None or node in nodes])
 
 
 def trace_energy(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:
@@ -74,5 +77,5 @@ def trace_energy(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> R
     if samples.empty:
         return RunEnergy([])
     nodes = samples["node"].astype("string").fillna("") if "node" in samples else pd.Series("", samples.index)
-    return RunEnergy([merge_node(str(node), [summarise_chunk(rows, bucket_s, whole=True)], bucket_s)
+    return RunEnergy([whole(str(node), summarise_chunk(rows, bucket_s, whole=True), bucket_s)
                       for node, rows in samples.groupby(nodes.to_numpy(), sort=True)])

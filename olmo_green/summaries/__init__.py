@@ -18,34 +18,44 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green import runrecord as rr
-from olmo_green.summaries.build import summarise_chunk
+from olmo_green.summaries.build import ChunkSummary, summarise_chunk
 from olmo_green.summaries.merge import MixedMethods, NodeEnergy, merge_node
 from olmo_green.summaries.record import SummarySettings, record_settings, summarised_chunks
 
-__all__ = ["NodeEnergy", "SummarySettings", "node_energy", "record_settings"]
+__all__ = ["NodeEnergy", "SummarySettings", "node_energy", "record_settings", "whole"]
 
 
 def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None = None,
-                save: bool = True) -> NodeEnergy:
-    """One node's energy from its chunk summaries (built and saved where missing)."""
+                save: bool = True, paths: list[Path] | None = None, with_buckets: bool = False) -> NodeEnergy:
+    """One node's energy from its chunk summaries (built and saved where missing).
+
+    `paths`: the node's chunks in time order, where the caller listed the record once for
+    all nodes; `with_buckets`: also each device's power per bucket (the dashboard's).
+    """
     settings = settings or record_settings(run_dir)
-    chunks = summarised_chunks(run_dir, node, settings, save)
+    chunks = summarised_chunks(run_dir, node, settings, save, paths, with_buckets)
     try:
-        energy = merge_node(node, chunks.summaries, settings.bucket_s)
+        energy = merge_node(node, chunks.devices, chunks.domains, settings.bucket_s, chunks.buckets)
     except MixedMethods:  # a device read by counter in some chunks and by power in others
-        energy = _whole_node(run_dir, node, settings)
+        energy = _whole_node(run_dir, node, settings, paths)
     energy.unreadable, energy.bad_rows = chunks.unreadable, chunks.bad_rows
     return energy
 
 
-def _whole_node(run_dir: str | Path, node: str, settings: SummarySettings) -> NodeEnergy:
+def whole(node: str, summary: ChunkSummary, bucket_s: float) -> NodeEnergy:
+    """A node from one summary of all its samples (a trace, or the mixed-methods fallback)."""
+    return merge_node(node, summary.devices.assign(order=0), summary.domains, bucket_s, summary.buckets)
+
+
+def _whole_node(run_dir: str | Path, node: str, settings: SummarySettings,
+                paths: list[Path] | None) -> NodeEnergy:
     """The node's samples integrated at once, as a trace is: the rare path, O(samples of one node)."""
     frames = []
-    for path in rr.node_chunk_paths(run_dir, node):
+    for path in rr.node_chunk_paths(run_dir, node) if paths is None else paths:
         try:
             frames.append(rr.read_sample_chunk(path)[0])
         except (OSError, ValueError, UnicodeError):
             continue  # already named by summarised_chunks
     samples = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=rr.SAMPLE_COLUMNS)
-    whole = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s, whole=True)
-    return merge_node(node, [whole], settings.bucket_s)
+    return whole(node, summarise_chunk(samples, settings.bucket_s, settings.max_gap_s, whole=True),
+                 settings.bucket_s)

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -59,82 +60,122 @@ def summary_path(run_dir: str | Path, node: str, kind: str) -> Path:
 
 @dataclass
 class NodeSummaries:
-    """The stored summaries of one node's chunks, by chunk identity."""
+    """The stored summaries of one node: whole frames (identity columns included) and the
+    chunks whose rows are complete. Frame-based, so a node of a hundred chunks costs a few
+    vectorised operations, not a hundred small DataFrames."""
 
-    entries: dict[ChunkId, ChunkSummary] = field(default_factory=dict)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    valid: dict[str, ChunkId] = field(default_factory=dict)  # chunk name -> identity of its rows
     changed: bool = False
     unreadable: str | None = None  # why the stored files could not be used, if they could not
+    _added: list[tuple[ChunkId, ChunkSummary]] = field(default_factory=list)
 
-    def get(self, chunk: ChunkId) -> ChunkSummary | None:
-        return self.entries.get(chunk)
+    def has(self, chunk: ChunkId) -> bool:
+        return self.valid.get(chunk.name) == chunk
 
     def put(self, chunk: ChunkId, summary: ChunkSummary) -> None:
-        self.entries = {k: v for k, v in self.entries.items() if k.name != chunk.name}
-        self.entries[chunk] = summary
+        self.valid[chunk.name] = chunk
+        self._added.append((chunk, summary))
         self.changed = True
 
     def keep_only(self, names: set[str]) -> None:
         """Forget summaries of chunks no longer in the record (converted, or removed)."""
-        kept = {k: v for k, v in self.entries.items() if k.name in names}
-        self.changed |= len(kept) != len(self.entries)
-        self.entries = kept
+        gone = set(self.valid) - names
+        if gone:
+            self.valid = {k: v for k, v in self.valid.items() if k in names}
+            self.changed = True
+
+    def frame(self, kind: str) -> pd.DataFrame:
+        """Rows of `kind` for the valid chunks only (identity columns included)."""
+        self._absorb()
+        frame = self.frames.get(kind)
+        if frame is None or not len(frame):
+            return pd.DataFrame(columns=IDENTITY + _COLUMNS[kind])
+        return frame[_current(frame, self.valid)]
+
+    def _absorb(self) -> None:
+        """Fold summaries put since loading into the frames, replacing their chunks' old rows."""
+        if not self._added:
+            return
+        names = {chunk.name for chunk, _ in self._added}
+        for kind in KINDS:
+            old = self.frames.get(kind)
+            parts = [old[~old["chunk"].isin(names)]] if old is not None and len(old) else []
+            parts += [_with_identity(kind, chunk, summary) for chunk, summary in self._added]
+            parts = [p for p in parts if len(p)]
+            self.frames[kind] = pd.concat(parts, ignore_index=True) if parts else None
+        self._added = []
 
 
-def load_node(run_dir: str | Path, node: str) -> NodeSummaries:
-    """What is stored for `node`; unreadable or inconsistent files count as nothing stored."""
+_COLUMNS = {"devices": DEVICE_COLUMNS, "buckets": BUCKET_COLUMNS, "domains": DOMAIN_COLUMNS}
+
+
+def _with_identity(kind: str, chunk: ChunkId, summary: ChunkSummary) -> pd.DataFrame:
+    frame = {"devices": summary.devices, "buckets": summary.buckets, "domains": summary.domains}[kind]
+    extra = chunk.values()
+    if kind == "devices":
+        extra |= {"chunk_buckets": len(summary.buckets), "chunk_domains": len(summary.domains),
+                  "chunk_bad_rows": summary.bad_rows}
+    return frame.assign(**extra)
+
+
+def _current(frame: pd.DataFrame, valid: dict[str, ChunkId]) -> np.ndarray:
+    """True for rows whose chunk identity is the valid one of their chunk."""
+    keys = pd.MultiIndex.from_frame(frame[IDENTITY])
+    wanted = pd.MultiIndex.from_tuples([tuple(c.values().values()) for c in valid.values()], names=IDENTITY) \
+        if valid else pd.MultiIndex.from_tuples([], names=IDENTITY)
+    return keys.isin(wanted)
+
+
+def load_node(run_dir: str | Path, node: str,
+              kinds: tuple[str, ...] = ("devices", "domains")) -> NodeSummaries:
+    """What is stored for `node`: the `kinds` files (the device buckets only for the dashboard);
+    unreadable or inconsistent files count as nothing stored."""
     paths = {kind: summary_path(run_dir, node, kind) for kind in KINDS}
     if not paths["devices"].exists():
         return NodeSummaries()
     try:
-        frames = {kind: pq.read_table(path).to_pandas() if path.exists() else None
-                  for kind, path in paths.items()}
-        return NodeSummaries(_entries(frames))
-    except (OSError, ValueError, KeyError, pa.ArrowException) as e:
+        frames = {kind: pq.read_table(paths[kind]).to_pandas() if paths[kind].exists() else None
+                  for kind in ("devices", *[k for k in kinds if k != "devices"])}
+        return NodeSummaries(frames, _valid(frames))
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as e:
         return NodeSummaries(changed=True, unreadable=f"{paths['devices'].name}: {e}")
 
 
-def _entries(frames: dict[str, pd.DataFrame | None]) -> dict[ChunkId, ChunkSummary]:
+def _valid(frames: dict[str, pd.DataFrame | None]) -> dict[str, ChunkId]:
+    """Chunks whose rows in every loaded file are complete (a save cut short is not)."""
     devices = frames["devices"]
-    if devices is None or not set(IDENTITY + DEVICE_COLUMNS) <= set(devices):
+    needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains"]
+    if devices is None or not set(needed) <= set(devices):
         raise ValueError("not a summary file of this version")
-    parts = {kind: _by_chunk(frames[kind], columns) for kind, columns in
-             (("buckets", BUCKET_COLUMNS), ("domains", DOMAIN_COLUMNS))}
-    entries = {}
-    for name, rows in devices.groupby("chunk", sort=False):
-        first = rows.iloc[0]
-        chunk = ChunkId(str(name), int(first["chunk_bytes"]), int(first["chunk_mtime_ns"]),
-                        float(first["bucket_s"]), float(first["gap_setting_s"]))
-        key = (str(name), chunk.bytes, chunk.mtime_ns)
-        buckets = parts["buckets"].get(key, pd.DataFrame(columns=BUCKET_COLUMNS))
-        domains = parts["domains"].get(key, pd.DataFrame(columns=DOMAIN_COLUMNS))
-        if (len(buckets), len(domains)) != (int(first["chunk_buckets"]), int(first["chunk_domains"])):
-            continue  # a save cut short, or files from two saves: summarise the chunk again
-        entries[chunk] = ChunkSummary(rows[DEVICE_COLUMNS].reset_index(drop=True), buckets, domains,
-                                      int(first.get("chunk_bad_rows", 0)))
-    return entries
-
-
-def _by_chunk(frame: pd.DataFrame | None, columns: list[str]) -> dict[tuple, pd.DataFrame]:
-    if frame is None or not set(columns) <= set(frame):
-        return {}
-    groups = frame.groupby(["chunk", "chunk_bytes", "chunk_mtime_ns"], sort=False)
-    return {(str(k[0]), int(k[1]), int(k[2])): rows[columns].reset_index(drop=True) for k, rows in groups}
+    ids = devices.drop_duplicates("chunk").set_index(IDENTITY)
+    complete = pd.Series(True, index=ids.index)
+    for kind, count in (("buckets", "chunk_buckets"), ("domains", "chunk_domains")):
+        frame = frames.get(kind)
+        if kind not in frames:
+            continue  # not loaded: not needed by this reader
+        rows = frame.groupby(IDENTITY).size() if frame is not None and len(frame) else pd.Series(dtype=int)
+        have = rows.reindex(ids.index, fill_value=0)
+        complete &= have.to_numpy() == ids[count].to_numpy()
+    chosen = ids.index[complete.to_numpy()]
+    return {str(name): ChunkId(str(name), int(size), int(mtime), float(bucket), float(gap))
+            for name, size, mtime, bucket, gap in chosen}
 
 
 def save_node(run_dir: str | Path, node: str, stored: NodeSummaries) -> bool:
-    """Replace the node's summary files; False where the record cannot be written (read-only)."""
-    frames = {kind: [] for kind in KINDS}
-    for chunk, summary in stored.entries.items():
-        identity = chunk.values()
-        counts = {"chunk_buckets": len(summary.buckets), "chunk_domains": len(summary.domains),
-                  "chunk_bad_rows": summary.bad_rows}
-        frames["devices"].append(summary.devices.assign(**identity, **counts))
-        frames["buckets"].append(summary.buckets.assign(**identity))
-        frames["domains"].append(summary.domains.assign(**identity))
+    """Replace the node's summary files; False where the record cannot be written (read-only).
+    The buckets file is kept for chunks this reader did not load it for."""
+    if "buckets" not in stored.frames and summary_path(run_dir, node, "buckets").exists() \
+            and not stored.unreadable:
+        try:
+            stored.frames["buckets"] = pq.read_table(summary_path(run_dir, node, "buckets")).to_pandas()
+        except (OSError, pa.ArrowException):
+            stored.frames["buckets"] = None
+    frames = {kind: stored.frame(kind) for kind in KINDS}
     try:
         # Devices last: their counts vouch for the other two, so a save cut short is detected.
         for kind in ("buckets", "domains", "devices"):
-            _write_atomic(summary_path(run_dir, node, kind), frames[kind])
+            _write_atomic(summary_path(run_dir, node, kind), [frames[kind]])
     except OSError:
         return False
     stored.changed = False

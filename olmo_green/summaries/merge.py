@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from olmo_green.summaries.build import ChunkSummary
-from olmo_green.telemetry.integrate import EnergyCurve, counter_deltas_j, method_for, uses_counter
+from olmo_green.telemetry.integrate import EnergyCurve, counter_step_j, method_for, uses_counter
 
 
 class MixedMethods(Exception):
@@ -38,73 +37,84 @@ class NodeEnergy:
     samples: int = 0
     unreadable: list[str] = field(default_factory=list)
     bad_rows: int = 0
+    device_buckets: pd.DataFrame | None = None  # build.BUCKET_COLUMNS, loaded for the dashboard only
 
 
 @dataclass
-class _Seam:
-    domain: str
-    start_s: float
-    end_s: float
-    energy_j: float
+class _Seams:
+    """The joins between consecutive chunks of every device: where and how much energy."""
+
+    domain: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+    energy_j: np.ndarray
 
 
-def merge_node(node: str, summaries: list[ChunkSummary], bucket_s: float) -> NodeEnergy:
-    """The node's energy from its chunk summaries in time order; MixedMethods if they disagree."""
-    devices = pd.concat([s.devices.assign(order=i) for i, s in enumerate(summaries)], ignore_index=True) \
-        if summaries else pd.DataFrame()
-    curves, seams = [], []
-    if len(devices):
-        for _, rows in devices.groupby(["node", "device", "domain"], sort=True, dropna=False):
-            curve, device_seams = _merge_device(rows.sort_values("order", kind="stable"))
-            curves.append(curve)
-            seams += device_seams
-    domains = pd.concat([s.domains for s in summaries], ignore_index=True) if summaries else pd.DataFrame()
+KEYS = ["node", "device", "domain"]
+
+
+def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s: float,
+               buckets: pd.DataFrame | None = None) -> NodeEnergy:
+    """The node's energy from its chunk summaries (`devices` with each chunk's `order` in time);
+    MixedMethods if a device's chunks disagree on counter or power."""
+    if not len(devices):
+        return NodeEnergy(node, [], [], {}, bucket_s, device_buckets=buckets)
+    frame = devices.sort_values([*KEYS, "order"], kind="stable").reset_index(drop=True)
+    frame["device_counter"] = frame.groupby(KEYS, sort=False, dropna=False)["counter_readings"] \
+        .transform("sum").map(uses_counter)
+    valid = frame[frame["valid"] > 0].reset_index(drop=True)
+    if (valid["counter"].astype(bool) != valid["device_counter"]).any():
+        bad = valid[valid["counter"].astype(bool) != valid["device_counter"]].iloc[0]
+        raise MixedMethods(f"{bad['node']}/{bad['device']}")
+    valid, seams = _with_seams(valid)
+    curves = [_device_curve(rows) for _, rows in valid.groupby(KEYS, sort=True, dropna=False)]
     timeline, power = _timelines(node, curves, domains, seams, bucket_s)
-    return NodeEnergy(node, curves, timeline, power, bucket_s, samples=int(devices["rows"].sum())
-                      if len(devices) else 0)
+    return NodeEnergy(node, curves, timeline, power, bucket_s, samples=int(devices["rows"].sum()),
+                      device_buckets=buckets)
 
 
-def _merge_device(rows: pd.DataFrame) -> tuple[EnergyCurve, list[_Seam]]:
+def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
+    """Each row gains the seam that follows it (to the device's next chunk), by integrate.py's rules."""
+    same = np.zeros(len(valid), dtype=bool)
+    if len(valid) > 1:
+        keys = valid[KEYS].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        same[:-1] = keys[:-1] == keys[1:]
+    left, right = valid[same[: len(valid)]], valid.shift(-1)[same[: len(valid)]]
+    dt = (right["first_s"] - left["last_s"]).to_numpy(float)
+    is_gap = dt > np.maximum(left["max_gap_s"].to_numpy(float), right["max_gap_s"].to_numpy(float))
+    counter = left["device_counter"].to_numpy(bool)
+    before, after = left["last_value"].to_numpy(float), right["first_value"].to_numpy(float)
+    delta_j, reset = counter_step_j(before, after)
+    trapezoid_j = np.where(is_gap | (dt <= 0), 0.0, dt * (before + after) / 2.0)
+    seam_j = np.where(counter, delta_j, trapezoid_j)
+    valid = valid.assign(seam_j=0.0, seam_gap=False, seam_gap_s=0.0, seam_reset=0)
+    valid.loc[same, "seam_j"] = seam_j
+    valid.loc[same, "seam_gap"] = is_gap
+    valid.loc[same, "seam_gap_s"] = np.where(is_gap, dt, 0.0)
+    valid.loc[same, "seam_reset"] = np.where(counter, reset, 0).astype(int)
+    seams = _Seams(left["domain"].astype(str).to_numpy(), left["last_s"].to_numpy(float),
+                   right["first_s"].to_numpy(float), seam_j)
+    return valid, seams
+
+
+def _device_curve(rows: pd.DataFrame) -> EnergyCurve:
+    """One device's totals over its chunks and the seams between them."""
     first = rows.iloc[0]
-    counter = uses_counter(int(rows["counter_readings"].sum()))
-    valid = rows[rows["valid"] > 0]
-    if (valid["counter"].astype(bool) != counter).any():
-        raise MixedMethods(f"{first['node']}/{first['device']}")
-    energy_j, gaps, gap_s, resets = (float(valid["energy_j"].sum()), int(valid["gaps"].sum()),
-                                     float(valid["gap_s"].sum()), int(valid["resets"].sum()))
+    counter = bool(first["device_counter"])
+    energy_j = float(rows["energy_j"].sum() + rows["seam_j"].sum())
+    gap_s = float(rows["gap_s"].sum() + rows["seam_gap_s"].sum())
     power_gap_s = 0.0 if counter else gap_s
-    seams = []
-    for (_, left), (_, right) in zip(valid.iloc[:-1].iterrows(), valid.iloc[1:].iterrows(), strict=True):
-        seam_j, is_gap, reset = _seam(left, right, counter)
-        dt = float(right["first_s"] - left["last_s"])
-        energy_j, gaps, resets = energy_j + seam_j, gaps + is_gap, resets + reset
-        gap_s += dt if is_gap else 0.0
-        power_gap_s += dt if is_gap and not counter else 0.0
-        seams.append(_Seam(str(first["domain"]), float(left["last_s"]), float(right["first_s"]), seam_j))
-    peak_w = float(valid["peak_w"].max()) if len(valid) and not counter else 0.0
-    times = np.array([valid["first_s"].iloc[0], valid["last_s"].iloc[-1]]) if len(valid) else np.zeros(0)
-    cumulative = np.array([0.0, energy_j]) if len(valid) else np.zeros(0)
-    curve = EnergyCurve(
+    peak_w = 0.0 if counter else float(rows["peak_w"].max())
+    return EnergyCurve(
         node=str(first["node"]), device=str(first["device"]), domain=str(first["domain"]),
-        source=str(first["source"]), method=method_for(str(first["source"]), counter), time_s=times,
-        cumulative_j=cumulative, gaps=gaps, gap_s=gap_s, gap_upper_j=power_gap_s * peak_w, resets=resets,
-        peak_w=peak_w, counter=counter)
-    return curve, seams
+        source=str(first["source"]), method=method_for(str(first["source"]), counter),
+        time_s=np.array([rows["first_s"].iloc[0], rows["last_s"].iloc[-1]], dtype=float),
+        cumulative_j=np.array([0.0, energy_j]), gaps=int(rows["gaps"].sum() + rows["seam_gap"].sum()),
+        gap_s=gap_s, gap_upper_j=power_gap_s * peak_w,
+        resets=int(rows["resets"].sum() + rows["seam_reset"].sum()), peak_w=peak_w, counter=counter)
 
 
-def _seam(left: pd.Series, right: pd.Series, counter: bool) -> tuple[float, bool, int]:
-    """Energy between the last sample of one chunk and the first of the next, as integrate.py counts it."""
-    dt = float(right["first_s"] - left["last_s"])
-    is_gap = dt > max(float(left["max_gap_s"]), float(right["max_gap_s"]))
-    if counter:
-        deltas, resets = counter_deltas_j(np.array([left["last_value"], right["first_value"]], dtype=float))
-        return float(deltas[0]), is_gap, resets
-    if is_gap or dt <= 0:
-        return 0.0, is_gap, 0
-    return dt * (float(left["last_value"]) + float(right["first_value"])) / 2.0, False, 0
-
-
-def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seams: list[_Seam],
+def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seams: _Seams,
                bucket_s: float) -> tuple[list[EnergyCurve], dict[str, pd.DataFrame]]:
     timeline, power = [], {}
     for domain in sorted({c.domain for c in curves}):
@@ -114,13 +124,15 @@ def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seam
         rows = domains[domains["domain"] == domain] if len(domains) else domains
         start_s = min(float(c.time_s[0]) for c in members)
         end_s = max(float(c.time_s[-1]) for c in members)
-        energy = _bucket_energy(rows, [s for s in seams if s.domain == domain], start_s, end_s, bucket_s)
+        mine = seams.domain == domain
+        energy = _bucket_energy(rows, _Seams(seams.domain[mine], seams.start_s[mine], seams.end_s[mine],
+                                             seams.energy_j[mine]), start_s, end_s, bucket_s)
         timeline.append(_domain_curve(node, domain, members, energy, start_s, end_s, bucket_s))
         power[domain] = _domain_power(rows)
     return timeline, power
 
 
-def _bucket_energy(rows: pd.DataFrame, seams: list[_Seam], start_s: float, end_s: float,
+def _bucket_energy(rows: pd.DataFrame, seams: _Seams, start_s: float, end_s: float,
                    bucket_s: float) -> np.ndarray:
     """Energy in each bucket from the first to the last sample: chunk buckets plus seams."""
     first = int(np.floor(start_s / bucket_s))
@@ -128,14 +140,16 @@ def _bucket_energy(rows: pd.DataFrame, seams: list[_Seam], start_s: float, end_s
     if len(rows):
         slots = rows["bucket"].to_numpy(dtype=np.int64) - first
         np.add.at(energy, np.clip(slots, 0, len(energy) - 1), rows["energy_j"].to_numpy(dtype=float))
-    for seam in seams:  # a seam is linear in time: each bucket gets its share of the interval
-        if seam.energy_j == 0.0:
-            continue
-        lo, hi = int(np.floor(seam.start_s / bucket_s)), int(np.floor(seam.end_s / bucket_s))
-        edges = np.clip(np.arange(lo, hi + 2) * bucket_s, seam.start_s, seam.end_s)
-        share = np.diff(edges) / (seam.end_s - seam.start_s) if seam.end_s > seam.start_s else np.r_[1.0]
-        np.add.at(energy, np.clip(np.arange(lo, lo + len(share)) - first, 0, len(energy) - 1),
-                  seam.energy_j * share)
+    lo = np.floor(seams.start_s / bucket_s).astype(np.int64)
+    hi = np.floor(seams.end_s / bucket_s).astype(np.int64)
+    inside = lo == hi  # most seams fall inside one bucket: all of it goes there
+    np.add.at(energy, np.clip(lo[inside] - first, 0, len(energy) - 1), seams.energy_j[inside])
+    for i in np.flatnonzero(~inside & (seams.energy_j != 0.0)):  # linear in time: each bucket its share
+        start, end = seams.start_s[i], seams.end_s[i]
+        edges = np.clip(np.arange(lo[i], hi[i] + 2) * bucket_s, start, end)
+        share = np.diff(edges) / (end - start)
+        np.add.at(energy, np.clip(np.arange(lo[i], lo[i] + len(share)) - first, 0, len(energy) - 1),
+                  seams.energy_j[i] * share)
     return energy
 
 

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from olmo_green import runrecord as rr
@@ -56,41 +57,48 @@ def _positive(value: object) -> float | None:
 
 @dataclass
 class NodeChunks:
-    """A node's chunks in time order with their summaries, and what could not be read."""
+    """A node's current summaries (frames in chunk order), and what could not be read."""
 
     node: str
-    summaries: list[ChunkSummary] = field(default_factory=list)
+    devices: pd.DataFrame  # build.DEVICE_COLUMNS + `order` (the chunk's place in time)
+    domains: pd.DataFrame  # build.DOMAIN_COLUMNS
+    buckets: pd.DataFrame | None = None  # build.BUCKET_COLUMNS, when asked for (the dashboard)
     unreadable: list[str] = field(default_factory=list)  # "file: why", one per chunk left out
     bad_rows: int = 0  # rows skipped inside readable chunks (torn or garbled lines)
     built: int = 0  # chunks summarised now rather than read from stored summaries
 
 
-def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
-                      save: bool = True) -> NodeChunks:
-    """Every chunk of `node` with a current summary; saves new ones where it can."""
-    stored = load_node(run_dir, node)
+def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings, save: bool = True,
+                      paths: list[Path] | None = None, with_buckets: bool = False) -> NodeChunks:
+    """Every chunk of `node` with a current summary; saves new ones where it can.
+
+    `paths`: the node's chunks in time order when the caller listed the record already.
+    """
+    kinds = ("devices", "domains", "buckets") if with_buckets else ("devices", "domains")
+    stored = load_node(run_dir, node, kinds)
     if stored.unreadable:
         log.warning("olmo-green: summaries %s unreadable; rebuilding them from the chunks", stored.unreadable)
-    result = NodeChunks(node)
-    present = set()
-    for path in rr.node_chunk_paths(run_dir, node):
+    unreadable, built, order = [], 0, {}
+    for path in rr.node_chunk_paths(run_dir, node) if paths is None else paths:
         chunk = _identify(path, settings)
         if chunk is None:
             continue  # gone since the listing: converted to Parquet meanwhile, listed again below
-        present.add(chunk.name)
-        summary = stored.get(chunk)
-        if summary is None:
-            summary = _build(path, settings, result)
+        if not stored.has(chunk):
+            summary = _build(path, settings, node, unreadable)
             if summary is None:
                 continue
             stored.put(chunk, summary)
-            result.built += 1
-        result.summaries.append(summary)
-        result.bad_rows += summary.bad_rows
-    stored.keep_only(present)
+            built += 1
+        order[chunk.name] = len(order)
+    stored.keep_only(set(order))
     if save and stored.changed:
         save_node(run_dir, node, stored)  # False on a read-only record: the summaries stay in memory
-    return result
+    devices = stored.frame("devices")
+    devices = devices.assign(order=devices["chunk"].map(order).astype("int64"))
+    first_rows = devices.drop_duplicates("chunk")
+    return NodeChunks(node, devices, stored.frame("domains"),
+                      stored.frame("buckets") if with_buckets else None, unreadable,
+                      int(first_rows["chunk_bad_rows"].sum()) if len(first_rows) else 0, built)
 
 
 def _identify(path: Path, settings: SummarySettings) -> ChunkId | None:
@@ -100,14 +108,14 @@ def _identify(path: Path, settings: SummarySettings) -> ChunkId | None:
         return None
 
 
-def _build(path: Path, settings: SummarySettings, result: NodeChunks) -> ChunkSummary | None:
+def _build(path: Path, settings: SummarySettings, node: str, unreadable: list[str]) -> ChunkSummary | None:
     try:
         samples, bad_rows = rr.read_sample_chunk(path)
     except (OSError, ValueError, UnicodeError) as e:
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
         log.warning("olmo-green: cannot read %s (%s); node %s's energy is incomplete",
-                    path, reason, result.node)
-        result.unreadable.append(f"{path.name}: {reason}")
+                    path, reason, node)
+        unreadable.append(f"{path.name}: {reason}")
         return None
     summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s)
     summary.bad_rows = bad_rows

@@ -11,8 +11,18 @@ For any training loop:
 For olmo-green's trainer: EnergyCallback; for transformers.Trainer: hf_energy_callback.
 """
 
-from olmo_green.telemetry.callback import EnergyCallback
-from olmo_green.telemetry.hf import hf_energy_callback
-from olmo_green.telemetry.meter import EnergyMeter
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = ["EnergyCallback", "EnergyMeter", "hf_energy_callback"]
+_HOMES = {"EnergyCallback": "callback", "EnergyMeter": "meter", "hf_energy_callback": "hf"}
+
+
+def __getattr__(name: str) -> Any:
+    """Imported on first use: the summaries and reports import telemetry.integrate without
+    pulling in the meter (which imports the summaries: a cycle if loaded eagerly)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -69,6 +69,15 @@ class EnergyCurve:
         return at_end - at_start
 
 
+def counter_step_j(before_j: np.ndarray, after_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy between pairs of counter readings, and which pairs reset (the counter dropped:
+    the interval gets the new reading, energy since it restarted at zero). counter_deltas_j's
+    rule without a wrap range, for readings that are not one array (the seams of chunks)."""
+    deltas = np.asarray(after_j, dtype=float) - np.asarray(before_j, dtype=float)
+    reset = deltas < 0
+    return np.where(reset, after_j, deltas), reset
+
+
 def counter_deltas_j(energy_j: np.ndarray, wrap_j: float | None = None) -> tuple[np.ndarray, int]:
     """Per-interval energy from a cumulative counter, and the number of resets.
 

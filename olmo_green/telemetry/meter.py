@@ -65,7 +65,8 @@ class MeterOptions:
         checks.check(self.interval_s, "sampling_interval_s", "interval_s")
         checks.positive(self.flush_interval_s, "flush_interval_s")
         checks.positive(self.sync_every_steps, "sync_every_steps", integer=True)
-        checks.at_least(self.merge_idle_s, 0.0, "merge_idle_s")
+        if self.merge_idle_s != math.inf:  # inf (idle always joins the next window) is a setting
+            checks.at_least(self.merge_idle_s, 0.0, "merge_idle_s")
 
 
 class EnergyMeter:

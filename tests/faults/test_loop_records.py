@@ -119,7 +119,7 @@ def test_a_meter_inside_a_train_of_the_same_process_does_not_lock_against_it(tmp
 
 @pytest.mark.parametrize("setting", [{"interval_s": 0}, {"interval_s": float("nan")}, {"interval_s": 1e-9},
                                      {"flush_interval_s": -1}, {"sync_every_steps": 0},
-                                     {"merge_idle_s": float("inf")}])
+                                     {"merge_idle_s": float("nan")}, {"merge_idle_s": -1.0}])
 def test_meter_options_pass_the_rule_for_numbers(tmp_path, setting):
     with pytest.raises(ConfigError):
         EnergyMeter(tmp_path, "h100", simulate=True, **setting)
