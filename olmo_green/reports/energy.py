@@ -9,6 +9,7 @@ whole, once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,10 +73,28 @@ def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = Fals
                       for node, paths in listing.items() if nodes is None or node in nodes])
 
 
+# A trace may span years with a handful of samples (a model card's run rebuilt from its
+# total): its buckets are widened so that no device has more than this many.
+MAX_TRACE_BUCKETS = 200_000
+# Bucket widths that divide an hour (hourly intensities stay exact), then whole hours.
+BUCKET_CHOICES_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+
+
+def trace_bucket_s(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> float:
+    """The narrowest bucket from `bucket_s` up that keeps a trace under MAX_TRACE_BUCKETS."""
+    time_s = pd.to_numeric(samples["time_s"], errors="coerce")
+    span_s = float(time_s.max() - time_s.min()) if time_s.notna().any() else 0.0
+    for choice in (b for b in BUCKET_CHOICES_S if b >= bucket_s):
+        if span_s / choice <= MAX_TRACE_BUCKETS:
+            return choice
+    return 3600.0 * math.ceil(span_s / MAX_TRACE_BUCKETS / 3600.0)
+
+
 def trace_energy(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:
     """A trace's nodes: its samples integrated whole, node by node, as one chunk each."""
     if samples.empty:
         return RunEnergy([])
+    bucket_s = trace_bucket_s(samples, bucket_s)
     nodes = samples["node"].astype("string").fillna("") if "node" in samples else pd.Series("", samples.index)
     return RunEnergy([whole(str(node), summarise_chunk(rows, bucket_s, whole=True), bucket_s)
                       for node, rows in samples.groupby(nodes.to_numpy(), sort=True)])

@@ -120,11 +120,16 @@ def _with_identity(kind: str, chunk: ChunkId, summary: ChunkSummary) -> pd.DataF
 
 
 def _current(frame: pd.DataFrame, valid: dict[str, ChunkId]) -> np.ndarray:
-    """True for rows whose chunk identity is the valid one of their chunk."""
-    keys = pd.MultiIndex.from_frame(frame[IDENTITY])
-    wanted = pd.MultiIndex.from_tuples([tuple(c.values().values()) for c in valid.values()], names=IDENTITY) \
-        if valid else pd.MultiIndex.from_tuples([], names=IDENTITY)
-    return keys.isin(wanted)
+    """True for rows whose chunk identity is the valid one of their chunk (compared once per
+    chunk name, then spread to its rows)."""
+    codes, names = pd.factorize(frame["chunk"].astype(str))
+    wanted = [valid.get(str(name)) for name in names]
+    ok = np.ones(len(frame), dtype=bool)
+    attributes = ("bytes", "mtime_ns", "bucket_s", "gap_setting_s")
+    for column, attribute in zip(IDENTITY[1:], attributes, strict=True):
+        expected = np.array([np.nan if w is None else getattr(w, attribute) for w in wanted], dtype=float)
+        ok &= frame[column].to_numpy(dtype=float) == expected[codes]
+    return ok
 
 
 def load_node(run_dir: str | Path, node: str,
@@ -154,12 +159,19 @@ def _valid(frames: dict[str, pd.DataFrame | None]) -> dict[str, ChunkId]:
         frame = frames.get(kind)
         if kind not in frames:
             continue  # not loaded: not needed by this reader
-        rows = frame.groupby(IDENTITY).size() if frame is not None and len(frame) else pd.Series(dtype=int)
-        have = rows.reindex(ids.index, fill_value=0)
-        complete &= have.to_numpy() == ids[count].to_numpy()
+        have = _rows_per_chunk(frame, ids.index.get_level_values("chunk"))
+        complete &= have == ids[count].to_numpy()
     chosen = ids.index[complete.to_numpy()]
     return {str(name): ChunkId(str(name), int(size), int(mtime), float(bucket), float(gap))
             for name, size, mtime, bucket, gap in chosen}
+
+
+def _rows_per_chunk(frame: pd.DataFrame | None, names: pd.Index) -> np.ndarray:
+    """How many rows of `frame` each chunk name has (the stored file holds one identity a chunk)."""
+    if frame is None or not len(frame):
+        return np.zeros(len(names), dtype=np.int64)
+    counts = frame["chunk"].astype(str).value_counts()
+    return counts.reindex(names.astype(str), fill_value=0).to_numpy()
 
 
 def save_node(run_dir: str | Path, node: str, stored: NodeSummaries) -> bool:

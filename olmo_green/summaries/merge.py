@@ -67,7 +67,7 @@ def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s
         bad = valid[valid["counter"].astype(bool) != valid["device_counter"]].iloc[0]
         raise MixedMethods(f"{bad['node']}/{bad['device']}")
     valid, seams = _with_seams(valid)
-    curves = [_device_curve(rows) for _, rows in valid.groupby(KEYS, sort=True, dropna=False)]
+    curves = _device_curves(valid)
     timeline, power = _timelines(node, curves, domains, seams, bucket_s)
     return NodeEnergy(node, curves, timeline, power, bucket_s, samples=int(devices["rows"].sum()),
                       device_buckets=buckets)
@@ -76,8 +76,8 @@ def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s
 def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
     """Each row gains the seam that follows it (to the device's next chunk), by integrate.py's rules."""
     same = np.zeros(len(valid), dtype=bool)
-    if len(valid) > 1:
-        keys = valid[KEYS].astype(str).agg("\x1f".join, axis=1).to_numpy()
+    if len(valid) > 1:  # rows are sorted by device: a seam joins a row to the next of its device
+        keys = valid.groupby(KEYS, sort=False, dropna=False).ngroup().to_numpy()
         same[:-1] = keys[:-1] == keys[1:]
     left, right = valid[same[: len(valid)]], valid.shift(-1)[same[: len(valid)]]
     dt = (right["first_s"] - left["last_s"]).to_numpy(float)
@@ -97,21 +97,28 @@ def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
     return valid, seams
 
 
-def _device_curve(rows: pd.DataFrame) -> EnergyCurve:
-    """One device's totals over its chunks and the seams between them."""
-    first = rows.iloc[0]
-    counter = bool(first["device_counter"])
-    energy_j = float(rows["energy_j"].sum() + rows["seam_j"].sum())
-    gap_s = float(rows["gap_s"].sum() + rows["seam_gap_s"].sum())
-    power_gap_s = 0.0 if counter else gap_s
-    peak_w = 0.0 if counter else float(rows["peak_w"].max())
+def _device_curves(valid: pd.DataFrame) -> list[EnergyCurve]:
+    """Each device's totals over its chunks and the seams between them (one grouped pass)."""
+    totals = valid.groupby(KEYS, sort=True, dropna=False).agg(
+        source=("source", "first"), counter=("device_counter", "first"), first_s=("first_s", "first"),
+        last_s=("last_s", "last"), energy_j=("energy_j", "sum"), seam_j=("seam_j", "sum"),
+        gaps=("gaps", "sum"), seam_gaps=("seam_gap", "sum"), gap_s=("gap_s", "sum"),
+        seam_gap_s=("seam_gap_s", "sum"), resets=("resets", "sum"), seam_resets=("seam_reset", "sum"),
+        peak_w=("peak_w", "max")).reset_index()
+    return [_device_curve(row) for row in totals.itertuples(index=False)]
+
+
+def _device_curve(row) -> EnergyCurve:
+    counter = bool(row.counter)
+    energy_j = float(row.energy_j + row.seam_j)
+    gap_s = float(row.gap_s + row.seam_gap_s)
+    peak_w = 0.0 if counter else float(row.peak_w)
     return EnergyCurve(
-        node=str(first["node"]), device=str(first["device"]), domain=str(first["domain"]),
-        source=str(first["source"]), method=method_for(str(first["source"]), counter),
-        time_s=np.array([rows["first_s"].iloc[0], rows["last_s"].iloc[-1]], dtype=float),
-        cumulative_j=np.array([0.0, energy_j]), gaps=int(rows["gaps"].sum() + rows["seam_gap"].sum()),
-        gap_s=gap_s, gap_upper_j=power_gap_s * peak_w,
-        resets=int(rows["resets"].sum() + rows["seam_reset"].sum()), peak_w=peak_w, counter=counter)
+        node=str(row.node), device=str(row.device), domain=str(row.domain), source=str(row.source),
+        method=method_for(str(row.source), counter), time_s=np.array([row.first_s, row.last_s], dtype=float),
+        cumulative_j=np.array([0.0, energy_j]), gaps=int(row.gaps + row.seam_gaps), gap_s=gap_s,
+        gap_upper_j=(0.0 if counter else gap_s) * peak_w, resets=int(row.resets + row.seam_resets),
+        peak_w=peak_w, counter=counter)
 
 
 def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seams: _Seams,
@@ -142,9 +149,18 @@ def _bucket_energy(rows: pd.DataFrame, seams: _Seams, start_s: float, end_s: flo
         np.add.at(energy, np.clip(slots, 0, len(energy) - 1), rows["energy_j"].to_numpy(dtype=float))
     lo = np.floor(seams.start_s / bucket_s).astype(np.int64)
     hi = np.floor(seams.end_s / bucket_s).astype(np.int64)
-    inside = lo == hi  # most seams fall inside one bucket: all of it goes there
+    # A seam's energy is linear in time: each bucket it touches gets its share. Most seams
+    # fall inside one bucket or straddle one edge; those are done at once, longer ones in a loop.
+    inside = lo == hi
     np.add.at(energy, np.clip(lo[inside] - first, 0, len(energy) - 1), seams.energy_j[inside])
-    for i in np.flatnonzero(~inside & (seams.energy_j != 0.0)):  # linear in time: each bucket its share
+    straddle = hi == lo + 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        before = (hi[straddle] * bucket_s - seams.start_s[straddle]) / \
+            (seams.end_s[straddle] - seams.start_s[straddle])
+    np.add.at(energy, np.clip(lo[straddle] - first, 0, len(energy) - 1), seams.energy_j[straddle] * before)
+    np.add.at(energy, np.clip(hi[straddle] - first, 0, len(energy) - 1),
+              seams.energy_j[straddle] * (1.0 - before))
+    for i in np.flatnonzero((hi > lo + 1) & (seams.energy_j != 0.0)):
         start, end = seams.start_s[i], seams.end_s[i]
         edges = np.clip(np.arange(lo[i], hi[i] + 2) * bucket_s, start, end)
         share = np.diff(edges) / (end - start)
@@ -169,14 +185,20 @@ def _domain_curve(node: str, domain: str, members: list[EnergyCurve], energy: np
 
 
 def _domain_power(rows: pd.DataFrame) -> pd.DataFrame:
-    """Mean power per bucket summed over the domain's devices; a bucket split across chunks joins."""
+    """Mean power per bucket summed over the domain's devices; a bucket split across chunks joins
+    (weighted by the seconds each part covered)."""
     if not len(rows):
         return pd.DataFrame(columns=["bucket", "power_w", "devices"])
-    weighted = rows.assign(weight=rows["power_w"] * rows["covered_s"])
-    grouped = weighted.groupby("bucket", sort=True).agg(
-        weight=("weight", "sum"), covered_s=("covered_s", "sum"), power_w=("power_w", "max"),
-        devices=("devices", "max"))
-    covered = grouped["covered_s"].to_numpy(dtype=float)
+    bucket = rows["bucket"].to_numpy(dtype=np.int64)
+    power = rows["power_w"].to_numpy(dtype=float)
+    covered = rows["covered_s"].to_numpy(dtype=float)
+    buckets, slot = np.unique(bucket, return_inverse=True)
+    weight = np.bincount(slot, power * covered, len(buckets))
+    seconds = np.bincount(slot, covered, len(buckets))
+    highest = np.full(len(buckets), -np.inf)
+    np.maximum.at(highest, slot, power)
+    devices = np.zeros(len(buckets))
+    np.maximum.at(devices, slot, rows["devices"].to_numpy(dtype=float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        grouped["power_w"] = np.where(covered > 0, grouped["weight"] / covered, grouped["power_w"])
-    return grouped.reset_index()[["bucket", "power_w", "devices"]]
+        mean = np.where(seconds > 0, weight / seconds, highest)
+    return pd.DataFrame({"bucket": buckets, "power_w": mean, "devices": devices.astype(np.int64)})
