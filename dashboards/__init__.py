@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None, **carbon_options) -> Path:
-    """Write the dashboard of one or more runs (see dashboards/page.py)."""
+def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None, nodes: str | None = None,
+                    **carbon_options) -> Path:
+    """Write the dashboard of one or more runs (see dashboards/page.py); `nodes` is a shell
+    pattern of the nodes whose devices the device panel draws."""
     from olmo_green.dashboards.page import build_dashboard as build
 
-    return build(run_dirs, output, **carbon_options)
+    return build(run_dirs, output, nodes, **carbon_options)
 
 
 def write_run_dashboard(run_dir: str | Path, **carbon_options) -> Path:

@@ -42,14 +42,14 @@ def _unavailable(run_name: str, reason: str) -> RunReport:
     return RunReport(run_name, unavailable=reason)
 
 
-def report_for(run_dir: str | Path, **carbon_options) -> RunReport:
+def report_for(run_dir: str | Path, energy=None, **carbon_options) -> RunReport:
     """The report's account of a run, or a RunReport saying why it is unavailable.
 
     `carbon_options` are the report's (hardware, pue, intensity_kg_per_kwh,
     country, intensity_series); by default the run's config.yaml decides.
     A bad option the user passed (unknown profile, PUE out of range) is raised,
     not shown: it is theirs to fix. Without options, nothing is raised, so the
-    end of a training run always gets its page.
+    end of a training run always gets its page. `energy`: the run's RunEnergy, if read already.
     """
     name = Path(run_dir).resolve().name
     try:
@@ -58,7 +58,7 @@ def report_for(run_dir: str | Path, **carbon_options) -> RunReport:
     except ImportError:
         return _unavailable(name, "the reports layer (olmo_green.reports) is not available in this build.")
     try:
-        account = account_run(run_dir, **carbon_options)
+        account = account_run(run_dir, energy=energy, **carbon_options)
     except GreenError as e:
         if carbon_options and isinstance(e, ConfigError):
             raise

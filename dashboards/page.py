@@ -60,10 +60,10 @@ def _run_list(runs: list[RunData]) -> str:
     for run in runs:
         steps = int(run.steps["step"].max()) if len(run.steps) else 0
         methods = ", ".join(run.methods) or "no accelerator samples"
-        gaps = sum(c.gaps for c in run.accelerator_curves)
-        gap_s = sum(c.gap_s for c in run.accelerator_curves)
+        gaps = sum(c.gaps for c in run.accelerator_devices)
+        gap_s = sum(c.gap_s for c in run.accelerator_devices)
         items.append(f"<li><b>{html.escape(run.name)}</b> ({html.escape(str(run.path))}): {steps:,} steps, "
-                     f"{len(run.samples):,} samples; energy method: {html.escape(methods)}; "
+                     f"{run.samples:,} samples; energy method: {html.escape(methods)}; "
                      f"telemetry gaps: {gaps:,} ({gap_s:,.0f} s)</li>")
     return f"<ul>{''.join(items)}</ul>"
 
@@ -100,7 +100,8 @@ def _unique_names(run_dirs: list[str | Path]) -> list[str]:
     return [f"{p.parent.name}/{p.name}" if names.count(p.name) > 1 else p.name for p in paths]
 
 
-def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None, **carbon_options) -> Path:
+def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None, nodes: str | None = None,
+                    **carbon_options) -> Path:
     """Write the dashboard of one or more runs; default RUN/dashboard.html for one run.
 
     `carbon_options` go to the reports layer (hardware, pue, intensity_kg_per_kwh,
@@ -111,8 +112,10 @@ def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None
 
     if output is None and len(run_dirs) != 1:
         raise GreenError("several runs need an output file: add -o FILE.html.")
-    runs = [load_run(d) for d in run_dirs]
-    accounts = [report_for(d, **carbon_options) for d in run_dirs]
+    runs = [load_run(d, nodes) for d in run_dirs]
+    # The report's account from the energy just read: the summaries are read once, not twice.
+    accounts = [report_for(d, energy=run.energy, **carbon_options)
+                for d, run in zip(run_dirs, runs, strict=True)]
     for run, account, name in zip(runs, accounts, _unique_names(run_dirs), strict=True):
         run.name = account.run_name = name
     path = Path(output) if output is not None else Path(run_dirs[0]) / DASHBOARD_FILE

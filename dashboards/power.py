@@ -19,7 +19,7 @@ from olmo_green.dashboards.figures import (
     compact,
     run_color,
 )
-from olmo_green.dashboards.rundata import RunData, device_power_w, node_power_w, step_of_time
+from olmo_green.dashboards.rundata import RunData, device_series, node_series, step_of_time
 
 STEP_VIEW, TIME_VIEW = "step", "time"
 PHASE_COLORS = {"eval": "rgba(255,165,0,0.25)", "checkpoint": "rgba(128,0,128,0.18)"}
@@ -112,19 +112,6 @@ def _show_view(fig: go.Figure, view: str) -> None:
     fig.layout.updatemenus[0].active = 1 if view == TIME_VIEW else 0
 
 
-def _device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(label, time_s, power_w) per device, node-level meters excluded."""
-    if not len(run.samples):
-        return []
-    series = []
-    for (node, device, domain), rows in run.samples.groupby(["node", "device", "domain"], dropna=False):
-        if domain == "node":
-            continue
-        time_s, power_w = device_power_w(rows)
-        series.append((f"{node}/{device} ({domain})", time_s, power_w))
-    return series
-
-
 def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -> Panel:
     """Downsample each (run index, run, label, (time_s, power_w)); shading first, so lines sit on top."""
     fig = base_figure(title, "optimizer step", "power (W)")
@@ -152,20 +139,18 @@ def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -
 def device_power_panel(runs: list[RunData]) -> Panel:
     """Power of every device over steps, min/max-downsampled."""
     series = [(i, run, label, (time_s, power_w))
-              for i, run in enumerate(runs) for label, time_s, power_w in _device_series(run)]
-    return _power_figure("Power per device", runs, series, Panel("power-device", "Power per device"))
+              for i, run in enumerate(runs) for label, time_s, power_w in device_series(run)]
+    panel = Panel("power-device", "Power per device")
+    panel.notes += [note for note in (run.detail_note for run in runs) if note]
+    panel.notes.append("Each summary bucket is drawn as the lowest and highest power read in it.")
+    return _power_figure("Power per device", runs, series, panel)
 
 
 def node_power_panel(runs: list[RunData]) -> Panel:
     """Accelerator power summed per node, and a whole-node meter where the record has one."""
-    series = []
-    for i, run in enumerate(runs):
-        for node, rows in run.samples.groupby("node", dropna=False):
-            devices = [device_power_w(r) for _, r in rows[rows["domain"] == "gpu"].groupby("device")]
-            series.append((i, run, f"{node}: accelerators (sum)", node_power_w(devices)))
-            for _, meter in rows[rows["domain"] == "node"].groupby("device"):
-                series.append((i, run, f"{node}: whole node (measured)", device_power_w(meter)))
+    series = [(i, run, label, (time_s, power_w))
+              for i, run in enumerate(runs) for label, time_s, power_w in node_series(run)]
     panel = Panel("power-node", "Power per node")
-    panel.notes.append("Accelerator power per node is the sum of its devices, interpolated onto one "
-                       "time grid; a time inside any device's telemetry gap is left blank.")
+    panel.notes.append("Accelerator power per node is the sum of its devices' mean power in each summary "
+                       "bucket; a bucket with no reading (a telemetry gap) breaks the line.")
     return _power_figure("Power per node", runs, series, panel)

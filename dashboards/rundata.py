@@ -1,13 +1,17 @@
-"""One run record, read through olmo_green.runrecord, in the shapes the panels draw.
+"""One run record, read through its chunk summaries, in the shapes the panels draw.
 
 Everything here is derived from the saved files only (docs/design.md: dashboards
-read files, never live objects). Energy comes from the same EnergyCurves the
-meter and the reports use, so the dashboard's totals agree with theirs.
+read files, never live objects). Energy comes from the same chunk summaries the
+reports read (olmo_green/summaries), so the dashboard's totals agree with theirs
+and its cost grows with chunks, buckets and steps, not with samples. Power is
+drawn per summary bucket (10 s by default): each bucket's lowest and highest
+reading, so peaks survive however long the run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import fnmatch
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +19,14 @@ import pandas as pd
 
 from olmo_green import runrecord
 from olmo_green.errors import InputFileError
-from olmo_green.reports.steps import usable_steps
-from olmo_green.telemetry.integrate import (
-    GAP_FACTOR,
-    EnergyCurve,
-    counter_deltas_j,
-    curves_from_samples,
-)
+from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy
+from olmo_green.reports.steps import usable_steps, window_energy_j
+from olmo_green.telemetry.integrate import GAP_FACTOR, EnergyCurve
 
 ACCELERATOR_DOMAIN = "gpu"
+# The device panel draws every device of this many nodes (by name) unless --nodes picks others:
+# 256 nodes x 11 devices would give each line a few pixels, and their buckets ~10^8 rows.
+DEVICE_PANEL_NODES = 8
 
 
 @dataclass
@@ -34,20 +37,42 @@ class RunData:
     path: Path
     steps: pd.DataFrame  # train rows only, sorted by step
     phases: pd.DataFrame  # rows with phase != "train" (eval, checkpoint, ...)
-    samples: pd.DataFrame
-    curves: list[EnergyCurve] = field(default_factory=list)
+    energy: RunEnergy  # every node, from the summaries (no device buckets)
+    detail: RunEnergy  # the device panel's nodes, with each device's buckets
 
     @property
     def accelerator_curves(self) -> list[EnergyCurve]:
-        return [c for c in self.curves if c.domain == ACCELERATOR_DOMAIN]
+        """Accelerator energy over time, one curve per node (a knot at every bucket edge)."""
+        return self.energy.timeline(GPU_DOMAINS)
+
+    @property
+    def accelerator_devices(self) -> list[EnergyCurve]:
+        return [c for c in self.energy.devices if c.domain in GPU_DOMAINS]
 
     @property
     def methods(self) -> list[str]:
-        return sorted({c.method for c in self.accelerator_curves})
+        return sorted({c.method for c in self.accelerator_devices})
+
+    @property
+    def samples(self) -> int:
+        return self.energy.samples
+
+    @property
+    def detail_note(self) -> str | None:
+        """Which nodes the device panel leaves out, if any."""
+        shown, every = len(self.detail.nodes), len(self.energy.nodes)
+        if shown == every:
+            return None
+        return (f"{self.name}: devices of {shown} of {every} nodes drawn "
+                f"({', '.join(n.node for n in self.detail.nodes[:4])}{', ...' if shown > 4 else ''}); "
+                "pick others with --nodes PATTERN")
 
 
-def load_run(run_dir: str | Path) -> RunData:
-    """Read a run record; a path that is not one is the user's mistake (GreenError)."""
+def load_run(run_dir: str | Path, nodes: str | None = None) -> RunData:
+    """Read a run record; a path that is not one is the user's mistake (GreenError).
+
+    `nodes`: a shell pattern (nid0001*) choosing the nodes whose devices are drawn one by one.
+    """
     path = Path(run_dir)
     if not runrecord.is_run_dir(path):
         raise InputFileError(
@@ -62,9 +87,21 @@ def load_run(run_dir: str | Path) -> RunData:
     train = steps[(phase == "train") & ~runrecord.superseded_steps(steps)]
     train = train.sort_values("step", kind="stable", ignore_index=True)
     phases = steps[phase != "train"].sort_values("time_start_s", kind="stable", ignore_index=True)
-    samples = runrecord.read_samples(path)
-    curves = curves_from_samples(samples) if len(samples) else []
-    return RunData(path.resolve().name, path, train, phases, samples, curves)
+    energy = run_energy(path)
+    chosen = detail_nodes([n.node for n in energy.nodes], nodes)
+    detail = run_energy(path, with_buckets=True, nodes=chosen) if chosen else RunEnergy([])
+    return RunData(path.resolve().name, path, train, phases, energy, detail)
+
+
+def detail_nodes(names: list[str], pattern: str | None) -> list[str]:
+    """The nodes whose devices are drawn: those matching `pattern`, else the first few."""
+    if pattern is None:
+        return names[:DEVICE_PANEL_NODES]
+    chosen = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    if not chosen:
+        raise InputFileError(f"--nodes {pattern!r} matches none of the record's nodes "
+                             f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})")
+    return chosen
 
 
 def step_of_time(run: RunData, time_s: np.ndarray) -> np.ndarray:
@@ -80,57 +117,55 @@ def step_of_time(run: RunData, time_s: np.ndarray) -> np.ndarray:
     return np.interp(time_s, ends, numbers)
 
 
-def device_power_w(samples: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(time_s, power_w) of one device: polled power, or the counter's rate where none."""
-    samples = samples.sort_values("time_s", kind="stable")
-    time_s = samples["time_s"].to_numpy(dtype=float)
-    power = samples["power_w"].to_numpy(dtype=float)
-    if np.isfinite(power).any():
-        keep = np.isfinite(power)
-        return time_s[keep], power[keep]
-    energy = samples["energy_j"].to_numpy(dtype=float)
-    keep = np.isfinite(energy)
-    time_s, energy = time_s[keep], energy[keep]
-    if len(time_s) < 2:
-        return np.zeros(0), np.zeros(0)
-    deltas_j, _ = counter_deltas_j(energy)
-    dt = np.diff(time_s)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rate = np.where(dt > 0, deltas_j / dt, np.nan)
-    return (time_s[1:] + time_s[:-1]) / 2.0, rate  # a counter's rate belongs to mid-interval
+def bucket_series(bucket: np.ndarray, low_w: np.ndarray, high_w: np.ndarray,
+                  bucket_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(time_s, power_w) to draw from buckets: each bucket's lowest then highest power at its
+    middle, and a NaN (a break in the line) where buckets are missing (a telemetry gap)."""
+    order = np.argsort(bucket, kind="stable")
+    bucket, low_w, high_w = bucket[order], low_w[order], high_w[order]
+    mid_s = (bucket.astype(float) + 0.5) * bucket_s
+    time_s = np.repeat(mid_s, 2)
+    power_w = np.column_stack([low_w, high_w]).ravel()
+    breaks = np.flatnonzero(np.diff(bucket) > 1)
+    if len(breaks):
+        at = 2 * (breaks + 1)
+        time_s = np.insert(time_s, at, mid_s[breaks] + bucket_s)
+        power_w = np.insert(power_w, at, np.nan)
+    return time_s, power_w
 
 
-def gap_mask(time_s: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
-    """True where a grid time falls in a gap of `time_s` (longer than a few sample periods)."""
-    if len(time_s) < 2:
-        return np.ones(len(grid_s), dtype=bool)
-    limit = GAP_FACTOR * float(np.median(np.diff(time_s)))
-    right = np.clip(np.searchsorted(time_s, grid_s), 1, len(time_s) - 1)
-    outside = (grid_s < time_s[0]) | (grid_s > time_s[-1])
-    return outside | (time_s[right] - time_s[right - 1] > limit)
+def device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, time_s, power_w) per device of the detail nodes, node-level meters excluded."""
+    series = []
+    for node in run.detail.nodes:
+        buckets = node.device_buckets
+        if buckets is None or not len(buckets):
+            continue
+        buckets = buckets[buckets["domain"].astype(str) != "node"]
+        for (device, domain), rows in buckets.groupby(["device", "domain"], sort=True, observed=True):
+            covered = rows["covered_s"].to_numpy(float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = np.where(covered > 0, rows["energy_j"].to_numpy(float) / covered, np.nan)
+            low = np.where(np.isfinite(rows["min_w"].to_numpy(float)), rows["min_w"].to_numpy(float), mean)
+            high = np.where(np.isfinite(rows["max_w"].to_numpy(float)), rows["max_w"].to_numpy(float), mean)
+            time_s, power_w = bucket_series(rows["bucket"].to_numpy(np.int64), low, high, node.bucket_s)
+            series.append((f"{node.node}/{device} ({domain})", time_s, power_w))
+    return series
 
 
-def node_power_w(
-    devices: list[tuple[np.ndarray, np.ndarray]], max_points: int = 2_000_000
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of device power on a common time grid at the devices' sample period.
-
-    Devices are polled at slightly different instants, so their samples are
-    interpolated onto one grid before adding; a grid point inside any device's
-    gap is NaN (unknown), never a dip to zero.
-    """
-    series = [(t, p) for t, p in devices if len(t) >= 2]
-    if not series:
-        return np.zeros(0), np.zeros(0)
-    start = min(t[0] for t, _ in series)
-    end = max(t[-1] for t, _ in series)
-    period = min(float(np.median(np.diff(t))) for t, _ in series)
-    count = int(min(max_points, max(2, (end - start) / period + 1)))
-    grid = np.linspace(start, end, count)
-    total = np.zeros(count)
-    for t, p in series:
-        total += np.where(gap_mask(t, grid), np.nan, np.interp(grid, t, p))
-    return grid, total
+def node_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(label, time_s, power_w) per node: its accelerators' mean power summed per bucket, and a
+    whole-node meter where the record has one."""
+    series = []
+    for node in run.energy.nodes:
+        for domain, label in ((ACCELERATOR_DOMAIN, "accelerators (sum)"), ("node", "whole node (measured)")):
+            frame = node.power.get(domain)
+            if frame is None or not len(frame):
+                continue
+            power = frame["power_w"].to_numpy(float)
+            time_s, power_w = bucket_series(frame["bucket"].to_numpy(np.int64), power, power, node.bucket_s)
+            series.append((f"{node.node}: {label}", time_s, power_w))
+    return series
 
 
 def _uncovered(curve: EnergyCurve, time_s: np.ndarray) -> np.ndarray:
@@ -157,15 +192,21 @@ def cumulative_energy_j(run: RunData, time_s: np.ndarray) -> np.ndarray:
 
 
 def step_energy_j(run: RunData) -> np.ndarray:
-    """Accelerator energy (J) inside each train step's window, from the curves.
+    """Accelerator energy (J) inside each train step's window, as the report counts it
+    (reports/steps.window_energy_j: the rows' own energy_j where every row has one).
 
-    Falls back to steps.csv's energy_j when the record has no samples.
+    NaN where the record has no samples near a window (unknown, not zero).
     """
+    if not len(run.steps):
+        return np.zeros(0)
+    energy = np.asarray(window_energy_j(run.accelerator_curves, run.steps), dtype=float).copy()
+    recorded = pd.to_numeric(run.steps["energy_j"], errors="coerce") if "energy_j" in run.steps else None
+    if recorded is not None and np.array_equal(energy, recorded.to_numpy(float), equal_nan=True):
+        return energy
     if not run.accelerator_curves:
-        return run.steps["energy_j"].to_numpy(dtype=float)
+        return np.full(len(run.steps), np.nan)
     start = run.steps["time_start_s"].to_numpy(dtype=float)
     end = run.steps["time_end_s"].to_numpy(dtype=float)
-    energy = sum(c.energy_between_j(start, end) for c in run.accelerator_curves)
-    for curve in run.accelerator_curves:  # unknown, not zero, where a device has no samples
+    for curve in run.accelerator_curves:  # unknown, not zero, where a node has no samples
         energy[_uncovered(curve, start) | _uncovered(curve, end)] = np.nan
     return energy

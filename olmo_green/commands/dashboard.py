@@ -14,7 +14,10 @@ from olmo_green.checks import Checked
 @click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
-def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | None, **carbon) -> None:
+@click.option("--nodes", metavar="PATTERN",
+              help="Shell pattern of the nodes whose devices the device panel draws (default: the first 8).")
+def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | None, nodes: str | None,
+            **carbon) -> None:
     """Build a Plotly dashboard of power, energy and emissions over steps.
 
     Several RUN_DIRs are overlaid on one page (then -o is required). The page
@@ -27,7 +30,7 @@ def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | No
     options = {key: value for key, value in carbon.items() if value is not None}
     if intensity is not None:
         options["intensity_kg_per_kwh"] = intensity
-    path = build_dashboard(list(run_dirs), output, **options)
+    path = build_dashboard(list(run_dirs), output, nodes, **options)
     click.echo(f"wrote {path}")
 
 

@@ -193,7 +193,7 @@ def _record_notes(energy: RunEnergy) -> list[str]:
     return notes
 
 
-def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
+def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_options) -> RunAccount:
     """The account of a run directory. Options: hardware, pue, intensity_kg_per_kwh, country,
     intensity_series (CarbonOptions); the profile defaults to the run's config.yaml.
 
@@ -206,7 +206,7 @@ def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
     options = CarbonOptions(**carbon_options)
     profile = _profile(options, run_dir)
     factors = resolve_factors(options, profile)  # a bad option fails before any file is read
-    energy = run_energy(run_dir)
+    energy = run_energy(run_dir) if energy is None else energy  # the dashboard passes what it read
     if not energy.devices:
         raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
     return account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,

@@ -35,7 +35,8 @@ def test_million_step_power_keeps_every_device_peak(million_steps):
     for trace in drawn:
         assert float(np.nanmax(trace.y)) == pytest.approx(SPIKE_W)
         assert len(trace.y) <= 2 * 2000 + 100  # buckets x (min, max) plus gap breaks
-    assert run.samples["power_w"].max() == SPIKE_W
+    # The spike lives in one 10 s summary bucket's maximum, not in a re-read of the samples.
+    assert float(run.detail.nodes[0].device_buckets["max_w"].max()) == SPIKE_W
 
 
 def test_million_step_page_says_how_much_it_was_downsampled(million_steps):
@@ -47,10 +48,31 @@ def test_million_step_page_says_how_much_it_was_downsampled(million_steps):
 def test_many_devices_share_the_panel_budget(tmp_path):
     spec = SyntheticRun(steps=700, nodes=16, devices_per_node=8, eval_every=200, checkpoint_every=300)
     run_dir = write_synthetic_run(tmp_path / "wide", spec)
-    run = load_run(run_dir)
+    run = load_run(run_dir, nodes="*")
     panels = build_panels([run], [report_for(run_dir)])
     device_traces = [t for t in panels[0].figure.data if t.meta == "step" and t.fill is None]
     assert len(device_traces) == 128
     assert sum(len(t.y) for t in device_traces) <= 60_000 + 128  # budget, plus gap breaks
     assert all(0 < len(t.y) < 700 for t in device_traces)  # each device downsampled
     assert len(render_page([run], panels).encode("utf-8")) < MAX_PAGE_BYTES
+
+
+def test_device_panel_draws_the_first_nodes_and_says_which(tmp_path):
+    spec = SyntheticRun(steps=700, nodes=10, devices_per_node=2, eval_every=200, checkpoint_every=300)
+    run_dir = write_synthetic_run(tmp_path / "ten", spec)
+    run = load_run(run_dir)
+    panels = build_panels([run], [report_for(run_dir)])
+    device_traces = [t for t in panels[0].figure.data if t.meta == "step" and t.fill is None]
+    assert len(device_traces) == 8 * 2
+    assert any("devices of 8 of 10 nodes drawn" in note for note in panels[0].notes)
+    node_traces = [t for t in panels[1].figure.data if t.meta == "step" and t.fill is None]
+    assert len(node_traces) == 10  # the node panel keeps every node
+
+
+def test_nodes_pattern_picks_the_device_panel_nodes(tmp_path):
+    spec = SyntheticRun(steps=700, nodes=10, devices_per_node=2, eval_every=200, checkpoint_every=300)
+    run_dir = write_synthetic_run(tmp_path / "ten", spec)
+    run = load_run(run_dir, nodes="*9")
+    assert [n.node for n in run.detail.nodes] == [run.energy.nodes[-1].node]
+    with pytest.raises(Exception, match="matches none"):
+        load_run(run_dir, nodes="nope*")
