@@ -16,13 +16,25 @@ from olmo_green.checks import Checked
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex"]), default="md",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout.")
+@click.option("--verify", is_flag=True,
+              help="Re-integrate every raw sample chunk (in parallel) and compare each device's energy "
+                   "with the chunk summaries reports read; one line per device more than 0.01%% apart, "
+                   "exit 1 if any.")
+@click.option("--nodes", metavar="PATTERN", help="With --verify: only nodes matching this shell pattern.")
 def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, pue: float | None,
             intensity: float | None, country: str | None, intensity_series: str | None, fmt: str,
-            output: str | None) -> None:
-    """Report the energy and emissions of runs, like the OLMo model card's table."""
+            output: str | None, verify: bool, nodes: str | None) -> None:
+    """Report the energy and emissions of runs, like the OLMo model card's table.
+
+    Reports read each run's chunk summaries (built and saved on first read where
+    missing), so a second report costs O(chunks + steps), not O(samples).
+    """
     from olmo_green.errors import ConfigError
     from olmo_green.reports import account_many
 
+    if verify or nodes:
+        _verify(run_dirs, trace, nodes)
+        return
     if run_dirs and trace:  # a trace is accounted for instead of a run's telemetry, never beside it
         raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace {trace}); "
                           "report the trace on its own")
@@ -36,3 +48,29 @@ def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, 
         write_atomic(output, text, follow=True)  # atomic, 0644; a directory or unwritable target is one line
     else:
         click.echo(text, nl=False)
+
+
+def _verify(run_dirs: tuple[str, ...], trace: str | None, nodes: str | None) -> None:
+    """`--verify`: the raw chunks against the summaries, run by run; exit 1 on any difference."""
+    import sys
+
+    from olmo_green import runrecord
+    from olmo_green.errors import ConfigError
+    from olmo_green.summaries.verify import verify_record
+
+    if trace or not run_dirs:
+        raise ConfigError("--verify checks run directories (their raw chunks against their summaries): "
+                          "give RUN_DIR ..., not --trace")
+    failed = False
+    for run_dir in run_dirs:
+        if not runrecord.is_run_dir(run_dir):
+            raise ConfigError(f"{run_dir}: not a run directory; --verify needs one written by olmo-green")
+        chunks = sum(len(p) for p in runrecord.chunk_listing(run_dir).values())
+        with click.progressbar(length=chunks, label=f"verifying {run_dir}", file=sys.stderr) as bar:
+            result = verify_record(run_dir, nodes, progress=bar.update)
+        for line in result.problems:
+            click.echo(line)
+        click.echo(result.summary_line(run_dir))
+        failed |= not result.ok
+    if failed:
+        sys.exit(1)
