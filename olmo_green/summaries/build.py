@@ -65,8 +65,7 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
             devices.append(_device_row(curve, rows, readings, counter))
             buckets.append(_device_buckets(curve, rows, bucket_s))
     device_frame = pd.DataFrame(devices, columns=DEVICE_COLUMNS)
-    bucket_frame = (pd.concat(buckets, ignore_index=True) if buckets
-                    else pd.DataFrame(columns=BUCKET_COLUMNS))
+    bucket_frame = _bucket_frame(buckets)
     return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame))
 
 
@@ -83,11 +82,12 @@ def _device_row(curve: EnergyCurve, rows: pd.DataFrame, readings: int, counter: 
     }
 
 
-def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> pd.DataFrame:
-    """Energy, covered seconds and power extremes of one device in each bucket it touches."""
+def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> dict[str, np.ndarray]:
+    """Energy, covered seconds and power extremes of one device in each bucket it touches
+    (columns as arrays: one frame is built per chunk, not one per device)."""
     time_s, cumulative = curve.time_s, curve.cumulative_j
     if not len(time_s):
-        return pd.DataFrame(columns=BUCKET_COLUMNS)
+        return {}
     index = np.arange(np.floor(time_s[0] / bucket_s), np.floor(time_s[-1] / bucket_s) + 1)
     low = np.maximum(index * bucket_s, time_s[0])
     high = np.minimum((index + 1) * bucket_s, time_s[-1])
@@ -96,9 +96,17 @@ def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> 
     covered_s = np.interp(high, time_s, covered) - np.interp(low, time_s, covered)
     min_w, max_w = _power_extremes(curve, rows, index, bucket_s)
     keep = (covered_s > 0) | (energy_j != 0) | np.isfinite(max_w)
-    frame = pd.DataFrame({"bucket": index.astype(np.int64), "energy_j": energy_j, "covered_s": covered_s,
-                          "min_w": min_w, "max_w": max_w})[keep]
-    return frame.assign(node=curve.node, device=curve.device, domain=curve.domain)[BUCKET_COLUMNS]
+    count = int(keep.sum())
+    labels = {k: np.full(count, getattr(curve, k), dtype=object) for k in ("node", "device", "domain")}
+    return {**labels, "bucket": index[keep].astype(np.int64), "energy_j": energy_j[keep],
+            "covered_s": covered_s[keep], "min_w": min_w[keep], "max_w": max_w[keep]}
+
+
+def _bucket_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    parts = [p for p in parts if p]
+    if not parts:
+        return pd.DataFrame(columns=BUCKET_COLUMNS)
+    return pd.DataFrame({column: np.concatenate([p[column] for p in parts]) for column in BUCKET_COLUMNS})
 
 
 def _coverage(curve: EnergyCurve) -> np.ndarray:
