@@ -102,7 +102,12 @@ def build_callbacks(config, profile) -> list:
 
     meter = EnergyCallback(hardware=profile, simulate=config.simulate,
                            interval_s=config.telemetry.sampling_interval_s,
-                           summary_bucket_s=config.telemetry.summary_bucket_s)
+                           summary_bucket_s=config.telemetry.summary_bucket_s,
+                           # live outputs (telemetry/live.py): endpoint, trackers, forecast
+                           metrics_port=config.telemetry.metrics_port,
+                           metrics_host=config.telemetry.metrics_host, trackers=config.log.names(),
+                           max_steps=config.max_steps,
+                           forecast_interval_s=config.telemetry.forecast_interval_s)
     return [meter]
 
 
