@@ -127,6 +127,9 @@ def run_training(**options: Any) -> str:
     options.setdefault("resume_from", None)
     resume = bool(options["resume"] or options["resume_from"])
     config = resolve_config(**options)
+    from olmo_green.telemetry.trackers import require_trackers
+
+    require_trackers(config.log.names())  # a missing tracker library: one line, nothing written
     profile = load_profile(config.hardware)
     model_cfg = model_config(config.model.name)
     _check_data(config, model_cfg)
