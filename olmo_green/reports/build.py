@@ -51,6 +51,11 @@ def _config_profile(run_dir: Path) -> HardwareProfile | None:
     return None
 
 
+def config_profile(run_dir: str | Path) -> HardwareProfile | None:
+    """The profile a run's config.yaml records (None if it has none), for other readers of a run."""
+    return _config_profile(Path(run_dir))
+
+
 def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
     if options.hardware:
         return load_profile(options.hardware)

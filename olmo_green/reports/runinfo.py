@@ -13,13 +13,13 @@ from olmo_green.reports.account import RunAccount
 
 def account_profile(account: RunAccount) -> HardwareProfile | None:
     """The profile the account used: the run's config.yaml one, else the named one; None if unknown."""
-    from olmo_green.reports.build import _config_profile
+    from olmo_green.reports.build import config_profile
 
     if account.hardware is None:
         return None
     try:
         if Path(account.path).is_dir():
-            profile = _config_profile(Path(account.path))
+            profile = config_profile(account.path)
             if profile is not None and profile.name == account.hardware:
                 return profile
         return load_profile(account.hardware)
