@@ -1,5 +1,7 @@
 """`olmo-green report`: the emissions table of one or more runs or traces."""
 
+from pathlib import Path
+
 import click
 
 from olmo_green.checks import Checked
@@ -27,6 +29,8 @@ def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, 
     from olmo_green.errors import ConfigError
     from olmo_green.reports import account_many
 
+    if sacct and not run_dirs and not trace and Path(sacct).is_dir():
+        run_dirs, sacct = (sacct,), ""  # `report --sacct RUN`: click took the run for --sacct's FILE
     if run_dirs and trace:  # a trace is accounted for instead of a run's telemetry, never beside it
         raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace {trace}); "
                           "report the trace on its own")

@@ -66,6 +66,13 @@ def test_sacct_energy_is_printed_beside_ours_with_the_difference(slurm_run, tmp_
     assert "our whole-node energy: not measured" in result.output
 
 
+def test_sacct_before_the_run_directory_still_means_the_flag(slurm_run, tmp_path, monkeypatch):
+    fake_sacct(tmp_path / "bin", ACCOUNTED, monkeypatch)
+    result = report("--sacct", slurm_run)
+    assert result.exit_code == 0, result.output
+    assert "SLURM node energy" in result.output
+
+
 def test_saved_sacct_output_is_read_instead_and_json_stays_clean(slurm_run, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no sacct: the file is enough
     saved = tmp_path / "sacct.txt"
