@@ -28,6 +28,7 @@ import io
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.jsonform import run_to_json
@@ -60,7 +61,8 @@ def codecarbon_row(account: RunAccount) -> dict[str, object]:
     row = dict.fromkeys(COLUMNS, "")
     row |= {
         "timestamp": datetime.fromtimestamp(end_s).strftime("%Y-%m-%dT%H:%M:%S") if end_s else "",
-        "project_name": account.name, "run_id": str(uuid.uuid5(RUN_ID_NAMESPACE, account.path)),
+        "project_name": account.name,
+        "run_id": str(uuid.uuid5(RUN_ID_NAMESPACE, str(Path(account.path).resolve()))),
         "duration": duration_s, "emissions": account.headline.emissions_kg,
         "emissions_rate": account.headline.emissions_kg / duration_s if duration_s > 0 else "",
         "gpu_power": account.gpu_energy_j * account.pue / duration_s if duration_s > 0 else "",

@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class MeterCollector:
     def __init__(self, live: LiveOutputs) -> None:
         self.live = live
 
-    def collect(self):
+    def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         meter = self.live.meter
@@ -73,16 +74,16 @@ class MeterCollector:
         yield method
 
 
-def _one(kind, name: str, documentation: str, node: str, value: float):
+def _one(kind: type, name: str, documentation: str, node: str, value: float) -> Any:
     family = kind(name, documentation, labels=["node"])
     family.add_metric([node], float(value))
     return family
 
 
-def metrics_only(app):
+def metrics_only(app: Callable) -> Callable:
     """The WSGI app, answering GET /metrics and nothing else."""
 
-    def serve(environ, start_response):
+    def serve(environ: dict, start_response: Callable) -> Any:
         if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"olmo-green serves /metrics only\n"]
