@@ -85,3 +85,22 @@ def test_wandb_offline_run_lands_under_the_run_directory(tmp_path, monkeypatch):
     steady_run(run, steps=3, trackers=("wandb",))
     (offline,) = (run / "wandb").glob("offline-run-*")
     assert list(offline.glob("run-*.wandb")) and next(offline.glob("run-*.wandb")).stat().st_size > 0
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_train_with_log_tensorboard_logs_each_step_of_the_trainer(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from tests.model.helpers import byte_data
+
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, [
+        "train", "--simulate", "--hardware", "mosaicml-a100", "--data", str(byte_data(tmp_path / "data")),
+        "--run-dir", str(run), "--max-steps", "3", "--set", "model.sequence_length=32",
+        "--set", "progress=false", "--set", "log.tensorboard=true"])
+    assert result.exit_code == 0, result.output
+    board = EventAccumulator(str(run / "tensorboard"))
+    board.Reload()
+    assert KEYS <= set(board.Tags()["scalars"])
+    assert [e.step for e in board.Scalars("loss")] == [1, 2, 3]
+    assert "log:\n  tensorboard: true" in (run / "config.yaml").read_text()  # a resume keeps logging
