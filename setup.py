@@ -48,8 +48,18 @@ setup(
         # from 70.1, so no `wheel` package is needed, and the build works offline).
         # The OLMo-core callback (olmo_green/integrations/olmo_core.py), tested against 3.x.
         "olmo-core": ["ai2-olmo-core>=3.0,<4"],
+        # Live outputs (olmo_green/telemetry/trackers.py, metrics.py). torch's SummaryWriter needs the
+        # tensorboard package; mlflow-skinny is MLflow's client without its server (a local file store
+        # in RUN/mlruns/ needs nothing more); prometheus_client also comes with codecarbon.
+        "tensorboard": ["tensorboard>=2.14"],
+        "mlflow": ["mlflow-skinny>=2.10"],
+        "wandb": ["wandb>=0.16"],
+        "prometheus": ["prometheus_client>=0.20"],
+        # W&B is left out of the test extra: it ships ~60 MB of service binaries; its test runs
+        # where it is installed, and its missing-library message is tested everywhere.
         "test": ["pytest>=7", "ruff>=0.4", "transformers>=4.40", "setuptools>=70.1",
-                 "ai2-olmo-core>=3.0,<4"],
+                 "ai2-olmo-core>=3.0,<4", "tensorboard>=2.14", "mlflow-skinny>=2.10",
+                 "prometheus_client>=0.20"],
     },
     entry_points={"console_scripts": ["olmo-green=olmo_green.cli:main"]},
 )

@@ -24,6 +24,7 @@ VERBS = {
     "hardware": "hardware",
     "prepare-data": "prepare_data",
     "convert": "convert",
+    "model-card": "model_card",
 }
 
 

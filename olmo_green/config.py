@@ -128,13 +128,34 @@ class BatchSection:
 class TelemetrySection:
     sampling_interval_s: float = 0.1  # background sampler period
     summary_bucket_s: float = 10.0  # time buckets of the chunk summaries reports and dashboards read
+    # Prometheus /metrics on each node's sampler process (telemetry/metrics.py); None: off
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"  # loopback unless asked: the endpoint has no authentication
+    forecast_interval_s: float = 60.0  # at most one forecast event this often (telemetry/forecast.py)
 
     def __post_init__(self) -> None:
         checks.check(self.sampling_interval_s, "sampling_interval_s", "telemetry.sampling_interval_s")
         checks.check(self.summary_bucket_s, "summary_bucket_s", "telemetry.summary_bucket_s")
+        if self.metrics_port is not None:
+            checks.check(self.metrics_port, "metrics_port", "telemetry.metrics_port")
+        checks.check(self.forecast_interval_s, "forecast_interval_s", "telemetry.forecast_interval_s")
+        if not self.metrics_host.strip():
+            raise ConfigError("telemetry.metrics_host must name an address, e.g. 127.0.0.1")
         if 3600.0 % self.summary_bucket_s:  # hours must be whole buckets: hourly intensities stay exact
             raise ConfigError(f"telemetry.summary_bucket_s must divide 3600 (an hour), "
                               f"got {self.summary_bucket_s!r}")
+
+
+@dataclass
+class LogSection:
+    """Experiment trackers fed with each step's loss, lr, energy and emissions (telemetry/trackers.py)."""
+
+    tensorboard: bool = False  # RUN/tensorboard/; extra olmo-green[tensorboard]
+    mlflow: bool = False  # RUN/mlruns/ unless MLFLOW_TRACKING_URI is set; extra olmo-green[mlflow]
+    wandb: bool = False  # W&B; WANDB_MODE=offline keeps it on disk; extra olmo-green[wandb]
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name in ("tensorboard", "mlflow", "wandb") if getattr(self, name))
 
 
 @dataclass
@@ -145,6 +166,7 @@ class TrainConfig:
     schedule: ScheduleSection = field(default_factory=ScheduleSection)
     batch: BatchSection = field(default_factory=BatchSection)
     telemetry: TelemetrySection = field(default_factory=TelemetrySection)
+    log: LogSection = field(default_factory=LogSection)
     max_steps: int = 200
     save_interval: int = 100
     keep_checkpoints: int = 2  # complete checkpoints kept on disk; 0 keeps all

@@ -83,6 +83,11 @@ EVENT_REJECTED_SAMPLES = "rejected_samples"  # implausible values dropped, per r
 EVENT_RECORDS_DROPPED = "records_dropped"  # rows a writer could not write (file, rows, error)
 EVENT_COUNTER_CHECK = "counter_check"  # a counter against integrated power, at the end
 EVENT_CHECKPOINT_WRITE = "checkpoint_write"  # a background checkpoint write ended (step, duration_s)
+# A process that samples a node ran inside a SLURM job (slurm_job_id, slurm_cluster, node), at start.
+EVENT_JOB = "job"
+# The meter's projection of the run's total (at_step, energy_mwh_at_end, emissions_tco2eq_at_end,
+# water_kl_at_end; GPU energy, headline intensity x PUE), at most every forecast_interval_s.
+EVENT_FORECAST = "forecast"
 
 # How an energy figure was obtained; reports print it (docs/design.md, Measurement).
 METHODS = ("counter", "power_integration", "modelled", "replayed")
@@ -345,7 +350,7 @@ class Events(list):
 MAX_DURATION_S = 30 * 366 * 86_400.0
 # Fields whose type a reader relies on, per event kind: a line with another type is skipped.
 _EVENT_NUMBERS = {EVENT_GAP_END: ("duration_s",), EVENT_RESUME_GAP: ("duration_s",),
-                  EVENT_RECORDS_DROPPED: ("rows",)}
+                  EVENT_RECORDS_DROPPED: ("rows",), EVENT_FORECAST: ("at_step", "energy_mwh_at_end")}
 
 
 def read_events(run_dir: str | Path) -> Events:

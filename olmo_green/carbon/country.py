@@ -49,3 +49,12 @@ def country_intensity(iso3: str, basis: str = "location") -> ConstantIntensity:
     source = (f"{record.get('country_name', code)} grid average {record.get('year', '?')}, "
               f"{g_per_kwh:.1f} g/kWh (codecarbon {'/'.join(MIX_FILE)}, from Our World in Data)")
     return ConstantIntensity(kg_per_kwh=g_per_kwh / 1000.0, basis=basis, source=source)
+
+
+def country_name(iso3: str) -> str | None:
+    """The country's name in codecarbon's data (FIN -> Finland); None if unknown or no data."""
+    try:
+        record = _energy_mix().get(iso3.strip().upper())
+    except ConfigError:
+        return None
+    return record.get("country_name") if record else None

@@ -102,7 +102,12 @@ def build_callbacks(config, profile) -> list:
 
     meter = EnergyCallback(hardware=profile, simulate=config.simulate,
                            interval_s=config.telemetry.sampling_interval_s,
-                           summary_bucket_s=config.telemetry.summary_bucket_s)
+                           summary_bucket_s=config.telemetry.summary_bucket_s,
+                           # live outputs (telemetry/live.py): endpoint, trackers, forecast
+                           metrics_port=config.telemetry.metrics_port,
+                           metrics_host=config.telemetry.metrics_host, trackers=config.log.names(),
+                           max_steps=config.max_steps,
+                           forecast_interval_s=config.telemetry.forecast_interval_s)
     return [meter]
 
 
@@ -122,6 +127,9 @@ def run_training(**options: Any) -> str:
     options.setdefault("resume_from", None)
     resume = bool(options["resume"] or options["resume_from"])
     config = resolve_config(**options)
+    from olmo_green.telemetry.trackers import require_trackers
+
+    require_trackers(config.log.names())  # a missing tracker library: one line, nothing written
     profile = load_profile(config.hardware)
     model_cfg = model_config(config.model.name)
     _check_data(config, model_cfg)

@@ -19,6 +19,7 @@ from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.hardware.profiles import profile_from_mapping
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
+from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
 from olmo_green.reports.trace import read_trace, require_trace_file, trace_events
 from olmo_green.telemetry.integrate import EnergyCurve
@@ -48,6 +49,11 @@ def _config_profile(run_dir: Path) -> HardwareProfile | None:
         if isinstance(hardware, str):
             return load_profile(hardware)
     return None
+
+
+def config_profile(run_dir: str | Path) -> HardwareProfile | None:
+    """The profile a run's config.yaml records (None if it has none), for other readers of a run."""
+    return _config_profile(Path(run_dir))
 
 
 def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
@@ -174,7 +180,7 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
         phases_j=phase_energy_j(timeline, steps, gpu_j), tokens=train_tokens(steps),
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
         notes=(_notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
-               + _fault_notes(events or [])),
+               + _fault_notes(events or []) + forecast_notes(events or [], gpu_j)),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
         steps=step_table(timeline, steps, factors),
     )

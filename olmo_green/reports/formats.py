@@ -15,7 +15,7 @@ from olmo_green.reports.account import RunAccount
 from olmo_green.reports.detail import run_detail_md
 from olmo_green.reports.jsonform import to_json_dict
 
-FORMATS = ("md", "csv", "json", "latex")
+FORMATS = ("md", "csv", "json", "latex", "codecarbon")
 CARD_HEADER = ["Run", "GPU Type", "Power Consumption From GPUs (MWh)", "PUE",
                "Carbon Intensity (kg CO2e/kWh)", "Carbon Emissions (tCO2eq)", "Method"]
 
@@ -87,5 +87,8 @@ def to_latex(accounts: Sequence[RunAccount]) -> str:
 
 def render(accounts: Sequence[RunAccount], fmt: str) -> str:
     """The report in one of FORMATS."""
-    renderers = {"md": to_markdown, "csv": to_csv, "json": to_json, "latex": to_latex}
+    from olmo_green.reports.codecarbon import to_codecarbon_csv
+
+    renderers = {"md": to_markdown, "csv": to_csv, "json": to_json, "latex": to_latex,
+                 "codecarbon": to_codecarbon_csv}
     return renderers[fmt](accounts)

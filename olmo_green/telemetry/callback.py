@@ -84,7 +84,8 @@ class EnergyCallback:
         if self._headline:
             kg_per_kwh, basis = self._headline
             text += f"  {status['energy_kwh'] * kg_per_kwh:.3g} kg CO2e ({basis}, x PUE)"
-        return f"{text}  [{status['method']}]"
+        forecast = self.meter.live.progress_text() if self.meter.live is not None else ""
+        return f"{text}  [{status['method']}]" + (f"  {forecast}" if forecast else "")
 
     def state_dict(self) -> dict[str, Any]:
         return self.meter.state_dict() if self.meter is not None else dict(self._pending_state or {})

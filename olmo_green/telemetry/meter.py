@@ -35,6 +35,7 @@ from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.distributed import NodeGroup
 from olmo_green.telemetry.integrate import GAP_FACTOR
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
+from olmo_green.telemetry.live import LiveOutputs, job_event
 from olmo_green.telemetry.runconfig import write_profile_if_missing
 from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
@@ -59,6 +60,12 @@ class MeterOptions:
     # Read the sensors at each window boundary, so a step's energy is counter(end) -
     # counter(start) rather than interpolated between background samples (docs/design.md).
     read_at_boundaries: bool = True
+    # Live outputs (telemetry/live.py), all off unless asked.
+    metrics_port: int | None = None  # Prometheus /metrics on the node's sampler process
+    metrics_host: str = "127.0.0.1"
+    trackers: tuple[str, ...] = ()  # tensorboard, mlflow, wandb (telemetry/trackers.py)
+    max_steps: int | None = None  # the run's last step: with it, the meter forecasts the total
+    forecast_interval_s: float = 60.0  # at most one forecast event this often
 
     def __post_init__(self) -> None:
         """The rule for numbers (checks.py): a period of 0 or NaN would be a busy loop."""
@@ -67,6 +74,14 @@ class MeterOptions:
         checks.positive(self.sync_every_steps, "sync_every_steps", integer=True)
         if self.merge_idle_s != math.inf:  # inf (idle always joins the next window) is a setting
             checks.at_least(self.merge_idle_s, 0.0, "merge_idle_s")
+        if self.metrics_port is not None:
+            checks.within(self.metrics_port, 0, 65535, "metrics_port (0: any free port)", integer=True)
+        if self.max_steps is not None:
+            checks.positive(self.max_steps, "max_steps", integer=True)
+        checks.check(self.forecast_interval_s, "forecast_interval_s", "forecast_interval_s")
+        from olmo_green.telemetry.trackers import require_trackers
+
+        object.__setattr__(self, "trackers", require_trackers(self.trackers))  # a missing library: one line
 
 
 class EnergyMeter:
@@ -96,6 +111,7 @@ class EnergyMeter:
         self._started = self._closed = False
         self._since_sync = 0
         self._run_lock: runlock.RunLock | None = None
+        self.live: LiveOutputs | None = None  # metrics endpoint, trackers, forecast
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, step: int | None = None, first_phase: str = "train") -> EnergyMeter:
@@ -123,6 +139,7 @@ class EnergyMeter:
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
         start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()
         self.ledger.start(first_phase, start_s, self._resume_step if step is None else step)
+        self.live = LiveOutputs.open(self)
         self._set_phase(first_phase, start_s)
         self._install_handlers()
         return self
@@ -132,6 +149,9 @@ class EnergyMeter:
         if sources is None:
             sources, probes = open_sources(self.profile, self.simulate, self.trace, self.roots)
             self._event({"kind": rr.EVENT_SENSORS, "found": [_probe_line(p) for p in probes]})
+        job = job_event(self.clock.now_s())  # the scheduler's job id, for `report --sacct`
+        if job is not None:
+            self._event(job)
         if not sources:
             log.warning("telemetry: no energy sensor found; this run will have no energy figures "
                         "(try `olmo-green sensors`, or --simulate for modelled power)")
@@ -188,6 +208,8 @@ class EnergyMeter:
         except Exception as e:  # closing must not mask the training's own outcome
             log.warning("telemetry: error while closing the energy meter (%s)", e)
         finally:
+            if self.live is not None:
+                self.live.close()  # never raises
             for part in (self.store, self.steps_log):
                 if part is not None:
                     part.close()  # never raises: a write it cannot do is tallied as lost
@@ -329,6 +351,8 @@ class EnergyMeter:
 
     def _record(self, window: Window) -> None:
         self.totals.add(window.phase, window.energy_j)
+        if self.live is not None:
+            self.live.on_window(window)  # trackers and the forecast; never raises
         if self.steps_log is None:
             return
         m = window.metrics

@@ -1,0 +1,88 @@
+"""`report --format codecarbon`: one row per run in codecarbon's emissions.csv columns.
+
+The columns and their meaning follow codecarbon 3.x's own source
+(output_methods/emissions_data.py, EmissionsData; emissions_tracker.py, _do_measurements):
+its energy and power columns already include PUE (it multiplies each measurement by its
+`pue`), `energy_consumed` is the sum of the cpu, gpu and ram energies (kWh), and
+`emissions` (kg CO2e) is that energy x the intensity; a row holds the run's cumulative totals,
+as its `stop()` writes them.
+
+What we fill: timestamp (local time, no zone, whole seconds, as codecarbon writes it: the end
+of the run's last step), project_name (the run's name), run_id (a UUID derived from the run's
+path, stable across re-reports), duration (s), emissions (kg, our headline), emissions_rate
+(kg/s), gpu_power (mean W x PUE), gpu_energy and energy_consumed (GPU kWh x PUE: our headline
+counts GPUs only, so energy_consumed x intensity = emissions, as in codecarbon), country_name,
+country_iso_code (the profile's), gpu_count, gpu_model, pue, and water_consumed and wue where
+the report knows water.
+What stays empty: experiment_id, cpu and ram power and energy (not in the headline; the
+Markdown report shows measured CPU, DRAM and node energy apart), region, cloud provider and
+region, os, python_version, codecarbon_version, cpu_count, cpu_model, longitude, latitude,
+ram_total_size, tracking_mode, utilisation columns, ram_used_gb, on_cloud: they describe the
+machine and process codecarbon watches, which the report (run later, elsewhere) does not know.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from olmo_green.reports.account import RunAccount
+from olmo_green.reports.jsonform import run_to_json
+from olmo_green.reports.runinfo import account_profile, end_time_s, gpu_devices
+
+# codecarbon 3.3's header, in its order (EmissionsData's fields)
+COLUMNS = ["timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
+           "emissions_rate", "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy",
+           "ram_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code", "region",
+           "cloud_provider", "cloud_region", "os", "python_version", "codecarbon_version", "cpu_count",
+           "cpu_model", "gpu_count", "gpu_model", "longitude", "latitude", "ram_total_size",
+           "tracking_mode", "cpu_utilization_percent", "gpu_utilization_percent",
+           "ram_utilization_percent", "ram_used_gb", "on_cloud", "pue", "wue"]
+FILLED = ("timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate", "gpu_power",
+          "gpu_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code",
+          "gpu_count", "gpu_model", "pue", "wue")
+RUN_ID_NAMESPACE = uuid.UUID("6f1c8a52-5b3e-4d0a-9f6e-0c1e2a7b9d41")  # ours: run ids from run paths
+J_PER_KWH = 3.6e6
+
+
+def codecarbon_row(account: RunAccount) -> dict[str, object]:
+    from olmo_green.carbon.country import country_name
+
+    profile = account_profile(account)
+    facility_kwh = account.gpu_energy_j / J_PER_KWH * account.pue
+    duration_s = max((d.duration_s for d in account.devices), default=0.0)
+    end_s = end_time_s(account)
+    extra = run_to_json(account)  # water_kl and wue_l_per_kwh where the report knows them
+    devices = gpu_devices(account, profile)
+    row = dict.fromkeys(COLUMNS, "")
+    row |= {
+        "timestamp": datetime.fromtimestamp(end_s).strftime("%Y-%m-%dT%H:%M:%S") if end_s else "",
+        "project_name": account.name,
+        "run_id": str(uuid.uuid5(RUN_ID_NAMESPACE, str(Path(account.path).resolve()))),
+        "duration": duration_s, "emissions": account.headline.emissions_kg,
+        "emissions_rate": account.headline.emissions_kg / duration_s if duration_s > 0 else "",
+        "gpu_power": account.gpu_energy_j * account.pue / duration_s if duration_s > 0 else "",
+        "gpu_energy": facility_kwh, "energy_consumed": facility_kwh,
+        "gpu_count": devices, "pue": account.pue,
+        "gpu_model": f"{devices} x {profile.accelerator if profile else account.gpu_type}",
+    }
+    if profile is not None and profile.country:
+        row |= {"country_iso_code": profile.country, "country_name": country_name(profile.country) or ""}
+    if extra.get("water_kl") is not None:
+        row["water_consumed"] = float(extra["water_kl"]) * 1000.0  # L, as codecarbon's column
+    if extra.get("wue_l_per_kwh") is not None:
+        row["wue"] = extra["wue_l_per_kwh"]
+    return row
+
+
+def to_codecarbon_csv(accounts: Sequence[RunAccount]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for account in accounts:
+        writer.writerow(codecarbon_row(account))
+    return out.getvalue()

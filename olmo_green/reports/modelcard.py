@@ -1,0 +1,102 @@
+"""A Hugging Face model card (README.md) from the same accounts the report prints.
+
+The front matter follows the Hub's `co2_eq_emissions` convention
+(huggingface.co/docs/hub/model-cards-co2): `emissions` in grams of CO2e (the report's
+headline: GPU energy x PUE x the headline intensity, summed over the runs given), `source`
+(olmo-green, measured or modelled, as the runs' methods say, with the basis), `training_type`
+(from the runs' `stage` tag), `geographical_location` (the profile's country and site) and
+`hardware_used` (packages x GPU type). The "Environmental impact" section then gives the OLMo
+model card's table (GPU type, power consumption from GPUs, carbon intensity, emissions) with
+PUE, water where the report knows it, and the method. Every figure is the report's own
+(formats.card_cells, jsonform.run_to_json): a card and `olmo-green report` never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from olmo_green import runrecord
+from olmo_green.reports.account import RunAccount
+from olmo_green.reports.formats import card_cells
+from olmo_green.reports.jsonform import run_to_json
+from olmo_green.reports.runinfo import account_profile, hardware_used, location
+
+MEASURED_METHODS = ("counter", "power_integration")
+
+
+def _unique(values: Sequence[str | None]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def method_kind(methods: Sequence[str]) -> str:
+    """measured, modelled, replayed, or a mix ("measured and modelled"), from the runs' methods."""
+    kinds = []
+    for method in methods:
+        for part in method.split(" ")[0].split("+"):
+            kinds.append("measured" if part in MEASURED_METHODS else part)
+    return " and ".join(_unique(kinds)) or "unknown"
+
+
+def stage_tags(accounts: Sequence[RunAccount]) -> list[str]:
+    """The `stage` tag of each run's config.yaml (`train --tag stage=pre-training`), where set."""
+    stages = []
+    for account in accounts:
+        path = Path(account.path) / runrecord.CONFIG_FILE
+        try:
+            config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
+        except (OSError, yaml.YAMLError):
+            config = None
+        tags = config.get("tags") if isinstance(config, dict) else None
+        stages.append(str(tags["stage"]) if isinstance(tags, dict) and tags.get("stage") else None)
+    return _unique(stages)
+
+
+def front_matter(accounts: Sequence[RunAccount]) -> dict:
+    profiles = [account_profile(a) for a in accounts]
+    bases = _unique([a.headline.basis for a in accounts])
+    emissions = {
+        "emissions": round(sum(a.headline.emissions_kg for a in accounts) * 1000.0, 6),
+        "source": f"olmo-green, {method_kind([a.method for a in accounts])} (GPU energy x PUE x "
+                  f"{' and '.join(bases)}-based carbon intensity; see Environmental impact)",
+    }
+    optional = {"training_type": ", ".join(stage_tags(accounts)),
+                "geographical_location": "; ".join(_unique([location(p) for p in profiles])),
+                "hardware_used": "; ".join(_unique([hardware_used(a) for a in accounts]))}
+    emissions |= {key: value for key, value in optional.items() if value}
+    return {"tags": ["olmo", "olmo-green"], "co2_eq_emissions": emissions}
+
+
+def impact_table(accounts: Sequence[RunAccount]) -> list[str]:
+    """The model card's table, with PUE, water (where known) and method columns."""
+    water = [run_to_json(a).get("water_kl") for a in accounts]
+    header = ["Run", "GPU Type", "Power Consumption From GPUs (MWh)", "PUE", "Carbon Intensity (kg CO2e/kWh)",
+              "Carbon Emissions (tCO2eq)", "Method"]
+    if any(w is not None for w in water):
+        header.insert(6, "Water (kL)")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for account, water_kl in zip(accounts, water, strict=True):
+        cells = card_cells(account)
+        if len(header) > len(cells):
+            cells.insert(6, "n/a" if water_kl is None else f"{water_kl:.4g}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def model_card(accounts: Sequence[RunAccount], model_name: str) -> str:
+    """The README.md text: front matter, then the Environmental impact section."""
+    lines = ["---", yaml.safe_dump(front_matter(accounts), sort_keys=False).rstrip(), "---", "",
+             f"# {model_name}", "", "## Environmental impact", ""]
+    lines += impact_table(accounts)
+    lines += ["", "Emissions = power consumption from GPUs x PUE x carbon intensity; the intensity's basis "
+              "(location: the local grid; market: what the site buys; given: passed by hand) is in brackets.",
+              "Figures are accounted by olmo-green from the training run record(s), as "
+              "`olmo-green report` prints them; the Method column says how the energy was obtained "
+              "(counter or power_integration: measured; modelled: simulated or estimated).", ""]
+    for account in accounts:
+        h = account.headline
+        lines += [f"- {account.name}: PUE {account.pue:g} ({account.pue_source}); intensity "
+                  f"{h.intensity_kg_per_kwh:.4g} kg CO2e/kWh ({h.basis}: {h.source})"]
+    return "\n".join(lines) + "\n"
