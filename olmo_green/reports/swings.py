@@ -178,12 +178,14 @@ def power_swings(job_power: pd.DataFrame, steps: pd.DataFrame | None = None) -> 
     """The swings of a job's power (RunEnergy.job_power()); None without any bucket."""
     if job_power is None or job_power.empty:
         return None
-    frame = job_power.sort_values("time_s")
+    # job_power() comes sorted; copies are avoided where they are not needed (a sparse trace
+    # spanning years has millions of buckets)
+    frame = job_power if job_power["time_s"].is_monotonic_increasing else job_power.sort_values("time_s")
     # A bucket touched only by a lone sample on its edge has no measured time, and reads 0 W.
     complete = (frame["nodes"].to_numpy() >= frame["nodes"].max()) & (frame["power_w"].to_numpy(float) > 0)
     if not complete.any():
         return None
-    kept = frame[complete]
+    kept = frame if complete.all() else frame[complete]
     time_s, power_w = kept["time_s"].to_numpy(float), kept["power_w"].to_numpy(float)
     bucket_s = float(kept["bucket_s"].iloc[0])
     phases = _phase_cover(steps, time_s, time_s + bucket_s)
