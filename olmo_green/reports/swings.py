@@ -92,10 +92,11 @@ class PowerSwings:
         }
 
 
-def _phase_cover(steps: pd.DataFrame, start_s: np.ndarray, end_s: np.ndarray) -> list[str]:
-    """The phase covering most of each [start, end), or OUTSIDE when windows cover less than half."""
+def _phase_cover(steps: pd.DataFrame, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """The phase covering most of each [start, end), or OUTSIDE where no phase covers more
+    than the time no window covers."""
     if steps is None or steps.empty:
-        return [OUTSIDE] * len(start_s)
+        return np.full(len(start_s), OUTSIDE, dtype=object)
     covered: dict[str, np.ndarray] = {}
     for phase, rows in steps.groupby("phase", sort=True):
         covered[str(phase)] = _covered_s(rows["time_start_s"].to_numpy(float),
@@ -104,7 +105,8 @@ def _phase_cover(steps: pd.DataFrame, start_s: np.ndarray, end_s: np.ndarray) ->
     table = np.vstack([covered[n] for n in names])
     outside = (end_s - start_s) - table.sum(axis=0)
     best = table.argmax(axis=0)
-    return [OUTSIDE if outside[i] >= table[best[i], i] else names[best[i]] for i in range(len(start_s))]
+    winner = table[best, np.arange(len(start_s))]
+    return np.where(outside >= winner, OUTSIDE, np.array(names, dtype=object)[best])
 
 
 def _covered_s(win_start: np.ndarray, win_end: np.ndarray, start_s: np.ndarray,
@@ -126,7 +128,7 @@ def _covered_s(win_start: np.ndarray, win_end: np.ndarray, start_s: np.ndarray,
 
 
 def _largest(time_s: np.ndarray, power_w: np.ndarray, window_s: float, bucket_s: float,
-             phases: list[str]) -> Swing:
+             phases: np.ndarray) -> Swing:
     """Largest fall and rise between two complete buckets at most `window_s` apart."""
     if bucket_s > window_s:
         return Swing(window_s, False, why=(
@@ -146,9 +148,9 @@ def _largest(time_s: np.ndarray, power_w: np.ndarray, window_s: float, bucket_s:
             i = int(change.argmax())
             rise = (float(change[i]), i, i + lag)
     return Swing(window_s, True, drop_w=drop[0], rise_w=rise[0],
-                 drop_phase=phases[drop[2]] if drop[2] >= 0 else None,
+                 drop_phase=str(phases[drop[2]]) if drop[2] >= 0 else None,
                  drop_time_s=float(time_s[drop[2]]) if drop[2] >= 0 else None,
-                 rise_phase=phases[rise[1]] if rise[1] >= 0 else None,
+                 rise_phase=str(phases[rise[1]]) if rise[1] >= 0 else None,
                  rise_time_s=float(time_s[rise[1]]) if rise[1] >= 0 else None)
 
 
@@ -197,6 +199,6 @@ def power_swings(job_power: pd.DataFrame, steps: pd.DataFrame | None = None) -> 
     peak_w = float(power_w.max())
     return PowerSwings(
         bucket_s=bucket_s, buckets=len(kept), incomplete_buckets=int((~complete).sum()), peak_w=peak_w,
-        mean_w=float(power_w.mean()), floor_w=float(power_w[floor_at]), floor_phase=phases[floor_at],
+        mean_w=float(power_w.mean()), floor_w=float(power_w[floor_at]), floor_phase=str(phases[floor_at]),
         windows=tuple(_largest(time_s, power_w, w, bucket_s, phases) for w in WINDOWS_S),
         swings_over_half_peak=count_swings(time_s, power_w, bucket_s, HALF * peak_w))
