@@ -85,3 +85,19 @@ def test_run_report_carries_power_swings_with_the_fixed_keys(tmp_path):
             "swings_over_half_peak"} <= set(swings)
     assert swings["peak_w"] == pytest.approx(600.0) and swings["floor_w"] == pytest.approx(600.0)
     assert swings["largest_drop_w"] == pytest.approx(0.0)  # steady power: no swing invented
+
+
+def test_job_power_sums_the_nodes_bucket_by_bucket():
+    from olmo_green.reports.energy import trace_energy
+
+    time_s = T0 + np.arange(0.0, 41.0, 1.0)
+    samples = pd.concat([pd.DataFrame({"time_s": time_s, "node": node, "device": "0", "domain": "gpu",
+                                       "power_w": power, "energy_j": np.nan})
+                         for node, power in (("n0", 300.0), ("n1", 500.0))], ignore_index=True)
+    job = trace_energy(samples).job_power()
+    full = job[job["power_w"] > 0]
+    assert (full["nodes"] == 2).all() and np.allclose(full["power_w"], 800.0)
+    assert list(full["time_s"]) == [T0 + 10.0 * k for k in range(4)]
+    one = trace_energy(samples[samples["node"] == "n0"]).job_power()
+    assert list(one.columns) == ["time_s", "bucket_s", "power_w", "nodes"]
+    assert np.allclose(one.loc[one["power_w"] > 0, "power_w"], 300.0) and (one["nodes"] == 1).all()
