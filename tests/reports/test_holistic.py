@@ -6,6 +6,8 @@ Traces worth a published energy span years on eight devices; hour-wide buckets k
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -167,3 +169,16 @@ def test_implausible_holistic_factors_are_refused(tmp_path, extra, says):
     result = _report("--trace", trace, "--hardware", _site(tmp_path, extra))
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert says in result.output
+
+
+def test_rapl_cpu_energy_gives_a_measured_lower_bound(tmp_path):
+    time_s = 1.7e9 + np.arange(0.0, 101.0, 1.0)
+    devices = (("0", "gpu", 300.0), ("1", "gpu", 300.0), ("package-0", "cpu", 100.0))
+    rows = [pd.DataFrame({"time_s": time_s, "device": name, "domain": domain, "power_w": power_w})
+            for name, domain, power_w in devices]
+    path = tmp_path / "rapl.csv"
+    pd.concat(rows).to_csv(path, index=False)
+    account = account_trace(path, hardware="jupiter")
+    assert account.gpu_energy_mwh == pytest.approx(600.0 * 100 / 3.6e9)
+    assert account.holistic.all_hardware_energy_mwh == pytest.approx(700.0 * 100 / 3.6e9)
+    assert "lower bound" in account.holistic.all_hardware_basis  # not the 1.74x estimate
