@@ -8,6 +8,7 @@ reports layer through dashboards.carbon; this module never picks one itself.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -23,6 +24,7 @@ from olmo_green.dashboards.figures import (
     run_color,
 )
 from olmo_green.dashboards.rundata import RunData, cumulative_energy_j, step_energy_j
+from olmo_green.reports.swings import PowerSwings
 
 BASES = {"location": "solid", "market": "dash"}  # line dash per intensity basis
 
@@ -140,3 +142,60 @@ def loss_energy_panel(runs: list[RunData]) -> Panel:
     panel = Panel("loss-energy", "Loss against cumulative energy", fig)
     panel.add_downsample_note(envelopes)
     return panel
+
+
+def _swing_marks(fig: go.Figure, name: str, color: str, swings: PowerSwings, frame: pd.DataFrame) -> None:
+    """Peak and floor as dotted lines; the largest drop (at the bucket it lands in) and rise (at
+    the bucket it leaves) within 10 s as labelled markers on the line."""
+    for level, label in ((swings.peak_w, "peak"), (swings.floor_w, f"floor ({swings.floor_phase})")):
+        fig.add_hline(y=level / 1e3, line={"color": color, "dash": "dot", "width": 1},
+                      annotation_text=f"{name}: {label} {level / 1e3:,.4g} kW",
+                      annotation_position="top left")
+    big = swings.largest
+    marks = [(big.drop_time_s, big.drop_w, "largest drop", big.drop_phase, "triangle-down"),
+             (big.rise_time_s, big.rise_w, "largest rise", big.rise_phase, "triangle-up")]
+    for time_s, change_w, label, phase, symbol in marks:
+        if time_s is None or not change_w:
+            continue
+        at = frame.loc[frame["time_s"] == time_s, "power_w"]
+        text = (f"{label} within {big.window_s:g} s: {change_w / 1e3:,.4g} kW "
+                f"({swings.percent_of_peak(change_w):.0f}% of peak, {phase})")
+        fig.add_trace(go.Scatter(x=[(time_s + swings.bucket_s / 2) * 1000.0], y=[float(at.iloc[0]) / 1e3],
+                                 mode="markers", name=f"{name}: {text}",
+                                 marker={"color": color, "size": 12, "symbol": symbol},
+                                 hovertemplate=f"{text}<extra>{name}</extra>"))
+
+
+def job_power_panel(series: list[tuple[str, pd.DataFrame, PowerSwings | None]]) -> Panel:
+    """The job's power over wall time (RunEnergy.job_power(): bucket means summed over nodes),
+    one line per run, with its peak, floor and largest swings (reports/swings.py) marked.
+
+    Takes the frames and swings, not run directories: the caller reads them (reports layer)."""
+    fig = base_figure("Job power over wall time", "wall time (UTC)", "power (kW)")
+    panel = Panel("job-power", "Job power", fig)
+    envelopes = []
+    buckets = buckets_for(max(len(series), 1), PANEL_POINT_BUDGET)
+    for i, (name, frame, swings) in enumerate(series):
+        if frame is None or frame.empty:
+            continue
+        color = run_color(i)
+        mid_s = frame["time_s"].to_numpy(dtype=float) + frame["bucket_s"].to_numpy(dtype=float) / 2
+        env = envelope(mid_s, frame["power_w"].to_numpy(dtype=float) / 1e3, buckets)
+        envelopes.append(env)
+        fig.add_trace(go.Scatter(
+            x=env.x * 1000.0, y=compact(env.y), name=f"{name}: job power", mode="lines",
+            line={"color": color, "width": 1.5},
+            hovertemplate=f"%{{x|%Y-%m-%d %H:%M:%S}}<br>%{{y:,.4g}} kW<extra>{name}</extra>"))
+        if swings is not None:
+            _swing_marks(fig, name, color, swings, frame)
+            panel.notes.append(_swings_note(name, swings))
+    fig.update_xaxes(type="date")
+    panel.add_downsample_note(envelopes)
+    return panel
+
+
+def _swings_note(name: str, swings: PowerSwings) -> str:
+    one = swings.within(1.0)
+    seen = "" if one.available else f" Swings within 1 s: unavailable ({one.why})."
+    return (f"{name}: {swings.bucket_s:g} s bucket means; {swings.swings_over_half_peak} swing(s) larger "
+            f"than half of peak.{seen}")

@@ -85,6 +85,13 @@ RULES: dict[str, Rule] = {
     "typical_mfu": Rule(0.0, 1.0, low_open=True, fix="a fraction of peak FLOPs (0.47, not 47)"),
     "intensity_market_kg_per_kwh": Rule(0.0, 2.0, fix="give kg CO2e/kWh (0.656, not 656)"),
     "intensity_location_kg_per_kwh": Rule(0.0, 2.0, fix="give kg CO2e/kWh (0.656, not 656)"),
+    # holistic accounting: water, embodied carbon, non-GPU hardware. Water for electricity runs up
+    # to tens of L/kWh on hydro-heavy grids; mL/kWh (1290 for 1.29) is refused.
+    "wue_l_per_kwh": Rule(0.0, 100.0, fix="give L/kWh, on-site plus off-site (1.29, not 1290 mL)"),
+    "wue_onsite_l_per_kwh": Rule(0.0, 100.0, fix="give L/kWh (0 for closed-loop cooling, not mL)"),
+    "wue_offsite_l_per_kwh": Rule(0.0, 100.0, fix="give L/kWh (1.29, not 1290 mL)"),
+    "embodied_kg_per_device_hour": Rule(0.0, 1.0, fix="kg CO2e per device-hour (0.013, not 13 g)"),
+    "non_gpu_overhead": Rule(1.0, 5.0, fix="all-hardware energy / GPU energy, 1 or more (1.74, not 74%)"),
     # telemetry
     "sampling_interval_s": Rule(0.001, 60.0, fix="seconds between samples, 1 ms to 60 s (0.1 is usual)"),
     "summary_bucket_s": Rule(0.1, 3600.0, fix="seconds per summary bucket, a divisor of 3600 (10 is usual)"),

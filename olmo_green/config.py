@@ -172,6 +172,7 @@ class TrainConfig:
     keep_checkpoints: int = 2  # complete checkpoints kept on disk; 0 keeps all
     seed: int = 6198  # OLMo-1B.yaml's seed
     run_dir: str | None = None  # None: runs/<UTC timestamp>
+    tags: dict[str, str] = field(default_factory=dict)  # train --tag KEY=VALUE; report --by KEY groups
     hardware: str = "local"  # profile name or YAML file
     simulate: bool = False  # modelled devices of the profile instead of real sensors
     progress: bool = True  # rich progress bar on the console (rank 0)
@@ -185,6 +186,7 @@ class TrainConfig:
         _positive("", "eval_batches", self.eval_batches, integer=True)
         _at_least_zero("keep_checkpoints (0 keeps all)", self.keep_checkpoints, integer=True)
         _at_least_zero("seed", self.seed, integer=True)
+        self.tags = check_tags(self.tags)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -229,6 +231,8 @@ def _check_type(value: Any, hint: Any, key: str) -> Any:
             return value
         if base is list and isinstance(value, list):
             return list(value)
+        if base is dict and isinstance(value, dict):
+            return dict(value)
     raise ConfigError(f"{key} must be {_type_name(hint)}, got {value!r}")
 
 
@@ -242,6 +246,37 @@ def _type_name(hint: Any) -> str:
     if hint is type(None):
         return "null"
     return getattr(typing.get_origin(hint) or hint, "__name__", str(hint))
+
+
+# ---------------------------------------------------------------- tags
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    """Tags are text keys (a letter first: letters, digits, _ . -) with text values; YAML's
+    numbers and booleans are kept as the text the user wrote would read."""
+    if not isinstance(tags, dict):
+        raise ConfigError(f"tags must be a mapping of KEY: VALUE, got {tags!r}")
+    checked = {}
+    for key, value in tags.items():
+        if not (isinstance(key, str) and key[:1].isalpha() and key.replace("_", "").replace(".", "")
+                .replace("-", "").isalnum()):
+            raise ConfigError(f"tag key {key!r} must start with a letter and hold only letters, digits, "
+                              "_ . or - (e.g. stage)")
+        if value is None or isinstance(value, (dict, list)):
+            raise ConfigError(f"tag {key} needs a text value, got {value!r} (e.g. stage=development)")
+        checked[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return checked
+
+
+def parse_tags(items: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """`--tag KEY=VALUE` flags -> {KEY: VALUE}; a malformed one is one line."""
+    tags = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(f"--tag expects KEY=VALUE (e.g. --tag stage=development), got {item!r}")
+        tags[key.strip()] = value.strip()
+    return check_tags(tags)
 
 
 # ---------------------------------------------------------------- overrides
@@ -298,7 +333,7 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
         if i == len(parts) - 1:
             if isinstance(node[part], dict):
                 raise ConfigError(f"{key} is a section; set one of its keys, "
-                                  f"e.g. {key}.{next(iter(node[part]))}")
+                                  f"e.g. {key}.{next(iter(node[part]), 'KEY')}")
             node[part] = value
         else:
             node = node[part]

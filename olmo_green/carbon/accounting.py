@@ -31,6 +31,7 @@ class CarbonOptions:
     intensity_kg_per_kwh: float | None = None
     country: str | None = None
     intensity_series: str | None = None
+    wue: float | None = None  # L/kWh, on-site + off-site; overrides the profile's (reports/holistic.py)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def _check_options(options: CarbonOptions) -> None:
         checks.check(options.pue, "pue", "--pue")
     if options.intensity_kg_per_kwh is not None:
         checks.check(options.intensity_kg_per_kwh, "intensity_kg_per_kwh", "--intensity")
+    if options.wue is not None:
+        checks.check(options.wue, "wue_l_per_kwh", "--wue")
 
 
 def _user_intensity(options: CarbonOptions) -> Intensity | None:

@@ -14,11 +14,13 @@ from olmo_green.checks import Checked
 @click.option("--intensity", type=Checked("intensity_kg_per_kwh"),
               help="Carbon intensity in kg CO2e/kWh (default: the profile's).")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
+@click.option("--wue", type=Checked("wue_l_per_kwh"),
+              help="Water usage effectiveness in L/kWh, on-site + off-site (default: the profile's).")
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex"]), default="md",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout.")
 def command(model_name: str, tokens: float, hardware: tuple[str, ...], mfu: float | None,
-            pue: float | None, intensity: float | None, country: str | None, fmt: str,
+            pue: float | None, intensity: float | None, country: str | None, wue: float | None, fmt: str,
             output: str | None) -> None:
     """Estimate (model, not measure) the energy and emissions of a training run."""
     from olmo_green.carbon import CarbonOptions
@@ -26,7 +28,7 @@ def command(model_name: str, tokens: float, hardware: tuple[str, ...], mfu: floa
     from olmo_green.reports.estimate_format import render_estimates
     from olmo_green.reports.output import write_atomic
 
-    carbon = CarbonOptions(pue=pue, intensity_kg_per_kwh=intensity, country=country)
+    carbon = CarbonOptions(pue=pue, intensity_kg_per_kwh=intensity, country=country, wue=wue)
     estimates = [estimate(model_name, tokens, h, mfu=mfu, carbon=carbon) for h in hardware]
     text = render_estimates(estimates, fmt)
     if output and output != "-":  # `-o -` is stdout, as for most tools

@@ -15,6 +15,10 @@ from olmo_green.checks import Checked
 @click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
 @click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
 @click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
+@click.option("--wue", type=Checked("wue_l_per_kwh"),
+              help="Water usage effectiveness in L/kWh, on-site + off-site (default: the profile's).")
+@click.option("--by", "by", metavar="KEY",
+              help="Roll runs up by the value of this tag (train --tag KEY=VALUE).")
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "latex", "codecarbon"]),
               default="md", show_default=True,
               help="codecarbon: one row per run in codecarbon's emissions.csv columns.")
@@ -28,8 +32,9 @@ from olmo_green.checks import Checked
                    "exit 1 if any.")
 @click.option("--nodes", metavar="PATTERN", help="With --verify: only nodes matching this shell pattern.")
 def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, pue: float | None,
-            intensity: float | None, country: str | None, intensity_series: str | None, fmt: str,
-            output: str | None, verify: bool, nodes: str | None, sacct: str | None = None) -> None:
+            intensity: float | None, country: str | None, intensity_series: str | None, wue: float | None,
+            by: str | None, fmt: str, output: str | None, verify: bool, nodes: str | None,
+            sacct: str | None = None) -> None:
     """Report the energy and emissions of runs, like the OLMo model card's table.
 
     Reports read each run's chunk summaries (built and saved on first read where
@@ -50,8 +55,8 @@ def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, 
     from olmo_green.reports.output import write_atomic
 
     accounts = account_many(run_dirs, trace, hardware=hardware, pue=pue, intensity_kg_per_kwh=intensity,
-                            country=country, intensity_series=intensity_series)
-    text = render(accounts, fmt)  # everything is computed before a file is touched
+                            country=country, intensity_series=intensity_series, wue=wue)
+    text = render(accounts, fmt, by)  # everything is computed before a file is touched
     if sacct is not None:
         text = _with_sacct(text, accounts, fmt, sacct or None)
     if output and output != "-":  # `-o -` is stdout, as for most tools

@@ -41,6 +41,9 @@ EXIT_CODES = {"preempted": PREEMPTED_EXIT_CODE, "interrupted": INTERRUPTED_EXIT_
 @click.option("--simulate", is_flag=True, help="Use the profile's modelled devices instead of real sensors.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a configuration value by dotted key, e.g. --set optim.lr=3e-4.")
+@click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
+              help="Tag the run (repeatable), e.g. --tag stage=development; saved in config.yaml; "
+                   "`report --by KEY` rolls runs up by it.")
 @click.pass_context
 def command(ctx: click.Context, **options: Any) -> None:
     """Train an OLMo model while measuring the energy its accelerators draw.
@@ -56,12 +59,14 @@ def command(ctx: click.Context, **options: Any) -> None:
 
 def resolve_config(model_name: str | None, hardware: str | None, data_paths: tuple[str, ...],
                    run_dir: str | None, max_steps: int | None, save_interval: int | None,
-                   resume: bool, simulate: bool, overrides: tuple[str, ...], resume_from: str | None = None):
+                   resume: bool, simulate: bool, overrides: tuple[str, ...], resume_from: str | None = None,
+                   tags: tuple[str, ...] = ()):
     """The run's TrainConfig: defaults (or the resumed run's config.yaml), then flags, then --set."""
-    from olmo_green.config import TrainConfig, apply_overrides, load_config
+    from olmo_green.config import TrainConfig, apply_overrides, check_tags, load_config, parse_tags
     from olmo_green.model.distributed import read_env
     from olmo_green.runrecord import CONFIG_FILE
 
+    new_tags = parse_tags(tags)  # a malformed --tag fails before any file is read
     if resume or resume_from:
         if not run_dir:
             raise ConfigError(f"{'--resume-from' if resume_from else '--resume'} needs --run-dir "
@@ -79,6 +84,7 @@ def resolve_config(model_name: str | None, hardware: str | None, data_paths: tup
              "run_dir": run_dir or config.run_dir or f"runs/{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"}
     pairs = [f"{k}={_yaml_value(v)}" for k, v in flags.items() if v is not None]
     resolved = apply_overrides(config, pairs + list(overrides))
+    resolved.tags = check_tags({**resolved.tags, **new_tags})  # a resume keeps its tags; --tag adds to them
     if (resume or resume_from) and resolved.hardware != config.hardware:
         # The record holds one profile: a resume under another would re-label the whole run.
         raise ConfigError(f"{run_dir} was trained on hardware {config.hardware!r}; a resume keeps it "

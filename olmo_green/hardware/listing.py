@@ -22,6 +22,8 @@ def profile_lines(profile: HardwareProfile) -> list[str]:
     lines = [f"{profile.name}: {profile.gpu_type}"]
     for f in fields(HardwareProfile):
         value = getattr(profile, f.name)
+        if value is None and profile.sources.get(f.name):  # not published: the source says why
+            value = "-"
         if f.name in ("name", "sources") or value is None or value == ():
             continue
         source = profile.sources.get(f.name) or UNCITED

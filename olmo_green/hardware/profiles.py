@@ -38,6 +38,12 @@ class HardwareProfile:
     intensity_market_kg_per_kwh: float | None = None
     intensity_location_kg_per_kwh: float | None = None
     country: str | None = None  # ISO 3166 alpha-3, for a location-based average
+    # Holistic accounting (reports: water, embodied carbon, all-hardware energy); None: not published.
+    wue_onsite_l_per_kwh: float | None = None  # data-centre cooling water per kWh
+    wue_offsite_l_per_kwh: float | None = None  # water consumed generating the electricity, per kWh
+    wue_l_per_kwh: float | None = None  # the total, where a source gives no on-site/off-site split
+    embodied_kg_per_device_hour: float | None = None  # manufacturing CO2e amortised over a lifetime
+    non_gpu_overhead: float | None = None  # all-hardware / GPU energy, used where node energy is unmeasured
     sensors: tuple[str, ...] = ()
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -53,11 +59,23 @@ class HardwareProfile:
     def packages_per_node(self) -> int:
         return self.devices_per_node // self.devices_per_package
 
+    @property
+    def wue_total_l_per_kwh(self) -> float | None:
+        """On-site plus off-site WUE (OLMo 2 paper, §6.5), or the published total; None if unknown."""
+        if self.wue_l_per_kwh is not None:
+            return self.wue_l_per_kwh
+        if self.wue_onsite_l_per_kwh is None:
+            return None
+        return self.wue_onsite_l_per_kwh + self.wue_offsite_l_per_kwh
 
+
+# Factors of the holistic lines: each must cite its source, wherever the profile comes from.
+HOLISTIC_KEYS = ("wue_onsite_l_per_kwh", "wue_offsite_l_per_kwh", "wue_l_per_kwh",
+                 "embodied_kg_per_device_hour", "non_gpu_overhead")
 # Every number of a profile; each has its rule in checks.RULES under the same name.
 NUMBER_KEYS = ("devices_per_node", "devices_per_package", "package_tdp_w", "package_idle_w",
                "package_train_w", "typical_mfu", "pue", "peak_flops_per_device",
-               "intensity_market_kg_per_kwh", "intensity_location_kg_per_kwh")
+               "intensity_market_kg_per_kwh", "intensity_location_kg_per_kwh", *HOLISTIC_KEYS)
 HEADLINES = ("location", "market")
 VENDORS = ("amd", "nvidia", "intel", "any")
 
@@ -78,9 +96,30 @@ def _check_consistent(p: HardwareProfile) -> None:
     if p.country is not None and not (isinstance(p.country, str) and len(p.country) == 3
                                       and p.country.isascii() and p.country.isalpha()):
         raise ConfigError(f"country must be an ISO 3166 alpha-3 code such as FIN or USA, got {p.country!r}")
+    _check_water(p)
     for key in ("name", "gpu_type", "accelerator"):
         if not isinstance(getattr(p, key), str) or not getattr(p, key).strip():
             raise ConfigError(f"{key} must be a non-empty text, got {getattr(p, key)!r}")
+
+
+def _check_water(p: HardwareProfile) -> None:
+    """WUE is on-site and off-site together, or a published total; never half of the split."""
+    onsite, offsite = p.wue_onsite_l_per_kwh, p.wue_offsite_l_per_kwh
+    if (onsite is None) != (offsite is None):
+        given = "wue_onsite_l_per_kwh" if offsite is None else "wue_offsite_l_per_kwh"
+        raise ConfigError(f"{given} needs its other half (wue_onsite_l_per_kwh and wue_offsite_l_per_kwh); "
+                          "give both, or the published total as wue_l_per_kwh")
+    if onsite is not None and p.wue_l_per_kwh is not None and abs(onsite + offsite - p.wue_l_per_kwh) > 1e-9:
+        raise ConfigError(f"wue_l_per_kwh ({p.wue_l_per_kwh:g}) is not wue_onsite_l_per_kwh + "
+                          f"wue_offsite_l_per_kwh ({onsite:g} + {offsite:g}); give the split or the total")
+
+
+def _check_cited(values: dict, sources: dict[str, str]) -> None:
+    """Every holistic factor names where it comes from (or says that none is published)."""
+    for key in HOLISTIC_KEYS:
+        if key in values and not str(sources.get(key) or "").strip():
+            raise ConfigError(f"{key} has no source; cite where the figure comes from "
+                              f"(sources: {{{key}: ...}} in a YAML profile)")
 
 
 def _convert(key: str, value: object, origin: str) -> object:
@@ -103,6 +142,7 @@ def _build(name: str, values: dict, sources: dict[str, str], origin: str) -> Har
     if unknown:
         raise ConfigError(f"{origin}: unknown key(s) {sorted(unknown)}; known: {sorted(known)}")
     try:
+        _check_cited(values, sources)
         converted = {k: _convert(k, v, origin) for k, v in values.items()}
         return HardwareProfile(name=name, sources=sources, **converted)
     except TypeError as e:
@@ -116,7 +156,8 @@ def _read_table() -> dict[str, tuple[dict, dict]]:
     with TABLE.open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
             values, sources = table.setdefault(row["profile"], ({}, {}))
-            values[row["key"]] = row["value"]
+            if row["value"] != "":  # an empty value: not published, and the source says so
+                values[row["key"]] = row["value"]
             sources[row["key"]] = row["source"]
     return table
 
@@ -152,5 +193,7 @@ def profile_from_mapping(data: dict, origin: str, default_name: str = "custom") 
     name = str(values.pop("name", default_name))
     values.pop("sources", None)  # a saved profile's own citations are not profile values
     cited = data.get("sources") if isinstance(data.get("sources"), dict) else {}
-    sources = {k: str(cited.get(k, origin)) for k in values}
+    # A holistic factor is never cited by the file it sits in: its source must be written out.
+    sources = {k: str(cited.get(k) or "") if k in HOLISTIC_KEYS else str(cited.get(k, origin))
+               for k in values}
     return _build(name, values, sources, origin)

@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green.carbon import J_PER_KWH, CarbonLine
+from olmo_green.reports.holistic import Holistic
+from olmo_green.reports.swings import PowerSwings
 
 BANDS_TABLE = Path(__file__).with_name("error_bands.csv")
 
@@ -71,6 +73,10 @@ class RunAccount:
     rejected_samples: dict[str, int] = field(default_factory=dict)
     records_dropped: dict[str, int] = field(default_factory=dict)
     steps: pd.DataFrame | None = None  # per step: energy and cumulative emissions (see steps.py)
+    # Beyond the headline, never added to it: water, embodied carbon, all-hardware energy (holistic.py)
+    holistic: Holistic | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # config.yaml's tags (train --tag KEY=VALUE)
+    power_swings: PowerSwings | None = None  # the job's power over wall time (swings.py)
 
     # -- the model card's columns ------------------------------------------
     @property

@@ -20,25 +20,42 @@ from olmo_green.hardware.profiles import profile_from_mapping
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
 from olmo_green.reports.forecastcheck import forecast_notes
+from olmo_green.reports.holistic import Holistic, holistic
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
+from olmo_green.reports.swings import power_swings
 from olmo_green.reports.trace import read_trace, require_trace_file, trace_events
+from olmo_green.summaries.build import DEFAULT_BUCKET_S
 from olmo_green.telemetry.integrate import EnergyCurve
 
 # A fault opens a gap (gap_start) and recovery closes it with its duration
 # (gap_end); a resumed run records the time its record was down (resume_gap).
 CLOSED_GAP_KINDS = {runrecord.EVENT_GAP_END, runrecord.EVENT_RESUME_GAP}
+HOST_DOMAINS = ("cpu", "dram")  # RAPL's package and DRAM zones (Cray's cpu and memory counters too)
 
 
-def _config_profile(run_dir: Path) -> HardwareProfile | None:
+def _read_config(run_dir: Path) -> dict:
+    """RUN/config.yaml as a mapping ({} when there is none)."""
     path = run_dir / runrecord.CONFIG_FILE
     if not path.is_file():
-        return None
+        return {}
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise InputFileError(f"{path}: not valid YAML ({first}); fix it, or pass --hardware") from e
-    if not isinstance(config, dict):
+    return config if isinstance(config, dict) else {}
+
+
+def run_tags(run_dir: Path) -> dict[str, str]:
+    """The run's tags (`train --tag KEY=VALUE`, EnergyMeter(tags=...)), from config.yaml."""
+    tags = _read_config(run_dir).get("tags")
+    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+
+
+def _config_profile(run_dir: Path) -> HardwareProfile | None:
+    path = run_dir / runrecord.CONFIG_FILE
+    config = _read_config(run_dir)
+    if not config:
         return None
     # The profile as resolved when the run started (values and sources) is what
     # the run used; a name or a YAML path may mean something else today.
@@ -156,9 +173,20 @@ def _notes(profile: HardwareProfile | None, curves: Sequence[EnergyCurve],
     return notes
 
 
+def _holistic(gpu: Sequence[EnergyCurve], devices: Sequence[EnergyCurve], factors: CarbonFactors,
+              profile: HardwareProfile | None, wue: float | None) -> Holistic:
+    node = [c for c in devices if c.domain == "node"]
+    host = [c for c in devices if c.domain in HOST_DOMAINS]
+    device_hours = sum(c.duration_s for c in gpu) / 3600.0
+    return holistic(sum(c.total_j for c in gpu), factors.pue, device_hours, profile, wue=wue,
+                    node_energy_j=sum(c.total_j for c in node) if node else None,
+                    host_energy_j=sum(c.total_j for c in host) if host else None)
+
+
 def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFactors,
                    profile: HardwareProfile | None, steps: pd.DataFrame | None = None,
-                   events: list[dict] | None = None, replayed: bool = False) -> RunAccount:
+                   events: list[dict] | None = None, replayed: bool = False,
+                   wue: float | None = None, tags: dict[str, str] | None = None) -> RunAccount:
     """The account of a run's or trace's energy (the shared core of both)."""
     devices = energy.devices
     gpu = [c for c in devices if c.domain in GPU_DOMAINS]
@@ -183,6 +211,8 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
                + _fault_notes(events or []) + forecast_notes(events or [], gpu_j)),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
         steps=step_table(timeline, steps, factors),
+        holistic=_holistic(gpu, devices, factors, profile, wue), tags=dict(tags or {}),
+        power_swings=power_swings(energy.job_power(), steps),
     )
 
 
@@ -217,18 +247,22 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
         raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
     return account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
                           profile=profile, steps=runrecord.read_steps(run_dir),
-                          events=runrecord.read_events(run_dir))
+                          events=runrecord.read_events(run_dir), wue=options.wue, tags=run_tags(run_dir))
 
 
-def account_trace(path: str | Path, **carbon_options) -> RunAccount:
-    """The account of a trace CSV (same options as account_run; the profile comes from `hardware`)."""
+def account_trace(path: str | Path, bucket_s: float = DEFAULT_BUCKET_S, **carbon_options) -> RunAccount:
+    """The account of a trace CSV (same options as account_run; the profile comes from `hardware`).
+
+    `bucket_s`: the width of the power buckets (a divisor of an hour); a sparse trace spanning
+    years is cheaper with hour-wide buckets, at the price of seeing no swing within 10 s."""
     options = CarbonOptions(**carbon_options)
     require_trace_file(path)
     profile = _profile(options, None)
     factors = resolve_factors(options, profile)  # a bad option fails before a large file is read
     samples = read_trace(path, profile)
-    return account_energy(trace_energy(samples), name=Path(path).name, path=str(path), factors=factors,
-                          profile=profile, events=trace_events(samples), replayed=True)
+    return account_energy(trace_energy(samples, bucket_s), name=Path(path).name, path=str(path),
+                          factors=factors, profile=profile, events=trace_events(samples), replayed=True,
+                          wue=options.wue)
 
 
 def account_many(run_dirs: Sequence[str | Path], trace: str | None = None,

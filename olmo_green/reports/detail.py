@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from olmo_green.carbon import J_PER_KWH
 from olmo_green.reports.account import RunAccount
+from olmo_green.reports.swings import PowerSwings, Swing
 
 MAX_DEVICE_ROWS = 32  # beyond this, the per-node table carries the detail
 
@@ -81,10 +82,71 @@ def _gaps(a: RunAccount) -> list[str]:
     return [line]
 
 
+def _water(a: RunAccount) -> str:
+    water = a.holistic.water
+    if water.wue_l_per_kwh is None:
+        return f"- Water: n/a, no WUE ({water.source}); pass --wue L_PER_KWH"
+    split = "" if water.onsite_l_per_kwh is None else \
+        f" (on-site {water.onsite_l_per_kwh:g} + off-site {water.offsite_l_per_kwh:g})"
+    return (f"- Water: {a.holistic.water_kl:.4g} kL = {a.gpu_energy_mwh:.4g} MWh x PUE {a.pue:g} x WUE "
+            f"{water.wue_l_per_kwh:g} L/kWh{split}; {water.source}")
+
+
+def _hours(hours: float) -> str:
+    return f"{hours:,.1f}" if hours >= 10 else f"{hours:.3g}"
+
+
+def _embodied(a: RunAccount) -> str:
+    h = a.holistic
+    if h.embodied_kg_per_device_hour is None:
+        return f"- Embodied carbon: n/a for {_hours(h.device_hours)} device-hours ({h.embodied_source})"
+    return (f"- Embodied carbon (manufacturing, not added to the emissions above): {h.embodied_tco2eq:.4g} "
+            f"tCO2eq = {_hours(h.device_hours)} device-hours x {h.embodied_kg_per_device_hour:g} kg CO2e per "
+            f"device-hour; {h.embodied_source}")
+
+
+def _all_hardware(a: RunAccount) -> str:
+    h = a.holistic
+    if h.all_hardware_energy_mwh is None:
+        return f"- All-hardware energy: n/a, {h.all_hardware_basis}"
+    return (f"- All-hardware energy (not added to the GPU energy): {h.all_hardware_energy_mwh:.4g} MWh, "
+            f"{h.all_hardware_basis}")
+
+
+def _holistic(a: RunAccount) -> list[str]:
+    return [] if a.holistic is None else [_water(a), _embodied(a), _all_hardware(a)]
+
+
+def _swing_text(s: PowerSwings, window: Swing) -> str:
+    if not window.available:
+        return f"within {window.window_s:g} s: unavailable, {window.why}"
+    drop_pct, rise_pct = s.percent_of_peak(window.drop_w), s.percent_of_peak(window.rise_w)
+    return (f"within {window.window_s:g} s: largest drop {window.drop_w / 1e3:.4g} kW "
+            f"({drop_pct:.0f}% of peak, {window.drop_phase or '-'}), largest rise "
+            f"{window.rise_w / 1e3:.4g} kW ({rise_pct:.0f}%, {window.rise_phase or '-'})")
+
+
+def _swings(a: RunAccount) -> list[str]:
+    s = a.power_swings
+    if s is None:
+        return []
+    lines = [f"- Job power ({s.bucket_s:g} s bucket means, summed over nodes): peak {s.peak_w / 1e3:.4g} kW, "
+             f"mean {s.mean_w / 1e3:.4g} kW, floor while running {s.floor_w / 1e3:.4g} kW "
+             f"({s.percent_of_peak(s.floor_w):.0f}% of peak, {s.floor_phase}); "
+             f"{s.swings_over_half_peak} swing(s) over half of peak"]
+    lines += [f"  - {_swing_text(s, w)}" for w in s.windows]
+    if s.incomplete_buckets:
+        lines.append(f"  - {s.incomplete_buckets} bucket(s) left out: fewer nodes reported than the job's "
+                     "most, or no time measured in them")
+    return lines
+
+
 def run_detail_md(a: RunAccount) -> list[str]:
     """The Markdown section of one run."""
     lines = [f"## {a.name}", "", f"GPU energy {energy_text(a.gpu_energy_j)} ({a.path})", ""]
-    lines += _factors(a) + _per_token(a) + _gaps(a)
+    if a.tags:
+        lines += ["Tags: " + ", ".join(f"{k}={v}" for k, v in sorted(a.tags.items())), ""]
+    lines += _factors(a) + _holistic(a) + _swings(a) + _per_token(a) + _gaps(a)
     lines += [f"- Note: {n}" for n in a.notes]
     lines += _carbon(a) + _phases(a) + _nodes_and_devices(a) + [""]
     return lines

@@ -40,12 +40,19 @@ class RunEnergy:
         """The job's power over wall time: per bucket (start `time_s`, width `bucket_s`), the mean
         power of each node's `domains` devices summed over nodes (`power_w`), and how many node
         series were seen in that bucket (`nodes`). Built from the summaries, O(buckets)."""
-        frames = [frame.assign(node=n.node, bucket_s=n.bucket_s) for n in self.nodes
+        # Only the columns needed, and nodes as integer codes: a sparse trace spanning years has
+        # millions of buckets, and grouping on node names cost gigabytes there.
+        frames = [pd.DataFrame({"bucket": frame["bucket"].to_numpy(),
+                                "power_w": frame["power_w"].to_numpy(float), "node": code,
+                                "bucket_s": n.bucket_s})
+                  for code, n in enumerate(self.nodes)
                   for domain, frame in n.power.items() if domain in domains and len(frame)]
         if not frames:
             return pd.DataFrame(columns=["time_s", "bucket_s", "power_w", "nodes"])
-        joined = pd.concat(frames, ignore_index=True)
+        joined = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         joined["time_s"] = joined["bucket"].astype(float) * joined["bucket_s"]
+        if len(frames) == 1:  # one node's one series: nothing to sum
+            return joined.assign(nodes=1)[["time_s", "bucket_s", "power_w", "nodes"]]
         grouped = joined.groupby(["time_s", "bucket_s"], sort=True).agg(
             power_w=("power_w", "sum"), nodes=("node", "nunique"))
         return grouped.reset_index()

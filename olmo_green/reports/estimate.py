@@ -33,6 +33,7 @@ from olmo_green import checks
 from olmo_green.carbon import J_PER_KWH, CarbonLine, CarbonOptions, resolve_factors
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import HardwareProfile, load_profile
+from olmo_green.reports.holistic import Holistic, holistic
 
 PUBLISHED_TABLE = Path(__file__).with_name("published.csv")
 
@@ -65,6 +66,7 @@ class Estimate:
     carbon: list[CarbonLine]
     published: Published | None = None
     method: str = "modelled"
+    holistic: Holistic | None = None  # water, embodied carbon, all-hardware energy: beside the headline
 
     @property
     def flops(self) -> float:
@@ -175,9 +177,11 @@ def estimate(model: str, tokens: float, hardware: str, mfu: float | None = None,
     lines = [CarbonLine(basis=i.basis, intensity_kg_per_kwh=i.kg_per_kwh,
                         emissions_kg=energy_j * factors.pue / J_PER_KWH * i.kg_per_kwh,
                         source=i.source, headline=n == 0) for n, i in enumerate(factors.intensities)]
+    wue = carbon.wue if carbon is not None else None
+    extra = holistic(energy_j, factors.pue, device_seconds / 3600.0, profile, wue=wue)
     return Estimate(model=model, tokens=tokens, hardware=profile.name, gpu_type=profile.gpu_type,
                     flops_per_token=per_token, mfu=mfu_value, mfu_source=mfu_source,
                     device_seconds=device_seconds, power_per_device_w=power_w,
                     power_source=profile.sources.get("package_train_w", profile.name), pue=factors.pue,
                     pue_source=factors.pue_source, carbon=lines,
-                    published=_published().get((model, profile.name)))
+                    published=_published().get((model, profile.name)), holistic=extra)

@@ -30,7 +30,28 @@ def estimate_to_json(e: Estimate) -> dict:
         "published_gpu_energy_mwh": e.published_scaled_mwh,
         "published_source": e.published.source if e.published else None,
         "deviation_from_published": e.deviation_from_published,
+        **_holistic_json(e),
     }
+
+
+def _holistic_json(e: Estimate) -> dict:
+    h = e.holistic
+    return {"wue_l_per_kwh": h.water.wue_l_per_kwh, "water_kl": h.water_kl, "wue_source": h.water.source,
+            "embodied_tco2eq": h.embodied_tco2eq, "embodied_source": h.embodied_source,
+            "all_hardware_energy_mwh": h.all_hardware_energy_mwh, "all_hardware_basis": h.all_hardware_basis}
+
+
+def _holistic_notes(e: Estimate) -> list[str]:
+    """Water and embodied carbon beside the headline, never in it; n/a where no factor is published."""
+    h = e.holistic
+    water = (f"- Water: n/a, no WUE ({h.water.source}); pass --wue" if h.water_kl is None else
+             f"- Water: {h.water_kl:.4g} kL = {e.gpu_energy_mwh:.4g} MWh x PUE {e.pue:g} x WUE "
+             f"{h.water.wue_l_per_kwh:g} L/kWh: {h.water.source}")
+    embodied = (f"- Embodied carbon: n/a ({h.embodied_source})" if h.embodied_tco2eq is None else
+                f"- Embodied carbon (not in the emissions): {h.embodied_tco2eq:.4g} tCO2eq = "
+                f"{e.device_hours:,.0f} device-hours x {h.embodied_kg_per_device_hour:g} kg/device-hour: "
+                f"{h.embodied_source}")
+    return [water, embodied]
 
 
 def _cells(e: Estimate) -> list[str]:
@@ -56,6 +77,7 @@ def _notes(e: Estimate) -> list[str]:
              f"- PUE {e.pue:g}: {e.pue_source}"]
     lines += [f"- {c.basis} intensity {c.intensity_kg_per_kwh:.4g} kg/kWh → {c.emissions_t:.4g} tCO2eq:"
               f" {c.source}" for c in e.carbon]
+    lines += _holistic_notes(e)
     if e.published is not None:
         word = "below" if e.deviation_from_published < 0 else "above"
         lines.append(f"- Published: {e.published.gpu_energy_mwh:g} MWh for {e.published.tokens:.3g} tokens "

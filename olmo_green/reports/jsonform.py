@@ -39,9 +39,32 @@ def run_to_json(account: RunAccount) -> dict:
         "gaps": asdict(account.gaps), "notes": account.notes,
         "rejected_samples": account.rejected_samples, "records_dropped": account.records_dropped,
     }
+    return row | holistic_json(account)
+
+
+def holistic_json(account: RunAccount) -> dict:
+    """Water, embodied carbon, all-hardware energy and power swings: separate from the headline."""
+    h = account.holistic
+    row = {"wue_l_per_kwh": None, "water_kl": None, "embodied_tco2eq": None, "all_hardware_energy_mwh": None}
+    if h is not None:
+        row |= {
+            "wue_l_per_kwh": h.water.wue_l_per_kwh, "water_kl": h.water_kl,
+            "embodied_tco2eq": h.embodied_tco2eq, "all_hardware_energy_mwh": h.all_hardware_energy_mwh,
+            "wue_onsite_l_per_kwh": h.water.onsite_l_per_kwh,
+            "wue_offsite_l_per_kwh": h.water.offsite_l_per_kwh, "wue_source": h.water.source,
+            "gpu_hours": h.device_hours, "embodied_kg_per_device_hour": h.embodied_kg_per_device_hour,
+            "embodied_source": h.embodied_source, "all_hardware_basis": h.all_hardware_basis,
+        }
+    row["power_swings"] = account.power_swings.to_json() if account.power_swings else None
+    row["tags"] = dict(account.tags)
     return row
 
 
-def to_json_dict(accounts: Sequence[RunAccount]) -> dict:
-    """The whole JSON report: {"runs": [...]}."""
-    return {"runs": [run_to_json(a) for a in accounts]}
+def to_json_dict(accounts: Sequence[RunAccount], by: str | None = None) -> dict:
+    """The whole JSON report: {"runs": [...]}, and {"groups": [...]} by a tag's value with `by`."""
+    report = {"runs": [run_to_json(a) for a in accounts]}
+    if by is not None:
+        from olmo_green.reports.groups import group_by, group_to_json
+
+        report["groups"] = [group_to_json(g) for g in group_by(accounts, by)]
+    return report

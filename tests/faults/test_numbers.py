@@ -19,6 +19,7 @@ from olmo_green import checks
 from olmo_green.cli import cli
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import load_profile
+from olmo_green.hardware.profiles import HOLISTIC_KEYS
 from tests.reports.traces import write_run
 
 
@@ -38,9 +39,12 @@ def invoke(*args: str):
 
 def profile_yaml(tmp_path: Path, **changes) -> Path:
     """mosaicml-a100 as a user's YAML file, with `changes` (None removes a key)."""
-    data = {k: v for k, v in dataclasses.asdict(load_profile("mosaicml-a100")).items()
+    profile = load_profile("mosaicml-a100")
+    data = {k: v for k, v in dataclasses.asdict(profile).items()
             if k not in ("name", "sources") and v is not None}
     data["sensors"] = list(data["sensors"])
+    # a water or embodied figure must cite its source in a user's YAML (profiles.HOLISTIC_KEYS)
+    data["sources"] = {k: v for k, v in profile.sources.items() if k in HOLISTIC_KEYS and k in data}
     data.update(changes)
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump({k: v for k, v in data.items() if v is not None}), encoding="utf-8")
