@@ -15,7 +15,12 @@ from plotly.offline import get_plotlyjs
 
 from olmo_green.dashboards.carbon import RunReport, report_for, table_html
 from olmo_green.dashboards.figures import Panel, annotate_if_empty
-from olmo_green.dashboards.panels import energy_emissions_panel, energy_per_token_panel, loss_energy_panel
+from olmo_green.dashboards.panels import (
+    energy_emissions_panel,
+    energy_per_token_panel,
+    job_power_panel,
+    loss_energy_panel,
+)
 from olmo_green.dashboards.power import device_power_panel, node_power_panel
 from olmo_green.dashboards.rundata import RunData, load_run
 from olmo_green.fileio import write_atomic
@@ -34,6 +39,7 @@ def build_panels(runs: list[RunData], accounts: list[RunReport]) -> list[Panel]:
     figures = [
         device_power_panel(runs),
         node_power_panel(runs),
+        job_power_panel([_job_power(run) for run in runs]),
         energy_emissions_panel(runs, accounts),
         energy_per_token_panel(runs),
         loss_energy_panel(runs),
@@ -43,6 +49,17 @@ def build_panels(runs: list[RunData], accounts: list[RunReport]) -> list[Panel]:
     table = Panel("report-table", "Report", html=table_html(accounts))
     table.notes.append("From the reports layer (olmo_green.reports), the model card's columns.")
     return [*figures, table]
+
+
+def _job_power(run: RunData) -> tuple:
+    """(name, the job's bucketed power, its swings) from the summaries, as the report computes them."""
+    import pandas as pd
+
+    from olmo_green.reports.swings import power_swings
+
+    frame = run.energy.job_power()
+    windows = pd.concat([run.steps, run.phases], ignore_index=True)
+    return run.name, frame, power_swings(frame, windows) if len(frame) else None
 
 
 def _section(panel: Panel) -> str:

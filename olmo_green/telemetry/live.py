@@ -137,8 +137,7 @@ def _run_params(meter: EnergyMeter) -> dict[str, str]:
 
 def _water_l_per_kwh(profile) -> float | None:
     """Water per kWh of GPU energy (L/kWh): PUE x WUE (docs/design.md: water = GPU energy x PUE x
-    WUE), WUE being the profile's on-site plus off-site figures where it has them; None where it
-    has neither (profiles without WUE fields give no water forecast)."""
-    parts = [getattr(profile, name, None) for name in ("wue_onsite_l_per_kwh", "wue_offsite_l_per_kwh")]
-    known = [float(p) for p in parts if p is not None]
-    return profile.pue * sum(known) if known else None
+    WUE), WUE being the profile's published total or its on-site plus off-site figures
+    (HardwareProfile.wue_total_l_per_kwh, as the report uses); None where it has none."""
+    wue = profile.wue_total_l_per_kwh
+    return None if wue is None else profile.pue * wue

@@ -12,7 +12,7 @@ from olmo_green.dashboards.carbon import RunReport, table_html
 from olmo_green.dashboards.synthetic import SyntheticRun, write_synthetic_run
 from olmo_green.errors import GreenError
 
-PANEL_IDS = ["power-device", "power-node", "energy-emissions", "energy-per-token", "loss-energy",
+PANEL_IDS = ["power-device", "power-node", "job-power", "energy-emissions", "energy-per-token", "loss-energy",
              "report-table"]
 
 
@@ -111,7 +111,8 @@ def test_emissions_follow_the_reports_factors(small_run):
     from olmo_green.dashboards.rundata import load_run
 
     account = reports.account_run(small_run)
-    panel = build_panels([load_run(small_run)], [report_for(small_run)])[2]
+    panel = next(p for p in build_panels([load_run(small_run)], [report_for(small_run)])
+                 if p.panel_id == "energy-emissions")
     lines = {t.name: t for t in panel.figure.data}
     assert set(lines) >= {"small: emissions, location-based", "small: emissions, market-based"}
     energy_kwh = account.gpu_energy_j / 3.6e6
