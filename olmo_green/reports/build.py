@@ -18,6 +18,7 @@ from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.hardware.profiles import profile_from_mapping
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
+from olmo_green.reports.efficiency import run_mfu
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
 from olmo_green.reports.trace import read_trace, require_trace_file, trace_events
@@ -209,9 +210,11 @@ def account_run(run_dir: str | Path, **carbon_options) -> RunAccount:
     energy = run_energy(run_dir)
     if not energy.devices:
         raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
-    return account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
-                          profile=profile, steps=runrecord.read_steps(run_dir),
-                          events=runrecord.read_events(run_dir))
+    steps = runrecord.read_steps(run_dir)
+    account = account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
+                             profile=profile, steps=steps, events=runrecord.read_events(run_dir))
+    account.mfu = run_mfu(run_dir, profile, account, clean_steps(steps))
+    return account
 
 
 def account_trace(path: str | Path, **carbon_options) -> RunAccount:

@@ -99,7 +99,8 @@ def test_two_processes_with_the_speed_options_match_one_and_resume(tmp_path, opt
     data = byte_data(tmp_path / "data")
     make_trainer(small_config(data, "max_steps=6", "schedule.t_max=6", "save_interval=100"),
                  tmp_path / "one").fit()
-    mp.spawn(_efficient_worker, args=(2, _free_port(), str(data), str(tmp_path), options), nprocs=2, join=True)
+    mp.spawn(_efficient_worker, args=(2, _free_port(), str(data), str(tmp_path), options), nprocs=2,
+             join=True)
 
     single, double = train_losses(tmp_path / "one"), train_losses(tmp_path / "two")
     assert len(single) == len(double) == 6
