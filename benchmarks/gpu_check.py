@@ -195,6 +195,20 @@ class Session:
         peak = self.profile.peak_flops_per_device if device.type == "cuda" else None
         self.parts = build_parts(config, self.run_dir, device, DistEnv(), callbacks=[],
                                  peak_flops_per_device=peak)
+        self._write_config()
+
+    def _write_config(self) -> None:
+        """config.yaml as `olmo-green train` writes it (model and profile resolved), so the
+        report knows the model's FLOPs per token and states the run's MFU."""
+        import dataclasses
+
+        from olmo_green.config import save_config
+        from olmo_green.model.build import model_config
+        from olmo_green.runrecord import CONFIG_FILE
+
+        save_config(self.config, self.run_dir / CONFIG_FILE, resolved={
+            "model": model_config(self.config.model.name).to_dict(),
+            "hardware": dataclasses.asdict(self.profile)})
         self.trainer = None
         self.step = 0
 

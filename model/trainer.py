@@ -106,14 +106,14 @@ class Trainer:
             while self.step < self.cfg.max_steps and not self._preempted:
                 self.train_step(self.step + 1)
                 if self._writes_done:
-                    self._publish_write()
+                    self.finish_checkpoint_write()
                 if self._eval_due():
                     self.evaluate()
                 if self.step % self.cfg.save_interval == 0 or self.step == self.cfg.max_steps:
                     self.save()
             if self._preempted and self._saved_step != self.step:
                 self.save()
-            self._publish_write()  # a background write still in flight (a preemption after a save)
+            self.finish_checkpoint_write()  # a background write still in flight (a preemption after a save)
             return "preempted" if self._preempted else "completed"
         except BaseException as e:
             failed = True
@@ -266,7 +266,7 @@ class Trainer:
         a preemption) has nothing left to overlap with and is written synchronously.
         """
         self._each(lambda cb: cb.pre_checkpoint(self.step))
-        self._publish_write()
+        self.finish_checkpoint_write()
         rank_state = {"step": self.step, "callbacks": [cb.state_dict() for cb in self.parts.callbacks]}
         model, optimizer = self.parts.model, self.parts.optimizer
         last = self.step >= self.cfg.max_steps or self._preempted
@@ -279,7 +279,7 @@ class Trainer:
         self._each(lambda cb: cb.post_checkpoint(self.step, str(path)))
         return path
 
-    def _publish_write(self) -> None:
+    def finish_checkpoint_write(self) -> None:
         """Wait for the background write in flight, if any, publish it, and tell the callbacks."""
         self._writes_done = False
         written = self._writer.finish() if self._writer is not None else None
