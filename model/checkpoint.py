@@ -12,6 +12,10 @@ still names the last good checkpoint. A save that fails (a full disk, no
 permission) removes its `.partial` folder and stops the run with one line
 (CheckpointWriteError, exit code 1); the previous checkpoint is untouched.
 
+With async_checkpoint, model/checkpoint_async.py writes the same layout in the
+background through the steps below (start_partial, write_rank_state, publish), so
+there is one way to lay out, publish and load a checkpoint.
+
 Loading uses weights_only=True. A checkpoint that cannot be read (truncated,
 corrupt, from another model) is one line naming it and the previous complete
 checkpoint to resume from instead (`train --resume-from stepNNNNNN`).
