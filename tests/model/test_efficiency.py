@@ -96,3 +96,23 @@ def test_optimizer_is_fused_on_gpu():
     model = build_model(model_config("tiny"), 1, torch.device("cuda"), DistEnv())
     optimizer = build_optimizer(model, OptimSection())
     assert optimizer.defaults["fused"] is True
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_run_with_every_option_trains_and_publishes_its_async_checkpoints(tmp_path):
+    """bf16 autocast, per-block compile, activation checkpointing, fused AdamW, async saves from GPU."""
+    from olmo_green.model import checkpoint as ckpt
+    from olmo_green.model.build import build_parts
+    from olmo_green.model.trainer import Trainer
+
+    data = byte_data(tmp_path / "data")
+    config = small_config(data, "max_steps=6", "save_interval=2", "model.compile=true",
+                          "model.activation_checkpointing=full", "async_checkpoint=true")
+    run = tmp_path / "run"
+    run.mkdir()
+    trainer = Trainer(build_parts(config, run, torch.device("cuda"), DistEnv()))
+    assert trainer.fit() == "completed"
+    losses = train_losses(run)
+    assert len(losses) == 6 and losses[-1] < losses[0]
+    assert ckpt.latest_checkpoint(run / "checkpoints").name == "step000006"
