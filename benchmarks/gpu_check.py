@@ -246,14 +246,27 @@ def largest_micro_batch(session: Session, candidates: list[int]) -> int:
 
     for micro in candidates:
         session.set_micro_batch(micro)
-        try:
-            session.steps(1)
+        if _step_fits(session):
             return micro
-        except torch.OutOfMemoryError:
-            session.parts.optimizer.zero_grad(set_to_none=True)
-            gc.collect()
-            torch.cuda.empty_cache()
+        # after the except block: the exception no longer holds the failed step's tensors
+        session.parts.optimizer.zero_grad(set_to_none=True)
+        gc.collect()
+        torch.cuda.empty_cache()
     raise RuntimeError(f"no micro-batch of {candidates} fits")
+
+
+def _step_fits(session: Session) -> bool:
+    import torch
+
+    try:
+        session.steps(1)
+        return True
+    except torch.OutOfMemoryError:
+        return False
+    except RuntimeError as e:  # compiled kernels may report it as a plain RuntimeError
+        if "out of memory" not in str(e).lower():
+            raise
+        return False
 
 
 def batch_candidates(args: argparse.Namespace, label: str) -> list[int]:
@@ -336,7 +349,7 @@ class PowerProbe:
 
         pynvml.nvmlInit()
         handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-        uuids = [str(pynvml.nvmlDeviceGetUUID(h)) for h in handles]
+        uuids = [_text(pynvml.nvmlDeviceGetUUID(h)) for h in handles]  # bytes in older nvidia-ml-py
         handle = handles[visible_indexes(uuids, os.environ.get("CUDA_VISIBLE_DEVICES"))[0]]
         return cls(lambda: pynvml.nvmlDeviceGetPowerUsage(handle) / 1e3,  # mW
                    lambda: pynvml.nvmlDeviceGetTotalEnergyConsumption(handle) / 1e3, "nvml")  # mJ
@@ -356,6 +369,10 @@ class PowerProbe:
             return high_w if (time.monotonic() - t0) % period_s < period_s / 2 else low_w
 
         return cls(power_w, energy_j, "simulated")
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class Pollers:
@@ -494,7 +511,7 @@ def machine_lines(dry_run: bool) -> list[str]:
         import pynvml
 
         pynvml.nvmlInit()
-        driver = pynvml.nvmlSystemGetDriverVersion()
+        driver = _text(pynvml.nvmlSystemGetDriverVersion())
     except Exception as e:  # noqa: BLE001 - a header line, never a reason to stop
         driver = f"unknown ({e})"
     name = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA device"
