@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import yaml
 from plotly.subplots import make_subplots
 
 from olmo_green.dashboards.carbon import RunReport
@@ -112,18 +113,61 @@ def energy_per_token_panel(runs: list[RunData]) -> Panel:
     fig = base_figure("Energy per token", "optimizer step", "energy per token (J/token)")
     buckets = buckets_for(len(runs), PANEL_POINT_BUDGET)
     envelopes = []
+    labels = speed_labels(runs)
     for i, run in enumerate(runs):
         tokens = run.steps["tokens"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_token = np.where(tokens > 0, step_energy_j(run) / tokens, np.nan)
         env = envelope(_steps(run), per_token, buckets)
         envelopes.append(env)
-        fig.add_trace(_line(env, run.name, run_color(i),
+        fig.add_trace(_line(env, run.name + labels.get(run.name, ""), run_color(i),
                             "step %{x:,.0f}<br>%{y:,.4g} J/token<extra>%{fullData.name}</extra>"))
     panel = Panel("energy-per-token", "Energy per token", fig)
     panel.add_downsample_note(envelopes)
     panel.notes += ["Energy inside each step's window (eval and checkpoint energy excluded) / its tokens."]
+    if labels:
+        panel.notes.append("The overlaid runs differ in speed options (config.yaml): see the legend.")
     return panel
+
+
+SPEED_OPTIONS = (("model", "compile", "compiled"), ("model", "activation_checkpointing", "AC"),
+                 (None, "async_checkpoint", "async checkpoints"))
+
+
+def speed_labels(runs: list[RunData]) -> dict[str, str]:
+    """The legend suffix " (compiled, AC full)" per run name, when overlaid runs differ in the speed options
+    (issue 13: where compile, activation checkpointing or async checkpoints changed J/token)."""
+    options = {run.name: _speed_options(run) for run in runs}
+    if len(runs) < 2 or len({tuple(sorted(o.items())) for o in options.values()}) < 2:
+        return {}
+    return {name: " (" + (", ".join(_speed_words(o)) or "eager" if o else "options unknown") + ")"
+            for name, o in options.items()}
+
+
+def _speed_options(run: RunData) -> dict:
+    try:
+        config = yaml.safe_load((run.path / "config.yaml").read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return {}  # no config: the run's options are unknown
+    if not isinstance(config, dict):
+        return {}
+    found = {}
+    for section, key, _ in SPEED_OPTIONS:
+        holder = config.get(section) if section else config
+        if isinstance(holder, dict) and key in holder:
+            found[key] = holder[key]
+    return found
+
+
+def _speed_words(options: dict) -> list[str]:
+    words = []
+    for _, key, word in SPEED_OPTIONS:
+        value = options.get(key)
+        if value is True:
+            words.append(word)
+        elif isinstance(value, str) and value != "none":
+            words.append(f"{word} {value}")
+    return words
 
 
 def loss_energy_panel(runs: list[RunData]) -> Panel:

@@ -15,8 +15,9 @@ import torch
 import yaml
 
 from olmo_green import checks
-from olmo_green.config import TrainConfig
+from olmo_green.config import ModelSection, TrainConfig
 from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.model import efficiency
 from olmo_green.model.callbacks import Callback
 from olmo_green.model.config import OLMoConfig
 from olmo_green.model.corpus import builtin_corpus
@@ -113,11 +114,15 @@ def build_loader(config: TrainConfig, model_cfg: OLMoConfig, env: DistEnv, run_d
     return BatchLoader(dataset, order)
 
 
-def build_model(model_cfg: OLMoConfig, seed: int, device: torch.device, env: DistEnv) -> torch.nn.Module:
+def build_model(model_cfg: OLMoConfig, seed: int, device: torch.device, env: DistEnv,
+                options: ModelSection | None = None, replicate_degree: int = 1) -> torch.nn.Module:
+    """The model on `device`: activation checkpointing and compile as `options` ask
+    (model/efficiency.py), then FSDP2 or HSDP over several processes."""
     torch.manual_seed(seed)  # every rank initialises the same weights before sharding
     model = OLMo(model_cfg).to(device)
+    efficiency.apply(model, options or ModelSection(compile=False), device)
     if env.is_distributed:
-        model = shard_model(model, device)
+        model = shard_model(model, device, replicate_degree)
     return model
 
 
@@ -132,7 +137,9 @@ def build_parts(config: TrainConfig, run_dir: Path, device: torch.device, env: D
     config.batch.accumulation_steps(env.world_size)  # fail early on an uneven batch
     loader = build_loader(config, model_cfg, env, run_dir)
     eval_loader = build_eval_loader(config, model_cfg, env)
-    model = build_model(model_cfg, config.seed, device, env)
+    config.distributed.shard_degree(env.world_size)  # fail early on an uneven HSDP split
+    model = build_model(model_cfg, config.seed, device, env, config.model,
+                        config.distributed.replicate_degree)
     optimizer = build_optimizer(model, config.optim)
     return TrainerParts(model=model, optimizer=optimizer, loader=loader, eval_loader=eval_loader,
                         config=config, run_dir=run_dir,

@@ -44,7 +44,14 @@ class Callback(Protocol):
         """Before a checkpoint save."""
 
     def post_checkpoint(self, step: int, path: str) -> None:
-        """After a checkpoint save; the callback's state_dict is already in it."""
+        """After a checkpoint save; the callback's state_dict is already in it.
+
+        With async_checkpoint the save may still be writing in the background: `path` is
+        where it will be published, and post_checkpoint_write follows when it is."""
+
+    def post_checkpoint_write(self, step: int, duration_s: float) -> None:
+        """A background checkpoint write of `step` ended and was published (async_checkpoint);
+        duration_s runs from the save call to the end of the write. Called on the main thread."""
 
     def progress_text(self) -> str:
         """A short live status for the console progress bar (e.g. power and energy so far).

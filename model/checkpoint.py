@@ -12,6 +12,10 @@ still names the last good checkpoint. A save that fails (a full disk, no
 permission) removes its `.partial` folder and stops the run with one line
 (CheckpointWriteError, exit code 1); the previous checkpoint is untouched.
 
+With async_checkpoint, model/checkpoint_async.py writes the same layout in the
+background through the steps below (start_partial, write_rank_state, publish), so
+there is one way to lay out, publish and load a checkpoint.
+
 Loading uses weights_only=True. A checkpoint that cannot be read (truncated,
 corrupt, from another model) is one line naming it and the previous complete
 checkpoint to resume from instead (`train --resume-from stepNNNNNN`).
@@ -35,6 +39,7 @@ from olmo_green.fileio import write_atomic
 from olmo_green.model.distributed import barrier
 
 LATEST = "latest"
+MODEL_OPTIM_FILE = "model_optim.pt"
 PARTIAL = ".partial"
 _COMPLETE = re.compile(r"^step(\d{6,})$")  # a published checkpoint (not .partial, not .old)
 
@@ -97,7 +102,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- save
 
 
-def _model_optim_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+def model_optim_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """Model and optimizer state as saved: plain state dicts, or DCP's sharded ones under FSDP2."""
     if dist.is_initialized():
         from torch.distributed.checkpoint.state_dict import get_state_dict
 
@@ -112,26 +118,37 @@ def save_checkpoint(folder: Path, step: int, model: torch.nn.Module, optimizer: 
 
     After a good save only the newest `keep` complete checkpoints remain (0: all)."""
     rank = dist.get_rank() if dist.is_initialized() else 0
-    final = folder / step_name(step)
-    partial = folder / (final.name + PARTIAL)
+    final, partial = checkpoint_paths(folder, step)
     try:
-        if rank == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(partial, ignore_errors=True)  # debris of a crashed save
-            partial.mkdir()
-        barrier()
+        start_partial(folder, partial, rank)
         _write_payload(partial, rank, model, optimizer, rank_state)
         barrier()
         if rank == 0:
-            _publish(folder, partial, final, keep)
+            publish(folder, partial, final, keep)
     except (OSError, RuntimeError, InputFileError) as e:  # torch.save: a full disk is a RuntimeError
         shutil.rmtree(partial, ignore_errors=True)
-        raise CheckpointWriteError(_write_failure(folder, final, e)) from e
+        raise CheckpointWriteError(write_failure(folder, final, e)) from e
     barrier()
     return final
 
 
-def _write_failure(folder: Path, final: Path, error: BaseException) -> str:
+def checkpoint_paths(folder: Path, step: int) -> tuple[Path, Path]:
+    """(the published folder, the .partial folder it is written into) for `step`."""
+    final = folder / step_name(step)
+    return final, folder / (final.name + PARTIAL)
+
+
+def start_partial(folder: Path, partial: Path, rank: int) -> None:
+    """An empty `.partial` folder for every rank to write into (debris of a crashed save removed)."""
+    if rank == 0:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+    barrier()
+
+
+def write_failure(folder: Path, final: Path, error: BaseException) -> str:
+    """The one line a failed save stops the run with, naming the checkpoint still intact."""
     reason = getattr(error, "strerror", None) or (str(error).splitlines() or [type(error).__name__])[0]
     latest = latest_checkpoint(folder)
     kept = f"the last checkpoint {latest.name} is intact" if latest is not None else "no checkpoint was kept"
@@ -140,18 +157,23 @@ def _write_failure(folder: Path, final: Path, error: BaseException) -> str:
 
 
 def _write_payload(partial: Path, rank: int, model, optimizer, rank_state: dict[str, Any]) -> None:
-    state = _model_optim_state(model, optimizer)
+    state = model_optim_state(model, optimizer)
     if dist.is_initialized():
         import torch.distributed.checkpoint as dcp
 
         dcp.save(state, checkpoint_id=str(partial / "sharded"))
     else:
-        torch.save(state, partial / "model_optim.pt")
+        torch.save(state, partial / MODEL_OPTIM_FILE)
+    write_rank_state(partial, rank, rank_state)
+
+
+def write_rank_state(partial: Path, rank: int, rank_state: dict[str, Any]) -> None:
+    """This rank's trainer state and its RNG states as they are now."""
     torch.save({**rank_state, "rng": rng_state()}, partial / f"rank{rank}.pt")
 
 
-def _publish(folder: Path, partial: Path, final: Path, keep: int) -> None:
-    """Rename the finished save into place, then point `latest` at it."""
+def publish(folder: Path, partial: Path, final: Path, keep: int) -> None:
+    """Rename the finished save into place, then point `latest` at it (rank 0, after every rank wrote)."""
     if final.exists():  # the same step saved again (a resume that ends where it began)
         old = final.with_name(final.name + ".old")
         shutil.rmtree(old, ignore_errors=True)
@@ -200,16 +222,16 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
         import torch.distributed.checkpoint as dcp
         from torch.distributed.checkpoint.state_dict import set_state_dict
 
-        state = _model_optim_state(model, optimizer)
+        state = model_optim_state(model, optimizer)
         dcp.load(state, checkpoint_id=str(path / "sharded"))
         set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optim"])
     else:
-        if not (path / "model_optim.pt").exists():
+        if not (path / MODEL_OPTIM_FILE).exists():
             if (path / "sharded").is_dir():
                 raise InputFileError(f"{path} holds sharded state from several processes; "
                                      "resume with the world size it was saved with")
-            raise InputFileError(f"{path} is incomplete (no model_optim.pt); {_instead(path)}")
-        state = _torch_load(path / "model_optim.pt", path)
+            raise InputFileError(f"{path} is incomplete (no {MODEL_OPTIM_FILE}); {_instead(path)}")
+        state = _torch_load(path / MODEL_OPTIM_FILE, path)
         _restore_into(path, state, model, optimizer)
     rank_state = _torch_load(rank_file, path)
     if not isinstance(rank_state, dict) or "step" not in rank_state or "rng" not in rank_state:

@@ -71,8 +71,14 @@ def init_distributed(env: DistEnv, device: torch.device) -> None:
     dist.init_process_group(backend, rank=env.rank, world_size=env.world_size)
 
 
-def shard_model(model: nn.Module, device: torch.device) -> nn.Module:
+def shard_model(model: nn.Module, device: torch.device, replicate_degree: int = 1) -> nn.Module:
     """FSDP2: each block its own unit, then the root (embedding, final norm, head).
+
+    replicate_degree > 1 is HSDP: a 2-D mesh (replicate, shard) of the ranks; parameters are
+    sharded within each group of world_size / replicate_degree ranks (a node, typically) and
+    replicated across groups, so the all-gathers stay on the node's fast links and only the
+    gradient all-reduce crosses nodes (OLMo-core's HSDP). Ranks are grouped in order:
+    torchrun and srun number a node's ranks consecutively.
 
     On GPUs parameters are gathered in bf16 and gradients reduced in fp32, as
     OLMo's mixed precision; on CPU everything stays fp32.
@@ -81,10 +87,25 @@ def shard_model(model: nn.Module, device: torch.device) -> nn.Module:
 
     policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32) \
         if device.type == "cuda" else MixedPrecisionPolicy()
+    mesh = hsdp_mesh(device, replicate_degree)
     for block in model.transformer.blocks:
-        fully_shard(block, mp_policy=policy)
-    fully_shard(model, mp_policy=policy)
+        fully_shard(block, mesh=mesh, mp_policy=policy)
+    fully_shard(model, mesh=mesh, mp_policy=policy)
     return model
+
+
+def hsdp_mesh(device: torch.device, replicate_degree: int):
+    """The (replicate, shard) device mesh for HSDP, or None (FSDP2's default 1-D mesh)."""
+    if replicate_degree == 1:
+        return None
+    from torch.distributed.device_mesh import init_device_mesh
+
+    world = dist.get_world_size()
+    if world % replicate_degree:
+        raise ConfigError(f"distributed.replicate_degree ({replicate_degree}) must divide the "
+                          f"number of processes ({world})")
+    return init_device_mesh(device.type, (replicate_degree, world // replicate_degree),
+                            mesh_dim_names=("replicate", "shard"))
 
 
 def barrier() -> None:

@@ -35,6 +35,7 @@ import os
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from olmo_green.errors import ConfigError
 from olmo_green.model.config import OLMoConfig
@@ -178,6 +179,7 @@ class OLMoBlock(nn.Module):
         self.config = config
         self.layer_id = layer_id
         self.window = config.window(layer_id)  # None: full causal attention
+        self.checkpoint_activations = False  # recompute in backward (model/efficiency.py)
         d, kv = config.d_model, config.kv_heads * config.head_dim
         self.attn_norm = self._norm(d)
         self.att_proj = nn.Linear(d, d + 2 * kv, bias=False)  # q, k, v fused
@@ -310,7 +312,11 @@ class OLMo(nn.Module):
         cos, sin = self.rotary(T, input_ids.device)  # shared by all blocks
         masks = self._window_masks(T, input_ids.device)
         for block in self.transformer.blocks:
-            x = block(x, cos, sin, masks.get(block.window))
+            if block.checkpoint_activations and torch.is_grad_enabled():
+                # keep only the block's input; backward runs the block again for its activations
+                x = checkpoint(block, x, cos, sin, masks.get(block.window), use_reentrant=False)
+            else:
+                x = block(x, cos, sin, masks.get(block.window))
         x = self.transformer.ln_f(x)
         if self.config.weight_tying:
             return F.linear(x, self.transformer.wte.weight)  # (B, T, V)

@@ -40,9 +40,16 @@ def param_groups(model: nn.Module, weight_decay: float, decay_norm_and_bias: boo
 
 
 def build_optimizer(model: nn.Module, cfg: OptimSection) -> torch.optim.AdamW:
-    # foreach: the multi-tensor update, fast on CPU and GPU alike
+    """AdamW over OLMo's parameter groups: the fused kernel on GPUs (one launch for all
+    parameters), the multi-tensor foreach update on CPU. Both compute AdamW's update."""
     return torch.optim.AdamW(param_groups(model, cfg.weight_decay, cfg.decay_norm_and_bias), lr=cfg.lr,
-                             betas=tuple(cfg.betas), eps=cfg.eps, foreach=True)
+                             betas=tuple(cfg.betas), eps=cfg.eps, **optimizer_kernel(model))
+
+
+def optimizer_kernel(model: nn.Module) -> dict[str, bool]:
+    """fused=True where the parameters are on a GPU (CUDA or ROCm), else foreach=True."""
+    on_gpu = next(model.parameters()).device.type == "cuda"
+    return {"fused": True} if on_gpu else {"foreach": True}
 
 
 def learning_rate(step: int, peak: float, schedule: ScheduleSection, max_steps: int) -> float:

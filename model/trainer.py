@@ -2,7 +2,8 @@
 
 One optimizer step: pre_step -> batch -> micro-batches (forward, backward) ->
 clip -> AdamW -> post_step. Checkpoints every save_interval steps and at the
-end, each between pre_checkpoint and post_checkpoint. The loop writes no file
+end, each between pre_checkpoint and post_checkpoint (with async_checkpoint, a
+background write then ends in post_checkpoint_write). The loop writes no file
 of the run record itself: step rows are a callback's job (model/steprows.py, or
 the telemetry layer's EnergyCallback). close() runs for every callback on
 success, on error and on SIGTERM; on SIGTERM the loop finishes its step,
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from olmo_green.config import TrainConfig
 from olmo_green.model import checkpoint as ckpt
 from olmo_green.model.callbacks import Callback
+from olmo_green.model.checkpoint_async import AsyncCheckpointer
 from olmo_green.model.data import BatchLoader
 from olmo_green.model.distributed import DistEnv, mean_across_ranks
 from olmo_green.model.metrics import flops_per_token, mfu
@@ -65,6 +67,9 @@ class Trainer:
         self._preempted = False
         self._saved_step = -1
         self._progress = None
+        self._writer = AsyncCheckpointer(self.checkpoints_dir, self.cfg.keep_checkpoints) \
+            if self.cfg.async_checkpoint else None
+        self._writes_done = False  # every rank's background write has ended (from the step's collective)
 
     # ------------------------------------------------------------ callbacks
 
@@ -100,12 +105,15 @@ class Trainer:
             self._start_progress()
             while self.step < self.cfg.max_steps and not self._preempted:
                 self.train_step(self.step + 1)
+                if self._writes_done:
+                    self.finish_checkpoint_write()
                 if self._eval_due():
                     self.evaluate()
                 if self.step % self.cfg.save_interval == 0 or self.step == self.cfg.max_steps:
                     self.save()
             if self._preempted and self._saved_step != self.step:
                 self.save()
+            self.finish_checkpoint_write()  # a background write still in flight (a preemption after a save)
             return "preempted" if self._preempted else "completed"
         except BaseException as e:
             failed = True
@@ -113,6 +121,8 @@ class Trainer:
                 cb.on_error(e)
             raise
         finally:
+            if self._writer is not None:
+                self._writer.close()
             self._close(previous, raise_errors=not failed)
 
     def _close(self, previous_handler: Any, raise_errors: bool) -> None:
@@ -196,11 +206,16 @@ class Trainer:
         return contextlib.nullcontext()  # fp32 on CPU
 
     def _reduce(self, loss_sum: torch.Tensor) -> tuple[float, bool]:
-        """Mean loss over ranks, and whether any rank was asked to stop (one collective)."""
-        packed = torch.stack([loss_sum, torch.tensor(float(self._preempted), device=loss_sum.device)])
+        """Mean loss over ranks, whether any rank was asked to stop, and whether every rank's
+        background checkpoint write has ended (one collective for all three)."""
+        writing = self._writer is not None and not self._writer.write_done()
+        flags = torch.tensor([float(self._preempted), float(writing)], device=loss_sum.device)
+        packed = torch.cat([loss_sum.reshape(1), flags])
         if self.parts.env.is_distributed:
             packed = mean_across_ranks(packed)
-        loss, stop = packed.tolist()
+        loss, stop, still_writing = packed.tolist()
+        self._writes_done = self._writer is not None and self._writer.pending is not None \
+            and still_writing == 0
         return loss, stop > 0
 
     def _after_step(self, step: int, duration_s: float, loss: float, lr: float, grad_norm: float) -> None:
@@ -243,13 +258,33 @@ class Trainer:
     # ------------------------------------------------------------ checkpoints
 
     def save(self) -> Path:
+        """A checkpoint of this step: a "checkpoint" window between its hooks.
+
+        With async_checkpoint the window covers only the time training is blocked (a previous
+        write still in flight, the copy of the state); the write goes on in the background and
+        is published later (model/checkpoint_async.py). The last save of a run (max_steps, or
+        a preemption) has nothing left to overlap with and is written synchronously.
+        """
         self._each(lambda cb: cb.pre_checkpoint(self.step))
+        self.finish_checkpoint_write()
         rank_state = {"step": self.step, "callbacks": [cb.state_dict() for cb in self.parts.callbacks]}
-        path = ckpt.save_checkpoint(self.checkpoints_dir, self.step, self.parts.model, self.parts.optimizer,
-                                    rank_state, keep=self.cfg.keep_checkpoints)
+        model, optimizer = self.parts.model, self.parts.optimizer
+        last = self.step >= self.cfg.max_steps or self._preempted
+        if self._writer is not None and not last:
+            path = self._writer.save(self.step, model, optimizer, rank_state)
+        else:
+            path = ckpt.save_checkpoint(self.checkpoints_dir, self.step, model, optimizer, rank_state,
+                                        keep=self.cfg.keep_checkpoints)
         self._saved_step = self.step
         self._each(lambda cb: cb.post_checkpoint(self.step, str(path)))
         return path
+
+    def finish_checkpoint_write(self) -> None:
+        """Wait for the background write in flight, if any, publish it, and tell the callbacks."""
+        self._writes_done = False
+        written = self._writer.finish() if self._writer is not None else None
+        if written is not None:
+            self._each(lambda cb: cb.post_checkpoint_write(written.step, written.duration_s))
 
     # ------------------------------------------------------------ console
 

@@ -35,13 +35,28 @@ def _at_least_zero(key: str, value: float | int, integer: bool = False) -> None:
     checks.at_least(value, 0, key, integer=integer)
 
 
+ACTIVATION_CHECKPOINTING = ("none", "full", "selective")
+
+
 @dataclass
 class ModelSection:
     name: str = "tiny"  # preset (tiny, small, olmo-1b, olmo-7b) or a model YAML file
     sequence_length: int | None = None  # None: the preset's max_sequence_length
+    # torch.compile each block (model/efficiency.py); None: on for CUDA and ROCm, off on CPU.
+    # A run's config.yaml holds the value it resolved to.
+    compile: bool | None = None
+    # Recompute block activations in backward instead of keeping them: none, full (every block)
+    # or selective (every Nth block, N = activation_checkpointing_every), as OLMo-core's modes.
+    activation_checkpointing: str = "none"
+    activation_checkpointing_every: int = 2
 
     def __post_init__(self) -> None:
         _positive("model", "sequence_length", self.sequence_length, allow_none=True, integer=True)
+        if self.activation_checkpointing not in ACTIVATION_CHECKPOINTING:
+            raise ConfigError(f"model.activation_checkpointing must be one of "
+                              f"{', '.join(ACTIVATION_CHECKPOINTING)}, got {self.activation_checkpointing!r}")
+        _positive("model", "activation_checkpointing_every", self.activation_checkpointing_every,
+                  integer=True)
 
 
 @dataclass
@@ -159,6 +174,23 @@ class LogSection:
 
 
 @dataclass
+class DistributedSection:
+    # HSDP: the ranks form replicate_degree groups (e.g. one per node), parameters are sharded
+    # within a group and replicated across groups. 1: plain FSDP, sharded over all ranks.
+    replicate_degree: int = 1
+
+    def __post_init__(self) -> None:
+        _positive("distributed", "replicate_degree", self.replicate_degree, integer=True)
+
+    def shard_degree(self, world_size: int) -> int:
+        """Ranks per shard group; the world must split into replicate_degree equal groups."""
+        if world_size % self.replicate_degree:
+            raise ConfigError(f"distributed.replicate_degree ({self.replicate_degree}) must divide the "
+                              f"number of processes ({world_size})")
+        return world_size // self.replicate_degree
+
+
+@dataclass
 class TrainConfig:
     model: ModelSection = field(default_factory=ModelSection)
     data: DataSection = field(default_factory=DataSection)
@@ -167,6 +199,7 @@ class TrainConfig:
     batch: BatchSection = field(default_factory=BatchSection)
     telemetry: TelemetrySection = field(default_factory=TelemetrySection)
     log: LogSection = field(default_factory=LogSection)
+    distributed: DistributedSection = field(default_factory=DistributedSection)
     max_steps: int = 200
     save_interval: int = 100
     keep_checkpoints: int = 2  # complete checkpoints kept on disk; 0 keeps all
@@ -178,6 +211,9 @@ class TrainConfig:
     progress: bool = True  # rich progress bar on the console (rank 0)
     eval_interval: int = 25  # evaluate every N steps (an "eval" window); 0: never
     eval_batches: int = 2  # global batches of held-out data per evaluation
+    # Checkpoints during training are written in the background (model/checkpoint_async.py):
+    # training waits only while the state is copied to host memory.
+    async_checkpoint: bool = False
 
     def __post_init__(self) -> None:
         _positive("", "max_steps", self.max_steps, integer=True)

@@ -128,6 +128,7 @@ def run_training(**options: Any) -> str:
     from olmo_green.hardware import load_profile
     from olmo_green.model.build import build_parts, model_config
     from olmo_green.model.distributed import device_for, init_distributed, read_env, shutdown
+    from olmo_green.model.efficiency import compile_wanted
     from olmo_green.model.trainer import Trainer
 
     options.setdefault("resume_from", None)
@@ -152,6 +153,8 @@ def run_training(**options: Any) -> str:
         created = not run_dir.exists()
         lock = runlock.acquire(run_dir)
     device = device_for(env)
+    # config.yaml records what ran: compile's default (on for GPUs) resolved for this device
+    config.model.compile = compile_wanted(config.model.compile, device)
     init_distributed(env, device)
     try:
         try:

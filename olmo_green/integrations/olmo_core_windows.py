@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
-from olmo_green.runrecord import EVENT_CHECKPOINT_WRITE
 from olmo_green.telemetry.meter import EnergyMeter
 
 
@@ -75,15 +74,10 @@ class WindowWrappers:
 
     def _written(self, step: int, start_s: float, future: Future) -> None:
         """On OLMo-core's checkpoint thread: an event only, no collective (the main thread runs them)."""
-        meter = self.meter
-        if meter.events is None or meter.group is None or not meter.group.is_writer:
-            return  # one event per save, from the process that writes the run-wide files
+        error = future.exception()
         # From the call to the write's end, as OLMo-core's checkpoint/save_async_duration_s.
-        event = {"kind": EVENT_CHECKPOINT_WRITE, "step": step, "duration_s": time.monotonic() - start_s,
-                 "time_s": meter.clock.now_s()}
-        if future.exception() is not None:
-            event["error"] = str(future.exception())
-        meter.events.append(event)  # after close, the log refuses it quietly
+        self.meter.record_checkpoint_write(step, time.monotonic() - start_s,
+                                           None if error is None else str(error))
 
     def _eval(self, original: Callable, *args: Any, **kwargs: Any) -> Any:
         self.meter.begin("eval")

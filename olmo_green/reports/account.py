@@ -64,6 +64,7 @@ class RunAccount:
     node_energy_j: float | None = None  # domain=node, includes the accelerators: never added
     phases_j: dict[str, float] = field(default_factory=dict)  # train, eval, checkpoint, ..., outside
     tokens: float | None = None
+    mfu: float | None = None  # model FLOPs utilisation on GPUs; None where unknown (reports/efficiency.py)
     gaps: Gaps = field(default_factory=Gaps)
     error_band_rel: float = 0.0
     error_band_source: str = ""
@@ -115,6 +116,13 @@ class RunAccount:
     @property
     def energy_per_token_j(self) -> float | None:
         return self.gpu_energy_j / self.tokens if self.tokens else None
+
+    @property
+    def tokens_per_kwh(self) -> float | None:
+        """Train tokens per kWh of GPU energy (before PUE): higher is greener for the same model."""
+        if not self.tokens or self.gpu_energy_j <= 0:
+            return None
+        return self.tokens / (self.gpu_energy_j / J_PER_KWH)
 
     @property
     def kwh_per_billion_tokens(self) -> float | None:

@@ -18,6 +18,7 @@ from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.hardware.profiles import profile_from_mapping
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
+from olmo_green.reports.efficiency import run_mfu
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
 from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
@@ -245,9 +246,12 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
     energy = run_energy(run_dir) if energy is None else energy  # the dashboard passes what it read
     if not energy.devices:
         raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
-    return account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
-                          profile=profile, steps=runrecord.read_steps(run_dir),
-                          events=runrecord.read_events(run_dir), wue=options.wue, tags=run_tags(run_dir))
+    steps = runrecord.read_steps(run_dir)
+    account = account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
+                             profile=profile, steps=steps, events=runrecord.read_events(run_dir),
+                             wue=options.wue, tags=run_tags(run_dir))
+    account.mfu = run_mfu(run_dir, profile, account, clean_steps(steps))
+    return account
 
 
 def account_trace(path: str | Path, bucket_s: float = DEFAULT_BUCKET_S, **carbon_options) -> RunAccount:

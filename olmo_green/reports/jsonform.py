@@ -36,6 +36,7 @@ def run_to_json(account: RunAccount) -> dict:
         "phases_j": account.phases_j, "tokens": account.tokens,
         "energy_per_token_j": account.energy_per_token_j,
         "kwh_per_billion_tokens": account.kwh_per_billion_tokens,
+        "tokens_per_kwh": account.tokens_per_kwh, "mfu": account.mfu,
         "gaps": asdict(account.gaps), "notes": account.notes,
         "rejected_samples": account.rejected_samples, "records_dropped": account.records_dropped,
     }

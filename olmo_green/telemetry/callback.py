@@ -60,6 +60,10 @@ class EnergyCallback:
     def post_checkpoint(self, step: int, path: str) -> None:
         self._meter("idle")
 
+    def post_checkpoint_write(self, step: int, duration_s: float) -> None:
+        if self.meter is not None:  # the write overlapped training: an event, not a window
+            self.meter.record_checkpoint_write(step, duration_s)
+
     def on_error(self, error: BaseException) -> None:
         self._error = True
 

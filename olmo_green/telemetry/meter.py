@@ -324,6 +324,18 @@ class EnergyMeter:
         if self.events is not None:
             self.events.append(event)
 
+    def record_checkpoint_write(self, step: int, duration_s: float, error: str | None = None) -> None:
+        """A `checkpoint_write` event: a background checkpoint write of `step` ended. Its time
+        was not a window (training went on); one event per save, from the run's writer.
+        Safe from any thread, and after close (the log then refuses it quietly)."""
+        if self.events is None or self.group is None or not self.group.is_writer:
+            return
+        event = {"kind": rr.EVENT_CHECKPOINT_WRITE, "step": step, "duration_s": duration_s,
+                 "time_s": self.clock.now_s()}
+        if error is not None:
+            event["error"] = error
+        self.events.append(event)
+
     # -- totals ------------------------------------------------------------------------------------
     def sync(self, force: bool = False, collective: bool = True) -> None:
         """Resolve closed windows, sum them over nodes, write their step rows.

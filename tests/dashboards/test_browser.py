@@ -8,7 +8,8 @@ from olmo_green.dashboards import build_dashboard, write_run_dashboard
 from tests.dashboards.browser import check_page, find_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FIGURE_PANELS = ["power-device", "power-node", "job-power", "energy-emissions", "energy-per-token", "loss-energy"]
+FIGURE_PANELS = ["power-device", "power-node", "job-power", "energy-emissions", "energy-per-token",
+                 "loss-energy"]
 
 BROWSER = find_chromium()
 pytestmark = pytest.mark.skipif(

@@ -67,3 +67,44 @@ def test_rank_and_world_come_from_torchrun_or_slurm():
     assert read_env({}) == DistEnv()
     assert ckpt.step_name(7) == "step000007"
     assert first_slurm_host("nid[005-007,009],x1") == "nid005" and first_slurm_host("gpu01") == "gpu01"
+
+
+def _efficient_worker(rank: int, world: int, port: int, data: str, root: str, options: list[str]) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world))
+    torch.set_num_threads(1)
+    env = read_env()
+    init_distributed(env, torch.device("cpu"))
+    try:
+        fixed = ["schedule.t_max=6", "save_interval=2", *options]
+        make_trainer(small_config(Path(data), "max_steps=6", *fixed), Path(root) / "two", env=env).fit()
+        resumed = Path(root) / "resumed"
+        if rank == 0:
+            shutil.copytree(Path(root) / "two", resumed)
+        torch.distributed.barrier()
+        trainer = make_trainer(small_config(Path(data), "max_steps=6", *fixed), resumed, env=env)
+        trainer.restore(resumed / "checkpoints" / "step000004")  # written in the background by DCP
+        trainer.fit()
+    finally:
+        shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("options", [
+    ["distributed.replicate_degree=2", "async_checkpoint=true", "model.activation_checkpointing=full"],
+    ["model.compile=true", "model.activation_checkpointing=selective"],
+], ids=["hsdp-async-ac", "fsdp2-compile"])
+def test_two_processes_with_the_speed_options_match_one_and_resume(tmp_path, options):
+    """HSDP (2 replicas of 1 shard), DCP async_save, activation checkpointing and per-block compile
+    under FSDP2: the losses of one process, and a resume from a background-written checkpoint."""
+    data = byte_data(tmp_path / "data")
+    make_trainer(small_config(data, "max_steps=6", "schedule.t_max=6", "save_interval=100"),
+                 tmp_path / "one").fit()
+    mp.spawn(_efficient_worker, args=(2, _free_port(), str(data), str(tmp_path), options), nprocs=2,
+             join=True)
+
+    single, double = train_losses(tmp_path / "one"), train_losses(tmp_path / "two")
+    assert len(single) == len(double) == 6
+    assert double == pytest.approx(single, rel=2e-3 if "model.compile=true" in options else 1e-5)
+    assert (tmp_path / "two" / "checkpoints" / "step000004" / "sharded").is_dir()
+    assert not list((tmp_path / "two" / "checkpoints").glob("*.partial"))
+    assert train_losses(tmp_path / "resumed") == pytest.approx(double, rel=1e-6)

@@ -48,7 +48,7 @@ def test_the_checkpoint_pointer_planted_as_a_symlink_is_replaced(tmp_path, preci
     folder = tmp_path / "checkpoints"
     (folder / "step000001.partial").mkdir(parents=True)
     (folder / "latest").symlink_to(precious)
-    ckpt._publish(folder, folder / "step000001.partial", folder / "step000001", keep=0)
+    ckpt.publish(folder, folder / "step000001.partial", folder / "step000001", keep=0)
     assert precious.read_text() == SECRET and (folder / "latest").read_text() == "step000001\n"
 
 
