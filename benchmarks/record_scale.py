@@ -116,8 +116,14 @@ def _summarise_node(args: tuple[Path, int]) -> None:
 
 
 def write_record(run_dir: Path, shape: Shape, summarise: bool, workers: int) -> None:
-    """The record's files; with `summarise`, each node's summaries as its writer would leave them."""
-    (run_dir / "telemetry").mkdir(parents=True)
+    """The record's files; with `summarise`, each node's summaries as its writer would leave them.
+    A record already complete under --keep is reused (its missing summaries are built)."""
+    if (run_dir / "record-complete").exists():
+        if summarise:
+            with multiprocessing.Pool(workers) as pool:
+                pool.map(_summarise_node, [(run_dir, n) for n in range(shape.nodes)], chunksize=1)
+        return
+    (run_dir / "telemetry").mkdir(parents=True, exist_ok=True)
     config = {"hardware": "lumi", "telemetry": {"sampling_interval_s": shape.interval_s,
                                                 "summary_bucket_s": 10.0}}
     (run_dir / "config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -129,6 +135,7 @@ def write_record(run_dir: Path, shape: Shape, summarise: bool, workers: int) -> 
                  ).to_csv(run_dir / "steps.csv", index=False)
     with multiprocessing.Pool(workers) as pool:
         pool.map(_write_node, [(run_dir, n, shape) for n in range(shape.nodes)], chunksize=1)
+        (run_dir / "record-complete").touch()
         if summarise:
             pool.map(_summarise_node, [(run_dir, n) for n in range(shape.nodes)], chunksize=1)
 
@@ -179,6 +186,8 @@ def rate_scaling(root: Path, quick: bool, workers: int) -> list[str]:
         first_d = _fresh_dashboard(run_dir)
         second_d = timed(dashboard_args(run_dir))
         rows.append((factor, shape.samples, first_r, second_r, first_d, second_d, mwh_raw, mwh_summary))
+        print(f"rate {factor}x: report {first_r[0]:.2f} s then {second_r[0]:.2f} s, dashboard "
+              f"{first_d[0]:.2f} s then {second_d[0]:.2f} s", flush=True)
         shutil.rmtree(run_dir)
     lines.append("| samples/chunk | samples | report 1st s | report 2nd s | 1st/2nd | dashboard 1st s "
                  "| dashboard 2nd s | 1st/2nd | peak GiB (2nd report / dashboard) |")
@@ -207,21 +216,25 @@ def _fresh_dashboard(run_dir: Path) -> tuple[float, float, str]:
     return timed(dashboard_args(run_dir))
 
 
-def chunk_count(root: Path, quick: bool, workers: int) -> list[str]:
+def chunk_count(root: Path, quick: bool, workers: int, nodes: int = 256,
+                stretches: tuple[int, ...] = (1, 2, 4), keep: bool = False) -> list[str]:
     """Parts 2 and 3: LUMI's chunk count, then longer chunks (more buckets) at that count."""
     lines = ["| nodes x chunks | summaries | buckets per device | samples | report s | report GiB | "
              "dashboard s | dashboard GiB |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    nodes, chunks = (8, 6) if quick else (256, 105)
-    for stretch in (1, 2, 4):
+    print("\n".join(lines), flush=True)
+    nodes, chunks = (8, 6) if quick else (nodes, 105)
+    for stretch in stretches:
         shape = Shape(nodes=nodes, chunks=chunks, rounds_per_chunk=30 * stretch, interval_s=10.0)
-        run_dir = root / f"lumi{stretch}"
+        run_dir = root / f"lumi{nodes}x{stretch}"
         write_record(run_dir, shape, summarise=True, workers=workers)
         report = timed(report_args(run_dir))
         dashboard = timed(dashboard_args(run_dir))
         buckets = int(shape.chunks * shape.chunk_s / 10.0)
         lines.append(f"| {nodes} x {chunks} | {nodes * chunks:,} | {buckets:,} | {shape.samples:,} | "
                      f"{report[0]:.1f} | {report[1]:.2f} | {dashboard[0]:.1f} | {dashboard[1]:.2f} |")
-        shutil.rmtree(run_dir)
+        print(lines[-1], flush=True)
+        if not keep:
+            shutil.rmtree(run_dir)
     return lines
 
 
@@ -240,6 +253,9 @@ def main() -> None:
     parser.add_argument("--results", action="store_true", help="append the section to RESULTS.md")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--part", choices=["rate", "chunks", "all"], default="all")
+    parser.add_argument("--lumi-nodes", type=int, default=256, help="nodes of the chunk-count record")
+    parser.add_argument("--stretches", default="1,2,4",
+                        help="wall time per chunk, as multiples of 300 s (more buckets per chunk)")
     options = parser.parse_args()
     root = Path(options.keep or tempfile.mkdtemp(prefix="record-scale-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -249,7 +265,9 @@ def main() -> None:
         lines += rate_scaling(root, options.quick, options.workers) + [""]
     if options.part in ("chunks", "all"):
         lines += ["LUMI-like chunk count, summaries present (8 GCDs + Cray node/cpu/memory per node):", ""]
-        lines += chunk_count(root, options.quick, options.workers) + [""]
+        stretches = tuple(int(x) for x in options.stretches.split(","))
+        lines += chunk_count(root, options.quick, options.workers, options.lumi_nodes, stretches,
+                             keep=options.keep is not None) + [""]
     text = "\n".join(lines)
     print(text)
     if options.results:
