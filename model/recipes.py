@@ -11,12 +11,11 @@ What OLMo 2 and 3 change from OLMo v1 (whose values are TrainConfig's defaults):
 | optim.eps                 | 1e-5    | 1e-8      | AdamW's eps                               |
 | optim.decay_norm_and_bias | false   | true      | norm weights decay too (embeddings never) |
 | schedule.warmup_start     | 0.1     | 0.0       | rate at step 0, as a fraction of the peak |
+| optim.z_loss_multiplier   | 0       | 1e-5      | z-loss weight (logsumexp(logits)^2)       |
 
-(v1: OLMo-1B.yaml; OLMo 2: OLMo2-7B-stage1.yaml's eps, decay_norm_and_bias and warmup_min_lr.)
-
-Published but not applied: OLMo 2 and 3 train with a z-loss of 1e-5 (OLMo2-7B-stage1.yaml
-auxiliary_loss_multiplier; OLMo-core z_loss_multiplier). model/trainer.py has no z-loss
-term yet, so these recipes leave it out rather than pretend.
+(v1: OLMo-1B.yaml; OLMo 2: OLMo2-7B-stage1.yaml's eps, decay_norm_and_bias, warmup_min_lr
+and softmax_auxiliary_loss with auxiliary_loss_multiplier 1e-5, which OLMo-core's OLMo 2 and 3
+scripts pass as z_loss_multiplier.)
 
 Sizes (sources below, per preset): peak rate, batch (instances of `model.sequence_length`
 tokens), micro-batch, warmup and the cosine horizon t_max, both in steps: the published
@@ -41,10 +40,12 @@ _OLMO2_FAMILY = {
     "schedule.name": "cosine",
     "schedule.alpha_f": 0.1,
     "schedule.warmup_start": 0.0,
+    "optim.z_loss_multiplier": 1e-5,
 }
 FAMILY_RECIPES: dict[str, dict[str, object]] = {
     # TrainConfig's own defaults (OLMo-1B.yaml): listed so that every family sets the same keys
-    "olmo": {"optim.eps": 1e-5, "optim.decay_norm_and_bias": False, "schedule.warmup_start": 0.1},
+    "olmo": {"optim.eps": 1e-5, "optim.decay_norm_and_bias": False, "schedule.warmup_start": 0.1,
+             "optim.z_loss_multiplier": 0.0},
     "olmo2": _OLMO2_FAMILY,
     "olmo3": _OLMO2_FAMILY,
 }

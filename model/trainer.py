@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 IGNORE = -100  # label id that cross_entropy skips (masked tokens)
 
 
+def z_loss_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The softmax auxiliary loss, summed over the tokens with a target: logsumexp(logits)^2
+    (PaLM's z-loss; OLMo-core's cross_entropy_loss(compute_z_loss=True) and OLMo 2's
+    auxiliary_loss_multiplier scale it). It keeps the softmax normaliser near 1 in bf16."""
+    z = torch.logsumexp(logits, dim=-1)
+    return (z.pow(2) * (labels != IGNORE)).sum()
+
+
 @dataclass
 class TrainerParts:
     """What a Trainer drives; built by olmo_green.commands.train or a test."""
@@ -189,10 +197,11 @@ class Trainer:
             self._sync_grads(i == self.accum - 1)
             with self._autocast():
                 logits = self.parts.model(input_ids[rows])[:, :-1]  # (b, T-1, V)
-            loss = F.cross_entropy(logits.float().flatten(0, 1), labels[rows].flatten(),
-                                   ignore_index=IGNORE, reduction="sum") / n_targets
-            loss.backward()
-            total += loss.detach()
+            flat_logits, flat_labels = logits.float().flatten(0, 1), labels[rows].flatten()
+            loss = F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE, reduction="sum") / n_targets
+            z_loss = self.cfg.optim.z_loss_multiplier * z_loss_sum(flat_logits, flat_labels) / n_targets
+            (loss + z_loss).backward()
+            total += loss.detach()  # the reported loss is the cross-entropy, as OLMo-core's train/CE loss
         return total
 
     def _sync_grads(self, last: bool) -> None:

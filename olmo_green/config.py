@@ -82,6 +82,8 @@ class OptimSection:
     grad_clip_warmup_steps: int | None = None  # OLMo-7B.yaml: 1000
     grad_clip_warmup_factor: float | None = None  # OLMo-7B.yaml: 10.0
     decay_norm_and_bias: bool = False  # OLMo's option: weight decay on norm weights too (OLMo 2, 3)
+    # Weight of the z-loss, logsumexp(logits)^2 (model/trainer.py z_loss_sum); 0 leaves it out (v1)
+    z_loss_multiplier: float = 0.0
 
     def __post_init__(self) -> None:
         _positive("optim", "lr", self.lr)
@@ -94,6 +96,7 @@ class OptimSection:
         if not betas_ok:
             raise ConfigError(f"optim.betas must be two numbers in [0, 1), got {self.betas!r}")
         _at_least_zero("optim.weight_decay", self.weight_decay)
+        checks.within(self.z_loss_multiplier, 0.0, 1.0, "optim.z_loss_multiplier")
         _positive("optim", "grad_clip_warmup_steps", self.grad_clip_warmup_steps, allow_none=True,
                   integer=True)
         _positive("optim", "grad_clip_warmup_factor", self.grad_clip_warmup_factor, allow_none=True)
