@@ -26,6 +26,7 @@ import threading
 from pathlib import Path
 
 from olmo_green import runrecord as rr
+from olmo_green.fileio import replacing
 
 
 class LossTally:
@@ -178,9 +179,8 @@ def _next_attempt(path: Path) -> int:
     with path.open(encoding="utf-8") as f:
         header = f.readline().strip()
     if header != ",".join(rr.STEP_COLUMNS):
-        tmp = path.with_suffix(".csv.tmp")
-        rows.to_csv(tmp, index=False, columns=rr.STEP_COLUMNS)
-        os.replace(tmp, path)
+        with replacing(path) as tmp:  # mkstemp beside it: never writes through a planted link
+            rows.to_csv(tmp, index=False, columns=rr.STEP_COLUMNS)
     return int(rows["attempt"].max()) + 1 if len(rows) else 0
 
 

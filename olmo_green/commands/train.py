@@ -25,7 +25,8 @@ EXIT_CODES = {"preempted": PREEMPTED_EXIT_CODE, "interrupted": INTERRUPTED_EXIT_
 
 @click.command()
 @click.option("--model", "model_name", default=None,
-              help="Preset (tiny, small, olmo-1b, olmo-7b) or a model YAML file.  [default: tiny]")
+              help="Preset (tiny, small, olmo-1b, olmo-7b, olmo2-tiny, olmo2-1b/7b/13b/32b, olmo3-tiny, "
+                   "olmo3-7b/32b) or a model YAML file.  [default: tiny]")
 @click.option("--hardware", default=None,
               help="Hardware profile (lumi, mosaicml-a100, h100, local) or a profile YAML file.  "
                    "[default: local]")

@@ -63,11 +63,20 @@ def card_cells(account: RunAccount, water: bool = False) -> list[str]:
     return cells + [account.method]
 
 
+def markdown_cell(text: str) -> str:
+    """A table cell that stays one cell: a `|` in a run's name would split the row."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+
+def markdown_row(cells: Sequence[str]) -> str:
+    return "| " + " | ".join(markdown_cell(c) for c in cells) + " |"
+
+
 def to_markdown(accounts: Sequence[RunAccount], by: str | None = None) -> str:
     header, water = card_header(accounts), shows_water(accounts)
     lines = ["# Energy and emissions", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(card_cells(a, water)) + " |" for a in accounts]
+    lines += [markdown_row(card_cells(a, water)) for a in accounts]
     lines += ["", "Emissions = energy from GPUs x PUE x carbon intensity; the intensity's basis is in "
               "brackets (location: the local grid; market: what the site buys; given: passed by hand)."]
     if water:

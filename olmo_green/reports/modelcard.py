@@ -20,7 +20,7 @@ import yaml
 
 from olmo_green import runrecord
 from olmo_green.reports.account import RunAccount
-from olmo_green.reports.formats import card_cells
+from olmo_green.reports.formats import card_cells, markdown_row
 from olmo_green.reports.jsonform import run_to_json
 from olmo_green.reports.runinfo import account_profile, hardware_used, location
 
@@ -81,7 +81,7 @@ def impact_table(accounts: Sequence[RunAccount]) -> list[str]:
         cells = card_cells(account)
         if len(header) > len(cells):
             cells.insert(6, "n/a" if water_kl is None else f"{water_kl:.4g}")
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(markdown_row(cells))
     return lines
 
 

@@ -15,8 +15,6 @@ not tens of thousands. Files are replaced whole and atomically.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from olmo_green import runrecord as rr
+from olmo_green.fileio import replacing
 from olmo_green.summaries.build import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
 
 KINDS = {"devices": ".summary.parquet", "buckets": ".buckets.parquet", "domains": ".domains.parquet"}
@@ -195,11 +194,8 @@ def save_node(run_dir: str | Path, node: str, stored: NodeSummaries) -> bool:
 
 
 def _write_atomic(path: Path, frames: list[pd.DataFrame]) -> None:
+    """Replace `path` whole: a fresh temporary file beside it (mkstemp: a name planted in
+    advance, a symlink included, is never written through), renamed over it when complete."""
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a name of its own per writing process
-    try:
+    with replacing(path) as tmp:
         pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()

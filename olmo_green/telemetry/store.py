@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from olmo_green import runrecord as rr
+from olmo_green.fileio import replacing
 from olmo_green.linelog import LossTally, append_header, cut_back, number_text
 from olmo_green.summaries.build import summarise_chunk
 from olmo_green.summaries.files import ChunkId, load_node, save_node
@@ -45,11 +46,11 @@ def convert_chunk(csv_path: Path, parquet_path: Path) -> tuple[pd.DataFrame, int
     """
     frame, bad_rows = rr.read_sample_chunk(csv_path)
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    tmp = parquet_path.with_suffix(".parquet.tmp")
     # zstd level 9 without byte-stream split was the smallest on NVML-like samples (~9 bytes a row;
-    # time_s repeats once per device, so its dictionary pays).
-    pq.write_table(table, tmp, compression="zstd", compression_level=9)
-    os.replace(tmp, parquet_path)
+    # time_s repeats once per device, so its dictionary pays). mkstemp beside it (fileio.replacing):
+    # a name planted in advance, a symlink included, is never written through.
+    with replacing(parquet_path) as tmp:
+        pq.write_table(table, tmp, compression="zstd", compression_level=9)
     csv_path.unlink()
     return frame, bad_rows
 
