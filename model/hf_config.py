@@ -150,6 +150,18 @@ def config_to_hf(config: OLMoConfig, dtype: str = "float32") -> dict:
         "attention_bias": False,
         "attention_dropout": 0.0,
         "rms_norm_eps": config.layer_norm_eps,
+        **_shared_fields(config, dtype),
+    }
+    if config.family == "olmo3":
+        hf["rope_parameters"] = {t: {"rope_type": "default", "rope_theta": config.rope_theta}
+                                 for t in (SLIDING, FULL)}
+        hf.update(sliding_window=config.sliding_window, layer_types=list(config.layer_types))
+    return hf
+
+
+def _shared_fields(config: OLMoConfig, dtype: str) -> dict:
+    """The config.json fields every family writes alike."""
+    return {
         "tie_word_embeddings": config.weight_tying,
         # transformers < 5 reads rope_theta, 5 reads rope_parameters: write both.
         "rope_theta": config.rope_theta,
@@ -160,11 +172,6 @@ def config_to_hf(config: OLMoConfig, dtype: str = "float32") -> dict:
         "use_cache": True,
         "torch_dtype": dtype,  # informative: transformers uses it only with dtype="auto"
     }
-    if config.family == "olmo3":
-        hf["rope_parameters"] = {t: {"rope_type": "default", "rope_theta": config.rope_theta}
-                                 for t in (SLIDING, FULL)}
-        hf.update(sliding_window=config.sliding_window, layer_types=list(config.layer_types))
-    return hf
 
 
 def _olmo_v1_to_hf(config: OLMoConfig, dtype: str) -> dict:
@@ -188,13 +195,5 @@ def _olmo_v1_to_hf(config: OLMoConfig, dtype: str) -> dict:
         "attention_bias": False,
         "attention_dropout": 0.0,
         "clip_qkv": config.clip_qkv,
-        "tie_word_embeddings": config.weight_tying,
-        # transformers < 5 reads rope_theta, 5 reads rope_parameters: write both.
-        "rope_theta": config.rope_theta,
-        "rope_parameters": {"rope_type": "default", "rope_theta": config.rope_theta},
-        "bos_token_id": None,
-        "eos_token_id": config.eos_token_id,
-        "pad_token_id": config.pad_token_id,
-        "use_cache": True,
-        "torch_dtype": dtype,  # informative: transformers uses it only with dtype="auto"
+        **_shared_fields(config, dtype),
     }

@@ -17,20 +17,12 @@ from click.testing import CliRunner
 from olmo_green import fileio
 from olmo_green.cli import cli
 from olmo_green.reports import write_report_files
+from tests.cli_checks import one_line
 from tests.reports.traces import constant_power_trace, write_run
 
 
 def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
-
-
-def one_line(result, *needles: str) -> str:
-    assert result.exit_code == 2, result.output
-    text = result.output.strip()
-    assert "\n" not in text and "Traceback" not in text, text
-    for needle in needles:
-        assert needle in text, text
-    return text
 
 
 def mode(path: Path) -> int:

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from olmo_green import runlock
 from olmo_green.cli import cli
 from olmo_green.runrecord import read_steps
+from tests.cli_checks import one_line
 from tests.model.helpers import byte_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -36,15 +37,6 @@ def train(*args) -> object:
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` and its bytes: what "nothing changed" is checked against."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def one_line(result, *needles: str) -> str:
-    assert result.exit_code == 2, result.output
-    text = result.output.strip()
-    assert "\n" not in text and "Traceback" not in text, text
-    for needle in needles:
-        assert needle in text, text
-    return text
 
 
 @pytest.fixture
