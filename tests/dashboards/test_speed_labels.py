@@ -5,6 +5,7 @@ import yaml
 
 from olmo_green.dashboards.panels import speed_labels
 from olmo_green.dashboards.rundata import RunData
+from olmo_green.reports.energy import RunEnergy
 
 
 def _run(tmp_path, name: str, config: dict | None) -> RunData:
@@ -12,7 +13,7 @@ def _run(tmp_path, name: str, config: dict | None) -> RunData:
     path.mkdir()
     if config is not None:
         (path / "config.yaml").write_text(yaml.safe_dump(config))
-    return RunData(name, path, pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
+    return RunData(name, path, pd.DataFrame(), pd.DataFrame(), RunEnergy([]), RunEnergy([]))
 
 
 def test_runs_that_differ_in_speed_options_are_labelled(tmp_path):
