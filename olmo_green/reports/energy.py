@@ -9,18 +9,24 @@ whole, once.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from olmo_green import runrecord
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings, whole
-from olmo_green.summaries.build import DEFAULT_BUCKET_S, summarise_chunk
+from olmo_green.summaries.build import DEFAULT_BUCKET_S, resolution_s, summarise_chunk
 from olmo_green.telemetry.integrate import EnergyCurve
 
 GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
+
+
+# Time steps a run's nodes may hold in all (per domain): ~100 bytes each in memory. A run of
+# 256 nodes x 11 days (95,000 buckets of 10 s a node) is held at 300 s steps; totals stay exact,
+# and the job's power keeps the summaries' own 10 s buckets (summed over nodes as they are read).
+HELD_STEPS = 4_000_000
 
 
 @dataclass
@@ -28,6 +34,7 @@ class RunEnergy:
     """Every node of a run or trace."""
 
     nodes: list[NodeEnergy]
+    summed_power: pd.DataFrame | None = None  # the job's accelerator power at full resolution
 
     @property
     def devices(self) -> list[EnergyCurve]:
@@ -40,6 +47,8 @@ class RunEnergy:
         """The job's power over wall time: per bucket (start `time_s`, width `bucket_s`), the mean
         power of each node's `domains` devices summed over nodes (`power_w`), and how many node
         series were seen in that bucket (`nodes`). Built from the summaries, O(buckets)."""
+        if self.summed_power is not None and domains == GPU_DOMAINS:
+            return self.summed_power
         # Only the columns needed, and nodes as integer codes: a sparse trace spanning years has
         # millions of buckets, and grouping on node names cost gigabytes there.
         frames = [pd.DataFrame({"bucket": frame["bucket"].to_numpy(),
@@ -73,28 +82,62 @@ class RunEnergy:
 def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = False,
                nodes: list[str] | None = None) -> RunEnergy:
     """A run's nodes from their chunk summaries (built and saved on first read where missing);
-    `with_buckets` adds each device's power per bucket (the dashboard's device panel)."""
+    `with_buckets` adds each device's power per bucket (the dashboard's device panel).
+
+    Node by node, so memory holds one node's summaries at a time, plus each node's energy at
+    the resolution HELD_STEPS allows and the job's power summed so far.
+    """
     settings = record_settings(run_dir)
     listing = runrecord.chunk_listing(run_dir)  # one directory listing for every node
-    return RunEnergy([node_energy(run_dir, node, settings, save, paths, with_buckets)
-                      for node, paths in listing.items() if nodes is None or node in nodes])
+    chosen = {node: paths for node, paths in listing.items() if nodes is None or node in nodes}
+    per_node = HELD_STEPS / max(len(chosen), 1)
+    energy, job = RunEnergy([]), _JobPower()
+    for node, paths in chosen.items():
+        node_energy_ = node_energy(run_dir, node, settings, save, paths, with_buckets, per_node)
+        job.add(node_energy_)
+        energy.nodes.append(node_energy_)
+    energy.summed_power = job.frame()
+    return energy
+
+
+class _JobPower:
+    """The accelerators' mean power per bucket, summed over nodes as they are read (O(buckets))."""
+
+    def __init__(self) -> None:
+        self.power_w: pd.Series | None = None
+        self.nodes: pd.Series | None = None
+        self.bucket_s: float | None = None
+
+    def add(self, node: NodeEnergy) -> None:
+        for frame in node.fine_power.values():
+            if not len(frame):
+                continue
+            power = pd.Series(frame["power_w"].to_numpy(float), index=frame["bucket"].to_numpy(np.int64))
+            power = power.groupby(level=0).sum()  # one series per node even with several domains
+            seen = pd.Series(1, index=power.index)
+            self.power_w = power if self.power_w is None else self.power_w.add(power, fill_value=0.0)
+            self.nodes = seen if self.nodes is None else self.nodes.add(seen, fill_value=0)
+            self.bucket_s = node.fine_bucket_s
+        node.fine_power = {}  # summed: the node's copy is no longer needed
+
+    def frame(self) -> pd.DataFrame | None:
+        if self.power_w is None:
+            return None
+        return pd.DataFrame({"time_s": self.power_w.index.to_numpy(float) * self.bucket_s,
+                             "bucket_s": self.bucket_s, "power_w": self.power_w.to_numpy(float),
+                             "nodes": self.nodes.reindex(self.power_w.index).to_numpy(np.int64)})
 
 
 # A trace may span years with a handful of samples (a model card's run rebuilt from its
 # total): its buckets are widened so that no device has more than this many.
 MAX_TRACE_BUCKETS = 200_000
-# Bucket widths that divide an hour (hourly intensities stay exact), then whole hours.
-BUCKET_CHOICES_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 
 
 def trace_bucket_s(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> float:
     """The narrowest bucket from `bucket_s` up that keeps a trace under MAX_TRACE_BUCKETS."""
     time_s = pd.to_numeric(samples["time_s"], errors="coerce")
     span_s = float(time_s.max() - time_s.min()) if time_s.notna().any() else 0.0
-    for choice in (b for b in BUCKET_CHOICES_S if b >= bucket_s):
-        if span_s / choice <= MAX_TRACE_BUCKETS:
-            return choice
-    return 3600.0 * math.ceil(span_s / MAX_TRACE_BUCKETS / 3600.0)
+    return resolution_s(span_s, MAX_TRACE_BUCKETS, bucket_s)
 
 
 def trace_energy(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:

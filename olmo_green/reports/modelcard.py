@@ -20,8 +20,7 @@ import yaml
 
 from olmo_green import runrecord
 from olmo_green.reports.account import RunAccount
-from olmo_green.reports.formats import card_cells, markdown_row
-from olmo_green.reports.jsonform import run_to_json
+from olmo_green.reports.formats import card_cells, card_header, markdown_row, shows_water
 from olmo_green.reports.runinfo import account_profile, hardware_used, location
 
 MEASURED_METHODS = ("counter", "power_integration")
@@ -70,19 +69,12 @@ def front_matter(accounts: Sequence[RunAccount]) -> dict:
 
 
 def impact_table(accounts: Sequence[RunAccount]) -> list[str]:
-    """The model card's table, with PUE, water (where known) and method columns."""
-    water = [run_to_json(a).get("water_kl") for a in accounts]
-    header = ["Run", "GPU Type", "Power Consumption From GPUs (MWh)", "PUE", "Carbon Intensity (kg CO2e/kWh)",
-              "Carbon Emissions (tCO2eq)", "Method"]
-    if any(w is not None for w in water):
-        header.insert(6, "Water (kL)")
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for account, water_kl in zip(accounts, water, strict=True):
-        cells = card_cells(account)
-        if len(header) > len(cells):
-            cells.insert(6, "n/a" if water_kl is None else f"{water_kl:.4g}")
-        lines.append(markdown_row(cells))
-    return lines
+    """The model card's table, with PUE, WUE and water (when any run has a WUE) and method columns:
+    the report's own header and cells (formats.card_header, card_cells)."""
+    water = shows_water(accounts)
+    header = card_header(accounts)
+    lines = [markdown_row(header), "|" + "---|" * len(header)]
+    return lines + [markdown_row(card_cells(a, water)) for a in accounts]
 
 
 def model_card(accounts: Sequence[RunAccount], model_name: str) -> str:

@@ -13,6 +13,7 @@ The format is documented in olmo_green/runrecord.py beside the sample columns.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -26,16 +27,19 @@ __all__ = ["NodeEnergy", "SummarySettings", "node_energy", "record_settings", "w
 
 
 def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None = None,
-                save: bool = True, paths: list[Path] | None = None, with_buckets: bool = False) -> NodeEnergy:
+                save: bool = True, paths: list[Path] | None = None, with_buckets: bool = False,
+                max_buckets: float = math.inf) -> NodeEnergy:
     """One node's energy from its chunk summaries (built and saved where missing).
 
     `paths`: the node's chunks in time order, where the caller listed the record once for
-    all nodes; `with_buckets`: also each device's power per bucket (the dashboard's).
+    all nodes; `with_buckets`: also each device's power per bucket (the dashboard's);
+    `max_buckets`: the most time steps to hold (merge_node).
     """
     settings = settings or record_settings(run_dir)
     chunks = summarised_chunks(run_dir, node, settings, save, paths, with_buckets)
     try:
-        energy = merge_node(node, chunks.devices, chunks.domains, settings.bucket_s, chunks.buckets)
+        energy = merge_node(node, chunks.devices, chunks.domains, settings.bucket_s, chunks.buckets,
+                            max_buckets)
     except MixedMethods:  # a device read by counter in some chunks and by power in others
         energy = _whole_node(run_dir, node, settings, paths)
     energy.unreadable, energy.bad_rows = chunks.unreadable, chunks.bad_rows

@@ -30,6 +30,18 @@ from olmo_green.telemetry.integrate import (
 )
 
 DEFAULT_BUCKET_S = 10.0
+# Wider resolutions a reader may hold a long record at: divisors of an hour (hourly intensities
+# stay exact at every edge), then whole hours.
+RESOLUTIONS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+
+
+def resolution_s(span_s: float, at_most: float, bucket_s: float = DEFAULT_BUCKET_S) -> float:
+    """The narrowest resolution from `bucket_s` up (a multiple of it) that cuts `span_s` into at
+    most `at_most` pieces."""
+    for choice in RESOLUTIONS_S:
+        if choice >= bucket_s and choice % bucket_s == 0 and span_s / choice <= at_most:
+            return choice
+    return 3600.0 * max(1, int(np.ceil(span_s / max(at_most, 1.0) / 3600.0)))  # bucket_s divides an hour
 DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_readings", "counter", "valid",
                   "first_s", "last_s", "first_value", "last_value", "energy_j", "gaps", "gap_s", "resets",
                   "peak_w", "max_gap_s"]

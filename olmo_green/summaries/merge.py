@@ -13,11 +13,13 @@ what hourly intensities, window energies and the job's power are read from.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from olmo_green.summaries.build import resolution_s
 from olmo_green.telemetry.integrate import EnergyCurve, counter_step_j, method_for, uses_counter
 
 
@@ -38,6 +40,10 @@ class NodeEnergy:
     unreadable: list[str] = field(default_factory=list)
     bad_rows: int = 0
     device_buckets: pd.DataFrame | None = None  # build.BUCKET_COLUMNS, loaded for the dashboard only
+    # The accelerators' power at the summaries' own bucket width, for the job's power (summed
+    # over nodes by the caller, which then drops it): `power` may be held coarser (merge_node).
+    fine_power: dict[str, pd.DataFrame] = field(default_factory=dict)
+    fine_bucket_s: float = 10.0
 
 
 @dataclass
@@ -51,12 +57,19 @@ class _Seams:
 
 
 KEYS = ["node", "device", "domain"]
+ACCELERATOR_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
 
 
 def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s: float,
-               buckets: pd.DataFrame | None = None) -> NodeEnergy:
+               buckets: pd.DataFrame | None = None, max_buckets: float = math.inf) -> NodeEnergy:
     """The node's energy from its chunk summaries (`devices` with each chunk's `order` in time);
-    MixedMethods if a device's chunks disagree on counter or power."""
+    MixedMethods if a device's chunks disagree on counter or power.
+
+    `max_buckets`: the most time steps to hold per domain. A long record is held at a wider
+    resolution (build.resolution_s, still a divisor of an hour), so a report of 256 nodes x 11
+    days fits in memory; totals stay exact, and the node's full-resolution accelerator power
+    is kept aside (`fine_power`) for the job's power, which the caller sums over nodes.
+    """
     if not len(devices):
         return NodeEnergy(node, [], [], {}, bucket_s, device_buckets=buckets)
     frame = devices.sort_values([*KEYS, "order"], kind="stable").reset_index(drop=True)
@@ -68,9 +81,15 @@ def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s
         raise MixedMethods(f"{bad['node']}/{bad['device']}")
     valid, seams = _with_seams(valid)
     curves = _device_curves(valid)
-    timeline, power = _timelines(node, curves, domains, seams, bucket_s)
-    return NodeEnergy(node, curves, timeline, power, bucket_s, samples=int(devices["rows"].sum()),
-                      device_buckets=buckets)
+    span_s = max((float(c.time_s[-1] - c.time_s[0]) for c in curves if len(c.time_s)), default=0.0)
+    held_s = resolution_s(span_s, max_buckets, bucket_s)
+    timeline, power = _timelines(node, curves, domains, seams, bucket_s, held_s)
+    fine = {d: f for d, f in power.items() if d in ACCELERATOR_DOMAINS}
+    if held_s > bucket_s:
+        power = {d: _coarser_power(f, bucket_s, held_s) for d, f in power.items()}
+        buckets = _coarser_buckets(buckets, bucket_s, held_s) if buckets is not None else None
+    return NodeEnergy(node, curves, timeline, power, held_s, samples=int(devices["rows"].sum()),
+                      device_buckets=buckets, fine_power=fine, fine_bucket_s=bucket_s)
 
 
 def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
@@ -122,7 +141,7 @@ def _device_curve(row) -> EnergyCurve:
 
 
 def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seams: _Seams,
-               bucket_s: float) -> tuple[list[EnergyCurve], dict[str, pd.DataFrame]]:
+               bucket_s: float, held_s: float) -> tuple[list[EnergyCurve], dict[str, pd.DataFrame]]:
     timeline, power = [], {}
     for domain in sorted({c.domain for c in curves}):
         members = [c for c in curves if c.domain == domain and len(c.time_s)]
@@ -134,7 +153,11 @@ def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seam
         mine = seams.domain == domain
         energy = _bucket_energy(rows, _Seams(seams.domain[mine], seams.start_s[mine], seams.end_s[mine],
                                              seams.energy_j[mine]), start_s, end_s, bucket_s)
-        timeline.append(_domain_curve(node, domain, members, energy, start_s, end_s, bucket_s))
+        if held_s > bucket_s:  # sum whole buckets into the held resolution's steps
+            first = int(np.floor(start_s / bucket_s))
+            step = ((first + np.arange(len(energy))) * bucket_s // held_s).astype(np.int64)
+            energy = np.bincount(step - step[0], energy)
+        timeline.append(_domain_curve(node, domain, members, energy, start_s, end_s, held_s))
         power[domain] = _domain_power(rows)
     return timeline, power
 
@@ -182,6 +205,26 @@ def _domain_curve(node: str, domain: str, members: list[EnergyCurve], energy: np
         method="+".join(methods), time_s=times, cumulative_j=cumulative,
         gaps=sum(c.gaps for c in members), gap_s=sum(c.gap_s for c in members),
         gap_upper_j=sum(c.gap_upper_j for c in members), resets=sum(c.resets for c in members))
+
+
+def _coarser_power(frame: pd.DataFrame, bucket_s: float, held_s: float) -> pd.DataFrame:
+    """Per held step: the mean of its buckets' power (the sum over devices stays a sum)."""
+    if not len(frame):
+        return frame
+    step = (frame["bucket"].to_numpy(np.int64) * bucket_s // held_s).astype(np.int64)
+    grouped = frame.assign(bucket=step).groupby("bucket", sort=True)
+    return grouped.agg(power_w=("power_w", "mean"), devices=("devices", "max")).reset_index()
+
+
+def _coarser_buckets(frame: pd.DataFrame, bucket_s: float, held_s: float) -> pd.DataFrame:
+    """Device buckets at the held resolution: energy and covered time summed, extremes kept."""
+    if not len(frame):
+        return frame
+    step = (frame["bucket"].to_numpy(np.int64) * bucket_s // held_s).astype(np.int64)
+    keys = ["node", "device", "domain", "bucket"]
+    grouped = frame.assign(bucket=step).groupby(keys, sort=True, observed=True)
+    return grouped.agg(energy_j=("energy_j", "sum"), covered_s=("covered_s", "sum"), min_w=("min_w", "min"),
+                       max_w=("max_w", "max")).reset_index()
 
 
 def _domain_power(rows: pd.DataFrame) -> pd.DataFrame:

@@ -47,7 +47,9 @@ def test_energy_includes_pue_and_emissions_are_energy_times_intensity(runs, tmp_
     assert row["pue"] == 1.1 and row["gpu_count"] == 8 and row["gpu_model"].startswith("8 x ")
     assert row["gpu_power"] == pytest.approx(facility_kwh * 3.6e6 / row["duration"], rel=1e-9)
     assert row["emissions_rate"] == pytest.approx(row["emissions"] / row["duration"], rel=1e-9)
-    for empty in ("cpu_energy", "ram_energy", "os", "cpu_model", "on_cloud", "water_consumed"):
+    # mosaicml-a100's WUE (OLMo 2 paper, 4.26 L/kWh) gives water: facility kWh x WUE, in litres
+    assert row["water_consumed"] == pytest.approx(facility_kwh * 4.26, rel=1e-9)
+    for empty in ("cpu_energy", "ram_energy", "os", "cpu_model", "on_cloud"):
         assert pd.isna(row[empty]), empty  # not known to a report: left empty, never guessed
     assert pd.Timestamp(row["timestamp"]).year >= 2024
 

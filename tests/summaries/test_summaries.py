@@ -238,3 +238,28 @@ def test_a_simulated_training_run_writes_summaries_as_it_goes(tmp_path):
     assert summary_path(run_dir, node, "devices").exists()  # written by the node's writer at close
     verified = CliRunner().invoke(cli, ["report", str(run_dir), "--verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_a_long_record_is_held_coarser_with_exact_totals_and_fine_job_power(tmp_path, monkeypatch):
+    from olmo_green.reports import energy as energy_module
+
+    run_dir = tmp_path / "run"
+    for node in ("n0", "n1"):  # two nodes, 2 h of samples each, in 4 chunks
+        chunks = [samples(T0_S + 1800 * k, 1800, node=node, seed=k) for k in range(4)]
+        write_record(run_dir, chunks, node=node)
+    fine = run_energy(run_dir)
+    monkeypatch.setattr(energy_module, "HELD_STEPS", 200)  # 100 steps a node: 7,200 s at 120 s
+    held = run_energy(run_dir)
+    assert held.nodes[0].bucket_s == 120.0 and fine.nodes[0].bucket_s == 10.0
+    assert len(held.timeline()[0].time_s) < len(fine.timeline()[0].time_s) / 10
+    assert sum(c.total_j for c in held.devices) == sum(c.total_j for c in fine.devices)  # totals exact
+    hour_s = np.ceil(T0_S / 3600.0) * 3600.0  # held-step and hour edges (epoch-aligned) stay exact
+    edges = hour_s + np.array([-2400.0, -1200.0, 0.0, 3600.0])
+    for a, b in zip(held.timeline(), fine.timeline(), strict=True):
+        held_j = a.energy_between_j(edges[:-1], edges[1:])
+        assert np.allclose(held_j, b.energy_between_j(edges[:-1], edges[1:]), rtol=1e-12)
+    # The job's power keeps the summaries' 10 s buckets, summed over both nodes.
+    job_held, job_fine = held.job_power(), fine.job_power()
+    assert (job_held["bucket_s"] == 10.0).all()
+    pd.testing.assert_frame_equal(job_held.reset_index(drop=True), job_fine.reset_index(drop=True))
+    assert job_fine["nodes"].max() == 2
