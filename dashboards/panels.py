@@ -223,12 +223,15 @@ def job_power_panel(series: list[tuple[str, pd.DataFrame, PowerSwings | None]]) 
         if frame is None or frame.empty:
             continue
         color = run_color(i)
-        mid_s = frame["time_s"].to_numpy(dtype=float) + frame["bucket_s"].to_numpy(dtype=float) / 2
-        env = envelope(mid_s, frame["power_w"].to_numpy(dtype=float) / 1e3, buckets)
+        start_s = frame["time_s"].to_numpy(dtype=float)
+        env = envelope(start_s, frame["power_w"].to_numpy(dtype=float) / 1e3, buckets)
         envelopes.append(env)
+        # Each bucket's mean holds from its start to its end (a step line), so even a run of one
+        # bucket draws a segment; the last bucket's end closes the line.
+        x = np.r_[env.x, start_s[-1] + float(frame["bucket_s"].iloc[-1])] * 1000.0
         fig.add_trace(go.Scatter(
-            x=env.x * 1000.0, y=compact(env.y), name=f"{name}: job power", mode="lines",
-            line={"color": color, "width": 1.5},
+            x=x, y=compact(np.r_[env.y, env.y[-1]]), name=f"{name}: job power", mode="lines",
+            line={"color": color, "width": 1.5, "shape": "hv"},
             hovertemplate=f"%{{x|%Y-%m-%d %H:%M:%S}}<br>%{{y:,.4g}} kW<extra>{name}</extra>"))
         if swings is not None:
             _swing_marks(fig, name, color, swings, frame)
