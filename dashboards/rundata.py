@@ -27,6 +27,9 @@ ACCELERATOR_DOMAIN = "gpu"
 # The device panel draws every device of this many nodes (by name) unless --nodes picks others:
 # 256 nodes x 11 devices would give each line a few pixels, and their buckets ~10^8 rows.
 DEVICE_PANEL_NODES = 8
+# Time steps the device panel's nodes hold in all: it draws 60,000 points, so more would only
+# cost memory (each device's buckets are then held coarser, lowest and highest kept).
+DEVICE_PANEL_STEPS = 100_000
 
 
 @dataclass
@@ -89,7 +92,8 @@ def load_run(run_dir: str | Path, nodes: str | None = None) -> RunData:
     phases = steps[phase != "train"].sort_values("time_start_s", kind="stable", ignore_index=True)
     energy = run_energy(path)
     chosen = detail_nodes([n.node for n in energy.nodes], nodes)
-    detail = run_energy(path, with_buckets=True, nodes=chosen) if chosen else RunEnergy([])
+    detail = run_energy(path, with_buckets=True, nodes=chosen, held_steps=DEVICE_PANEL_STEPS) \
+        if chosen else RunEnergy([])
     return RunData(path.resolve().name, path, train, phases, energy, detail)
 
 

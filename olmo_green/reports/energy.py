@@ -26,7 +26,7 @@ GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column hold
 # Time steps a run's nodes may hold in all (per domain): ~100 bytes each in memory. A run of
 # 256 nodes x 11 days (95,000 buckets of 10 s a node) is held at 300 s steps; totals stay exact,
 # and the job's power keeps the summaries' own 10 s buckets (summed over nodes as they are read).
-HELD_STEPS = 4_000_000
+HELD_STEPS = 1_500_000
 
 
 @dataclass
@@ -80,7 +80,7 @@ class RunEnergy:
 
 
 def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = False,
-               nodes: list[str] | None = None) -> RunEnergy:
+               nodes: list[str] | None = None, held_steps: float = HELD_STEPS) -> RunEnergy:
     """A run's nodes from their chunk summaries (built and saved on first read where missing);
     `with_buckets` adds each device's power per bucket (the dashboard's device panel).
 
@@ -90,7 +90,7 @@ def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = Fals
     settings = record_settings(run_dir)
     listing = runrecord.chunk_listing(run_dir)  # one directory listing for every node
     chosen = {node: paths for node, paths in listing.items() if nodes is None or node in nodes}
-    per_node = HELD_STEPS / max(len(chosen), 1)
+    per_node = held_steps / max(len(chosen), 1)
     energy, job = RunEnergy([]), _JobPower()
     for node, paths in chosen.items():
         node_energy_ = node_energy(run_dir, node, settings, save, paths, with_buckets, per_node)
