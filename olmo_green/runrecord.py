@@ -58,6 +58,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from olmo_green.checks import implausible_times
+
 # Sample columns, units in the names. energy_j is a cumulative counter (may be empty).
 SAMPLE_COLUMNS = ["time_s", "node", "device", "domain", "power_w", "energy_j", "source"]
 REQUIRED_SAMPLE_COLUMNS = ["time_s", "device"]  # plus one of power_w / energy_j
@@ -217,7 +219,8 @@ def read_sample_chunk(path: Path) -> tuple[pd.DataFrame, int]:
     A CSV chunk (the open one, or one a kill left unconverted) may hold a torn line
     glued to the next (too many fields) or text in a numeric column; any chunk may
     hold a time that is not a number, or a power or counter that is infinite or
-    negative. Such rows are skipped and counted, never read as numbers.
+    negative, or a time that is not UNIX seconds. Such rows are skipped and counted, never
+    read as numbers.
     Raises OSError or ValueError for a file that cannot be read at all.
     """
     if path.suffix == ".parquet":
@@ -245,11 +248,13 @@ def read_sample_chunk(path: Path) -> tuple[pd.DataFrame, int]:
 
 
 def _plausible_rows(frame: pd.DataFrame, bad: int) -> tuple[pd.DataFrame, int]:
-    """Drop rows no sensor can have written: no time, or an infinite or negative reading."""
+    """Drop rows no sensor can have written: a time that is not UNIX seconds (none, milliseconds,
+    a clock never set: the rule traces and steps follow, checks.implausible_times), or an
+    infinite or negative reading. Integrating milliseconds as seconds would be 1000x wrong."""
     time_s = frame["time_s"].to_numpy(dtype=float)
     values = frame[["power_w", "energy_j"]].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
-        wrong = ~np.isfinite(time_s) | np.isinf(values).any(axis=1) | (values < 0).any(axis=1)
+        wrong = implausible_times(time_s) | np.isinf(values).any(axis=1) | (values < 0).any(axis=1)
     if not wrong.any():
         return frame, bad
     return frame[~wrong].reset_index(drop=True), bad + int(wrong.sum())

@@ -81,6 +81,16 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
     return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame))
 
 
+def empty_chunk_row(node: str) -> pd.DataFrame:
+    """The device row of a chunk with no usable sample: no device, nothing valid (merge skips it),
+    so the stored summary still names the chunk (not rebuilt on every read) and its bad rows."""
+    row = {column: 0 for column in DEVICE_COLUMNS} | {"node": node, "device": "", "domain": "", "source": ""}
+    for column in ("first_s", "last_s", "first_value", "last_value", "max_gap_s"):
+        row[column] = np.nan
+    row["counter"] = False
+    return pd.DataFrame([row], columns=DEVICE_COLUMNS)
+
+
 def _device_row(curve: EnergyCurve, rows: pd.DataFrame, readings: int, counter: bool) -> dict:
     time_s = curve.time_s
     return {

@@ -17,7 +17,7 @@ import pandas as pd
 import yaml
 
 from olmo_green import runrecord as rr
-from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, summarise_chunk
+from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
 from olmo_green.summaries.files import ChunkId, load_node, save_node
 from olmo_green.telemetry.integrate import GAP_FACTOR
 
@@ -119,4 +119,6 @@ def _build(path: Path, settings: SummarySettings, node: str, unreadable: list[st
         return None
     summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s)
     summary.bad_rows = bad_rows
+    if summary.devices.empty:  # nothing usable: one row still carries the chunk's identity and count
+        summary.devices = empty_chunk_row(node)
     return summary

@@ -240,16 +240,13 @@ def test_a_simulated_training_run_writes_summaries_as_it_goes(tmp_path):
     assert verified.exit_code == 0, verified.output
 
 
-def test_a_long_record_is_held_coarser_with_exact_totals_and_fine_job_power(tmp_path, monkeypatch):
-    from olmo_green.reports import energy as energy_module
-
+def test_a_long_record_is_held_coarser_with_exact_totals_and_fine_job_power(tmp_path):
     run_dir = tmp_path / "run"
     for node in ("n0", "n1"):  # two nodes, 2 h of samples each, in 4 chunks
         chunks = [samples(T0_S + 1800 * k, 1800, node=node, seed=k) for k in range(4)]
         write_record(run_dir, chunks, node=node)
     fine = run_energy(run_dir)
-    monkeypatch.setattr(energy_module, "HELD_STEPS", 200)  # 100 steps a node: 7,200 s at 120 s
-    held = run_energy(run_dir)
+    held = run_energy(run_dir, held_steps=200)  # 100 steps a node: 7,200 s at 120 s
     assert held.nodes[0].bucket_s == 120.0 and fine.nodes[0].bucket_s == 10.0
     assert len(held.timeline()[0].time_s) < len(fine.timeline()[0].time_s) / 10
     assert sum(c.total_j for c in held.devices) == sum(c.total_j for c in fine.devices)  # totals exact
@@ -263,3 +260,12 @@ def test_a_long_record_is_held_coarser_with_exact_totals_and_fine_job_power(tmp_
     assert (job_held["bucket_s"] == 10.0).all()
     pd.testing.assert_frame_equal(job_held.reset_index(drop=True), job_fine.reset_index(drop=True))
     assert job_fine["nodes"].max() == 2
+
+
+def test_sample_times_in_milliseconds_are_dropped_and_counted_never_integrated(tmp_path):
+    good = samples(T0_S, 100)
+    millis = samples(T0_S + 100, 100, seed=1).assign(time_s=lambda f: f["time_s"] * 1000.0)
+    run_dir = write_record(tmp_path / "run", [good, millis])
+    account = account_run(run_dir)
+    assert account.gpu_energy_j == pytest.approx(whole_total_j([good]), rel=1e-12)  # not 1000x
+    assert any("100 unreadable sample row(s)" in note and "UNIX seconds" in note for note in account.notes)

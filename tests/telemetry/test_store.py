@@ -1,15 +1,18 @@
 """The record writer: flushed appends, Parquet chunks, recovery of what a killed writer left."""
 
 import pandas as pd
+import pytest
 
 from olmo_green import runrecord as rr
 from olmo_green.linelog import StepLog
 from olmo_green.telemetry.sources.base import Reading
 from olmo_green.telemetry.store import SampleStore
 
+T0_S = 1.7e9  # samples carry UNIX seconds: readers drop rows whose times are not
+
 
 def _readings(t0: float, n: int) -> list[Reading]:
-    return [Reading(t0 + i * 0.1, "0", "gpu", 300.0, 1000.0 + i, "nvml") for i in range(n)]
+    return [Reading(T0_S + t0 + i * 0.1, "0", "gpu", 300.0, 1000.0 + i, "nvml") for i in range(n)]
 
 
 def test_flushed_rows_are_readable_before_close(tmp_path):
@@ -43,7 +46,7 @@ def test_new_writer_recovers_a_killed_writers_files(tmp_path):
     with open(rr.open_chunk_path(tmp_path, "n0"), "a") as f:
         f.write("9.9,n0,0,gpu,3")  # a line torn by the kill
     resumed = SampleStore(tmp_path, "n0", flush_interval_s=0.0)
-    assert resumed.last_time_s == 0.5
+    assert resumed.last_time_s == pytest.approx(T0_S + 0.5)
     resumed.append(_readings(100.0, 2))
     resumed.close()
     samples = rr.read_samples(tmp_path)
