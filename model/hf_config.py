@@ -137,12 +137,6 @@ def config_to_hf(config: OLMoConfig, dtype: str = "float32") -> dict:
     hf = {
         "architectures": [ARCHITECTURES[config.family]],
         "model_type": config.family,
-        "vocab_size": config.embedding_size,  # HF's vocab_size counts embedding rows
-        VOCAB_KEY: config.vocab_size,
-        "hidden_size": config.d_model,
-        "intermediate_size": config.mlp_hidden_size // 2,
-        "num_hidden_layers": config.n_layers,
-        "num_attention_heads": config.n_heads,
         "num_key_value_heads": config.kv_heads,
         "hidden_act": "silu",
         "max_position_embeddings": config.max_sequence_length,
@@ -162,6 +156,12 @@ def config_to_hf(config: OLMoConfig, dtype: str = "float32") -> dict:
 def _shared_fields(config: OLMoConfig, dtype: str) -> dict:
     """The config.json fields every family writes alike."""
     return {
+        "vocab_size": config.embedding_size,  # HF's vocab_size counts embedding rows
+        VOCAB_KEY: config.vocab_size,
+        "hidden_size": config.d_model,
+        "intermediate_size": config.mlp_hidden_size // 2,
+        "num_hidden_layers": config.n_layers,
+        "num_attention_heads": config.n_heads,
         "tie_word_embeddings": config.weight_tying,
         # transformers < 5 reads rope_theta, 5 reads rope_parameters: write both.
         "rope_theta": config.rope_theta,
@@ -182,12 +182,6 @@ def _olmo_v1_to_hf(config: OLMoConfig, dtype: str) -> dict:
     return {
         "architectures": ["OlmoForCausalLM"],
         "model_type": "olmo",
-        "vocab_size": config.embedding_size,  # HF's vocab_size counts embedding rows
-        VOCAB_KEY: config.vocab_size,
-        "hidden_size": config.d_model,
-        "intermediate_size": config.mlp_hidden_size // 2,
-        "num_hidden_layers": config.n_layers,
-        "num_attention_heads": config.n_heads,
         "num_key_value_heads": config.n_heads,
         "hidden_act": "silu",
         "max_position_embeddings": config.max_sequence_length,
