@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from olmo_green.checks import implausible_times
+from olmo_green.checks import ABSURD_POWER_W, implausible_times
 
 # Sample columns, units in the names. energy_j is a cumulative counter (may be empty).
 SAMPLE_COLUMNS = ["time_s", "node", "device", "domain", "power_w", "energy_j", "source"]
@@ -224,7 +224,9 @@ def read_sample_chunk(path: Path) -> tuple[pd.DataFrame, int]:
     Raises OSError or ValueError for a file that cannot be read at all.
     """
     if path.suffix == ".parquet":
-        return _plausible_rows(normalise_samples(pd.read_parquet(path)), 0)
+        frame = pd.read_parquet(path)
+        _require_sample_columns(frame)
+        return _plausible_rows(normalise_samples(frame), 0)
     text = path.read_text(encoding="utf-8", errors="replace")
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]  # a torn last line: the writer was killed mid-line
@@ -234,8 +236,7 @@ def read_sample_chunk(path: Path) -> tuple[pd.DataFrame, int]:
     from io import StringIO
 
     frame = pd.read_csv(StringIO(text), dtype=str, on_bad_lines="skip", keep_default_na=False)
-    if not set(REQUIRED_SAMPLE_COLUMNS) <= set(frame):
-        raise ValueError(f"its header names no {' and '.join(REQUIRED_SAMPLE_COLUMNS)} column")
+    _require_sample_columns(frame)
     unparsable = pd.Series(False, index=frame.index)
     for column in ("time_s", "power_w", "energy_j"):
         if column in frame:
@@ -247,14 +248,29 @@ def read_sample_chunk(path: Path) -> tuple[pd.DataFrame, int]:
     return _plausible_rows(normalise_samples(frame), len(lines) - len(frame))
 
 
+def _require_sample_columns(frame: pd.DataFrame) -> None:
+    """A chunk without a time, a device, or any reading is not a sample chunk (a renamed column
+    would read as no energy, a missing device as one device of all): it is unreadable, named."""
+    missing = [c for c in REQUIRED_SAMPLE_COLUMNS if c not in frame]
+    if not {"power_w", "energy_j"} & set(frame):
+        missing.append("power_w or energy_j")
+    if missing:
+        raise ValueError(f"no {', '.join(missing)} column (columns: {', '.join(map(str, frame.columns))})")
+
+
 def _plausible_rows(frame: pd.DataFrame, bad: int) -> tuple[pd.DataFrame, int]:
     """Drop rows no sensor can have written: a time that is not UNIX seconds (none, milliseconds,
-    a clock never set: the rule traces and steps follow, checks.implausible_times), or an
-    infinite or negative reading. Integrating milliseconds as seconds would be 1000x wrong."""
+    a clock never set: the rule traces and steps follow, checks.implausible_times), an infinite
+    or negative reading, a power above any device's (checks.ABSURD_POWER_W), or no device.
+    Integrating milliseconds as seconds would be 1000x wrong; a device-less row would merge
+    devices into one curve."""
     time_s = frame["time_s"].to_numpy(dtype=float)
     values = frame[["power_w", "energy_j"]].to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
         wrong = implausible_times(time_s) | np.isinf(values).any(axis=1) | (values < 0).any(axis=1)
+        wrong |= frame["power_w"].to_numpy(dtype=float) > ABSURD_POWER_W  # no device draws 20 kW
+    device = frame["device"].astype("string").str.strip()
+    wrong |= (device.isna() | (device == "")).to_numpy(dtype=bool)  # samples of no device: never merged
     if not wrong.any():
         return frame, bad
     return frame[~wrong].reset_index(drop=True), bad + int(wrong.sum())

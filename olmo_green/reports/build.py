@@ -226,7 +226,8 @@ def _record_notes(energy: RunEnergy) -> list[str]:
                      "measures across the missing stretch, integrated power counts it as a gap (in the band)")
     if energy.bad_rows:
         notes.append(f"{energy.bad_rows:,} unreadable sample row(s) skipped (torn or garbled lines, text in "
-                     "a numeric column, an infinite or negative reading, or a time that is not UNIX seconds)")
+                     "a numeric column, an infinite, negative or absurd reading, no device, or a time that is "
+                     "not UNIX seconds)")
     return notes
 
 

@@ -269,3 +269,27 @@ def test_sample_times_in_milliseconds_are_dropped_and_counted_never_integrated(t
     account = account_run(run_dir)
     assert account.gpu_energy_j == pytest.approx(whole_total_j([good]), rel=1e-12)  # not 1000x
     assert any("100 unreadable sample row(s)" in note and "UNIX seconds" in note for note in account.notes)
+
+
+def test_a_reading_no_device_can_give_and_device_less_rows_are_dropped_and_counted(tmp_path):
+    good = samples(T0_S, 100)
+    spiked = samples(T0_S + 100, 100, seed=1)
+    spiked.loc[10, "power_w"] = 1e9  # a sensor glitch: 1 GW
+    spiked.loc[[20, 21], "device"] = ""  # rows of no device would merge devices into one curve
+    run_dir = write_record(tmp_path / "run", [good, spiked])
+    account = account_run(run_dir)
+    clean = spiked.drop(index=[10, 20, 21])
+    assert account.gpu_energy_j == pytest.approx(whole_total_j([good, clean]), rel=1e-9)
+    assert account.gpu_energy_j < 2 * 200 * 330.0  # nowhere near the 1 GW row
+    assert any("3 unreadable sample row(s)" in note for note in account.notes)
+
+
+@pytest.mark.parametrize("drop", [["device"], ["power_w", "energy_j"]], ids=["no-device", "no-reading"])
+def test_a_chunk_without_a_needed_column_is_unreadable_and_named(tmp_path, drop):
+    good = samples(T0_S, 100)
+    broken = samples(T0_S + 100, 100, seed=1).drop(columns=drop)
+    run_dir = write_record(tmp_path / "run", [good, broken])
+    account = account_run(run_dir)
+    assert account.method.endswith("(incomplete)")
+    assert any("n0.000001.parquet" in note and "column" in note for note in account.notes)
+    assert account.gpu_energy_j == pytest.approx(whole_total_j([good]), rel=1e-9)
