@@ -225,9 +225,9 @@ def _record_notes(energy: RunEnergy) -> list[str]:
                      f"({'; '.join(energy.unreadable)}): their nodes' energy is incomplete; a counter still "
                      "measures across the missing stretch, integrated power counts it as a gap (in the band)")
     if energy.bad_rows:
-        notes.append(f"{energy.bad_rows:,} unreadable sample row(s) skipped (torn or garbled lines, text in "
-                     "a numeric column, an infinite, negative or absurd reading, no device, or a time that is "
-                     "not UNIX seconds)")
+        notes.append(f"{energy.bad_rows:,} unreadable sample row(s) skipped (torn or garbled lines, text "
+                     "in a numeric column, an infinite, negative or absurd reading, no device, or a time "
+                     "that is not UNIX seconds)")
     return notes
 
 
