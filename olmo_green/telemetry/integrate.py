@@ -69,34 +69,50 @@ class EnergyCurve:
         return at_end - at_start
 
 
+# A counter that restarted reads near zero; one that drops by less than half its reading did not
+# restart: it stepped back (a driver bug that decrements by a little, e.g. some ROCm releases).
+# Counting that as a reset would add the whole reading (megajoules) each time.
+RESTART_BELOW = 0.5
+
+
+def _drop_energy_j(before_j: np.ndarray, after_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Energy of intervals where the counter dropped, and which drops were restarts: a restart
+    gets its new reading (energy since zero); a step back gets nothing."""
+    restarted = after_j < RESTART_BELOW * before_j
+    return np.where(restarted, after_j, 0.0), restarted
+
+
 def counter_step_j(before_j: np.ndarray, after_j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Energy between pairs of counter readings, and which pairs reset (the counter dropped:
-    the interval gets the new reading, energy since it restarted at zero). counter_deltas_j's
-    rule without a wrap range, for readings that are not one array (the seams of chunks)."""
-    deltas = np.asarray(after_j, dtype=float) - np.asarray(before_j, dtype=float)
-    reset = deltas < 0
-    return np.where(reset, after_j, deltas), reset
+    """Energy between pairs of counter readings, and which pairs reset. counter_deltas_j's rule
+    without a wrap range, for readings that are not one array (the seams of chunks)."""
+    before_j, after_j = np.asarray(before_j, dtype=float), np.asarray(after_j, dtype=float)
+    deltas = after_j - before_j
+    dropped = deltas < 0
+    drop_j, restarted = _drop_energy_j(before_j, after_j)
+    return np.where(dropped, drop_j, deltas), dropped & restarted
 
 
 def counter_deltas_j(energy_j: np.ndarray, wrap_j: float | None = None) -> tuple[np.ndarray, int]:
     """Per-interval energy from a cumulative counter, and the number of resets.
 
     A drop in the counter is a wrap when `wrap_j` (the counter's range) is given
-    and the wrapped delta is smaller than the range; otherwise a reset, whose
-    interval gets the new reading (energy since the counter restarted at zero).
+    and the wrapped delta is smaller than the range; otherwise a reset if the new
+    reading is near zero (its interval gets the new reading, energy since the
+    counter restarted), or a step back (RESTART_BELOW: nothing is counted).
     """
     deltas = np.diff(energy_j)
     drops = deltas < 0
     if not drops.any():
         return deltas, 0
-    after = energy_j[1:][drops]
+    before, after = energy_j[:-1][drops], energy_j[1:][drops]
+    drop_j, restarted = _drop_energy_j(before, after)
     if wrap_j:
         wrapped = deltas[drops] + wrap_j
-        deltas[drops] = np.where(wrapped >= 0, wrapped, after)
-        resets = int((wrapped < 0).sum())
+        deltas[drops] = np.where(wrapped >= 0, wrapped, drop_j)
+        resets = int(((wrapped < 0) & restarted).sum())
     else:
-        deltas[drops] = after
-        resets = int(drops.sum())
+        deltas[drops] = drop_j
+        resets = int(restarted.sum())
     return deltas, resets
 
 

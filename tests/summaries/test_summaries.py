@@ -293,3 +293,15 @@ def test_a_chunk_without_a_needed_column_is_unreadable_and_named(tmp_path, drop)
     assert account.method.endswith("(incomplete)")
     assert any("n0.000001.parquet" in note and "column" in note for note in account.notes)
     assert account.gpu_energy_j == pytest.approx(whole_total_j([good]), rel=1e-9)
+
+
+def test_a_counter_stepping_back_a_little_is_not_a_reset_of_megajoules(tmp_path):
+    chunk = samples(T0_S, 100, counter_start_j=2e6)
+    chunk.loc[50:, "energy_j"] -= 500.0  # the counter steps back 500 J once (a driver bug), then counts on
+    run_dir = write_record(tmp_path / "run", [chunk])
+    device = run_energy(run_dir).devices[0]
+    assert device.resets == 0
+    deltas = np.diff(chunk["energy_j"].to_numpy())
+    expected = deltas[deltas > 0].sum()  # the interval that stepped back counts nothing
+    assert device.total_j == pytest.approx(expected, rel=1e-9)
+    assert device.total_j < 100 * 400.0  # never the 2 MJ reading counted as energy since a restart
