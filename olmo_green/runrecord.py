@@ -371,7 +371,8 @@ class Events(list):
 MAX_DURATION_S = 30 * 366 * 86_400.0
 # Fields whose type a reader relies on, per event kind: a line with another type is skipped.
 _EVENT_NUMBERS = {EVENT_GAP_END: ("duration_s",), EVENT_RESUME_GAP: ("duration_s",),
-                  EVENT_RECORDS_DROPPED: ("rows",), EVENT_FORECAST: ("at_step", "energy_mwh_at_end")}
+                  EVENT_RECORDS_DROPPED: ("rows",), EVENT_FORECAST: ("at_step", "energy_mwh_at_end"),
+                  EVENT_CHECKPOINT_WRITE: ("duration_s",)}
 
 
 def read_events(run_dir: str | Path) -> Events:

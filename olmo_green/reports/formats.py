@@ -93,7 +93,8 @@ def to_markdown(accounts: Sequence[RunAccount], by: str | None = None) -> str:
 CSV_COLUMNS = ["name", "gpu_type", "gpu_energy_mwh", "pue", "intensity_kg_per_kwh", "emissions_tco2eq",
                "method", "basis", "facility_energy_mwh", "error_band_rel", "node_energy_mwh", "tokens",
                "energy_per_token_j", "kwh_per_billion_tokens", "hardware", "intensity_source", "pue_source",
-               "wue_l_per_kwh", "water_kl", "embodied_tco2eq", "all_hardware_energy_mwh", "gpu_hours"]
+               "wue_l_per_kwh", "water_kl", "embodied_tco2eq", "all_hardware_energy_mwh", "gpu_hours",
+               "tokens_per_kwh", "mfu"]
 GROUP_CSV_COLUMNS = ["key", "value", "runs", "gpu_hours", "gpu_energy_mwh", "emissions_tco2eq", "water_kl",
                      "embodied_tco2eq"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 
@@ -305,3 +306,20 @@ def test_a_counter_stepping_back_a_little_is_not_a_reset_of_megajoules(tmp_path)
     expected = deltas[deltas > 0].sum()  # the interval that stepped back counts nothing
     assert device.total_j == pytest.approx(expected, rel=1e-9)
     assert device.total_j < 100 * 400.0  # never the 2 MJ reading counted as energy since a restart
+
+
+def test_a_checkpoint_write_event_with_a_garbage_duration_is_skipped_and_counted(tmp_path):
+    run_dir = write_record(tmp_path / "run", [samples(T0_S, 10)])
+    lines = [{"kind": "checkpoint_write", "step": 2, "duration_s": 1.5},
+             {"kind": "checkpoint_write", "step": 4, "duration_s": "fast"},
+             {"kind": "checkpoint_write", "step": 6, "duration_s": -3.0}]
+    (run_dir / rr.EVENTS_FILE).write_text("".join(json.dumps(e) + "\n" for e in lines))
+    events = rr.read_events(run_dir)
+    assert [e["step"] for e in events] == [2] and events.skipped == 2
+
+
+def test_csv_reports_carry_tokens_per_kwh_and_mfu_columns(tmp_path):
+    from olmo_green.reports.formats import to_csv
+
+    header = to_csv([account_run(write_record(tmp_path / "run", [samples(T0_S, 10)]))]).splitlines()[0]
+    assert header.split(",")[-2:] == ["tokens_per_kwh", "mfu"]
