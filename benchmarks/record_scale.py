@@ -7,7 +7,8 @@ read by the real CLI in a fresh process each time (wall time and peak RSS).
 Three measurements:
 
 1. Sampling rate. A record of 8 nodes x 4 devices x 2 chunks, the same wall time
-   sampled at 1x, 4x and 16x the rate (16x = 1 M samples per chunk, 16 M in all).
+   sampled at 1x, 4x, 8x and 16x the rate (8x = 1 M samples a chunk, 16 M in all: the
+   issue's record; 16x = 32 M).
    The first `report` builds the chunk summaries (O(samples)); the second reads
    them (O(chunks + buckets + steps)). Same for `dashboard`. Ratios: second /
    first, and 16x / 1x with summaries present.
@@ -174,7 +175,7 @@ def rate_scaling(root: Path, quick: bool, workers: int) -> list[str]:
     """Part 1: flat in samples per chunk; second reads against first."""
     rows, lines = [], []
     base_rounds = 1_000 if quick else 31_250  # x 4 devices x 16 = 2 M samples a chunk at 16x
-    for factor in (1, 4, 16):
+    for factor in (1, 4, 8, 16):  # 8x: the issue's 16 M-sample record
         shape = Shape(nodes=2 if quick else 8, chunks=2, rounds_per_chunk=base_rounds * factor,
                       interval_s=1.6 / factor, gcds=4, cray=False)
         run_dir = root / f"rate{factor}x"
@@ -186,6 +187,8 @@ def rate_scaling(root: Path, quick: bool, workers: int) -> list[str]:
         first_d = _fresh_dashboard(run_dir)
         second_d = timed(dashboard_args(run_dir))
         rows.append((factor, shape.samples, first_r, second_r, first_d, second_d, mwh_raw, mwh_summary))
+        if mwh_raw != mwh_summary:  # the saved summaries must give what building them gave
+            raise SystemExit(f"{factor}x: first report {mwh_raw!r} MWh, second {mwh_summary!r} MWh")
         print(f"rate {factor}x: report {first_r[0]:.2f} s then {second_r[0]:.2f} s, dashboard "
               f"{first_d[0]:.2f} s then {second_d[0]:.2f} s", flush=True)
         shutil.rmtree(run_dir)
@@ -197,12 +200,11 @@ def rate_scaling(root: Path, quick: bool, workers: int) -> list[str]:
                      f"{fd[0]:.2f} | {sd[0]:.2f} | {fd[0] / sd[0]:.1f}x | {sr[1]:.2f} / {sd[1]:.2f} |")
     flat_r = rows[-1][3][0] / rows[0][3][0]
     flat_d = rows[-1][5][0] / rows[0][5][0]
-    worst = max(abs(r[7] - r[6]) / r[6] for r in rows)
     lines.append("")
     lines.append(f"- With summaries present, 16x / 1x samples per chunk: report {flat_r:.2f}x, dashboard "
                  f"{flat_d:.2f}x (target within 1.5x).")
-    lines.append(f"- Largest relative difference between the first report (built from raw samples) and the "
-                 f"second (from saved summaries): {worst:.1e} (target 1e-9).")
+    lines.append("- Exactness against raw samples is tested (tests/summaries), not benchmarked: both reads "
+                 "here come from summaries.")
     return lines
 
 
