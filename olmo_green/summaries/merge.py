@@ -27,6 +27,12 @@ class MixedMethods(Exception):
     """A device's chunks disagree on counter or power: integrate its samples whole instead."""
 
 
+class ChunksOverlap(MixedMethods):
+    """A device's chunk starts before its previous chunk ended (a copied or restored chunk):
+    joining their totals would count the shared stretch twice, so the node is integrated whole,
+    where each sample time counts once."""
+
+
 @dataclass
 class NodeEnergy:
     """One node of a run, from its summaries (or from its samples, integrated whole)."""
@@ -100,6 +106,12 @@ def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
         same[:-1] = keys[:-1] == keys[1:]
     left, right = valid[same[: len(valid)]], valid.shift(-1)[same[: len(valid)]]
     dt = (right["first_s"] - left["last_s"]).to_numpy(float)
+    # A sample read at a window boundary may land a hair out of order across a roll: harmless (the
+    # seam counts nothing). A chunk starting more than a few sample periods back overlaps.
+    overlaps = dt < -np.fmax(left["max_gap_s"].to_numpy(float), 1.0)
+    if overlaps.any():
+        overlap = left[overlaps].iloc[0]
+        raise ChunksOverlap(f"{overlap['node']}/{overlap['device']}")
     is_gap = dt > np.maximum(left["max_gap_s"].to_numpy(float), right["max_gap_s"].to_numpy(float))
     counter = left["device_counter"].to_numpy(bool)
     before, after = left["last_value"].to_numpy(float), right["first_value"].to_numpy(float)

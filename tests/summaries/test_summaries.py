@@ -323,3 +323,9 @@ def test_csv_reports_carry_tokens_per_kwh_and_mfu_columns(tmp_path):
 
     header = to_csv([account_run(write_record(tmp_path / "run", [samples(T0_S, 10)]))]).splitlines()[0]
     assert header.split(",")[-2:] == ["tokens_per_kwh", "mfu"]
+
+
+def test_a_chunk_copied_under_a_second_number_is_not_counted_twice(tmp_path):
+    chunks = [samples(T0_S + 100 * k, 100, seed=k) for k in range(3)]
+    run_dir = write_record(tmp_path / "run", chunks + [chunks[1]])  # a restored copy of chunk 1 as chunk 3
+    assert gpu_total_j(run_dir) == pytest.approx(whole_total_j(chunks), rel=1e-12)
