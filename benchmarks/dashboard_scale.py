@@ -22,7 +22,7 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 from olmo_green.dashboards import build_dashboard
 from olmo_green.dashboards.synthetic import SyntheticRun, write_synthetic_run
 
@@ -38,7 +38,7 @@ def _size_bytes(path: Path) -> int:
 def _naive_page(run_dir: Path, out: Path) -> tuple[float, int, int]:
     """Seconds, bytes and samples of one un-downsampled power figure of every sample."""
     start = time.perf_counter()
-    samples = runrecord.read_samples(run_dir)
+    samples = rr.read_samples(run_dir)
     fig = go.Figure()
     for device, rows in samples.groupby("device"):
         fig.add_trace(go.Scatter(x=rows["time_s"].to_numpy(), y=rows["power_w"].to_numpy(), name=device))
@@ -50,7 +50,7 @@ def measure(steps: int, devices: int, folder: Path) -> dict:
     spec = SyntheticRun(steps=steps, nodes=1, devices_per_node=devices, eval_every=1000,
                         checkpoint_every=5000)
     run_dir = write_synthetic_run(folder / f"run{steps}", spec)
-    raw_bytes = _size_bytes(run_dir / runrecord.STEPS_FILE) + _size_bytes(runrecord.telemetry_dir(run_dir))
+    raw_bytes = _size_bytes(run_dir / rr.STEPS_FILE) + _size_bytes(rr.telemetry_dir(run_dir))
     start = time.perf_counter()
     page = build_dashboard([run_dir], folder / f"dashboard{steps}.html")
     build_s = time.perf_counter() - start

@@ -206,7 +206,7 @@ class Session:
 
         from olmo_green.config import save_config
         from olmo_green.model.build import model_config
-        from olmo_green.runrecord import CONFIG_FILE
+        from olmo_green.record import CONFIG_FILE
 
         save_config(self.config, self.run_dir / CONFIG_FILE, resolved={
             "model": model_config(self.config.model.name).to_dict(),
@@ -310,7 +310,7 @@ def train_item(args: argparse.Namespace, label: str, compile_: bool, ac: str) ->
 
 def throughput(session: Session, first_step: int, micro: int) -> dict[str, Any]:
     """tokens/s, MFU and J/token over the measured steps, from the run's steps.csv."""
-    from olmo_green import runrecord as rr
+    from olmo_green import record as rr
     from olmo_green.model.build import model_config
     from olmo_green.model.metrics import flops_per_token
 
@@ -489,7 +489,7 @@ def _finished_run(out: Path) -> tuple[Path, dict]:
 
 def record_counter_delta_j(run: Path) -> float:
     """Last minus first cumulative counter reading of each counted GPU device in the raw samples."""
-    from olmo_green import runrecord as rr
+    from olmo_green import record as rr
 
     samples = rr.read_samples(run)
     gpu = samples[(samples["domain"] == "gpu") & samples["energy_j"].notna()].sort_values("time_s")

@@ -29,7 +29,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.hardware.profiles import load_profile
 from olmo_green.telemetry import EnergyMeter
 from olmo_green.telemetry.integrate import curve_from_samples

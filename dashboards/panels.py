@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import yaml
 from plotly.subplots import make_subplots
 
 from olmo_green.dashboards.carbon import RunReport
@@ -25,6 +24,8 @@ from olmo_green.dashboards.figures import (
     run_color,
 )
 from olmo_green.dashboards.rundata import RunData, cumulative_energy_j, step_energy_j
+from olmo_green.errors import GreenError
+from olmo_green.record import RunConfig
 from olmo_green.reports.swings import PowerSwings
 
 BASES = {"location": "solid", "market": "dash"}  # line dash per intensity basis
@@ -146,17 +147,13 @@ def speed_labels(runs: list[RunData]) -> dict[str, str]:
 
 def _speed_options(run: RunData) -> dict:
     try:
-        config = yaml.safe_load((run.path / "config.yaml").read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        config = RunConfig.load(run.path)
+    except GreenError:
+        config = None  # the report the dashboard draws has named it
+    if config is None:
         return {}  # no config: the run's options are unknown
-    if not isinstance(config, dict):
-        return {}
-    found = {}
-    for section, key, _ in SPEED_OPTIONS:
-        holder = config.get(section) if section else config
-        if isinstance(holder, dict) and key in holder:
-            found[key] = holder[key]
-    return found
+    keys = {key: f"{section}.{key}" if section else key for section, key, _ in SPEED_OPTIONS}
+    return {key: config.value(dotted) for key, dotted in keys.items() if config.has(dotted)}
 
 
 def _speed_words(options: dict) -> list[str]:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 from olmo_green.errors import InputFileError
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy
 from olmo_green.reports.steps import usable_steps, window_energy_j
@@ -77,17 +77,17 @@ def load_run(run_dir: str | Path, nodes: str | None = None) -> RunData:
     `nodes`: a shell pattern (nid0001*) choosing the nodes whose devices are drawn one by one.
     """
     path = Path(run_dir)
-    if not runrecord.is_run_dir(path):
+    if not rr.is_run_dir(path):
         raise InputFileError(
             f"{run_dir} is not a run record (no config.yaml, steps.csv or telemetry/): "
             "pass the --run-dir of an `olmo-green train` run."
         )
     # Garbage rows and rows without a window are left out and counted, as the report does
-    # (runrecord.read_steps, reports/steps.usable_steps); the report's notes give the count.
-    steps = usable_steps(runrecord.read_steps(path))
+    # (rr.read_steps, reports/steps.usable_steps); the report's notes give the count.
+    steps = usable_steps(rr.read_steps(path))
     steps["phase"] = phase = steps["phase"].fillna("train").astype(str)
     # Steps a resumed run redid have rows from both attempts: the redoing attempt's row is drawn.
-    train = steps[(phase == "train") & ~runrecord.superseded_steps(steps)]
+    train = steps[(phase == "train") & ~rr.superseded_steps(steps)]
     train = train.sort_values("step", kind="stable", ignore_index=True)
     phases = steps[phase != "train"].sort_values("time_start_s", kind="stable", ignore_index=True)
     energy = run_energy(path)

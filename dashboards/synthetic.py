@@ -1,6 +1,6 @@
 """Synthetic run records for the dashboard's tests, benchmark and demos.
 
-Written with pandas straight in the layout of olmo_green/runrecord.py (closed
+Written with pandas straight in the layout of olmo_green/rr.py (closed
 Parquet chunks plus an open CSV chunk, steps.csv with eval and checkpoint
 rows), so the dashboard is tested against the contract, not against a writer.
 Every sample's source is "simulated": these figures are modelled, and a report
@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 
 TRAIN_W, EVAL_W, CHECKPOINT_W, SPIKE_W = 350.0, 200.0, 90.0, 700.0
 
@@ -86,8 +86,8 @@ def _device_samples(spec, node, device, phases, end_s, rng) -> pd.DataFrame:
 def _write_node(run_dir: Path, node: str, samples: pd.DataFrame) -> None:
     """One closed Parquet chunk and an open CSV chunk holding the last few samples."""
     tail = min(10, len(samples) // 2)
-    samples.iloc[: len(samples) - tail].to_parquet(runrecord.chunk_path(run_dir, node, 0), index=False)
-    _write_csv(samples.iloc[len(samples) - tail:], runrecord.open_chunk_path(run_dir, node))
+    samples.iloc[: len(samples) - tail].to_parquet(rr.chunk_path(run_dir, node, 0), index=False)
+    _write_csv(samples.iloc[len(samples) - tail:], rr.open_chunk_path(run_dir, node))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -103,7 +103,7 @@ def write_synthetic_run(run_dir: str | Path, spec: SyntheticRun | None = None) -
     """Write a complete synthetic run record to `run_dir` and return its path."""
     spec = spec or SyntheticRun()
     run_dir = Path(run_dir)
-    runrecord.telemetry_dir(run_dir).mkdir(parents=True, exist_ok=True)
+    rr.telemetry_dir(run_dir).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)
     train, phases = _timeline(spec, rng)
     end_s = float(max(train["time_end_s"].max(), phases["time_end_s"].max() if len(phases) else 0))
@@ -116,7 +116,7 @@ def write_synthetic_run(run_dir: str | Path, spec: SyntheticRun | None = None) -
     train["energy_j"] = (train["time_end_s"] - train["time_start_s"]) * TRAIN_W * gpus
     steps = pd.concat([train, phases], ignore_index=True).sort_values("time_start_s", kind="stable")
     steps["attempt"] = 0  # one uninterrupted attempt
-    _write_csv(steps[runrecord.STEP_COLUMNS], run_dir / runrecord.STEPS_FILE)
-    (run_dir / runrecord.CONFIG_FILE).write_text(
+    _write_csv(steps[rr.STEP_COLUMNS], run_dir / rr.STEPS_FILE)
+    (run_dir / rr.CONFIG_FILE).write_text(
         f"# synthetic run for tests\nhardware: {spec.hardware}\nmax_steps: {spec.steps}\n", encoding="utf-8")
     return run_dir

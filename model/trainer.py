@@ -33,7 +33,7 @@ from olmo_green.model.data import BatchLoader
 from olmo_green.model.distributed import DistEnv, mean_across_ranks
 from olmo_green.model.metrics import flops_per_token, mfu
 from olmo_green.model.optim import clip_gradients, learning_rate, max_grad_norm, set_learning_rate
-from olmo_green.runrecord import CHECKPOINTS_DIR
+from olmo_green.record import CHECKPOINTS_DIR
 
 log = logging.getLogger(__name__)
 IGNORE = -100  # label id that cross_entropy skips (masked tokens)

@@ -95,7 +95,7 @@ RULES: dict[str, Rule] = {
     # telemetry
     "sampling_interval_s": Rule(0.001, 60.0, fix="seconds between samples, 1 ms to 60 s (0.1 is usual)"),
     "summary_bucket_s": Rule(0.1, 3600.0, fix="seconds per summary bucket, a divisor of 3600 (10 is usual)"),
-    "metrics_port": Rule(1, 65535, integer=True, fix="a TCP port, e.g. 9101"),
+    "metrics_port": Rule(0, 65535, integer=True, fix="a TCP port, e.g. 9101 (0: any free port)"),
     "forecast_interval_s": Rule(0.0, 86_400.0,
                                 fix="seconds between forecast events (60 is usual; 0: each step)"),
     "probe_seconds": Rule(0.01, 600.0, fix="seconds to poll each source"),

@@ -51,6 +51,27 @@ def write_atomic(path: str | Path, text: str | bytes, what: str = "-o", follow: 
     return path
 
 
+def write_if_absent(path: str | Path, text: str) -> bool:
+    """Create `path` with `text`, whole or not at all, unless it exists; True if this call wrote it.
+
+    Written aside and hard-linked in: link() never replaces a file another process wrote meanwhile.
+    OSError is the caller's to word (a meter logs it; training goes on)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        os.fchmod(fd, 0o666 & ~umask())
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _write_stream(path: Path, text: str | bytes, what: str) -> Path:
     try:
         with open(path, "wb") as f:

@@ -13,7 +13,7 @@ tally into a `records_dropped` event, which reports print.
 Attempts: each process that opens steps.csv to write is one attempt of the
 run, numbered 0, 1, 2, ... in the `attempt` column. A resumed run appends;
 the rows it redoes stay (their energy was really spent) and
-`runrecord.superseded_steps` tells them apart without a heuristic.
+`record.superseded_steps` tells them apart without a heuristic.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import os
 import threading
 from pathlib import Path
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.fileio import replacing
 
 

@@ -19,7 +19,7 @@ import os
 import socket
 from pathlib import Path
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.errors import ConfigError, InputFileError
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,9 @@
 
 import pytest
 
-from olmo_green.config import TrainConfig, apply_overrides, load_config, save_config
+from olmo_green.config import TrainConfig, apply_overrides, load_config
 from olmo_green.errors import ConfigError
+from olmo_green.record import RunConfig
 
 
 def test_overrides_convert_values_to_the_field_types():
@@ -47,9 +48,11 @@ def test_set_without_equals_sign_is_an_error():
 
 def test_yaml_round_trip_skips_resolved_sections(tmp_path):
     config = apply_overrides(TrainConfig(), ["optim.lr=1e-3", "data.paths=[a, b]"])
-    save_config(config, tmp_path / "config.yaml", resolved={"hardware": {"name": "local"}})
+    RunConfig.for_training(config, {"d_model": 8}, {"name": "local"}).save(tmp_path)
     assert "resolved_hardware" in (tmp_path / "config.yaml").read_text()
-    assert load_config(tmp_path / "config.yaml") == config
+    assert load_config(tmp_path / "config.yaml") == config  # `train --config RUN/config.yaml`
+    loaded = RunConfig.load(tmp_path)
+    assert loaded.train == config and loaded.resolved_model == {"d_model": 8}
 
 
 def test_uneven_global_batch_is_rejected_with_both_fields_named():

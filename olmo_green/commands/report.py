@@ -69,7 +69,7 @@ def _verify(run_dirs: tuple[str, ...], trace: str | None, nodes: str | None) -> 
     """`--verify`: the raw chunks against the summaries, run by run; exit 1 on any difference."""
     import sys
 
-    from olmo_green import runrecord
+    from olmo_green import record as rr
     from olmo_green.errors import ConfigError
     from olmo_green.summaries.verify import verify_record
 
@@ -78,9 +78,9 @@ def _verify(run_dirs: tuple[str, ...], trace: str | None, nodes: str | None) -> 
                           "give RUN_DIR ..., not --trace")
     failed = False
     for run_dir in run_dirs:
-        if not runrecord.is_run_dir(run_dir):
+        if not rr.is_run_dir(run_dir):
             raise ConfigError(f"{run_dir}: not a run directory; --verify needs one written by olmo-green")
-        chunks = sum(len(p) for p in runrecord.chunk_listing(run_dir).values())
+        chunks = sum(len(p) for p in rr.chunk_listing(run_dir).values())
         with click.progressbar(length=chunks, label=f"verifying {run_dir}", file=sys.stderr) as bar:
             result = verify_record(run_dir, nodes, progress=bar.update)
         for line in result.problems:

@@ -63,18 +63,19 @@ def resolve_config(model_name: str | None, hardware: str | None, data_paths: tup
                    resume: bool, simulate: bool, overrides: tuple[str, ...], resume_from: str | None = None,
                    tags: tuple[str, ...] = ()):
     """The run's TrainConfig: defaults (or the resumed run's config.yaml), then flags, then --set."""
-    from olmo_green.config import TrainConfig, apply_overrides, check_tags, load_config, parse_tags
+    from olmo_green.config import TrainConfig, apply_overrides, check_tags, parse_tags
     from olmo_green.model.distributed import read_env
-    from olmo_green.runrecord import CONFIG_FILE
+    from olmo_green.record import CONFIG_FILE, RunConfig
 
     new_tags = parse_tags(tags)  # a malformed --tag fails before any file is read
     if resume or resume_from:
         if not run_dir:
             raise ConfigError(f"{'--resume-from' if resume_from else '--resume'} needs --run-dir "
                               "(the run to continue)")
-        if not (Path(run_dir) / CONFIG_FILE).exists():
+        recorded = RunConfig.load(run_dir)
+        if recorded is None:
             raise InputFileError(f"{run_dir} holds no {CONFIG_FILE} to resume; check --run-dir")
-        config = load_config(Path(run_dir) / CONFIG_FILE)
+        config = recorded.train
     else:
         config = TrainConfig()
     if run_dir is None and read_env().is_distributed:
@@ -107,14 +108,10 @@ def build_callbacks(config, profile) -> list:
     """
     from olmo_green.telemetry.callback import EnergyCallback
 
-    meter = EnergyCallback(hardware=profile, simulate=config.simulate,
-                           interval_s=config.telemetry.sampling_interval_s,
-                           summary_bucket_s=config.telemetry.summary_bucket_s,
-                           # live outputs (telemetry/live.py): endpoint, trackers, forecast
-                           metrics_port=config.telemetry.metrics_port,
-                           metrics_host=config.telemetry.metrics_host, trackers=config.log.names(),
-                           max_steps=config.max_steps,
-                           forecast_interval_s=config.telemetry.forecast_interval_s)
+    # config.telemetry is the meter's options type itself (record/options.py): no mapping by hand.
+    # Live outputs (telemetry/live.py): trackers from the log section, the forecast from max_steps.
+    meter = EnergyCallback(hardware=profile, simulate=config.simulate, options=config.telemetry,
+                           trackers=config.log.names(), max_steps=config.max_steps)
     return [meter]
 
 
@@ -200,7 +197,7 @@ def _check_data(config, model_cfg) -> None:
 def _checkpoint_to_resume(run_dir: Path, name: str | None) -> Path:
     """The checkpoint a resume starts from: --resume-from's, else the last complete one."""
     from olmo_green.model import checkpoint as ckpt
-    from olmo_green.runrecord import CHECKPOINTS_DIR
+    from olmo_green.record import CHECKPOINTS_DIR
 
     folder = run_dir / CHECKPOINTS_DIR
     complete = ckpt.complete_checkpoints(folder)
@@ -222,11 +219,10 @@ def _step_of(checkpoint: Path) -> int:
 
 
 def _save_config(config, run_dir: Path, model_cfg, profile) -> None:
-    from olmo_green.config import save_config
-    from olmo_green.runrecord import CONFIG_FILE
+    from olmo_green.record import RunConfig
 
-    save_config(config, run_dir / CONFIG_FILE, resolved={  # atomic; a failure is one line
-        "model": model_cfg.to_dict(), "hardware": dataclasses.asdict(profile)})
+    # atomic; a failure is one line
+    RunConfig.for_training(config, model_cfg.to_dict(), dataclasses.asdict(profile)).save(run_dir)
 
 
 def _remove_new_run_dir(run_dir: Path, lock) -> None:

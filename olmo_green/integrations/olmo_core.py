@@ -30,6 +30,7 @@ OLMo-core's W&B and Comet callbacks log them.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from olmo_core.train.common import TRAIN_CE_LOSS_METRIC  # noqa: E402
 from olmo_green.errors import ConfigError  # noqa: E402
 from olmo_green.hardware.profiles import HardwareProfile, load_profile  # noqa: E402
 from olmo_green.integrations.olmo_core_windows import WindowWrappers  # noqa: E402
+from olmo_green.record.options import TelemetryOptions  # noqa: E402
 from olmo_green.telemetry.callback import headline_factor  # noqa: E402
 from olmo_green.telemetry.meter import J_PER_KWH, EnergyMeter  # noqa: E402
 
@@ -61,21 +63,24 @@ MERGE_IDLE_S = math.inf
 
 
 @dataclass
-class EnergyCallbackConfig(CallbackConfig):
-    """Settings of the energy callback; plain values, so OLMo-core can copy and print its config."""
+class EnergyCallbackConfig(CallbackConfig, TelemetryOptions):
+    """Settings of the energy callback; plain values, so OLMo-core can copy and print its config.
+
+    The meter's options are inherited from TelemetryOptions (record/options.py: the names of
+    config.yaml's telemetry section and of `olmo-green train --set telemetry.KEY`), so
+    `sampling_interval_s` and `sync_interval_steps` keep their meaning here. sync_interval_steps
+    None: every step in one process, the trainer's metrics_collect_interval with several (when
+    OLMo-core syncs anyway). merge_idle_s is always inf here (MERGE_IDLE_S).
+    """
 
     run_dir: str | None = None  # the run record; default: the trainer's save_folder (a local path)
     hardware: str = "local"  # profile name or a profile YAML file (olmo-green hardware)
     simulate: bool = False  # the profile's modelled devices instead of real sensors
     tags: dict[str, str] = field(default_factory=dict)  # written to config.yaml
-    sampling_interval_s: float = 0.1  # background sampler period
     # Reading the step's CE loss waits for the device to finish computing it (one host-device
     # sync per step on a GPU, as olmo-green's own trainer does); False keeps OLMo-core's
     # asynchronous stepping and leaves the loss column empty.
     record_loss: bool = True
-    # Steps between sums over nodes (a collective) and energy metrics; default: every step in one
-    # process, the trainer's metrics_collect_interval with several (when OLMo-core syncs anyway).
-    sync_interval_steps: int | None = None
 
     def build(self, trainer: Any) -> EnergyCallback:
         return EnergyCallback(config=self)
@@ -126,9 +131,10 @@ class EnergyCallback(Callback):
         profile = self.profile or load_profile(cfg.hardware)
         run_dir = self._run_dir()
         # The meter's writer rank writes RUN/config.yaml (profile, tags, telemetry settings).
-        self.meter = EnergyMeter(run_dir, profile, simulate=cfg.simulate, tags=cfg.tags,
-                                 interval_s=cfg.sampling_interval_s,
-                                 sync_every_steps=NEVER, merge_idle_s=MERGE_IDLE_S)
+        # This callback sums over nodes itself (post_step), so the meter's own cadence is NEVER.
+        options = dataclasses.replace(TelemetryOptions.of(cfg), sync_interval_steps=NEVER,
+                                      merge_idle_s=MERGE_IDLE_S)
+        self.meter = EnergyMeter(run_dir, profile, simulate=cfg.simulate, tags=cfg.tags, options=options)
         if self._pending_state is not None:
             self.meter.load_state_dict(self._pending_state)
         self.meter.start(step=trainer.global_step, first_phase="idle")

@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
-from olmo_green.hardware.profiles import profile_from_mapping
+from olmo_green.record import RunConfig
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
 from olmo_green.reports.efficiency import run_mfu
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
@@ -30,43 +29,21 @@ from olmo_green.telemetry.integrate import EnergyCurve
 
 # A fault opens a gap (gap_start) and recovery closes it with its duration
 # (gap_end); a resumed run records the time its record was down (resume_gap).
-CLOSED_GAP_KINDS = {runrecord.EVENT_GAP_END, runrecord.EVENT_RESUME_GAP}
+CLOSED_GAP_KINDS = {rr.EVENT_GAP_END, rr.EVENT_RESUME_GAP}
 HOST_DOMAINS = ("cpu", "dram")  # RAPL's package and DRAM zones (Cray's cpu and memory counters too)
-
-
-def _read_config(run_dir: Path) -> dict:
-    """RUN/config.yaml as a mapping ({} when there is none)."""
-    path = run_dir / runrecord.CONFIG_FILE
-    if not path.is_file():
-        return {}
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise InputFileError(f"{path}: not valid YAML ({first}); fix it, or pass --hardware") from e
-    return config if isinstance(config, dict) else {}
 
 
 def run_tags(run_dir: Path) -> dict[str, str]:
     """The run's tags (`train --tag KEY=VALUE`, EnergyMeter(tags=...)), from config.yaml."""
-    tags = _read_config(run_dir).get("tags")
-    return {str(k): str(v) for k, v in tags.items()} if isinstance(tags, dict) else {}
+    config = RunConfig.load(run_dir)
+    return config.tags if config is not None else {}
 
 
 def _config_profile(run_dir: Path) -> HardwareProfile | None:
-    path = run_dir / runrecord.CONFIG_FILE
-    config = _read_config(run_dir)
-    if not config:
-        return None
     # The profile as resolved when the run started (values and sources) is what
     # the run used; a name or a YAML path may mean something else today.
-    for key in ("resolved_hardware", "hardware"):
-        hardware = config.get(key)
-        if isinstance(hardware, dict):
-            return profile_from_mapping(hardware, f"{path} ({key})")
-        if isinstance(hardware, str):
-            return load_profile(hardware)
-    return None
+    config = RunConfig.load(run_dir)
+    return config.profile(str(run_dir / rr.CONFIG_FILE)) if config is not None else None
 
 
 def config_profile(run_dir: str | Path) -> HardwareProfile | None:
@@ -90,7 +67,7 @@ def _gaps(curves: Sequence[EnergyCurve], events: list[dict]) -> Gaps:
     kinds = [str(e.get("kind", "")) for e in events]
     closed = [e for e, k in zip(events, kinds, strict=True) if k in CLOSED_GAP_KINDS]
     # a gap_start without its gap_end: the run ended inside a gap
-    still_open = max(0, kinds.count(runrecord.EVENT_GAP_START) - kinds.count(runrecord.EVENT_GAP_END))
+    still_open = max(0, kinds.count(rr.EVENT_GAP_START) - kinds.count(rr.EVENT_GAP_END))
     return Gaps(count=sum(c.gaps for c in curves), seconds=sum(c.gap_s for c in curves),
                 upper_j=sum(c.gap_upper_j for c in curves), events=len(closed) + still_open,
                 event_s=sum(float(e.get("duration_s", 0.0) or 0.0) for e in closed))
@@ -100,7 +77,7 @@ def _rejected(events: list[dict]) -> dict[str, int]:
     """Implausible sensor values the sampler dropped, per reason, summed over its events."""
     counts: dict[str, int] = {}
     for event in events:
-        if event.get("kind") == runrecord.EVENT_REJECTED_SAMPLES and isinstance(event.get("counts"), dict):
+        if event.get("kind") == rr.EVENT_REJECTED_SAMPLES and isinstance(event.get("counts"), dict):
             for reason, n in event["counts"].items():
                 counts[str(reason)] = counts.get(str(reason), 0) + int(n)
     return counts
@@ -110,7 +87,7 @@ def _dropped(events: list[dict]) -> dict[str, int]:
     """Rows that could not be written (full disk), per file of the record."""
     rows: dict[str, int] = {}
     for event in events:
-        if event.get("kind") == runrecord.EVENT_RECORDS_DROPPED:
+        if event.get("kind") == rr.EVENT_RECORDS_DROPPED:
             rows[str(event.get("file"))] = rows.get(str(event.get("file")), 0) + int(event.get("rows", 0))
     return rows
 
@@ -126,7 +103,7 @@ def _fault_notes(events: list[dict]) -> list[str]:
         notes.append(f"{sum(rejected.values()):,} implausible sensor value(s) dropped, not clamped "
                      f"({parts}); a dropped power value is a missing sample")
     for file, rows in sorted(_dropped(events).items()):
-        errors = {str(e.get("error")) for e in events if e.get("kind") == runrecord.EVENT_RECORDS_DROPPED
+        errors = {str(e.get("error")) for e in events if e.get("kind") == rr.EVENT_RECORDS_DROPPED
                   and str(e.get("file")) == file}
         notes.append(f"{rows:,} row(s) of {file} could not be written ({'; '.join(sorted(errors))}) and are "
                      "missing from the record; lost samples show as a gap")
@@ -238,7 +215,7 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
     Energy comes from the chunk summaries (built and saved on first read where missing).
     """
     run_dir = Path(run_dir)
-    if not runrecord.is_run_dir(run_dir):
+    if not rr.is_run_dir(run_dir):
         raise InputFileError(f"{run_dir}: not a run directory (no config.yaml, steps.csv or telemetry/); "
                              "pass a folder written by `olmo-green train`, or --trace FILE")
     options = CarbonOptions(**carbon_options)
@@ -246,10 +223,10 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
     factors = resolve_factors(options, profile)  # a bad option fails before any file is read
     energy = run_energy(run_dir) if energy is None else energy  # the dashboard passes what it read
     if not energy.devices:
-        raise InputFileError(f"{run_dir / runrecord.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
-    steps = runrecord.read_steps(run_dir)
+        raise InputFileError(f"{run_dir / rr.TELEMETRY_DIR}: no samples; was the run's telemetry on?")
+    steps = rr.read_steps(run_dir)
     account = account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
-                             profile=profile, steps=steps, events=runrecord.read_events(run_dir),
+                             profile=profile, steps=steps, events=rr.read_events(run_dir),
                              wue=options.wue, tags=run_tags(run_dir))
     account.mfu = run_mfu(run_dir, profile, account, clean_steps(steps))
     return account

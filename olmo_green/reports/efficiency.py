@@ -17,11 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from olmo_green import runrecord
 from olmo_green.errors import GreenError
 from olmo_green.hardware import HardwareProfile
+from olmo_green.record import RunConfig
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.steps import train_tokens
 
@@ -57,11 +56,12 @@ def _flops_per_token(run_dir: Path) -> float | None:
     from olmo_green.model.config import OLMoConfig  # the configuration only: no torch import
     from olmo_green.model.metrics import flops_per_token
 
-    path = run_dir / runrecord.CONFIG_FILE
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-        model = OLMoConfig.from_dict(config["resolved_model"])
-        sequence = (config.get("model") or {}).get("sequence_length") or model.max_sequence_length
+        config = RunConfig.load(run_dir)
+        if config is None or config.resolved_model is None:
+            return None
+        model = OLMoConfig.from_dict(config.resolved_model)
+        sequence = config.value("model.sequence_length") or model.max_sequence_length
         return flops_per_token(model, int(sequence))
-    except (yaml.YAMLError, GreenError, KeyError, TypeError, ValueError, AttributeError):
+    except (GreenError, KeyError, TypeError, ValueError, AttributeError):
         return None  # no model known: MFU is left unknown, never guessed

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings, whole
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, resolution_s, summarise_chunk
 from olmo_green.telemetry.integrate import EnergyCurve
@@ -88,7 +88,7 @@ def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = Fals
     the resolution HELD_STEPS allows and the job's power summed so far.
     """
     settings = record_settings(run_dir)
-    listing = runrecord.chunk_listing(run_dir)  # one directory listing for every node
+    listing = rr.chunk_listing(run_dir)  # one directory listing for every node
     chosen = {node: paths for node, paths in listing.items() if nodes is None or node in nodes}
     per_node = held_steps / max(len(chosen), 1)
     energy, job = RunEnergy([]), _JobPower()

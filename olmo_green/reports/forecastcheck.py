@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 
 J_PER_MWH = 3.6e9
 
 
 def first_forecast(events: Sequence[dict]) -> dict | None:
     """The run's first `forecast` event, or None."""
-    return next((e for e in events if e.get("kind") == runrecord.EVENT_FORECAST), None)
+    return next((e for e in events if e.get("kind") == rr.EVENT_FORECAST), None)
 
 
 def forecast_notes(events: Sequence[dict], gpu_energy_j: float) -> list[str]:

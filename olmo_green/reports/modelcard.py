@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from olmo_green import runrecord
+from olmo_green.errors import GreenError
+from olmo_green.record import RunConfig
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.formats import card_cells, card_header, markdown_row, shows_water
 from olmo_green.reports.runinfo import account_profile, hardware_used, location
@@ -43,13 +44,12 @@ def stage_tags(accounts: Sequence[RunAccount]) -> list[str]:
     """The `stage` tag of each run's config.yaml (`train --tag stage=pre-training`), where set."""
     stages = []
     for account in accounts:
-        path = Path(account.path) / runrecord.CONFIG_FILE
         try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-        except (OSError, yaml.YAMLError):
-            config = None
-        tags = config.get("tags") if isinstance(config, dict) else None
-        stages.append(str(tags["stage"]) if isinstance(tags, dict) and tags.get("stage") else None)
+            config = RunConfig.load(Path(account.path))
+        except GreenError:
+            config = None  # the report that made the account has named it
+        stage = config.tags.get("stage") if config is not None else None
+        stages.append(stage or None)
     return _unique(stages)
 
 

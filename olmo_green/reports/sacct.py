@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 from olmo_green.reports.account import RunAccount
 
 SACCT_FORMAT = "JobID,ConsumedEnergyRaw,Elapsed,NNodes"
@@ -44,8 +44,8 @@ class SacctRow:
 def job_ids(run_dir: str | Path) -> list[str]:
     """SLURM job ids the run's events name, in the order first seen."""
     ids: list[str] = []
-    for event in runrecord.read_events(run_dir):
-        job = event.get("slurm_job_id") if event.get("kind") == runrecord.EVENT_JOB else None
+    for event in rr.read_events(run_dir):
+        job = event.get("slurm_job_id") if event.get("kind") == rr.EVENT_JOB else None
         if isinstance(job, str) and job and job not in ids:
             ids.append(job)
     return ids

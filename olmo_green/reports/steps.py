@@ -19,7 +19,7 @@ import pandas as pd
 from olmo_green import checks
 from olmo_green.carbon import J_PER_KWH, CarbonFactors
 from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
-from olmo_green.runrecord import superseded_steps
+from olmo_green.record import superseded_steps
 from olmo_green.telemetry.integrate import EnergyCurve
 
 OUTSIDE = "outside"  # energy in no step or phase window: start-up, data stalls, idle
@@ -40,7 +40,7 @@ def window_energy_j(curves: Sequence[EnergyCurve], steps: pd.DataFrame) -> np.nd
 
 
 def usable_steps(steps: pd.DataFrame) -> pd.DataFrame:
-    """Rows of runrecord.read_steps with a window (both times known); the others are dropped and
+    """Rows of record.read_steps with a window (both times known); the others are dropped and
     added to `attrs["dropped_rows"]`. The report (clean_steps) and the dashboard (load_run) both
     read steps through here, so they leave out, and count, the same rows."""
     dropped = int(steps.attrs.get("dropped_rows", 0))
@@ -67,7 +67,7 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     later windows). Windows that do overlap an earlier one (an edited or merged
     file) are clipped to start where the earlier one ended, so no energy is
     counted twice; `overlap_s` says how much was clipped. `superseded` marks
-    the rows of steps a later attempt redid (runrecord.superseded_steps).
+    the rows of steps a later attempt redid (record.superseded_steps).
     Rows without a window are dropped and counted (usable_steps).
     """
     if steps.empty:
@@ -91,7 +91,7 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
 
 def steps_notes(steps: pd.DataFrame, events: Sequence[dict] | None = None) -> list[str]:
     """Report notes on what reading the record left out: garbage rows of steps.csv (as counted
-    by runrecord.read_steps and usable_steps) and garbage lines of events.jsonl."""
+    by record.read_steps and usable_steps) and garbage lines of events.jsonl."""
     notes = []
     dropped = int(steps.attrs.get("dropped_rows", 0)) if steps is not None else 0
     if dropped:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from olmo_green import checks
 from olmo_green.errors import InputFileError
-from olmo_green.runrecord import DOMAINS, EVENT_REJECTED_SAMPLES, REQUIRED_SAMPLE_COLUMNS
+from olmo_green.record import DOMAINS, EVENT_REJECTED_SAMPLES, REQUIRED_SAMPLE_COLUMNS
 
 TEXT_COLUMNS = ("node", "device", "domain", "source")
 # Source of samples whose file names none: not "replay", so each curve keeps its

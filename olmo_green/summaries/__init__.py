@@ -8,7 +8,7 @@ the ground truth, and compares (summaries/verify.py).
 
     node_energy(run_dir, node) -> NodeEnergy   devices' totals, energy over time, power per bucket
 
-The format is documented in olmo_green/runrecord.py beside the sample columns.
+The format is documented in olmo_green/record/layout.py beside the sample columns.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.summaries.build import ChunkSummary, summarise_chunk
 from olmo_green.summaries.merge import MixedMethods, NodeEnergy, merge_node
 from olmo_green.summaries.record import SummarySettings, record_settings, summarised_chunks

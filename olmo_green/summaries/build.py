@@ -10,7 +10,7 @@ the dashboard draws and what hourly intensities weigh. Per domain of the node,
 the same buckets summed over devices: what a job's power over time is built from.
 
 A chunk's device uses its counter when the chunk holds any counter reading;
-runrecord's rule for a whole device is two readings or more, and the reader
+record's rule for a whole device is two readings or more, and the reader
 checks that the two agree (summaries/merge.py).
 """
 
@@ -56,7 +56,7 @@ class ChunkSummary:
     devices: pd.DataFrame
     buckets: pd.DataFrame
     domains: pd.DataFrame
-    bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (runrecord.read_sample_chunk)
+    bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (record.read_sample_chunk)
 
 
 def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.fileio import replacing
 from olmo_green.summaries.build import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
 

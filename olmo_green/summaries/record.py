@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
+from olmo_green.record import RunConfig
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
 from olmo_green.summaries.files import ChunkId, load_node, save_node
 from olmo_green.telemetry.integrate import GAP_FACTOR
@@ -37,22 +37,14 @@ class SummarySettings:
 
 def record_settings(run_dir: str | Path) -> SummarySettings:
     """The settings of a run: its config.yaml's telemetry section, else the defaults."""
-    path = Path(run_dir) / rr.CONFIG_FILE
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, yaml.YAMLError):
-        config = None  # the report names a broken config where it reads the profile
-    telemetry = config.get("telemetry") if isinstance(config, dict) else None
-    if not isinstance(telemetry, dict):
+    config = RunConfig.load(run_dir)  # a broken config.yaml is one line naming the key
+    if config is None:
         return SummarySettings()
-    interval_s = _positive(telemetry.get("sampling_interval_s"))
-    bucket_s = _positive(telemetry.get("summary_bucket_s")) or DEFAULT_BUCKET_S
+    # Only what the file says: without a sampling interval each chunk's own median decides
+    # (a record of another tool, or of a version that did not store it), not the default 0.1 s.
+    interval_s = config.value("telemetry.sampling_interval_s")
+    bucket_s = config.value("telemetry.summary_bucket_s") or DEFAULT_BUCKET_S
     return SummarySettings(bucket_s, GAP_FACTOR * interval_s if interval_s else None)
-
-
-def _positive(value: object) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
-        else None
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.errors import InputFileError
 from olmo_green.summaries.build import DOMAIN_COLUMNS, summarise_chunk
 from olmo_green.summaries.merge import MixedMethods, merge_node

@@ -38,7 +38,7 @@ class Forecast:
     water_l_at_end: float | None  # x PUE x WUE; None where the profile gives no WUE
 
     def event(self) -> dict:
-        """The fields of a `forecast` event (runrecord.EVENT_FORECAST), in the record's units."""
+        """The fields of a `forecast` event (record.EVENT_FORECAST), in the record's units."""
         fields = {"at_step": self.at_step, "max_steps": self.max_steps,
                   "energy_mwh_at_end": self.energy_j_at_end / J_PER_KWH / 1000.0,
                   "emissions_tco2eq_at_end": None if self.emissions_kg_at_end is None

@@ -38,7 +38,7 @@ class EnergyCurve:
     device: str
     domain: str
     source: str
-    method: str  # one of runrecord.METHODS
+    method: str  # one of record.METHODS
     time_s: np.ndarray
     cumulative_j: np.ndarray
     gaps: int = 0

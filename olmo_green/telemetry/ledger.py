@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry.integrate import GAP_FACTOR, SOURCE_METHODS, counter_deltas_j, trapezoid_j
 from olmo_green.telemetry.sources.base import Reading
 

@@ -2,7 +2,7 @@
 forecast of the run's total.
 
 All three are fed from the meter's own figures (its tracks and the windows it records), so
-they show what the record will hold. None is on unless asked (MeterOptions), and none raises
+they show what the record will hold. None is on unless asked (options, trackers, max_steps), and none raises
 into training: a port in use or a tracker that fails is one warning, and training goes on.
 Where they run: the endpoint on every process that samples a node (it shows that node's
 devices); trackers and the forecast on the process that writes the run's shared files (its
@@ -15,7 +15,7 @@ import logging
 import os
 from typing import TYPE_CHECKING
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry.forecast import Forecaster
 from olmo_green.telemetry.ledger import Window
 
@@ -52,7 +52,7 @@ class LiveOutputs:
 
         live = cls(meter)
         options, group = meter.options, meter.group
-        if options.metrics_port is None and not options.trackers and options.max_steps is None:
+        if options.metrics_port is None and not meter.trackers and meter.max_steps is None:
             return live
         live.factor = headline_factor(meter.profile)
         if options.metrics_port is not None and group is not None and group.is_sampler:
@@ -61,12 +61,12 @@ class LiveOutputs:
             live.endpoint = MetricsEndpoint.start(live, options.metrics_host, options.metrics_port)
         if group is None or not group.is_writer:
             return live
-        if options.trackers and meter.run_dir is not None:
+        if meter.trackers and meter.run_dir is not None:
             from olmo_green.telemetry.trackers import open_trackers
 
-            live.trackers = open_trackers(options.trackers, meter.run_dir, _run_params(meter))
-        if options.max_steps is not None:
-            live.forecaster = Forecaster(options.max_steps, live.kg_per_kwh, _water_l_per_kwh(meter.profile),
+            live.trackers = open_trackers(meter.trackers, meter.run_dir, _run_params(meter))
+        if meter.max_steps is not None:
+            live.forecaster = Forecaster(meter.max_steps, live.kg_per_kwh, _water_l_per_kwh(meter.profile),
                                          options.forecast_interval_s)
         return live
 

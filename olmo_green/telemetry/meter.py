@@ -22,84 +22,62 @@ import math
 import signal
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from olmo_green import checks, runlock
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
 from olmo_green.linelog import EventLog, StepLog
-from olmo_green.summaries.build import DEFAULT_BUCKET_S
+from olmo_green.record.config import RunConfig
+from olmo_green.record.options import TelemetryOptions, renamed
 from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.distributed import NodeGroup
 from olmo_green.telemetry.integrate import GAP_FACTOR
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
 from olmo_green.telemetry.live import LiveOutputs, job_event
-from olmo_green.telemetry.runconfig import write_profile_if_missing
-from olmo_green.telemetry.sampler import DEFAULT_INTERVAL_S, Sampler
+from olmo_green.telemetry.sampler import Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
 from olmo_green.telemetry.state import Totals
-from olmo_green.telemetry.store import DEFAULT_FLUSH_INTERVAL_S, SampleStore
+from olmo_green.telemetry.store import SampleStore
 from olmo_green.telemetry.validate import SampleFilter
 
 log = logging.getLogger(__name__)
 J_PER_KWH = 3.6e6
 
 
-@dataclass(frozen=True)
-class MeterOptions:
-    """How often the meter samples, flushes and sums; the defaults suit a real run."""
-
-    interval_s: float = DEFAULT_INTERVAL_S  # background sampling period
-    flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S  # samples reach the disk this often
-    sync_every_steps: int = 10  # steps between sums over nodes (a collective)
-    merge_idle_s: float = 1.0  # an idle moment shorter than this joins the next window
-    summary_bucket_s: float = DEFAULT_BUCKET_S  # chunk summaries' time buckets (summaries/build.py)
-    # Read the sensors at each window boundary, so a step's energy is counter(end) -
-    # counter(start) rather than interpolated between background samples (docs/design.md).
-    read_at_boundaries: bool = True
-    # Live outputs (telemetry/live.py), all off unless asked.
-    metrics_port: int | None = None  # Prometheus /metrics on the node's sampler process
-    metrics_host: str = "127.0.0.1"
-    trackers: tuple[str, ...] = ()  # tensorboard, mlflow, wandb (telemetry/trackers.py)
-    max_steps: int | None = None  # the run's last step: with it, the meter forecasts the total
-    forecast_interval_s: float = 60.0  # at most one forecast event this often
-
-    def __post_init__(self) -> None:
-        """The rule for numbers (checks.py): a period of 0 or NaN would be a busy loop."""
-        checks.check(self.interval_s, "sampling_interval_s", "interval_s")
-        checks.positive(self.flush_interval_s, "flush_interval_s")
-        checks.positive(self.sync_every_steps, "sync_every_steps", integer=True)
-        if self.merge_idle_s != math.inf:  # inf (idle always joins the next window) is a setting
-            checks.at_least(self.merge_idle_s, 0.0, "merge_idle_s")
-        if self.metrics_port is not None:
-            checks.within(self.metrics_port, 0, 65535, "metrics_port (0: any free port)", integer=True)
-        if self.max_steps is not None:
-            checks.positive(self.max_steps, "max_steps", integer=True)
-        checks.check(self.forecast_interval_s, "forecast_interval_s", "forecast_interval_s")
-        from olmo_green.telemetry.trackers import require_trackers
-
-        object.__setattr__(self, "trackers", require_trackers(self.trackers))  # a missing library: one line
+# The meter's options are config.yaml's telemetry section (record/options.py): one type, one set
+# of names for the CLI, the callbacks and the meter. MeterOptions is its old name here.
+MeterOptions = TelemetryOptions
 
 
 class EnergyMeter:
     def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local", *,
                  simulate: bool = False, trace: str | Path | None = None, sources: list[Source] | None = None,
                  node: str | None = None, roots: dict[str, Path] | None = None,
-                 options: MeterOptions | None = None, tags: dict[str, str] | None = None,
+                 options: TelemetryOptions | None = None, tags: dict[str, str] | None = None,
+                 trackers: tuple[str, ...] | list[str] = (), max_steps: int | None = None,
                  **settings: float | int | bool) -> None:
-        """`settings` are MeterOptions fields, a shorthand for options=MeterOptions(...);
-        `tags` go into the run's config.yaml when the meter writes it (runconfig.py)."""
+        """`settings` are TelemetryOptions fields, a shorthand for options=TelemetryOptions(...)
+        (the old names interval_s and sync_every_steps still work, with a DeprecationWarning);
+        `tags` go into the run's config.yaml when the meter writes it (RunConfig.for_meter).
+        Live outputs: `trackers` (tensorboard, mlflow, wandb; telemetry/trackers.py) and
+        `max_steps` (the run's last step: with it, the meter forecasts the total)."""
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.tags = tags
         self.profile = hardware if isinstance(hardware, HardwareProfile) else load_profile(hardware)
         self.simulate, self.trace, self.roots = simulate, trace, roots
         self.sources, self.node_name = sources, node
-        self.options = dataclasses.replace(options or MeterOptions(), **settings)
+        self.options = dataclasses.replace(options or TelemetryOptions(), **renamed(settings))
+        from olmo_green.telemetry.trackers import require_trackers
+
+        self.trackers = require_trackers(tuple(trackers))  # a missing library: one line
+        if max_steps is not None:
+            checks.positive(max_steps, "max_steps", integer=True)
+        self.max_steps = max_steps
         self.clock = Clock()
-        self.ledger = Ledger(self.options.interval_s, self.options.merge_idle_s)
+        self.ledger = Ledger(self.options.sampling_interval_s, self.options.merge_idle_s)
         self.totals = Totals()
         self._resume_step = 0  # from load_state_dict: the step a resumed run continues from
         self.group: NodeGroup | None = None
@@ -130,11 +108,9 @@ class EnergyMeter:
             # waits forever. With several ranks, idle always joins the next window.
             self.ledger.merge_idle_s = math.inf
         if self.run_dir is not None:
-            if self.group.is_writer:  # one writer per run; the profile for the report (runconfig.py)
+            if self.group.is_writer:  # one writer per run; the profile for the report
                 self._run_lock = runlock.hold_unless_held(self.run_dir)
-                settings = {"sampling_interval_s": self.options.interval_s,
-                            "summary_bucket_s": self.options.summary_bucket_s}
-                write_profile_if_missing(self.run_dir, self.profile, self.simulate, self.tags, settings)
+                self._write_config()
             self.events = EventLog(self.run_dir, self.group.node)
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
         start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()
@@ -143,6 +119,17 @@ class EnergyMeter:
         self._set_phase(first_phase, start_s)
         self._install_handlers()
         return self
+
+    def _write_config(self) -> None:
+        """RUN/config.yaml for a loop other than `olmo-green train`, unless the run has one: the
+        profile (else a report would say "unknown" and apply PUE 1.0), the tags, and these options
+        (a report rebuilds summaries with the settings the meter used). Never raises into training."""
+        config = RunConfig.for_meter(self.profile, self.simulate, self.options, self.tags)
+        try:
+            config.save(self.run_dir, replace=False)
+        except OSError as e:
+            log.warning("telemetry: could not write %s/%s (%s); report this run with --hardware %s",
+                        self.run_dir, rr.CONFIG_FILE, e.strerror or e, self.profile.name)
 
     def _start_sampling(self) -> float:
         sources = self.sources
@@ -158,11 +145,12 @@ class EnergyMeter:
             self._event({"kind": rr.EVENT_NO_SENSORS, "time_s": self.clock.now_s()})
         self.sources = sources
         if self.run_dir is not None:
-            summaries = SummarySettings(self.options.summary_bucket_s, GAP_FACTOR * self.options.interval_s)
+            summaries = SummarySettings(self.options.summary_bucket_s,
+                                        GAP_FACTOR * self.options.sampling_interval_s)
             self.store = SampleStore(self.run_dir, self.group.node, self.options.flush_interval_s,
                                      summaries=summaries)
-        self.sampler = Sampler(sources, self._on_samples, self._event, self.options.interval_s, self.clock,
-                               SampleFilter.for_profile(self.profile))
+        self.sampler = Sampler(sources, self._on_samples, self._event, self.options.sampling_interval_s,
+                               self.clock, SampleFilter.for_profile(self.profile))
         self.sampler.sample_now()  # the baseline: the first window starts at a sample
         start_s = self.ledger.last_time_s() or self.clock.now_s()
         if self.store is not None and self.store.last_time_s is not None:

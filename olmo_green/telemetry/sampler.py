@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.clock import Clock
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.validate import SampleFilter

@@ -1,4 +1,4 @@
-"""The writer side of olmo_green/runrecord.py for samples: chunks appended, flushed and rolled.
+"""The writer side of olmo_green/record/ for samples: chunks appended, flushed and rolled.
 
 Samples go to <node>.open.csv, flushed every `flush_interval_s` (a SIGKILL
 loses at most that much). When the open chunk holds `chunk_rows` rows it is
@@ -21,13 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from olmo_green import runrecord as rr
-from olmo_green.fileio import replacing
+from olmo_green import record as rr
 from olmo_green.linelog import LossTally, append_header, cut_back, number_text
 from olmo_green.summaries.build import summarise_chunk
 from olmo_green.summaries.files import ChunkId, load_node, save_node
@@ -37,22 +31,6 @@ from olmo_green.telemetry.sources.base import Reading
 log = logging.getLogger(__name__)
 DEFAULT_FLUSH_INTERVAL_S = 2.0
 DEFAULT_CHUNK_ROWS = 1_000_000  # 8 devices at 10 Hz: about 3.5 hours a chunk
-
-
-def convert_chunk(csv_path: Path, parquet_path: Path) -> tuple[pd.DataFrame, int]:
-    """A closed CSV chunk -> Parquet (written aside, then renamed), then the CSV goes.
-
-    Returns the samples and the count of bad rows skipped, for the chunk's summary.
-    """
-    frame, bad_rows = rr.read_sample_chunk(csv_path)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    # zstd level 9 without byte-stream split was the smallest on NVML-like samples (~9 bytes a row;
-    # time_s repeats once per device, so its dictionary pays). mkstemp beside it (fileio.replacing):
-    # a name planted in advance, a symlink included, is never written through.
-    with replacing(parquet_path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", compression_level=9)
-    csv_path.unlink()
-    return frame, bad_rows
 
 
 def _line_time_s(line: str) -> float | None:
@@ -107,9 +85,9 @@ class SampleStore:
         """The newest sample already recorded: only the last chunk is read, not a month of them."""
         chunks = rr.sample_chunks(self.run_dir, self.node).get(self.node, {})
         for seq in sorted(chunks, reverse=True):
-            times = pq.read_table(chunks[seq], columns=["time_s"]).column("time_s")
-            if len(times):
-                return float(pc.max(times).as_py())
+            last_s = rr.last_sample_time_s(chunks[seq])
+            if last_s is not None:
+                return last_s
         return None
 
     def _open_chunk(self):
@@ -169,7 +147,7 @@ class SampleStore:
     def _convert(self, closed: Path, parquet: Path, raise_errors: bool = False) -> None:
         """Convert a closed chunk and summarise it; a failure leaves the CSV, read like a chunk."""
         try:
-            frame, bad_rows = convert_chunk(closed, parquet)
+            frame, bad_rows = rr.convert_chunk(closed, parquet)
         except (OSError, ValueError) as e:
             if raise_errors:
                 raise

@@ -20,7 +20,7 @@ import dataclasses
 import math
 import threading
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.checks import ABSURD_POWER_W, SPIKE_FACTOR
 from olmo_green.hardware.profiles import HardwareProfile
 from olmo_green.telemetry.sources.base import Reading

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from olmo_green.cli import cli
 from olmo_green.commands import train as train_command
-from olmo_green.runrecord import read_steps
+from olmo_green.record import read_steps
 from tests.model.helpers import byte_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")

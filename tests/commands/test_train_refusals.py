@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from olmo_green import runlock
 from olmo_green.cli import cli
-from olmo_green.runrecord import read_steps
+from olmo_green.record import read_steps
 from tests.cli_checks import one_line
 from tests.model.helpers import byte_data
 

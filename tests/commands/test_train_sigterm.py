@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from olmo_green.runrecord import read_steps
+from olmo_green.record import read_steps
 from tests.model.helpers import byte_data
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olmo_green import runrecord
+from olmo_green import record as rr
 from olmo_green.dashboards.rundata import cumulative_energy_j, load_run, step_energy_j, step_of_time
 from olmo_green.dashboards.synthetic import SyntheticRun, write_synthetic_run
 from olmo_green.errors import GreenError
@@ -17,7 +17,7 @@ def run_dir(tmp_path):
 
 
 def test_energy_after_the_telemetry_ends_is_unknown_not_zero(run_dir):
-    for chunk in runrecord.telemetry_dir(run_dir).iterdir():
+    for chunk in rr.telemetry_dir(run_dir).iterdir():
         if chunk.suffix == ".parquet":
             samples = pd.read_parquet(chunk)
             samples[samples["time_s"] < samples["time_s"].quantile(0.5)].to_parquet(chunk, index=False)

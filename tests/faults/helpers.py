@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.reports import account_run
 from olmo_green.telemetry import EnergyMeter
 

@@ -13,7 +13,7 @@ import errno
 import pytest
 
 from olmo_green import linelog
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry import store
 from tests.faults.helpers import assert_kept, flushed, open_meter, report, train, train_steps
 from tests.telemetry.fakes import SteadySource

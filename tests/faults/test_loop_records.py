@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from olmo_green.cli import cli
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import load_profile
+from olmo_green.record import RunConfig, TelemetryOptions
 from olmo_green.telemetry import EnergyMeter, hf_energy_callback
-from olmo_green.telemetry.runconfig import write_profile_if_missing
 
 
 def report_json(run, *extra: str) -> dict:
@@ -77,7 +77,8 @@ def test_the_hf_callback_records_tokens_where_trainer_counts_them(tmp_path):
 
 def test_an_existing_config_is_never_replaced(tmp_path):
     (tmp_path / "config.yaml").write_text("hardware: lumi\n")
-    assert write_profile_if_missing(tmp_path, load_profile("h100")) is False
+    meter_config = RunConfig.for_meter(load_profile("h100"), True, TelemetryOptions())
+    assert meter_config.save(tmp_path, replace=False) is False
     assert (tmp_path / "config.yaml").read_text() == "hardware: lumi\n"
     with EnergyMeter(tmp_path, "h100", simulate=True, interval_s=0.01) as meter:
         meter.step(tokens=1)
@@ -87,7 +88,8 @@ def test_an_existing_config_is_never_replaced(tmp_path):
 def test_an_unwritable_run_directory_does_not_stop_the_loop(tmp_path, caplog):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert write_profile_if_missing(blocker / "run", load_profile("h100")) is False
+    meter = EnergyMeter(blocker / "run", "h100", simulate=True)
+    meter._write_config()  # noqa: SLF001 (what start() calls; the rest of start needs the folder)
     assert "could not write" in caplog.text
 
 

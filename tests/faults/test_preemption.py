@@ -18,7 +18,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.cli import cli
 from olmo_green.model import checkpoint as ckpt
 from olmo_green.telemetry.integrate import curves_from_samples

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.cli import cli
 from olmo_green.dashboards.rundata import load_run
 from olmo_green.errors import InputFileError

@@ -16,7 +16,7 @@ import numpy as np
 import pynvml
 import pytest
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.reports.jsonform import run_to_json
 from olmo_green.telemetry.sources.base import DeviceInfo, Reading, Source
 from olmo_green.telemetry.sources.hwmon import HwmonSource

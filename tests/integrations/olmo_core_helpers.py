@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry.integrate import curves_from_samples
 
 ROOT = Path(__file__).resolve().parents[2]

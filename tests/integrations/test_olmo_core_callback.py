@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.errors import ConfigError
 from olmo_green.reports import account_run
 from tests.integrations.olmo_core_helpers import metric_probe, record_total_j, train_in_process

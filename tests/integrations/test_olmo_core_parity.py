@@ -10,7 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.cli import cli
 from olmo_green.reports import account_run, render, to_json_dict
 from tests.integrations.olmo_core_helpers import train_in_process

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.reports import account_run
 from tests.integrations.olmo_core_helpers import EXAMPLE, ROOT, kill_when, record_total_j, run_example
 

@@ -12,7 +12,7 @@ from olmo_green.model.build import build_parts
 from olmo_green.model.distributed import DistEnv
 from olmo_green.model.steprows import StepRows
 from olmo_green.model.trainer import Trainer
-from olmo_green.runrecord import read_steps, superseded_steps
+from olmo_green.record import read_steps, superseded_steps
 
 
 def byte_data(folder: Path, n_tokens: int = 20_000, seed: int = 0) -> Path:

@@ -13,7 +13,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.cli import cli
 from olmo_green.model import checkpoint as ckpt
 from olmo_green.model import checkpoint_async

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from olmo_green.cli import cli
 from olmo_green.model.config import DOLMA2_EOS, DOLMA2_PAD, DOLMA2_VOCAB
 from olmo_green.model.data import MemmapDataset, token_dtype
-from olmo_green.runrecord import read_steps
+from olmo_green.record import read_steps
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,7 +6,7 @@ import yaml
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
-from olmo_green.runrecord import read_steps
+from olmo_green.record import read_steps
 from tests.model.helpers import byte_data, make_trainer, small_config, train_losses
 
 pytestmark = pytest.mark.usefixtures("one_thread")

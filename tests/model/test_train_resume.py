@@ -9,7 +9,7 @@ import torch
 
 from olmo_green.model import checkpoint as ckpt
 from olmo_green.model.callbacks import Callback
-from olmo_green.runrecord import read_steps, superseded_steps
+from olmo_green.record import read_steps, superseded_steps
 from tests.model.helpers import (
     byte_data,
     make_trainer,

@@ -7,8 +7,8 @@ import pytest
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
+from olmo_green.record import EVENT_JOB, read_events
 from olmo_green.reports.sacct import parse_elapsed_s, parse_sacct
-from olmo_green.runrecord import EVENT_JOB, read_events
 from tests.simulated_runs import steady_run
 
 # sacct -j 7654321 --format=JobID,ConsumedEnergyRaw,Elapsed,NNodes -P -n, energy accounting on

@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
-from olmo_green.config import TrainConfig, save_config
+from olmo_green.config import TrainConfig
 from olmo_green.dashboards import write_run_dashboard
 from olmo_green.model import checkpoint as ckpt
+from olmo_green.record import RunConfig
 from tests.reports.traces import write_run
 
 SECRET = "root:x:0:0:secret-content\n"
@@ -33,7 +34,7 @@ def test_config_yaml_planted_as_a_symlink_is_replaced(tmp_path, precious):
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.yaml").symlink_to(precious)
-    save_config(TrainConfig(), run / "config.yaml")
+    RunConfig.for_training(TrainConfig(), {}, {}).save(run)
     assert precious.read_text() == SECRET and not (run / "config.yaml").is_symlink()
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.cli import cli
 from olmo_green.reports import account_run
 from olmo_green.reports.energy import run_energy, trace_energy

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry import EnergyCallback
 from tests.telemetry.loop import run_hooks
 from tests.telemetry.test_meter import record_total_j

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import time
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry.integrate import curves_from_samples
 
 ROOT = __file__.rsplit("/tests/", 1)[0]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from tests.telemetry.test_meter import record_total_j
 
 ROOT = __file__.rsplit("/tests/", 1)[0]

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from olmo_green.record import EVENT_FORECAST, read_events
 from olmo_green.reports import account_run
-from olmo_green.runrecord import EVENT_FORECAST, read_events
 from olmo_green.telemetry.forecast import WARMUP_STEPS, Forecaster
 from olmo_green.telemetry.ledger import Window
 from olmo_green.telemetry.live import _water_l_per_kwh

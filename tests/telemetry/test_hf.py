@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry import hf_energy_callback
 from tests.telemetry.test_meter import record_total_j
 

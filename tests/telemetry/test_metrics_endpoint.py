@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from olmo_green.runrecord import read_steps
+from olmo_green.record import read_steps
 from olmo_green.telemetry.meter import EnergyMeter
 from tests.model.helpers import byte_data
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from olmo_green.cli import cli
 from olmo_green.errors import ConfigError
-from olmo_green.runrecord import read_steps
+from olmo_green.record import read_steps
 from olmo_green.telemetry.meter import EnergyMeter
 from tests.simulated_runs import steady_run
 

@@ -36,7 +36,7 @@ class DeviceInfo:
     device: str  # the label written to the record
     domain: str
     name: str
-    method: str  # counter, power_integration, modelled or replayed (runrecord.METHODS)
+    method: str  # counter, power_integration, modelled or replayed (record.METHODS)
     counted: bool = True  # False: its energy belongs to another device (MI250X secondary GCD)
     note: str = ""
 

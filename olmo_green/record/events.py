@@ -1,0 +1,101 @@
+"""The event file, events.jsonl: gaps, sensor faults and warnings, one JSON object a line."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from olmo_green.record.layout import EVENTS_FILE
+
+# Event kinds of events.jsonl: one JSON object a line, its "kind" one of these.
+EVENT_SENSORS = "sensors"  # the sources probed at start: found, used, why not
+EVENT_NO_SENSORS = "no_sensors"  # none found: the run has no energy figures
+EVENT_GAP_START = "gap_start"  # a source failed; its samples stop (time_s, error)
+EVENT_GAP_END = "gap_end"  # it recovered (time_s, duration_s)
+EVENT_RESUME_GAP = "resume_gap"  # a resumed run: the time its record was down (time_s, duration_s)
+EVENT_REJECTED_SAMPLES = "rejected_samples"  # implausible values dropped, per reason (counts)
+EVENT_RECORDS_DROPPED = "records_dropped"  # rows a writer could not write (file, rows, error)
+EVENT_COUNTER_CHECK = "counter_check"  # a counter against integrated power, at the end
+EVENT_CHECKPOINT_WRITE = "checkpoint_write"  # a background checkpoint write ended (step, duration_s)
+# A process that samples a node ran inside a SLURM job (slurm_job_id, slurm_cluster, node), at start.
+EVENT_JOB = "job"
+# The meter's projection of the run's total (at_step, energy_mwh_at_end, emissions_tco2eq_at_end,
+# water_kl_at_end; GPU energy, headline intensity x PUE), at most every forecast_interval_s.
+EVENT_FORECAST = "forecast"
+
+
+class Events(list):
+    """The events of a run, and how many lines of events.jsonl were skipped as garbage."""
+
+    skipped: int = 0
+
+
+# The longest duration an event may give: from 2000 (checks.EARLIEST_UNIX_S) to about now.
+MAX_DURATION_S = 30 * 366 * 86_400.0
+# Fields whose type a reader relies on, per event kind: a line with another type is skipped.
+_EVENT_NUMBERS = {EVENT_GAP_END: ("duration_s",), EVENT_RESUME_GAP: ("duration_s",),
+                  EVENT_RECORDS_DROPPED: ("rows",), EVENT_FORECAST: ("at_step", "energy_mwh_at_end"),
+                  EVENT_CHECKPOINT_WRITE: ("duration_s",)}
+
+
+def read_events(run_dir: str | Path) -> Events:
+    """Recorded gaps, faults and warnings; a torn last line is dropped.
+
+    A line that is not a JSON object with a text `kind`, or whose fields a reader
+    relies on have the wrong type (a negative, infinite or text duration or row count,
+    counts that are not whole numbers of at least 0), is skipped and counted in
+    `events.skipped` (reports/steps.py, steps_notes, says so).
+    """
+    path = Path(run_dir) / EVENTS_FILE
+    events = Events()
+    if not path.exists():
+        return events
+    from olmo_green.errors import InputFileError
+
+    if not path.is_file():
+        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as e:
+        raise InputFileError(f"{path}: cannot be read ({e.strerror or e})") from e
+    lines = text.splitlines()
+    torn = bool(text) and not text.endswith("\n")  # the last line of a killed writer
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            event = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            if not (torn and number == len(lines)):
+                events.skipped += 1
+            continue
+        if _well_formed(event):
+            events.append(event)
+        else:
+            events.skipped += 1
+    return events
+
+
+def _well_formed(event: object) -> bool:
+    if not isinstance(event, dict) or not isinstance(event.get("kind"), str):
+        return False
+    for name in _EVENT_NUMBERS.get(event["kind"], ()):
+        if name in event and not _count_like(event[name]):
+            return False
+    duration_s = event.get("duration_s", 0.0)
+    if _count_like(duration_s) and duration_s > MAX_DURATION_S:
+        return False  # longer than any run's record can span: no clock wrote it
+    if event["kind"] == EVENT_REJECTED_SAMPLES:
+        counts = event.get("counts")
+        return isinstance(counts, dict) and all(_count_like(n, whole=True) for n in counts.values())
+    return True
+
+
+def _count_like(value: object, whole: bool = False) -> bool:
+    """A finite number of at least 0 (a whole one if `whole`); bools and text are not."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if not math.isfinite(value) or value < 0:
+        return False
+    return not whole or float(value).is_integer()

@@ -1,0 +1,85 @@
+"""The step file, steps.csv: one row per optimizer step or phase window, appended."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from olmo_green.record.csvfile import read_csv_tolerant
+from olmo_green.record.layout import STEPS_FILE
+
+# Step columns. `phase` is "train" for an optimizer step; other windows
+# ("eval", "checkpoint", "idle") are rows of their own that carry the step they follow.
+# `attempt` numbers the processes that wrote the file: 0 for the first, one more per resume
+# (see superseded_steps).
+STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase", "attempt"]
+STEP_NUMBERS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "attempt"]
+MAX_STEP_TOKENS = 1e10  # tokens in one step: 2,500x OLMo 7B's 4M-token batches is no step
+
+
+def read_steps(run_dir: str | Path) -> pd.DataFrame:
+    """The step file of a run: one row per optimizer step or phase window.
+
+    Every column of STEP_COLUMNS is there (missing ones are empty; a file from before
+    the `attempt` column reads as attempt 0 throughout), numbers are numbers. Garbage
+    rows are dropped and counted in `steps.attrs["dropped_rows"]`: the report and the
+    dashboard read steps here, so both drop and count the same rows (see
+    reports/steps.py, steps_notes). A row is garbage if it does not parse (too many
+    fields, a torn line), holds text where a number belongs, has no step number, a
+    negative or absurd token count, a window that ends before it starts, or an
+    infinite value. An empty cell is not garbage: it is unknown.
+    """
+    path = Path(run_dir) / STEPS_FILE
+    if not path.exists():
+        steps = pd.DataFrame(columns=STEP_COLUMNS)
+        steps.attrs["dropped_rows"] = 0
+        return steps
+    steps = read_csv_tolerant(path, STEP_COLUMNS)
+    bad_rows = steps.attrs.get("bad_rows", 0)
+    for column in STEP_COLUMNS:
+        if column not in steps:
+            steps[column] = pd.NA if column == "phase" else math.nan
+    garbage = pd.Series(False, index=steps.index)
+    for column in STEP_NUMBERS:
+        raw = steps[column]
+        numbers = pd.to_numeric(raw, errors="coerce")
+        garbage |= (raw.notna() & numbers.isna()) | numbers.isin([math.inf, -math.inf])  # text, inf
+        steps[column] = numbers.astype(float)
+    tokens, start, end = steps["tokens"], steps["time_start_s"], steps["time_end_s"]
+    step = steps["step"]
+    garbage |= step.isna() | (step < 0) | (step % 1 != 0)
+    garbage |= (tokens < 0) | (tokens > MAX_STEP_TOKENS) | (end < start)
+    steps = steps.loc[~garbage, STEP_COLUMNS].reset_index(drop=True)
+    steps["attempt"] = steps["attempt"].fillna(0).astype(int)
+    steps["phase"] = steps["phase"].astype("string").fillna("train")  # a window's phase defaults to train
+    steps.attrs["dropped_rows"] = int(bad_rows + garbage.sum())
+    return steps
+
+
+def superseded_steps(steps: pd.DataFrame) -> pd.Series:
+    """True for the rows of steps a later attempt redid.
+
+    An attempt resumed from the checkpoint at step S trains steps S+1, S+2, ...:
+    S is one less than its first train step. A row of an earlier attempt with a
+    step after S was redone (the model state it belonged to was rolled back). Its
+    energy was really spent, so it still counts as energy; its tokens are not
+    counted twice. An attempt with no train row redid nothing.
+    """
+    if steps.empty or "attempt" not in steps or "step" not in steps:
+        return pd.Series(False, index=steps.index)
+    attempt = pd.to_numeric(steps["attempt"], errors="coerce").fillna(0).to_numpy(int)
+    step = pd.to_numeric(steps["step"], errors="coerce").to_numpy(float)
+    train = (steps["phase"] == "train").to_numpy()
+    resumed_from: dict[int, float] = {}
+    for a, s in zip(attempt[train], step[train], strict=True):
+        resumed_from[a] = min(resumed_from.get(a, math.inf), s - 1)
+    # For each attempt: the earliest resume point of any later attempt.
+    later_min, running = {}, math.inf
+    for a in sorted(set(attempt.tolist()), reverse=True):
+        later_min[a] = running
+        running = min(running, resumed_from.get(a, math.inf))
+    limit = [later_min[a] for a in attempt]
+    return pd.Series(step > limit, index=steps.index)
+
