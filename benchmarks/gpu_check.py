@@ -293,7 +293,7 @@ def train_item(args: argparse.Namespace, label: str, compile_: bool, ac: str) ->
     session.steps(2)  # warm: allocator, autotuning
     probe = PowerProbe.open(args.dry_run)
     counter_start_j = probe.energy_j()
-    meter = EnergyCallback(hardware=session.profile, simulate=args.dry_run, interval_s=0.1)
+    meter = EnergyCallback(hardware=session.profile, simulate=args.dry_run, sampling_interval_s=0.1)
     session.parts.callbacks[:] = [meter]
     meter.pre_train({"step": session.step, "run_dir": str(session.run_dir), "is_main": True})
     first = session.step + 1
@@ -439,7 +439,7 @@ def overhead_item(args: argparse.Namespace, rounds: int = 2) -> dict[str, Any]:
     for index, arm in enumerate(["bare", "meter", "meter", "bare"] * rounds):
         meter = None
         if arm == "meter":
-            meter = EnergyCallback(hardware=session.profile, simulate=args.dry_run, interval_s=0.1)
+            meter = EnergyCallback(hardware=session.profile, simulate=args.dry_run, sampling_interval_s=0.1)
             meter.pre_train({"step": session.step, "run_dir": str(session.run_dir / f"arm{index}"),
                              "is_main": True})
         session.parts.callbacks[:] = [meter] if meter else []

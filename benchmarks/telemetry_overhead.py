@@ -152,8 +152,8 @@ def throughput(args: argparse.Namespace) -> None:
 
     def arm(with_meter: bool) -> float:
         with tempfile.TemporaryDirectory() as run_dir:
-            meter = EnergyMeter(run_dir, "mosaicml-a100", simulate=True, interval_s=0.1) if with_meter \
-                else None
+            meter = EnergyMeter(run_dir, "mosaicml-a100", simulate=True, sampling_interval_s=0.1) \
+                if with_meter else None
             if meter:
                 meter.start()
             start = time.perf_counter()
@@ -205,7 +205,7 @@ def gpu_counter_vs_power(args: argparse.Namespace) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     batch = torch.randint(0, model.config.vocab_size, (16, 1025), device="cuda")
     with tempfile.TemporaryDirectory() as run_dir:
-        with EnergyMeter(run_dir, "h100", interval_s=0.1) as meter:
+        with EnergyMeter(run_dir, "h100", sampling_interval_s=0.1) as meter:
             end = time.monotonic() + args.gpu_seconds
             while time.monotonic() < end:
                 with torch.autocast("cuda", dtype=torch.bfloat16):

@@ -117,6 +117,5 @@ def write_synthetic_run(run_dir: str | Path, spec: SyntheticRun | None = None) -
     steps = pd.concat([train, phases], ignore_index=True).sort_values("time_start_s", kind="stable")
     steps["attempt"] = 0  # one uninterrupted attempt
     _write_csv(steps[rr.STEP_COLUMNS], run_dir / rr.STEPS_FILE)
-    (run_dir / rr.CONFIG_FILE).write_text(
-        f"# synthetic run for tests\nhardware: {spec.hardware}\nmax_steps: {spec.steps}\n", encoding="utf-8")
+    rr.RunConfig.from_dict({"hardware": spec.hardware, "max_steps": spec.steps}).save(run_dir)
     return run_dir

@@ -3,5 +3,7 @@
 Import from olmo_green.record instead; the layout is described in olmo_green/record/layout.py.
 """
 
+from olmo_green import record
 from olmo_green.record import *  # noqa: F403
-from olmo_green.record import __all__  # noqa: F401
+
+__all__ = record.__all__

@@ -13,7 +13,7 @@ TOKENS = 4096
 def steady_run(run_dir: Path, hardware: str = "mosaicml-a100", steps: int = 10, eval_every: int = 0,
                tags: dict | None = None, **options) -> EnergyMeter:
     """Train `steps` steady steps under a simulated meter; return the closed meter."""
-    meter = EnergyMeter(run_dir, hardware, simulate=True, interval_s=0.01, tags=tags, **options)
+    meter = EnergyMeter(run_dir, hardware, simulate=True, sampling_interval_s=0.01, tags=tags, **options)
     with meter:
         for step in range(1, steps + 1):
             time.sleep(STEP_S)

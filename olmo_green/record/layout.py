@@ -32,7 +32,7 @@ never with samples. Every row carries its chunk's identity (`chunk` file name,
 summary whose chunk or settings changed is rebuilt, never used. The raw chunks
 stay the ground truth: `olmo-green report RUN --verify` re-integrates them.
 
-    summary  (summaries/build.DEVICE_COLUMNS) node, device, domain, source; rows (samples
+    summary  (record/summaries.DEVICE_COLUMNS) node, device, domain, source; rows (samples
              read), counter_readings, counter (1: energy by counter, else integrated
              power), valid (usable samples); first_s, last_s, first_value, last_value
              (the counter's readings, or the power, at the chunk's ends: the next

@@ -16,11 +16,12 @@ checks that the two agree (summaries/merge.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
+# The summary files' columns and ChunkSummary are the record's layout (record/summaries.py).
+from olmo_green.record.options import DEFAULT_BUCKET_S
+from olmo_green.record.summaries import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
 from olmo_green.telemetry.integrate import (
     EnergyCurve,
     counter_values,
@@ -29,7 +30,6 @@ from olmo_green.telemetry.integrate import (
     uses_counter,
 )
 
-DEFAULT_BUCKET_S = 10.0
 # Wider resolutions a reader may hold a long record at: divisors of an hour (hourly intensities
 # stay exact at every edge), then whole hours.
 RESOLUTIONS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
@@ -42,21 +42,6 @@ def resolution_s(span_s: float, at_most: float, bucket_s: float = DEFAULT_BUCKET
         if choice >= bucket_s and choice % bucket_s == 0 and span_s / choice <= at_most:
             return choice
     return 3600.0 * max(1, int(np.ceil(span_s / max(at_most, 1.0) / 3600.0)))  # bucket_s divides an hour
-DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_readings", "counter", "valid",
-                  "first_s", "last_s", "first_value", "last_value", "energy_j", "gaps", "gap_s", "resets",
-                  "peak_w", "max_gap_s"]
-BUCKET_COLUMNS = ["node", "device", "domain", "bucket", "energy_j", "covered_s", "min_w", "max_w"]
-DOMAIN_COLUMNS = ["node", "domain", "bucket", "energy_j", "power_w", "covered_s", "devices"]
-
-
-@dataclass
-class ChunkSummary:
-    """A chunk's summary: one row per device, per device bucket, and per domain bucket."""
-
-    devices: pd.DataFrame
-    buckets: pd.DataFrame
-    domains: pd.DataFrame
-    bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (record.read_sample_chunk)
 
 
 def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,

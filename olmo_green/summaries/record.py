@@ -17,8 +17,8 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.record import RunConfig
+from olmo_green.record.summaries import ChunkId, load_node, save_node
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
-from olmo_green.summaries.files import ChunkId, load_node, save_node
 from olmo_green.telemetry.integrate import GAP_FACTOR
 
 log = logging.getLogger(__name__)

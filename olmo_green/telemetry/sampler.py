@@ -18,12 +18,13 @@ from collections.abc import Callable
 
 from olmo_green import record as rr
 from olmo_green.clock import Clock
+from olmo_green.record.options import DEFAULT_SAMPLING_INTERVAL_S
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.validate import SampleFilter
 
 log = logging.getLogger(__name__)
 
-DEFAULT_INTERVAL_S = 0.1
+DEFAULT_INTERVAL_S = DEFAULT_SAMPLING_INTERVAL_S  # the one default (record/options.py)
 REJECTS_EVERY_S = 10.0  # a lying sensor writes one event per source this often, not one per sample
 
 

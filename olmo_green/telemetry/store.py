@@ -23,13 +23,13 @@ from pathlib import Path
 
 from olmo_green import record as rr
 from olmo_green.linelog import LossTally, append_header, cut_back, number_text
+from olmo_green.record.options import DEFAULT_FLUSH_INTERVAL_S
+from olmo_green.record.summaries import ChunkId, load_node, save_node
 from olmo_green.summaries.build import summarise_chunk
-from olmo_green.summaries.files import ChunkId, load_node, save_node
 from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.sources.base import Reading
 
 log = logging.getLogger(__name__)
-DEFAULT_FLUSH_INTERVAL_S = 2.0
 DEFAULT_CHUNK_ROWS = 1_000_000  # 8 devices at 10 Hz: about 3.5 hours a chunk
 
 

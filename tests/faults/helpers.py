@@ -17,7 +17,7 @@ STEP_S = 0.01  # one "optimizer step" of the fake loop
 
 def open_meter(run_dir: Path, sources: list, hardware: str = "h100") -> EnergyMeter:
     """A meter sampling every 5 ms and flushing every 20 ms, so a test's faults land mid-record."""
-    meter = EnergyMeter(run_dir=run_dir, hardware=hardware, sources=sources, interval_s=0.005,
+    meter = EnergyMeter(run_dir=run_dir, hardware=hardware, sources=sources, sampling_interval_s=0.005,
                         flush_interval_s=0.02)
     return meter.start()
 

@@ -36,7 +36,8 @@ def assert_reports_like_the_profile(run) -> None:
 
 
 def test_an_energy_meter_run_reports_with_its_profile(tmp_path):
-    with EnergyMeter(tmp_path, "h100", simulate=True, interval_s=0.01, tags={"team": "green"}) as meter:
+    with EnergyMeter(tmp_path, "h100", simulate=True, sampling_interval_s=0.01,
+                     tags={"team": "green"}) as meter:
         for _ in range(3):
             time.sleep(0.02)
             meter.step(tokens=128, loss=1.0)
@@ -49,7 +50,7 @@ def test_an_energy_meter_run_reports_with_its_profile(tmp_path):
 
 
 def test_the_hf_callback_run_reports_with_its_profile(tmp_path):
-    callback = hf_energy_callback(tmp_path, "h100", simulate=True, interval_s=0.01, merge_idle_s=0.0)
+    callback = hf_energy_callback(tmp_path, "h100", simulate=True, sampling_interval_s=0.01, merge_idle_s=0.0)
     state, control = SimpleNamespace(global_step=0, log_history=[]), SimpleNamespace()
     callback.on_train_begin(None, state, control)
     for _ in range(3):
@@ -62,7 +63,7 @@ def test_the_hf_callback_run_reports_with_its_profile(tmp_path):
 
 
 def test_the_hf_callback_records_tokens_where_trainer_counts_them(tmp_path):
-    callback = hf_energy_callback(tmp_path, "h100", simulate=True, interval_s=0.01, merge_idle_s=0.0)
+    callback = hf_energy_callback(tmp_path, "h100", simulate=True, sampling_interval_s=0.01, merge_idle_s=0.0)
     state = SimpleNamespace(global_step=0, log_history=[], num_input_tokens_seen=100)  # 100 before start
     control = SimpleNamespace()
     callback.on_train_begin(None, state, control)
@@ -80,7 +81,7 @@ def test_an_existing_config_is_never_replaced(tmp_path):
     meter_config = RunConfig.for_meter(load_profile("h100"), True, TelemetryOptions())
     assert meter_config.save(tmp_path, replace=False) is False
     assert (tmp_path / "config.yaml").read_text() == "hardware: lumi\n"
-    with EnergyMeter(tmp_path, "h100", simulate=True, interval_s=0.01) as meter:
+    with EnergyMeter(tmp_path, "h100", simulate=True, sampling_interval_s=0.01) as meter:
         meter.step(tokens=1)
     assert (tmp_path / "config.yaml").read_text() == "hardware: lumi\n"
 
@@ -114,13 +115,14 @@ def test_a_meter_inside_a_train_of_the_same_process_does_not_lock_against_it(tmp
     from olmo_green import runlock
 
     with runlock.acquire(tmp_path):
-        with EnergyMeter(tmp_path, "h100", simulate=True, interval_s=0.01) as meter:
+        with EnergyMeter(tmp_path, "h100", simulate=True, sampling_interval_s=0.01) as meter:
             meter.step(tokens=1)
     assert (tmp_path / "steps.csv").exists()
 
 
-@pytest.mark.parametrize("setting", [{"interval_s": 0}, {"interval_s": float("nan")}, {"interval_s": 1e-9},
-                                     {"flush_interval_s": -1}, {"sync_every_steps": 0},
+@pytest.mark.parametrize("setting", [{"sampling_interval_s": 0}, {"sampling_interval_s": float("nan")},
+                                     {"sampling_interval_s": 1e-9},
+                                     {"flush_interval_s": -1}, {"sync_interval_steps": 0},
                                      {"merge_idle_s": float("nan")}, {"merge_idle_s": -1.0}])
 def test_meter_options_pass_the_rule_for_numbers(tmp_path, setting):
     with pytest.raises(ConfigError):

@@ -155,7 +155,7 @@ def test_the_checkpoint_window_covers_only_the_blocked_time(tmp_path, monkeypatc
     config = apply_overrides(small_config(data), ["max_steps=12", "save_interval=4", "async_checkpoint=true"])
     run = tmp_path / "run"
     run.mkdir()
-    meter = EnergyCallback(hardware="lumi", simulate=True, interval_s=0.02)
+    meter = EnergyCallback(hardware="lumi", simulate=True, sampling_interval_s=0.02)
     Trainer(build_parts(config, run, torch.device("cpu"), DistEnv(), [meter])).fit()
 
     writes = [e for e in rr.read_events(run) if e["kind"] == rr.EVENT_CHECKPOINT_WRITE]

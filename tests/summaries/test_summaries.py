@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from olmo_green import record as rr
 from olmo_green.cli import cli
+from olmo_green.record.summaries import summary_path
 from olmo_green.reports import account_run
 from olmo_green.reports.energy import run_energy, trace_energy
-from olmo_green.summaries.files import summary_path
 
 T0_S = 1.7e9
 
@@ -173,7 +173,7 @@ def test_a_read_only_record_still_reports_building_summaries_in_memory(tmp_path)
 
 def test_a_read_only_record_as_root_reports_without_saving(tmp_path, monkeypatch):
     """Root writes through chmod: a failing save (what a read-only mount gives) is simulated."""
-    from olmo_green.summaries import files
+    from olmo_green.record import summaries as files
 
     def refuse(*_a, **_k):
         raise OSError(30, "Read-only file system")

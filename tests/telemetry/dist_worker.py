@@ -11,7 +11,8 @@ from olmo_green.telemetry import EnergyCallback
 
 def main(run_dir: str, node: str) -> None:
     dist.init_process_group("gloo")
-    callback = EnergyCallback(run_dir, "lumi", simulate=True, interval_s=0.01, node=node, sync_every_steps=2)
+    callback = EnergyCallback(run_dir, "lumi", simulate=True, sampling_interval_s=0.01, node=node,
+                              sync_interval_steps=2)
     callback.pre_train({"step": 0})
     for step in range(1, 7):
         callback.pre_step(step)

@@ -11,7 +11,7 @@ from tests.telemetry.test_meter import record_total_j
 
 
 def _callback(run_dir):
-    return EnergyCallback(run_dir, "lumi", simulate=True, interval_s=0.01, sync_every_steps=3)
+    return EnergyCallback(run_dir, "lumi", simulate=True, sampling_interval_s=0.01, sync_interval_steps=3)
 
 
 def test_simulated_run_steps_plus_phases_equal_total(tmp_path):
@@ -52,7 +52,7 @@ def test_close_without_pre_train_is_harmless():
 
 
 def test_progress_text_shows_live_power_energy_and_emissions(tmp_path):
-    callback = EnergyCallback(tmp_path, "mosaicml-a100", simulate=True, interval_s=0.01)
+    callback = EnergyCallback(tmp_path, "mosaicml-a100", simulate=True, sampling_interval_s=0.01)
     assert callback.progress_text() == ""  # nothing measured before pre_train
     callback.pre_train({"step": 0})
     callback.pre_step(1)
@@ -66,7 +66,7 @@ def test_progress_text_shows_live_power_energy_and_emissions(tmp_path):
 
 
 def test_progress_text_has_no_emissions_without_a_known_intensity(tmp_path):
-    callback = EnergyCallback(tmp_path, "h100", simulate=True, interval_s=0.01)
+    callback = EnergyCallback(tmp_path, "h100", simulate=True, sampling_interval_s=0.01)
     callback.pre_train({"step": 0})
     text = callback.progress_text()
     callback.close()

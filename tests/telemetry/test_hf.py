@@ -10,7 +10,7 @@ from tests.telemetry.test_meter import record_total_j
 
 
 def test_trainer_hooks_write_steps_and_an_eval_phase(tmp_path):
-    callback = hf_energy_callback(tmp_path, "h100", simulate=True, interval_s=0.01, merge_idle_s=0.0)
+    callback = hf_energy_callback(tmp_path, "h100", simulate=True, sampling_interval_s=0.01, merge_idle_s=0.0)
     state = SimpleNamespace(global_step=0, log_history=[])
     control = SimpleNamespace()
     callback.on_train_begin(None, state, control)

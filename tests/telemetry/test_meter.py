@@ -16,8 +16,8 @@ def record_total_j(run_dir, domain="gpu") -> float:
 
 
 def _simple_run(run_dir, steps=12):
-    with EnergyMeter(run_dir=run_dir, hardware="lumi", simulate=True, interval_s=0.01,
-                     flush_interval_s=0.05, sync_every_steps=4) as meter:
+    with EnergyMeter(run_dir=run_dir, hardware="lumi", simulate=True, sampling_interval_s=0.01,
+                     flush_interval_s=0.05, sync_interval_steps=4) as meter:
         for _ in range(steps):
             time.sleep(0.003)
             meter.step(tokens=256, loss=1.5)
@@ -50,7 +50,7 @@ def test_modelled_energy_says_so_and_counts_packages(tmp_path):
 
 def test_state_dict_continues_totals(tmp_path):
     first = _simple_run(tmp_path / "a", steps=3)
-    second = EnergyMeter(hardware="lumi", simulate=True, interval_s=0.01)
+    second = EnergyMeter(hardware="lumi", simulate=True, sampling_interval_s=0.01)
     second.load_state_dict(first.state_dict())
     with second:
         time.sleep(0.02)
@@ -61,7 +61,7 @@ def test_state_dict_continues_totals(tmp_path):
 
 def test_a_failing_source_never_stops_the_loop(tmp_path):
     source = SteadySource(power_w=200.0)
-    with EnergyMeter(run_dir=tmp_path, sources=[source], interval_s=0.01) as meter:
+    with EnergyMeter(run_dir=tmp_path, sources=[source], sampling_interval_s=0.01) as meter:
         meter.step()
         source.fail = True
         time.sleep(0.05)
@@ -75,7 +75,7 @@ def test_a_failing_source_never_stops_the_loop(tmp_path):
 
 
 def test_no_sensor_warns_and_runs_without_energy(tmp_path, caplog):
-    with EnergyMeter(run_dir=tmp_path, sources=[], interval_s=0.01) as meter:
+    with EnergyMeter(run_dir=tmp_path, sources=[], sampling_interval_s=0.01) as meter:
         meter.step()
     assert meter.totals.run_j == 0.0 and meter.live_status()["method"] == "none"
     assert any("no energy sensor" in m for m in caplog.messages)
@@ -85,7 +85,7 @@ def test_no_sensor_warns_and_runs_without_energy(tmp_path, caplog):
 
 def test_node_domains_are_totalled_apart(tmp_path):
     gpu, cpu = SteadySource(power_w=300.0), SteadySource(power_w=50.0, domain="cpu")
-    with EnergyMeter(sources=[gpu, cpu], interval_s=0.01) as meter:
+    with EnergyMeter(sources=[gpu, cpu], sampling_interval_s=0.01) as meter:
         time.sleep(0.05)
         meter.step()
     totals = meter.domain_totals_j()
@@ -97,7 +97,7 @@ def test_node_domains_are_totalled_apart(tmp_path):
 def _short_busy_step_j(run_dir, read_at_boundaries: bool) -> tuple[float, float]:
     """A 0.1 s step at 1000 W between idle stretches, sampled in the background only once a second."""
     source = SwitchedSource()
-    with EnergyMeter(run_dir=run_dir, sources=[source], interval_s=1.0, merge_idle_s=0.0,
+    with EnergyMeter(run_dir=run_dir, sources=[source], sampling_interval_s=1.0, merge_idle_s=0.0,
                      read_at_boundaries=read_at_boundaries) as meter:
         meter.begin("idle")
         time.sleep(0.3)

@@ -17,8 +17,8 @@ from olmo_green.telemetry import EnergyCallback
 
 def main(run_dir: str, max_steps: int) -> None:
     saved = Path(run_dir) / "checkpoints" / "meter.json"
-    callback = EnergyCallback(run_dir, "lumi", simulate=True, interval_s=0.01, flush_interval_s=0.05,
-                              sync_every_steps=1)
+    callback = EnergyCallback(run_dir, "lumi", simulate=True, sampling_interval_s=0.01, flush_interval_s=0.05,
+                              sync_interval_steps=1)
     start = 1
     if saved.exists():
         state = json.loads(saved.read_text())

@@ -1,8 +1,8 @@
 """A node's chunk summaries on disk: three Parquet files, one row set per chunk.
 
-    telemetry/<node>.summary.parquet    one row per chunk and device (build.DEVICE_COLUMNS)
-    telemetry/<node>.buckets.parquet    one row per chunk, device and bucket (build.BUCKET_COLUMNS)
-    telemetry/<node>.domains.parquet    one row per chunk, domain and bucket (build.DOMAIN_COLUMNS)
+    telemetry/<node>.summary.parquet    one row per chunk and device (DEVICE_COLUMNS)
+    telemetry/<node>.buckets.parquet    one row per chunk, device and bucket (BUCKET_COLUMNS)
+    telemetry/<node>.domains.parquet    one row per chunk, domain and bucket (DOMAIN_COLUMNS)
 
 Every row carries its chunk's identity (file name, size in bytes, modification
 time in ns) and the settings it was built with (bucket_s, gap setting); the
@@ -23,9 +23,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from olmo_green import record as rr
 from olmo_green.fileio import replacing
-from olmo_green.summaries.build import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
+from olmo_green.record.layout import telemetry_dir
+
+DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_readings", "counter", "valid",
+                  "first_s", "last_s", "first_value", "last_value", "energy_j", "gaps", "gap_s", "resets",
+                  "peak_w", "max_gap_s"]
+BUCKET_COLUMNS = ["node", "device", "domain", "bucket", "energy_j", "covered_s", "min_w", "max_w"]
+DOMAIN_COLUMNS = ["node", "domain", "bucket", "energy_j", "power_w", "covered_s", "devices"]
+
+
+@dataclass
+class ChunkSummary:
+    """A chunk's summary: one row per device, per device bucket, and per domain bucket."""
+
+    devices: pd.DataFrame
+    buckets: pd.DataFrame
+    domains: pd.DataFrame
+    bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (chunks.read_sample_chunk)
+
 
 KINDS = {"devices": ".summary.parquet", "buckets": ".buckets.parquet", "domains": ".domains.parquet"}
 IDENTITY = ["chunk", "chunk_bytes", "chunk_mtime_ns", "bucket_s", "gap_setting_s"]
@@ -54,7 +70,7 @@ class ChunkId:
 
 
 def summary_path(run_dir: str | Path, node: str, kind: str) -> Path:
-    return rr.telemetry_dir(run_dir) / f"{node}{KINDS[kind]}"
+    return telemetry_dir(run_dir) / f"{node}{KINDS[kind]}"
 
 
 @dataclass
