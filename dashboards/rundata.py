@@ -10,7 +10,6 @@ reading, so peaks survive however long the run.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,11 +100,7 @@ def detail_nodes(names: list[str], pattern: str | None) -> list[str]:
     """The nodes whose devices are drawn: those matching `pattern`, else the first few."""
     if pattern is None:
         return names[:DEVICE_PANEL_NODES]
-    chosen = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
-    if not chosen:
-        raise InputFileError(f"--nodes {pattern!r} matches none of the record's nodes "
-                             f"({', '.join(names[:5])}{', ...' if len(names) > 5 else ''})")
-    return chosen
+    return rr.match_nodes(names, pattern)
 
 
 def step_of_time(run: RunData, time_s: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from olmo_green.clock import Clock
-from olmo_green.linelog import StepLog
 from olmo_green.model.callbacks import Callback
+from olmo_green.record.linelog import StepLog
 
 
 class StepRows(Callback):

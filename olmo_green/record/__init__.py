@@ -8,6 +8,8 @@
     options.py   the meter's options: config.yaml's telemetry section
     train.py     `olmo-green train`'s configuration: config.yaml's other sections
     csvfile.py   appended CSV files read whatever a kill left
+    linelog.py   the writers of steps.csv and events.jsonl (a line a row, flushed)
+    summaries.py the chunk summary files (telemetry/<node>.summary|buckets|domains.parquet)
 
 Everything else (telemetry, summaries, reports, dashboards, commands) reads and writes a record
 through this package; tests/code/test_record_home.py holds them to it.

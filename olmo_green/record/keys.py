@@ -21,10 +21,15 @@ UNIT_WORDS = {"_s": "a number of seconds", "_w": "a number of watts", "_j": "a n
               "_steps": "a whole number of steps"}
 
 
+# Keys that had another name once (the meter's): the suggestion names the new one.
+RENAMED = {"interval_s": "sampling_interval_s", "sync_every_steps": "sync_interval_steps"}
+
+
 def unknown_key(key: str, known: list[str] | set[str], where: str = "configuration key") -> ConfigError:
     """`unknown configuration key telemetry.interval_s; did you mean telemetry.sampling_interval_s?`"""
     prefix, _, name = key.rpartition(".")
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
+    close = [RENAMED[name]] if RENAMED.get(name) in known else \
+        difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.5)
     hint = f"did you mean {prefix + '.' if prefix else ''}{close[0]}? " if close else ""
     return ConfigError(f"unknown {where} {key}; {hint}valid: {', '.join(sorted(known))}")
 

@@ -6,6 +6,7 @@ import fnmatch
 import re
 from pathlib import Path
 
+from olmo_green.errors import InputFileError
 from olmo_green.record.layout import OPEN_CHUNK_SUFFIX, open_chunk_path, telemetry_dir
 
 _CHUNK = re.compile(r"^(?P<node>.+)\.(?P<seq>\d{6})\.(?P<ext>parquet|csv)$")
@@ -56,5 +57,11 @@ def node_chunk_paths(run_dir: str | Path, node: str) -> list[Path]:
 
 def match_nodes(names: list[str], pattern: str | None) -> list[str]:
     """The node names a shell pattern (`--nodes 'nid00*'`) selects, case-sensitively as file names
-    are; None selects all."""
-    return list(names) if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    are; None selects all. A pattern that selects none is one line naming a few of the nodes."""
+    if pattern is None:
+        return list(names)
+    chosen = [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    if not chosen:
+        raise InputFileError(f"--nodes {pattern!r} matches none of the record's {len(names)} node(s) "
+                             f"({', '.join(list(names)[:5])}{', ...' if len(names) > 5 else ''})")
+    return chosen

@@ -18,14 +18,14 @@ from typing import Any
 
 from olmo_green import checks
 from olmo_green.errors import ConfigError
-from olmo_green.record.keys import unknown_key
+from olmo_green.record.keys import RENAMED, unknown_key
 
 DEFAULT_SAMPLING_INTERVAL_S = 0.1  # NVML's power updates every ~100 ms on A100/H100 (docs/design.md)
 DEFAULT_FLUSH_INTERVAL_S = 2.0  # a SIGKILL loses at most this much of the samples
 DEFAULT_BUCKET_S = 10.0  # time buckets of the chunk summaries (a divisor of an hour)
 DEFAULT_SYNC_INTERVAL_STEPS = 10  # the meter's own sum over nodes (one collective) this often
 # Names EnergyMeter(...) and MeterOptions accepted before the record/ package: new name.
-OLD_NAMES = {"interval_s": "sampling_interval_s", "sync_every_steps": "sync_interval_steps"}
+OLD_NAMES = RENAMED
 
 
 @dataclass

@@ -11,7 +11,6 @@ checked node by node (examples/verify_record_srun.sh fans it out with srun).
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -76,11 +75,7 @@ def _chosen(listing: dict[str, list[Path]], pattern: str | None,
         raise InputFileError(f"{rr.telemetry_dir(run_dir)}: no sample chunks to verify")
     if pattern is None:
         return listing
-    chosen = {node: paths for node, paths in listing.items() if fnmatch.fnmatchcase(node, pattern)}
-    if not chosen:
-        raise InputFileError(f"--nodes {pattern!r} matches none of the record's {len(listing)} node(s) "
-                             f"({', '.join(list(listing)[:5])}{', ...' if len(listing) > 5 else ''})")
-    return chosen
+    return {node: listing[node] for node in rr.match_nodes(list(listing), pattern)}
 
 
 @dataclass

@@ -28,8 +28,8 @@ from olmo_green import checks, runlock
 from olmo_green import record as rr
 from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
-from olmo_green.linelog import EventLog, StepLog
 from olmo_green.record.config import RunConfig
+from olmo_green.record.linelog import EventLog, StepLog
 from olmo_green.record.options import TelemetryOptions, renamed
 from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.distributed import NodeGroup

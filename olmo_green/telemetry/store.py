@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from olmo_green import record as rr
-from olmo_green.linelog import LossTally, append_header, cut_back, number_text
+from olmo_green.record.linelog import LossTally, append_header, cut_back, number_text
 from olmo_green.record.options import DEFAULT_FLUSH_INTERVAL_S
 from olmo_green.record.summaries import ChunkId, load_node, save_node
 from olmo_green.summaries.build import summarise_chunk

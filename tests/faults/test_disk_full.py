@@ -1,7 +1,7 @@
 """The disk fills while the record is written: training goes on, the report says what was lost.
 
 ENOSPC is simulated by patching the record writers' `open` (olmo_green.telemetry.store for
-samples, olmo_green.linelog for steps and events):
+samples, olmo_green/record/linelog.py for steps and events):
 while the disk is "full", a write puts half its text on disk (a torn line, as a
 real short write does) and raises OSError(ENOSPC).
 """
@@ -12,8 +12,8 @@ import errno
 
 import pytest
 
-from olmo_green import linelog
 from olmo_green import record as rr
+from olmo_green.record import linelog
 from olmo_green.telemetry import store
 from tests.faults.helpers import assert_kept, flushed, open_meter, report, train, train_steps
 from tests.telemetry.fakes import SteadySource

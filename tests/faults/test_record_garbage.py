@@ -101,7 +101,7 @@ def test_a_headerless_or_unreadable_steps_file_is_one_line(tmp_path):
 
 def test_a_resumed_writer_counts_attempts_past_garbage(tmp_path):
     """linelog numbers the next attempt from read_steps: garbage must not break that."""
-    from olmo_green.linelog import StepLog
+    from olmo_green.record.linelog import StepLog
 
     run = run_with_steps(tmp_path, GOOD + [GARBAGE["text_in_time"]])
     log = StepLog(run)

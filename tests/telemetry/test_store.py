@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from olmo_green import record as rr
-from olmo_green.linelog import StepLog
+from olmo_green.record.linelog import StepLog
 from olmo_green.telemetry.sources.base import Reading
 from olmo_green.telemetry.store import SampleStore
 

@@ -25,8 +25,10 @@ import os
 import threading
 from pathlib import Path
 
-from olmo_green import record as rr
 from olmo_green.fileio import replacing
+from olmo_green.record.events import EVENT_RECORDS_DROPPED
+from olmo_green.record.layout import EVENTS_FILE, STEPS_FILE
+from olmo_green.record.steps import STEP_COLUMNS, read_steps
 
 
 class LossTally:
@@ -57,7 +59,7 @@ class LossTally:
         with self._lock:
             if not self.rows:
                 return None
-            event = {"kind": rr.EVENT_RECORDS_DROPPED, "file": self.file, "rows": self.rows,
+            event = {"kind": EVENT_RECORDS_DROPPED, "file": self.file, "rows": self.rows,
                      "error": self.error, "time_start_s": self.first_s, "time_end_s": self.last_s}
             self._reset()
             return event
@@ -147,7 +149,7 @@ class LineLog:
 
 class EventLog(LineLog):
     def __init__(self, run_dir: str | Path, node: str) -> None:
-        super().__init__(Path(run_dir) / rr.EVENTS_FILE)
+        super().__init__(Path(run_dir) / EVENTS_FILE)
         self.node = node
 
     def append(self, event: dict, tally: bool = True) -> bool:
@@ -158,13 +160,13 @@ class StepLog(LineLog):
     """steps.csv: one row per step or phase window, stamped with this writer's attempt."""
 
     def __init__(self, run_dir: str | Path) -> None:
-        path = Path(run_dir) / rr.STEPS_FILE
+        path = Path(run_dir) / STEPS_FILE
         self.attempt = _next_attempt(path)
-        super().__init__(path, header=",".join(rr.STEP_COLUMNS))
+        super().__init__(path, header=",".join(STEP_COLUMNS))
 
     def append(self, row: dict) -> None:
         row = {**row, "attempt": self.attempt}
-        self.write(",".join(_cell(row.get(c)) for c in rr.STEP_COLUMNS))
+        self.write(",".join(_cell(row.get(c)) for c in STEP_COLUMNS))
 
 
 def _next_attempt(path: Path) -> int:
@@ -175,12 +177,12 @@ def _next_attempt(path: Path) -> int:
     """
     if not path.exists() or path.stat().st_size == 0:
         return 0
-    rows = rr.read_steps(path.parent)
+    rows = read_steps(path.parent)
     with path.open(encoding="utf-8") as f:
         header = f.readline().strip()
-    if header != ",".join(rr.STEP_COLUMNS):
+    if header != ",".join(STEP_COLUMNS):
         with replacing(path) as tmp:  # mkstemp beside it: never writes through a planted link
-            rows.to_csv(tmp, index=False, columns=rr.STEP_COLUMNS)
+            rows.to_csv(tmp, index=False, columns=STEP_COLUMNS)
     return int(rows["attempt"].max()) + 1 if len(rows) else 0
 
 
