@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green import record as rr
+from olmo_green.errors import GreenError
 from olmo_green.record import RunConfig
 from olmo_green.record.summaries import ChunkId, load_node, save_node
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
@@ -37,7 +38,10 @@ class SummarySettings:
 
 def record_settings(run_dir: str | Path) -> SummarySettings:
     """The settings of a run: its config.yaml's telemetry section, else the defaults."""
-    config = RunConfig.load(run_dir)  # a broken config.yaml is one line naming the key
+    try:
+        config = RunConfig.load(run_dir)
+    except GreenError:
+        config = None  # the report names a broken config where it reads the profile (one line)
     if config is None:
         return SummarySettings()
     # Only what the file says: without a sampling interval each chunk's own median decides

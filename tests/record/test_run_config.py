@@ -143,7 +143,7 @@ def test_the_telemetry_section_is_the_meters_options_type():
 
 
 def test_the_old_meter_names_still_work_with_a_deprecation_warning():
-    with pytest.warns(DeprecationWarning, match="sampling_interval_s"):
+    with pytest.warns(DeprecationWarning, match="is now (sampling_interval_s|sync_interval_steps)"):
         meter = EnergyMeter(None, "local", simulate=True, interval_s=0.05, sync_every_steps=3)
     assert meter.options.sampling_interval_s == 0.05 and meter.options.sync_every_steps == 3
     with warnings.catch_warnings():
