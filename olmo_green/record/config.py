@@ -26,6 +26,7 @@ import yaml
 
 from olmo_green.errors import ConfigError, GreenError, InputFileError
 from olmo_green.fileio import write_atomic, write_if_absent
+from olmo_green.record.csvfile import read_text
 from olmo_green.record.keys import unknown_key
 from olmo_green.record.layout import CONFIG_FILE
 from olmo_green.record.options import TelemetryOptions
@@ -127,13 +128,9 @@ class RunConfig:
         path = Path(run_dir) / CONFIG_FILE
         if not path.exists():
             return None
-        if not path.is_file():
-            raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
+        text = read_text(path)
         try:
-            text = path.read_bytes().decode("utf-8", errors="replace")
             data = yaml.safe_load(text)  # safe_load: a python/object tag is refused, never run
-        except OSError as e:
-            raise InputFileError(f"{path}: cannot be read ({e.strerror or e})") from e
         except yaml.YAMLError as e:  # its message spans lines (with a caret); the CLI prints one
             first = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise InputFileError(f"{path}: not valid YAML ({first}); fix it, or pass --hardware") from e

@@ -1,10 +1,23 @@
-"""Reading the record's appended CSV files (steps, the open sample chunk) whatever a kill left."""
+"""Reading record files whatever a kill left: their text, and appended CSV files (steps, the open chunk)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
+
+from olmo_green.errors import InputFileError
+
+
+def read_text(path: Path) -> str:
+    """A record file's text: bytes that are not UTF-8 become U+FFFD; a path that is not a plain file
+    (a FIFO would block the read forever) or cannot be read is an InputFileError of one line."""
+    if path.exists() and not path.is_file():
+        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as e:
+        raise InputFileError(f"{path}: cannot be read ({e.strerror or e})") from e
 
 
 def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -16,14 +29,7 @@ def read_csv_tolerant(path: Path, columns: list[str]) -> pd.DataFrame:
     A file that cannot be read at all (a directory, no permission, no header) is
     an InputFileError of one line.
     """
-    from olmo_green.errors import InputFileError
-
-    if path.exists() and not path.is_file():  # a FIFO would block the read forever
-        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace").removeprefix("\ufeff")
-    except OSError as e:
-        raise InputFileError(f"{path}: cannot be read ({e.strerror or e})") from e
+    text = read_text(path).removeprefix("\ufeff")
     if text and not text.endswith("\n"):
         text = text[: text.rfind("\n") + 1]
     lines = [line for line in text.splitlines() if line.strip()]

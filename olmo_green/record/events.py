@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+from olmo_green.record.csvfile import read_text
 from olmo_green.record.layout import EVENTS_FILE
 
 # Event kinds of events.jsonl: one JSON object a line, its "kind" one of these.
@@ -51,14 +52,7 @@ def read_events(run_dir: str | Path) -> Events:
     events = Events()
     if not path.exists():
         return events
-    from olmo_green.errors import InputFileError
-
-    if not path.is_file():
-        raise InputFileError(f"{path}: not a regular file; a run record holds plain files")
-    try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as e:
-        raise InputFileError(f"{path}: cannot be read ({e.strerror or e})") from e
+    text = read_text(path)
     lines = text.splitlines()
     torn = bool(text) and not text.endswith("\n")  # the last line of a killed writer
     for number, line in enumerate(lines, 1):
