@@ -1,4 +1,4 @@
-"""`olmo-green train`'s configuration: `--set` overrides, `--tag` flags and a user's YAML file.
+"""`olmo-green train`'s configuration: `--set` overrides and `--tag` flags.
 
 The dataclasses themselves are record/train.py (config.yaml's sections; the telemetry section
 is the meter's options, record/options.py); a run's config.yaml is read and written by
@@ -7,12 +7,11 @@ record/config.py (RunConfig.load / save) only. The names are re-exported here fo
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.errors import ConfigError
 from olmo_green.record.keys import unknown_key
 from olmo_green.record.options import TelemetryOptions
 from olmo_green.record.train import (
@@ -31,7 +30,7 @@ from olmo_green.record.train import (
 TelemetrySection = TelemetryOptions  # the old name of the telemetry section
 __all__ = ["ACTIVATION_CHECKPOINTING", "BatchSection", "DataSection", "DistributedSection", "LogSection",
            "ModelSection", "OptimSection", "ScheduleSection", "TelemetrySection", "TrainConfig",
-           "apply_overrides", "check_tags", "load_config", "parse_tags"]
+           "apply_overrides", "check_tags", "parse_tags"]
 
 
 def parse_tags(items: tuple[str, ...] | list[str]) -> dict[str, str]:
@@ -104,21 +103,3 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
             node[part] = value
         else:
             node = node[part]
-
-
-# ---------------------------------------------------------------- YAML
-
-
-def load_config(path: str | Path) -> TrainConfig:
-    """A TrainConfig from YAML; keys written for the reader (resolved_*) are skipped."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError as e:
-        raise InputFileError(f"configuration file {path} does not exist") from e
-    except yaml.YAMLError as e:  # its message spans lines (with a caret); the CLI prints one
-        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a configuration is a mapping of keys to values")
-    return TrainConfig.from_dict({k: v for k, v in data.items() if not k.startswith("resolved_")})
-
