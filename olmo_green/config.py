@@ -20,6 +20,7 @@ import yaml
 from olmo_green import checks
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.fileio import write_atomic
+from olmo_green.units import S_PER_HOUR
 
 
 def _positive(section: str, name: str, value: float | int | None, allow_none: bool = False,
@@ -159,7 +160,7 @@ class TelemetrySection:
         checks.check(self.forecast_interval_s, "forecast_interval_s", "telemetry.forecast_interval_s")
         if not self.metrics_host.strip():
             raise ConfigError("telemetry.metrics_host must name an address, e.g. 127.0.0.1")
-        if 3600.0 % self.summary_bucket_s:  # hours must be whole buckets: hourly intensities stay exact
+        if S_PER_HOUR % self.summary_bucket_s:  # hours must be whole buckets: hourly intensities stay exact
             raise ConfigError(f"telemetry.summary_bucket_s must divide 3600 (an hour), "
                               f"got {self.summary_bucket_s!r}")
 

@@ -30,10 +30,11 @@ from pathlib import Path
 import yaml
 
 from olmo_green import checks
-from olmo_green.carbon import J_PER_KWH, CarbonLine, CarbonOptions, resolve_factors
+from olmo_green.carbon import CarbonLine, CarbonOptions, emissions_kg, resolve_factors
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.reports.holistic import Holistic, holistic
+from olmo_green.units import S_PER_HOUR, mwh
 
 PUBLISHED_TABLE = Path(__file__).with_name("published.csv")
 
@@ -74,7 +75,7 @@ class Estimate:
 
     @property
     def device_hours(self) -> float:
-        return self.device_seconds / 3600.0
+        return self.device_seconds / S_PER_HOUR
 
     @property
     def gpu_energy_j(self) -> float:
@@ -82,7 +83,7 @@ class Estimate:
 
     @property
     def gpu_energy_mwh(self) -> float:
-        return self.gpu_energy_j / J_PER_KWH / 1000.0
+        return mwh(self.gpu_energy_j)
 
     @property
     def intensity_kg_per_kwh(self) -> float | None:
@@ -175,10 +176,10 @@ def estimate(model: str, tokens: float, hardware: str, mfu: float | None = None,
     factors = resolve_factors(carbon or CarbonOptions(), profile, require_intensity=False)
     energy_j = device_seconds * power_w
     lines = [CarbonLine(basis=i.basis, intensity_kg_per_kwh=i.kg_per_kwh,
-                        emissions_kg=energy_j * factors.pue / J_PER_KWH * i.kg_per_kwh,
+                        emissions_kg=emissions_kg(energy_j, factors.pue, i.kg_per_kwh),
                         source=i.source, headline=n == 0) for n, i in enumerate(factors.intensities)]
     wue = carbon.wue if carbon is not None else None
-    extra = holistic(energy_j, factors.pue, device_seconds / 3600.0, profile, wue=wue)
+    extra = holistic(energy_j, factors.pue, device_seconds / S_PER_HOUR, profile, wue=wue)
     return Estimate(model=model, tokens=tokens, hardware=profile.name, gpu_type=profile.gpu_type,
                     flops_per_token=per_token, mfu=mfu_value, mfu_source=mfu_source,
                     device_seconds=device_seconds, power_per_device_w=power_w,

@@ -28,6 +28,7 @@ from olmo_green.telemetry.integrate import (
     device_slices,
     uses_counter,
 )
+from olmo_green.units import S_PER_HOUR
 
 DEFAULT_BUCKET_S = 10.0
 # Wider resolutions a reader may hold a long record at: divisors of an hour (hourly intensities
@@ -41,7 +42,8 @@ def resolution_s(span_s: float, at_most: float, bucket_s: float = DEFAULT_BUCKET
     for choice in RESOLUTIONS_S:
         if choice >= bucket_s and choice % bucket_s == 0 and span_s / choice <= at_most:
             return choice
-    return 3600.0 * max(1, int(np.ceil(span_s / max(at_most, 1.0) / 3600.0)))  # bucket_s divides an hour
+    # bucket_s divides an hour
+    return S_PER_HOUR * max(1, int(np.ceil(span_s / max(at_most, 1.0) / S_PER_HOUR)))
 DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_readings", "counter", "valid",
                   "first_s", "last_s", "first_value", "last_value", "energy_j", "gaps", "gap_s", "resets",
                   "peak_w", "max_gap_s"]

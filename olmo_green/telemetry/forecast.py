@@ -22,8 +22,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from olmo_green.telemetry.ledger import Window
+from olmo_green.units import J_PER_KWH, KG_PER_T, KWH_PER_MWH, L_PER_KL
 
-J_PER_KWH = 3.6e6
 WARMUP_STEPS = 5  # steps whose energy per token must agree before the first forecast
 STABLE_SPREAD = 0.2  # each within 20 % of their median
 RECENT_STEPS = 20  # steps whose mean energy is projected
@@ -40,11 +40,11 @@ class Forecast:
     def event(self) -> dict:
         """The fields of a `forecast` event (runrecord.EVENT_FORECAST), in the record's units."""
         fields = {"at_step": self.at_step, "max_steps": self.max_steps,
-                  "energy_mwh_at_end": self.energy_j_at_end / J_PER_KWH / 1000.0,
+                  "energy_mwh_at_end": self.energy_j_at_end / J_PER_KWH / KWH_PER_MWH,
                   "emissions_tco2eq_at_end": None if self.emissions_kg_at_end is None
-                  else self.emissions_kg_at_end / 1000.0}
+                  else self.emissions_kg_at_end / KG_PER_T}
         if self.water_l_at_end is not None:
-            fields["water_kl_at_end"] = self.water_l_at_end / 1000.0
+            fields["water_kl_at_end"] = self.water_l_at_end / L_PER_KL
         return fields
 
 

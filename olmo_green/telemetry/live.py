@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 from olmo_green import runrecord as rr
 from olmo_green.telemetry.forecast import Forecaster
 from olmo_green.telemetry.ledger import Window
+from olmo_green.units import J_PER_KWH
 
 if TYPE_CHECKING:
     from olmo_green.telemetry.meter import EnergyMeter
 
 log = logging.getLogger(__name__)
-J_PER_KWH = 3.6e6
 
 
 def job_event(time_s: float) -> dict | None:

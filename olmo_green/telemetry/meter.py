@@ -43,9 +43,9 @@ from olmo_green.telemetry.sources.detect import open_sources
 from olmo_green.telemetry.state import Totals
 from olmo_green.telemetry.store import DEFAULT_FLUSH_INTERVAL_S, SampleStore
 from olmo_green.telemetry.validate import SampleFilter
+from olmo_green.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
-J_PER_KWH = 3.6e6
 
 
 @dataclass(frozen=True)

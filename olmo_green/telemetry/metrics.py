@@ -28,11 +28,12 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from olmo_green.units import G_PER_KG, J_PER_KWH
+
 if TYPE_CHECKING:
     from olmo_green.telemetry.live import LiveOutputs
 
 log = logging.getLogger(__name__)
-J_PER_KWH = 3.6e6
 
 
 class MeterCollector:
@@ -65,7 +66,7 @@ class MeterCollector:
         yield _one(CounterMetricFamily, "olmo_green_tokens", "Tokens of the steps recorded.", node,
                    self.live.tokens)
         if self.live.kg_per_kwh is not None:
-            grams = gpu_j / J_PER_KWH * self.live.kg_per_kwh * 1000.0
+            grams = gpu_j / J_PER_KWH * self.live.kg_per_kwh * G_PER_KG
             yield _one(CounterMetricFamily, "olmo_green_emissions_grams",
                        "GPU energy of this node x PUE x headline intensity (g CO2e).", node, grams)
         method = GaugeMetricFamily("olmo_green_method_info", "How the energy is measured.",
