@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from olmo_green.telemetry.integrate import EnergyCurve
 from olmo_green.units import G_PER_KG, J_PER_KWH, S_PER_HOUR
+
+if TYPE_CHECKING:  # types only: carbon needs no telemetry or hardware code at run time
+    from olmo_green.telemetry.integrate import EnergyCurve
 
 
 @dataclass(frozen=True)

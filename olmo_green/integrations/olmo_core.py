@@ -45,10 +45,10 @@ from olmo_core.io import is_url  # noqa: E402
 from olmo_core.train.callbacks import Callback, CallbackConfig, EvaluatorCallback  # noqa: E402
 from olmo_core.train.common import TRAIN_CE_LOSS_METRIC  # noqa: E402
 
+from olmo_green.carbon.accounting import headline_factor  # noqa: E402
 from olmo_green.errors import ConfigError  # noqa: E402
 from olmo_green.hardware.profiles import HardwareProfile, load_profile  # noqa: E402
 from olmo_green.integrations.olmo_core_windows import WindowWrappers  # noqa: E402
-from olmo_green.telemetry.callback import headline_factor  # noqa: E402
 from olmo_green.telemetry.meter import EnergyMeter  # noqa: E402
 from olmo_green.units import J_PER_KWH  # noqa: E402
 

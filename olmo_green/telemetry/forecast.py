@@ -21,7 +21,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from olmo_green import runrecord as rr
 from olmo_green.telemetry.ledger import Window
+from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
 from olmo_green.units import J_PER_KWH, KG_PER_T, KWH_PER_MWH, L_PER_KL
 
 WARMUP_STEPS = 5  # steps whose energy per token must agree before the first forecast
@@ -100,6 +102,24 @@ class Forecaster:
         if f.emissions_kg_at_end is not None:
             text += f", {f.emissions_kg_at_end:.3g} kg CO2e"
         return text
+
+
+class ForecastOutput(LiveOutput):
+    """The forecaster as a live output: a due forecast becomes a `forecast` event."""
+
+    def __init__(self, forecaster: Forecaster) -> None:
+        self.forecaster = forecaster
+
+    def on_window(self, snapshot: LiveSnapshot) -> list[dict]:
+        if snapshot.window is None:
+            return []
+        forecast = self.forecaster.observe(snapshot.window, snapshot.phase_j)
+        if forecast is None:
+            return []
+        return [{"kind": rr.EVENT_FORECAST, "time_s": snapshot.window.end_s, **forecast.event()}]
+
+    def progress_text(self) -> str:
+        return self.forecaster.text()
 
 
 def _stable(values: deque) -> bool:
