@@ -33,7 +33,7 @@ from olmo_green.units import S_PER_HOUR
 DEFAULT_BUCKET_S = 10.0
 # Wider resolutions a reader may hold a long record at: divisors of an hour (hourly intensities
 # stay exact at every edge), then whole hours.
-RESOLUTIONS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+RESOLUTIONS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, S_PER_HOUR)
 
 
 def resolution_s(span_s: float, at_most: float, bucket_s: float = DEFAULT_BUCKET_S) -> float:
