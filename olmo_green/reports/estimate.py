@@ -27,9 +27,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from olmo_green import checks
 from olmo_green.carbon import CarbonLine, CarbonOptions, emissions_kg, resolve_factors
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import HardwareProfile, load_profile
@@ -109,23 +106,10 @@ class Estimate:
 
 
 def load_model_config(name_or_path: str):
-    """A model preset (olmo-7b, ...) or a model YAML file -> OLMoConfig."""
-    from olmo_green.model.config import OLMoConfig  # the configuration only: no torch import
+    """A model preset (olmo-7b, ...) or a model YAML file -> OLMoConfig (the one loader)."""
+    from olmo_green.model.config import load_model_config as load  # the configuration only: no torch
 
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml"):
-        if path.is_dir():
-            raise ConfigError(f"{path}: is a directory; pass the model YAML file")
-        if not path.is_file():
-            raise ConfigError(f"{path}: model file not found; pass a preset (olmo-7b) or an existing YAML")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        data = data.get("model", data) if isinstance(data, dict) else data
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: a model file is a mapping of OLMoConfig fields")
-        config = OLMoConfig.from_dict(data)
-        checks.check_model_numbers(config, origin=str(path))  # the one rule for numbers
-        return config
-    return OLMoConfig.from_preset(name_or_path)
+    return load(name_or_path)
 
 
 def training_flops_per_token(config) -> float:
