@@ -87,11 +87,7 @@ class LiveOutputs:
 
     def close(self) -> None:
         """Stop the endpoint and close the trackers; never raises."""
-        for output in self.outputs:
-            try:
-                output.close()
-            except Exception as e:
-                log.warning("telemetry: closing %s failed (%s)", type(output).__name__, e)
+        close_all(self.outputs)
 
 
 class TrackerOutput(LiveOutput):
@@ -114,11 +110,16 @@ class TrackerOutput(LiveOutput):
         return []
 
     def close(self) -> None:
-        for tracker in self.trackers:
-            try:
-                tracker.close()
-            except Exception as e:
-                log.warning("telemetry: closing %s failed (%s)", type(tracker).__name__, e)
+        close_all(self.trackers)
+
+
+def close_all(parts: list) -> None:
+    """Close each part (an output, a tracker); one that fails is a warning, never an exception."""
+    for part in parts:
+        try:
+            part.close()
+        except Exception as e:
+            log.warning("telemetry: closing %s failed (%s)", type(part).__name__, e)
 
 
 def step_values(window, run_j: float, kg_per_kwh: float | None) -> dict[str, float]:
