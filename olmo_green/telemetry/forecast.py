@@ -22,6 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from olmo_green import runrecord as rr
+from olmo_green.carbon.intensity import emissions_kg
 from olmo_green.telemetry.ledger import Window
 from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
 from olmo_green.units import J_PER_KWH, KG_PER_T, KWH_PER_MWH, L_PER_KL
@@ -89,8 +90,8 @@ class Forecaster:
         per_step_j = statistics.fmean(self.step_j) + self.outside_j / self.steps_seen
         energy_j = run_j + (self.max_steps - step) * per_step_j
         kwh = energy_j / J_PER_KWH
-        return Forecast(step, self.max_steps, energy_j,
-                        None if self.kg_per_kwh is None else kwh * self.kg_per_kwh,
+        return Forecast(step, self.max_steps, energy_j,  # PUE is in the live factors
+                        None if self.kg_per_kwh is None else emissions_kg(energy_j, 1.0, self.kg_per_kwh),
                         None if self.water_l_per_kwh is None else kwh * self.water_l_per_kwh)
 
     def text(self) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from olmo_green import runrecord as rr
 from olmo_green.carbon.accounting import headline_factor
+from olmo_green.carbon.intensity import emissions_kg
 from olmo_green.hardware.profiles import HardwareProfile
 from olmo_green.telemetry.forecast import Forecaster, ForecastOutput
 from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
@@ -132,7 +133,7 @@ def step_values(window, run_j: float, kg_per_kwh: float | None) -> dict[str, flo
         values["energy/power_w"] = window.energy_j / duration_s
     values["energy/total_kwh"] = run_j / J_PER_KWH
     if kg_per_kwh is not None:
-        values["energy/emissions_kg_co2e"] = run_j / J_PER_KWH * kg_per_kwh
+        values["energy/emissions_kg_co2e"] = emissions_kg(run_j, 1.0, kg_per_kwh)  # PUE is in the factor
     return values
 
 

@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from olmo_green.carbon.intensity import emissions_kg
 from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
-from olmo_green.units import G_PER_KG, J_PER_KWH
+from olmo_green.units import G_PER_KG
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class MeterCollector:
         yield _one(CounterMetricFamily, "olmo_green_tokens", "Tokens of the steps recorded.", node,
                    self.tokens)
         if self.kg_per_kwh is not None:
-            grams = gpu_j / J_PER_KWH * self.kg_per_kwh * G_PER_KG
+            grams = emissions_kg(gpu_j, 1.0, self.kg_per_kwh) * G_PER_KG  # PUE is in the factor
             yield _one(CounterMetricFamily, "olmo_green_emissions_grams",
                        "GPU energy of this node x PUE x headline intensity (g CO2e).", node, grams)
         method = GaugeMetricFamily("olmo_green_method_info", "How the energy is measured.",
