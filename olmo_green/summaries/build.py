@@ -23,6 +23,7 @@ import pandas as pd
 
 from olmo_green.telemetry.integrate import (
     EnergyCurve,
+    bucket_of,
     counter_values,
     curve_from_samples,
     device_slices,
@@ -112,7 +113,7 @@ def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> 
     time_s, cumulative = curve.time_s, curve.cumulative_j
     if not len(time_s):
         return {}
-    index = np.arange(np.floor(time_s[0] / bucket_s), np.floor(time_s[-1] / bucket_s) + 1)
+    index = np.arange(bucket_of(time_s[0], bucket_s), bucket_of(time_s[-1], bucket_s) + 1)
     low = np.maximum(index * bucket_s, time_s[0])
     high = np.minimum((index + 1) * bucket_s, time_s[-1])
     energy_j = np.interp(high, time_s, cumulative) - np.interp(low, time_s, cumulative)
@@ -159,7 +160,7 @@ def _power_extremes(curve: EnergyCurve, rows: pd.DataFrame, index: np.ndarray,
     low, high = np.full(len(index), np.nan), np.full(len(index), np.nan)
     keep = np.isfinite(points_w) & np.isfinite(points_s)
     if keep.any():
-        slot = np.clip((np.floor(points_s[keep] / bucket_s) - index[0]).astype(np.int64), 0, len(index) - 1)
+        slot = np.clip((bucket_of(points_s[keep], bucket_s) - index[0]).astype(np.int64), 0, len(index) - 1)
         np.fmin.at(low, slot, points_w[keep])
         np.fmax.at(high, slot, points_w[keep])
     return low, high

@@ -142,6 +142,12 @@ def trapezoid_step_j(before_s: float, after_s: float, before_w: float, after_w: 
     return (after_s - before_s) * (after_w + before_w) / 2.0
 
 
+def bucket_of(time_s: float | np.ndarray, bucket_s: float) -> np.ndarray:
+    """The bucket a time falls in: floor(time_s / bucket_s), epoch-aligned, so buckets that
+    divide an hour line up with the hours of an intensity series. The one bucketing rule."""
+    return np.floor(np.asarray(time_s) / bucket_s)
+
+
 def default_max_gap_s(time_s: np.ndarray) -> float:
     """A few median sample periods: longer intervals are gaps."""
     if len(time_s) < 2:
