@@ -48,6 +48,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from olmo_green.units import J_PER_MWH
+
 ROOT = Path(__file__).resolve().parents[1]
 POLL_INTERVALS_S = (0.01, 0.1)  # Yang et al. (SC24): A100/H100 power is sampled ~25 % of the time
 # (label, model.compile, model.activation_checkpointing)
@@ -465,7 +467,7 @@ def report_item(args: argparse.Namespace) -> dict[str, Any]:
     report = json.loads(proc.stdout)["runs"][0]
     dashboard = Path(args.out) / "dashboard.html"
     dash = olmo_green("dashboard", str(run), "-o", str(dashboard), "--intensity", "0")
-    report_j = report["gpu_energy_mwh"] * 3.6e9
+    report_j = report["gpu_energy_mwh"] * J_PER_MWH
     record_j = record_counter_delta_j(run)
     diff = abs(report_j - record_j) / record_j
     result = {"run": str(run), "method": report.get("method"), "report_j": report_j,

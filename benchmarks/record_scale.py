@@ -49,7 +49,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-T0_S = 1.7e9 + 3600.0  # an hour boundary: buckets and hours line up as in a real record
+from olmo_green.units import S_PER_HOUR
+
+T0_S = 1.7e9 + S_PER_HOUR  # an hour boundary: buckets and hours line up as in a real record
 GCD_W, NODE_W, CPU_W, MEM_W = 380.0, 3400.0, 300.0, 150.0
 
 

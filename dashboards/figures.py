@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from olmo_green.dashboards.downsample import Envelope
+from olmo_green.units import J_PER_KWH, J_PER_MWH, KG_PER_T
 
 # Points one panel may draw in all: bounds the page for any run length and device count.
 # A power point costs ~27 bytes (drawn twice: against steps and wall time), others ~11;
@@ -58,17 +59,17 @@ def compact(values: np.ndarray) -> np.ndarray:
 
 def energy_unit(max_j: float) -> tuple[str, float]:
     """(unit, joules per unit) for an energy axis: Wh for toy runs, kWh, MWh for real ones."""
-    if max_j >= 3.6e9:
-        return "MWh", 3.6e9
-    if max_j >= 3.6e6:
-        return "kWh", 3.6e6
-    return "Wh", 3.6e3
+    if max_j >= J_PER_MWH:
+        return "MWh", J_PER_MWH
+    if max_j >= J_PER_KWH:
+        return "kWh", J_PER_KWH
+    return "Wh", J_PER_KWH / 1000.0
 
 
 def mass_unit(max_kg: float) -> tuple[str, float]:
     """(unit, kg per unit) for an emissions axis: t CO2e as in the model card, kg or g below."""
-    if max_kg >= 1000.0:
-        return "t CO2e", 1000.0
+    if max_kg >= KG_PER_T:
+        return "t CO2e", KG_PER_T
     if max_kg >= 1.0:
         return "kg CO2e", 1.0
     return "g CO2e", 1e-3

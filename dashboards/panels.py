@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from olmo_green.carbon import emissions_kg
 from olmo_green.dashboards.carbon import RunReport
 from olmo_green.dashboards.downsample import Envelope, buckets_for, envelope
 from olmo_green.dashboards.figures import (
@@ -59,7 +60,7 @@ def _add_emissions(fig: go.Figure, name: str, color: str, account: RunReport, en
     unit, kg_per_unit = mass
     envelopes = []
     for basis, intensity in account.intensities_kg_per_kwh.items():
-        env = envelope(steps, energy_j / 3.6e6 * account.pue * intensity / kg_per_unit, buckets)
+        env = envelope(steps, emissions_kg(energy_j, account.pue, intensity) / kg_per_unit, buckets)
         envelopes.append(env)
         fig.add_trace(_line(env, f"{name}: emissions, {basis}-based", color,
                             f"step %{{x:,.0f}}<br>%{{y:,.4g}} {unit} ({basis})<extra>{name}</extra>",
@@ -82,7 +83,7 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunReport]) -> Pa
     """Cumulative accelerator energy (top) and emissions by basis (bottom) over steps."""
     energies = [_energy_at_step_ends_j(run) for run in runs]
     unit, j_per_unit = energy_unit(_last_j(energies))
-    kg_max = max((_last_j([e]) / 3.6e6 * a.pue * max(a.intensities_kg_per_kwh.values(), default=0.0)
+    kg_max = max((emissions_kg(_last_j([e]), a.pue, max(a.intensities_kg_per_kwh.values(), default=0.0))
                   for e, a in zip(energies, accounts, strict=True) if a.pue), default=0.0)
     mass = mass_unit(kg_max)
     fig = _emissions_figure(unit, mass[0])

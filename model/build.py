@@ -12,14 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
-from olmo_green import checks
 from olmo_green.config import ModelSection, TrainConfig
-from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.errors import ConfigError
 from olmo_green.model import efficiency
 from olmo_green.model.callbacks import Callback
-from olmo_green.model.config import OLMoConfig
+from olmo_green.model.config import OLMoConfig, load_model_config
 from olmo_green.model.corpus import builtin_corpus
 from olmo_green.model.data import BatchLoader, GlobalOrder, MemmapDataset, resolve_paths, token_dtype
 from olmo_green.model.distributed import DistEnv, barrier, shard_model
@@ -30,23 +28,8 @@ from olmo_green.model.trainer import TrainerParts
 
 
 def model_config(name: str) -> OLMoConfig:
-    """A preset by name, or an OLMoConfig from a YAML file."""
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml"):
-        if path.is_dir():
-            raise InputFileError(f"model file {path} is a directory; pass the YAML file")
-        if not path.is_file():
-            raise InputFileError(f"model file {path} does not exist")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:  # its message spans lines; the CLI prints one
-            raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: a model file is a mapping of OLMoConfig fields")
-        config = OLMoConfig.from_dict(data)
-        checks.check_model_numbers(config, origin=str(path))  # the one rule for numbers
-        return config
-    return OLMoConfig.from_preset(name)
+    """A preset by name, or an OLMoConfig from a YAML file (model/config.py, load_model_config)."""
+    return load_model_config(name)
 
 
 def sequence_length(config: TrainConfig, model_cfg: OLMoConfig) -> int:

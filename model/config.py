@@ -19,8 +19,11 @@ One dataclass describes every family; `family` switches the block's layout
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 
-from olmo_green.errors import ConfigError
+import yaml
+
+from olmo_green.errors import ConfigError, InputFileError
 
 GPT_NEOX_VOCAB = 50280  # OLMo v1's tokenizer (EleutherAI GPT-NeoX-20B based)
 GPT_NEOX_EOS = 50279
@@ -155,6 +158,32 @@ class OLMoConfig:
         if name not in PRESETS:
             raise ConfigError(f"unknown model preset {name!r}; use one of {', '.join(PRESETS)}")
         return cls(**PRESETS[name])
+
+
+def load_model_config(name_or_path: str) -> OLMoConfig:
+    """A preset by name, or an OLMoConfig from a model YAML file: the one loader (train and
+    estimate). The file holds OLMoConfig fields, at the top or under `model:` (a training
+    config). A file that is missing, a directory, not YAML (a syntax error, or a tag such as
+    !!python/object, which safe_load refuses), or not a mapping is one GreenError naming it."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        return OLMoConfig.from_preset(name_or_path)
+    if path.is_dir():
+        raise InputFileError(f"model file {path} is a directory; pass the YAML file")
+    if not path.is_file():
+        raise InputFileError(f"model file {path} does not exist; pass a preset (olmo-7b) or an existing YAML")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as e:  # its message spans lines; the CLI prints one
+        raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from e
+    data = data.get("model", data) if isinstance(data, dict) else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a model file is a mapping of OLMoConfig fields")
+    config = OLMoConfig.from_dict(data)
+    from olmo_green import checks  # the one rule for numbers
+
+    checks.check_model_numbers(config, origin=str(path))
+    return config
 
 
 def repeat_pattern(pattern: list[str], n_layers: int) -> list[str]:

@@ -30,6 +30,7 @@ from typing import Any
 import click
 
 from olmo_green.errors import ConfigError
+from olmo_green.units import S_PER_HOUR
 
 # Times: a sample, a step window or an hour of a series is stamped in UNIX seconds.
 # Before 2000 or more than a week ahead of this machine's clock is no run's time:
@@ -94,7 +95,8 @@ RULES: dict[str, Rule] = {
     "non_gpu_overhead": Rule(1.0, 5.0, fix="all-hardware energy / GPU energy, 1 or more (1.74, not 74%)"),
     # telemetry
     "sampling_interval_s": Rule(0.001, 60.0, fix="seconds between samples, 1 ms to 60 s (0.1 is usual)"),
-    "summary_bucket_s": Rule(0.1, 3600.0, fix="seconds per summary bucket, a divisor of 3600 (10 is usual)"),
+    "summary_bucket_s": Rule(0.1, S_PER_HOUR,
+                             fix="seconds per summary bucket, a divisor of 3600 (10 is usual)"),
     "metrics_port": Rule(0, 65535, integer=True, fix="a TCP port, e.g. 9101 (0: any free port)"),
     "forecast_interval_s": Rule(0.0, 86_400.0,
                                 fix="seconds between forecast events (60 is usual; 0: each step)"),

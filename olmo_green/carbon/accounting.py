@@ -8,17 +8,22 @@ is; market: what the site buys), and one of them is the headline.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from olmo_green import checks
 from olmo_green.carbon.country import country_intensity
 from olmo_green.carbon.intensity import ConstantIntensity, HourlyIntensity, Intensity, effective_kg_per_kwh
 from olmo_green.carbon.series import check_covers, read_intensity_series
 from olmo_green.errors import ConfigError
-from olmo_green.hardware import HardwareProfile
-from olmo_green.telemetry.integrate import EnergyCurve
 
+if TYPE_CHECKING:  # types only: carbon needs no telemetry or hardware code at run time
+    from olmo_green.hardware import HardwareProfile
+    from olmo_green.telemetry.integrate import EnergyCurve
+
+log = logging.getLogger(__name__)
 NO_PUE_SOURCE = "no PUE given: 1.0, accelerator energy only (pass --pue or --hardware)"
 
 
@@ -144,3 +149,19 @@ def carbon_lines(curves: Sequence[EnergyCurve], factors: CarbonFactors) -> list[
         lines.append(CarbonLine(basis=intensity.basis, intensity_kg_per_kwh=kg_per_kwh,
                                 emissions_kg=emissions_kg, source=intensity.source, headline=i == 0))
     return lines
+
+
+def headline_factor(profile: HardwareProfile) -> tuple[float, str] | tuple[()]:
+    """(PUE x headline intensity in kg/kWh, its basis) for live figures; () if none is known.
+
+    The report recomputes emissions from the record; this is only the running figure.
+    """
+    try:
+        factors = resolve_factors(CarbonOptions(), profile, require_intensity=False)
+    except Exception as e:  # a live figure must never stop training
+        log.warning("no live emissions figure: %s", e)
+        return ()
+    if not factors.intensities or not hasattr(factors.intensities[0], "kg_per_kwh"):
+        return ()
+    headline = factors.intensities[0]
+    return factors.pue * headline.kg_per_kwh, headline.basis

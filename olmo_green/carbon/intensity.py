@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from olmo_green.telemetry.integrate import EnergyCurve
+from olmo_green.units import G_PER_KG, J_PER_KWH, S_PER_HOUR
 
-J_PER_KWH = 3.6e6
-HOUR_S = 3600.0
+if TYPE_CHECKING:  # types only: carbon needs no telemetry or hardware code at run time
+    from olmo_green.telemetry.integrate import EnergyCurve
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,10 @@ class ConstantIntensity:
     source: str
 
     def emissions_kg(self, curves: Sequence[EnergyCurve], pue: float) -> float:
-        energy_j = sum(c.total_j for c in curves)
-        return energy_j * pue / J_PER_KWH * self.kg_per_kwh
+        return emissions_kg(sum(c.total_j for c in curves), pue, self.kg_per_kwh)
+
+    def kg_per_kwh_at(self, time_s: np.ndarray) -> np.ndarray:
+        return np.full(len(time_s), self.kg_per_kwh)
 
 
 @dataclass(frozen=True)
@@ -49,20 +52,34 @@ class HourlyIntensity:
         starts = self.hour_start_s
         total = np.zeros(len(starts))
         for curve in curves:
-            total += curve.energy_between_j(starts, starts + HOUR_S)
+            total += curve.energy_between_j(starts, starts + S_PER_HOUR)
         return total
 
     def emissions_kg(self, curves: Sequence[EnergyCurve], pue: float) -> float:
         energy_kwh = self.hourly_energy_j(curves) * pue / J_PER_KWH
-        return float(energy_kwh @ (self.g_per_kwh / 1000.0))
+        return float(energy_kwh @ (self.g_per_kwh / G_PER_KG))
+
+    def kg_per_kwh_at(self, time_s: np.ndarray) -> np.ndarray:
+        """The intensity of the hour each time falls in (kg/kWh); NaN outside the series."""
+        hour = np.searchsorted(self.hour_start_s, time_s, side="right") - 1
+        hour = np.clip(hour, 0, len(self.g_per_kwh) - 1)
+        inside = (time_s >= self.hour_start_s[0]) & (time_s < self.hour_start_s[-1] + S_PER_HOUR)
+        return np.where(inside, self.g_per_kwh[hour] / G_PER_KG, np.nan)
 
     @property
     def kg_per_kwh(self) -> float:
         """Plain mean of the series; reports print the energy-weighted one."""
-        return float(self.g_per_kwh.mean() / 1000.0)
+        return float(self.g_per_kwh.mean() / G_PER_KG)
 
 
 Intensity = ConstantIntensity | HourlyIntensity
+
+
+def emissions_kg(energy_j: float | np.ndarray, pue: float,
+                 kg_per_kwh: float | np.ndarray) -> float | np.ndarray:
+    """Emissions (kg CO2e) of accelerator energy: energy x PUE (facility energy, in kWh) x
+    intensity (docs/design.md, Carbon). The one place this product is written."""
+    return energy_j * pue / J_PER_KWH * kg_per_kwh
 
 
 def effective_kg_per_kwh(emissions_kg: float, energy_j: float, pue: float) -> float:

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from olmo_green import checks
-from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
+from olmo_green.carbon.intensity import HourlyIntensity
 from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.units import S_PER_HOUR
 
 KG_LOOKING_MAX = 2.0  # a whole series at or below this many g/kWh was written in kg/kWh
 _ZONED = r"(?:Z|[+-]\d\d:?\d\d)\s*$"  # an ISO 8601 time with its zone
@@ -68,10 +69,10 @@ def _check_values(path: Path, times_s: np.ndarray, g_per_kwh: np.ndarray) -> Non
         raise _fail(path, None, f"every value is at most {g_per_kwh.max():g} g/kWh, which no grid averages: "
                     "the series looks like kg/kWh", "give g CO2e/kWh (656, not 0.656)")
     steps = np.diff(times_s)
-    wrong = np.flatnonzero(np.abs(steps - HOUR_S) > 1.0)
+    wrong = np.flatnonzero(np.abs(steps - S_PER_HOUR) > 1.0)
     if len(wrong):
         i = int(wrong[0])
-        what = "hour(s) missing" if steps[i] > HOUR_S else "rows are not one hour apart or not in order"
+        what = "hour(s) missing" if steps[i] > S_PER_HOUR else "rows are not one hour apart or not in order"
         raise _fail(path, i + 3, f"{what} between lines {i + 2} and {i + 3} ({steps[i]:.0f} s apart)",
                     "give one row per hour, in order, with no hour missing")
 
@@ -109,7 +110,7 @@ def read_intensity_series(path: str | Path, basis: str = "location") -> HourlyIn
 
 def check_covers(series: HourlyIntensity, path: str | Path, start_s: float, end_s: float) -> None:
     """Fail if the run's time span has hours the series does not give."""
-    first, last = float(series.hour_start_s[0]), float(series.hour_start_s[-1]) + HOUR_S
+    first, last = float(series.hour_start_s[0]), float(series.hour_start_s[-1]) + S_PER_HOUR
     if start_s < first or end_s > last:
         span = f"{pd.Timestamp(start_s, unit='s', tz='UTC')} .. {pd.Timestamp(end_s, unit='s', tz='UTC')}"
         have = f"{pd.Timestamp(first, unit='s', tz='UTC')} .. {pd.Timestamp(last, unit='s', tz='UTC')}"

@@ -46,12 +46,13 @@ from olmo_core.io import is_url  # noqa: E402
 from olmo_core.train.callbacks import Callback, CallbackConfig, EvaluatorCallback  # noqa: E402
 from olmo_core.train.common import TRAIN_CE_LOSS_METRIC  # noqa: E402
 
+from olmo_green.carbon.accounting import headline_factor  # noqa: E402
 from olmo_green.errors import ConfigError  # noqa: E402
 from olmo_green.hardware.profiles import HardwareProfile, load_profile  # noqa: E402
 from olmo_green.integrations.olmo_core_windows import WindowWrappers  # noqa: E402
 from olmo_green.record.options import TelemetryOptions  # noqa: E402
-from olmo_green.telemetry.callback import headline_factor  # noqa: E402
-from olmo_green.telemetry.meter import J_PER_KWH, EnergyMeter  # noqa: E402
+from olmo_green.telemetry.meter import EnergyMeter  # noqa: E402
+from olmo_green.units import J_PER_KWH  # noqa: E402
 
 LR_METRIC = "optim/LR (group 0)"  # what OLMo-core's TransformerTrainModule records
 NEVER = 10**12  # the meter's own sum-over-nodes cadence: this callback owns it

@@ -19,6 +19,7 @@ from typing import Any
 from olmo_green import checks
 from olmo_green.errors import ConfigError
 from olmo_green.record.keys import RENAMED, unknown_key
+from olmo_green.units import S_PER_HOUR
 
 DEFAULT_SAMPLING_INTERVAL_S = 0.1  # NVML's power updates every ~100 ms on A100/H100 (docs/design.md)
 DEFAULT_FLUSH_INTERVAL_S = 2.0  # a SIGKILL loses at most this much of the samples
@@ -53,7 +54,7 @@ class TelemetryOptions:
                                                 "telemetry.sampling_interval_s")
         self.summary_bucket_s = checks.check(self.summary_bucket_s, "summary_bucket_s",
                                              "telemetry.summary_bucket_s")
-        if 3600.0 % self.summary_bucket_s:  # hours must be whole buckets: hourly intensities stay exact
+        if S_PER_HOUR % self.summary_bucket_s:  # hours must be whole buckets: hourly intensities stay exact
             raise ConfigError(f"telemetry.summary_bucket_s must divide 3600 (an hour), "
                               f"got {self.summary_bucket_s!r}")
         self.flush_interval_s = checks.positive(self.flush_interval_s, "telemetry.flush_interval_s")

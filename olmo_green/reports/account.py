@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from olmo_green.carbon import J_PER_KWH, CarbonLine
+from olmo_green.carbon import CarbonLine
 from olmo_green.reports.holistic import Holistic
 from olmo_green.reports.swings import PowerSwings
+from olmo_green.units import J_PER_KWH, mwh
 
 BANDS_TABLE = Path(__file__).with_name("error_bands.csv")
 
@@ -86,7 +87,7 @@ class RunAccount:
 
     @property
     def gpu_energy_mwh(self) -> float:
-        return self.gpu_energy_j / J_PER_KWH / 1000.0
+        return mwh(self.gpu_energy_j)
 
     @property
     def facility_energy_mwh(self) -> float:
@@ -110,7 +111,7 @@ class RunAccount:
     def energy_band_mwh(self) -> tuple[float, float]:
         """Low and high GPU energy: the method's band, plus what power gaps may hide."""
         low = self.gpu_energy_mwh * (1.0 - self.error_band_rel)
-        high = self.gpu_energy_mwh * (1.0 + self.error_band_rel) + self.gaps.upper_j / J_PER_KWH / 1000.0
+        high = self.gpu_energy_mwh * (1.0 + self.error_band_rel) + mwh(self.gaps.upper_j)
         return low, high
 
     @property

@@ -26,6 +26,7 @@ from olmo_green.reports.swings import power_swings
 from olmo_green.reports.trace import read_trace, require_trace_file, trace_events
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
 from olmo_green.telemetry.integrate import EnergyCurve
+from olmo_green.units import S_PER_HOUR
 
 # A fault opens a gap (gap_start) and recovery closes it with its duration
 # (gap_end); a resumed run records the time its record was down (resume_gap).
@@ -155,7 +156,7 @@ def _holistic(gpu: Sequence[EnergyCurve], devices: Sequence[EnergyCurve], factor
               profile: HardwareProfile | None, wue: float | None) -> Holistic:
     node = [c for c in devices if c.domain == "node"]
     host = [c for c in devices if c.domain in HOST_DOMAINS]
-    device_hours = sum(c.duration_s for c in gpu) / 3600.0
+    device_hours = sum(c.duration_s for c in gpu) / S_PER_HOUR
     return holistic(sum(c.total_j for c in gpu), factors.pue, device_hours, profile, wue=wue,
                     node_energy_j=sum(c.total_j for c in node) if node else None,
                     host_energy_j=sum(c.total_j for c in host) if host else None)

@@ -33,6 +33,7 @@ from pathlib import Path
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.jsonform import run_to_json
 from olmo_green.reports.runinfo import account_profile, end_time_s, gpu_devices
+from olmo_green.units import J_PER_KWH
 
 # codecarbon 3.3's header, in its order (EmissionsData's fields)
 COLUMNS = ["timestamp", "project_name", "run_id", "experiment_id", "duration", "emissions",
@@ -46,7 +47,6 @@ FILLED = ("timestamp", "project_name", "run_id", "duration", "emissions", "emiss
           "gpu_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code",
           "gpu_count", "gpu_model", "pue", "wue")
 RUN_ID_NAMESPACE = uuid.UUID("6f1c8a52-5b3e-4d0a-9f6e-0c1e2a7b9d41")  # ours: run ids from run paths
-J_PER_KWH = 3.6e6
 
 
 def codecarbon_row(account: RunAccount) -> dict[str, object]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from olmo_green.carbon import J_PER_KWH
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.swings import PowerSwings, Swing
+from olmo_green.units import J_PER_KWH, J_PER_MWH, mwh
 
 MAX_DEVICE_ROWS = 32  # beyond this, the per-node table carries the detail
 
@@ -15,9 +15,9 @@ def energy_text(energy_j: float) -> str:
         return f"{energy_j:.1f} J"
     if abs(energy_j) < 3.6e5:
         return f"{energy_j / 1e3:.2f} kJ"
-    if abs(energy_j) < 3.6e9:
+    if abs(energy_j) < J_PER_MWH:
         return f"{energy_j / J_PER_KWH:.3f} kWh"
-    return f"{energy_j / J_PER_KWH / 1e3:.3f} MWh"
+    return f"{mwh(energy_j):.3f} MWh"
 
 
 def _factors(a: RunAccount) -> list[str]:
@@ -29,7 +29,7 @@ def _factors(a: RunAccount) -> list[str]:
              f"- Facility energy: {a.facility_energy_mwh:.4g} MWh"
              f" = {a.gpu_energy_mwh:.4g} MWh x PUE {a.pue:g}"]
     if a.node_energy_j is not None:
-        node_mwh = a.node_energy_j / J_PER_KWH / 1e3
+        node_mwh = mwh(a.node_energy_j)
         lines.append("- Whole-node energy (measured, includes the GPUs; not added to them):"
                      f" {node_mwh:.4g} MWh, x PUE = {node_mwh * a.pue:.4g} MWh")
     return lines

@@ -27,13 +27,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
-from olmo_green import checks
-from olmo_green.carbon import J_PER_KWH, CarbonLine, CarbonOptions, resolve_factors
+from olmo_green.carbon import CarbonLine, CarbonOptions, emissions_kg, resolve_factors
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.reports.holistic import Holistic, holistic
+from olmo_green.units import S_PER_HOUR, mwh
 
 PUBLISHED_TABLE = Path(__file__).with_name("published.csv")
 
@@ -74,7 +72,7 @@ class Estimate:
 
     @property
     def device_hours(self) -> float:
-        return self.device_seconds / 3600.0
+        return self.device_seconds / S_PER_HOUR
 
     @property
     def gpu_energy_j(self) -> float:
@@ -82,7 +80,7 @@ class Estimate:
 
     @property
     def gpu_energy_mwh(self) -> float:
-        return self.gpu_energy_j / J_PER_KWH / 1000.0
+        return mwh(self.gpu_energy_j)
 
     @property
     def intensity_kg_per_kwh(self) -> float | None:
@@ -108,23 +106,10 @@ class Estimate:
 
 
 def load_model_config(name_or_path: str):
-    """A model preset (olmo-7b, ...) or a model YAML file -> OLMoConfig."""
-    from olmo_green.model.config import OLMoConfig  # the configuration only: no torch import
+    """A model preset (olmo-7b, ...) or a model YAML file -> OLMoConfig (the one loader)."""
+    from olmo_green.model.config import load_model_config as load  # the configuration only: no torch
 
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml"):
-        if path.is_dir():
-            raise ConfigError(f"{path}: is a directory; pass the model YAML file")
-        if not path.is_file():
-            raise ConfigError(f"{path}: model file not found; pass a preset (olmo-7b) or an existing YAML")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        data = data.get("model", data) if isinstance(data, dict) else data
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: a model file is a mapping of OLMoConfig fields")
-        config = OLMoConfig.from_dict(data)
-        checks.check_model_numbers(config, origin=str(path))  # the one rule for numbers
-        return config
-    return OLMoConfig.from_preset(name_or_path)
+    return load(name_or_path)
 
 
 def training_flops_per_token(config) -> float:
@@ -175,10 +160,10 @@ def estimate(model: str, tokens: float, hardware: str, mfu: float | None = None,
     factors = resolve_factors(carbon or CarbonOptions(), profile, require_intensity=False)
     energy_j = device_seconds * power_w
     lines = [CarbonLine(basis=i.basis, intensity_kg_per_kwh=i.kg_per_kwh,
-                        emissions_kg=energy_j * factors.pue / J_PER_KWH * i.kg_per_kwh,
+                        emissions_kg=emissions_kg(energy_j, factors.pue, i.kg_per_kwh),
                         source=i.source, headline=n == 0) for n, i in enumerate(factors.intensities)]
     wue = carbon.wue if carbon is not None else None
-    extra = holistic(energy_j, factors.pue, device_seconds / 3600.0, profile, wue=wue)
+    extra = holistic(energy_j, factors.pue, device_seconds / S_PER_HOUR, profile, wue=wue)
     return Estimate(model=model, tokens=tokens, hardware=profile.name, gpu_type=profile.gpu_type,
                     flops_per_token=per_token, mfu=mfu_value, mfu_source=mfu_source,
                     device_seconds=device_seconds, power_per_device_w=power_w,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from olmo_green import record as rr
-
-J_PER_MWH = 3.6e9
+from olmo_green.units import J_PER_MWH
 
 
 def first_forecast(events: Sequence[dict]) -> dict | None:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from olmo_green.carbon import J_PER_KWH
 from olmo_green.hardware import HardwareProfile
+from olmo_green.units import J_PER_KWH, KG_PER_T, L_PER_KL, mwh
 
 NOT_PUBLISHED = "no figure published for this profile"
 
@@ -49,17 +49,17 @@ class Holistic:
 
     @property
     def water_kl(self) -> float | None:
-        return None if self.water_l is None else self.water_l / 1000.0
+        return None if self.water_l is None else self.water_l / L_PER_KL
 
     @property
     def embodied_tco2eq(self) -> float | None:
         factor = self.embodied_kg_per_device_hour
-        return None if factor is None else self.device_hours * factor / 1000.0
+        return None if factor is None else self.device_hours * factor / KG_PER_T
 
     @property
     def all_hardware_energy_mwh(self) -> float | None:
         energy_j = self.all_hardware_energy_j
-        return None if energy_j is None else energy_j / J_PER_KWH / 1000.0
+        return None if energy_j is None else mwh(energy_j)
 
 
 def _source(profile: HardwareProfile | None, key: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from olmo_green.reports.account import RunAccount
+from olmo_green.units import J_PER_MWH
 
 FIXED_KEYS = ("gpu_type", "gpu_energy_mwh", "pue", "intensity_kg_per_kwh", "emissions_tco2eq", "method")
 
@@ -31,7 +32,7 @@ def run_to_json(account: RunAccount) -> dict:
         "pue_source": account.pue_source, "facility_energy_mwh": account.facility_energy_mwh,
         "gpu_energy_band_mwh": [low, high], "error_band_rel": account.error_band_rel,
         "error_band_source": account.error_band_source, "carbon": _carbon(account),
-        "node_energy_mwh": None if account.node_energy_j is None else account.node_energy_j / 3.6e9,
+        "node_energy_mwh": None if account.node_energy_j is None else account.node_energy_j / J_PER_MWH,
         "energy_by_node_j": account.node_energy_by_node_j, "devices": [asdict(d) for d in account.devices],
         "phases_j": account.phases_j, "tokens": account.tokens,
         "energy_per_token_j": account.energy_per_token_j,

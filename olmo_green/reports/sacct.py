@@ -23,9 +23,9 @@ from pathlib import Path
 
 from olmo_green import record as rr
 from olmo_green.reports.account import RunAccount
+from olmo_green.units import J_PER_KWH
 
 SACCT_FORMAT = "JobID,ConsumedEnergyRaw,Elapsed,NNodes"
-J_PER_KWH = 3.6e6
 
 
 @dataclass(frozen=True)

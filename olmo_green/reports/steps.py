@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from olmo_green import checks
-from olmo_green.carbon import J_PER_KWH, CarbonFactors
-from olmo_green.carbon.intensity import HOUR_S, HourlyIntensity
+from olmo_green.carbon import CarbonFactors, emissions_kg
 from olmo_green.record import superseded_steps
 from olmo_green.telemetry.integrate import EnergyCurve
 
@@ -130,17 +129,6 @@ def train_tokens(steps: pd.DataFrame) -> float | None:
     return float(tokens) if tokens > 0 else None
 
 
-def _intensity_at_kg_per_kwh(factors: CarbonFactors, time_s: np.ndarray) -> np.ndarray:
-    """The headline intensity at each time (an hourly series is looked up by hour)."""
-    intensity = factors.intensities[0]
-    if not isinstance(intensity, HourlyIntensity):
-        return np.full(len(time_s), intensity.kg_per_kwh)
-    hour = np.clip(np.searchsorted(intensity.hour_start_s, time_s, side="right") - 1,
-                   0, len(intensity.g_per_kwh) - 1)
-    inside = (time_s >= intensity.hour_start_s[0]) & (time_s < intensity.hour_start_s[-1] + HOUR_S)
-    return np.where(inside, intensity.g_per_kwh[hour] / 1000.0, np.nan)
-
-
 def step_table(curves: Sequence[EnergyCurve], steps: pd.DataFrame, factors: CarbonFactors) -> pd.DataFrame:
     """Per step or phase window: its energy, and cumulative energy and emissions at its end.
 
@@ -154,7 +142,7 @@ def step_table(curves: Sequence[EnergyCurve], steps: pd.DataFrame, factors: Carb
         return pd.DataFrame(columns=columns)
     start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
     energy = window_energy_j(curves, steps)
-    kg = energy * factors.pue / J_PER_KWH * _intensity_at_kg_per_kwh(factors, (start + end) / 2)
+    kg = emissions_kg(energy, factors.pue, factors.intensities[0].kg_per_kwh_at((start + end) / 2))
     table = steps[["step", "phase", "time_start_s", "time_end_s", "tokens"]].copy()
     table["energy_j"] = energy
     table["cumulative_energy_j"] = np.cumsum(energy)

@@ -24,15 +24,17 @@ from olmo_green.record.options import DEFAULT_BUCKET_S
 from olmo_green.record.summaries import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
 from olmo_green.telemetry.integrate import (
     EnergyCurve,
+    bucket_of,
     counter_values,
     curve_from_samples,
     device_slices,
     uses_counter,
 )
+from olmo_green.units import S_PER_HOUR
 
 # Wider resolutions a reader may hold a long record at: divisors of an hour (hourly intensities
 # stay exact at every edge), then whole hours.
-RESOLUTIONS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+RESOLUTIONS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, S_PER_HOUR)
 
 
 def resolution_s(span_s: float, at_most: float, bucket_s: float = DEFAULT_BUCKET_S) -> float:
@@ -41,7 +43,8 @@ def resolution_s(span_s: float, at_most: float, bucket_s: float = DEFAULT_BUCKET
     for choice in RESOLUTIONS_S:
         if choice >= bucket_s and choice % bucket_s == 0 and span_s / choice <= at_most:
             return choice
-    return 3600.0 * max(1, int(np.ceil(span_s / max(at_most, 1.0) / 3600.0)))  # bucket_s divides an hour
+    # bucket_s divides an hour
+    return S_PER_HOUR * max(1, int(np.ceil(span_s / max(at_most, 1.0) / S_PER_HOUR)))
 
 
 def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
@@ -95,7 +98,7 @@ def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> 
     time_s, cumulative = curve.time_s, curve.cumulative_j
     if not len(time_s):
         return {}
-    index = np.arange(np.floor(time_s[0] / bucket_s), np.floor(time_s[-1] / bucket_s) + 1)
+    index = np.arange(bucket_of(time_s[0], bucket_s), bucket_of(time_s[-1], bucket_s) + 1)
     low = np.maximum(index * bucket_s, time_s[0])
     high = np.minimum((index + 1) * bucket_s, time_s[-1])
     energy_j = np.interp(high, time_s, cumulative) - np.interp(low, time_s, cumulative)
@@ -142,7 +145,7 @@ def _power_extremes(curve: EnergyCurve, rows: pd.DataFrame, index: np.ndarray,
     low, high = np.full(len(index), np.nan), np.full(len(index), np.nan)
     keep = np.isfinite(points_w) & np.isfinite(points_s)
     if keep.any():
-        slot = np.clip((np.floor(points_s[keep] / bucket_s) - index[0]).astype(np.int64), 0, len(index) - 1)
+        slot = np.clip((bucket_of(points_s[keep], bucket_s) - index[0]).astype(np.int64), 0, len(index) - 1)
         np.fmin.at(low, slot, points_w[keep])
         np.fmax.at(high, slot, points_w[keep])
     return low, high

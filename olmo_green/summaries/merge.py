@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from olmo_green.summaries.build import resolution_s
-from olmo_green.telemetry.integrate import EnergyCurve, counter_step_j, method_for, uses_counter
+from olmo_green.telemetry.integrate import EnergyCurve, bucket_of, counter_step_j, method_for, uses_counter
 
 
 class MixedMethods(Exception):
@@ -166,7 +166,7 @@ def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seam
         energy = _bucket_energy(rows, _Seams(seams.domain[mine], seams.start_s[mine], seams.end_s[mine],
                                              seams.energy_j[mine]), start_s, end_s, bucket_s)
         if held_s > bucket_s:  # sum whole buckets into the held resolution's steps
-            first = int(np.floor(start_s / bucket_s))
+            first = int(bucket_of(start_s, bucket_s))
             step = ((first + np.arange(len(energy))) * bucket_s // held_s).astype(np.int64)
             energy = np.bincount(step - step[0], energy)
         timeline.append(_domain_curve(node, domain, members, energy, start_s, end_s, held_s))
@@ -177,13 +177,13 @@ def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seam
 def _bucket_energy(rows: pd.DataFrame, seams: _Seams, start_s: float, end_s: float,
                    bucket_s: float) -> np.ndarray:
     """Energy in each bucket from the first to the last sample: chunk buckets plus seams."""
-    first = int(np.floor(start_s / bucket_s))
-    energy = np.zeros(int(np.floor(end_s / bucket_s)) - first + 1)
+    first = int(bucket_of(start_s, bucket_s))
+    energy = np.zeros(int(bucket_of(end_s, bucket_s)) - first + 1)
     if len(rows):
         slots = rows["bucket"].to_numpy(dtype=np.int64) - first
         np.add.at(energy, np.clip(slots, 0, len(energy) - 1), rows["energy_j"].to_numpy(dtype=float))
-    lo = np.floor(seams.start_s / bucket_s).astype(np.int64)
-    hi = np.floor(seams.end_s / bucket_s).astype(np.int64)
+    lo = bucket_of(seams.start_s, bucket_s).astype(np.int64)
+    hi = bucket_of(seams.end_s, bucket_s).astype(np.int64)
     # A seam's energy is linear in time: each bucket it touches gets its share. Most seams
     # fall inside one bucket or straddle one edge; those are done at once, longer ones in a loop.
     inside = lo == hi
@@ -207,7 +207,7 @@ def _bucket_energy(rows: pd.DataFrame, seams: _Seams, start_s: float, end_s: flo
 def _domain_curve(node: str, domain: str, members: list[EnergyCurve], energy: np.ndarray, start_s: float,
                   end_s: float, bucket_s: float) -> EnergyCurve:
     """Knots at the first sample, every bucket edge inside, and the last sample."""
-    first = int(np.floor(start_s / bucket_s))
+    first = int(bucket_of(start_s, bucket_s))
     inner = (first + np.arange(1, len(energy))) * bucket_s
     times = np.r_[start_s, inner, end_s] if end_s > start_s else np.r_[start_s]
     cumulative = np.r_[0.0, np.cumsum(energy)] if end_s > start_s else np.r_[0.0]

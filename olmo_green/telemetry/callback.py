@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from olmo_green.carbon.accounting import headline_factor
 from olmo_green.hardware.profiles import HardwareProfile
 from olmo_green.telemetry.meter import EnergyMeter
 
@@ -104,20 +105,3 @@ class EnergyCallback:
         if self.meter is not None:
             self.meter.begin(phase)
 
-
-def headline_factor(profile: HardwareProfile) -> tuple[float, str] | tuple[()]:
-    """(PUE x headline intensity in kg/kWh, its basis) for live figures; () if none is known.
-
-    The report recomputes emissions from the record; this is only the running figure.
-    """
-    from olmo_green.carbon.accounting import CarbonOptions, resolve_factors
-
-    try:
-        factors = resolve_factors(CarbonOptions(), profile, require_intensity=False)
-    except Exception as e:  # a live figure must never stop training
-        log.warning("no live emissions figure: %s", e)
-        return ()
-    if not factors.intensities or not hasattr(factors.intensities[0], "kg_per_kwh"):
-        return ()
-    headline = factors.intensities[0]
-    return factors.pue * headline.kg_per_kwh, headline.basis

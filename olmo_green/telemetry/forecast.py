@@ -21,9 +21,12 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from olmo_green import record as rr
+from olmo_green.carbon.intensity import emissions_kg
 from olmo_green.telemetry.ledger import Window
+from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
+from olmo_green.units import J_PER_KWH, KG_PER_T, KWH_PER_MWH, L_PER_KL
 
-J_PER_KWH = 3.6e6
 WARMUP_STEPS = 5  # steps whose energy per token must agree before the first forecast
 STABLE_SPREAD = 0.2  # each within 20 % of their median
 RECENT_STEPS = 20  # steps whose mean energy is projected
@@ -40,11 +43,11 @@ class Forecast:
     def event(self) -> dict:
         """The fields of a `forecast` event (record.EVENT_FORECAST), in the record's units."""
         fields = {"at_step": self.at_step, "max_steps": self.max_steps,
-                  "energy_mwh_at_end": self.energy_j_at_end / J_PER_KWH / 1000.0,
+                  "energy_mwh_at_end": self.energy_j_at_end / J_PER_KWH / KWH_PER_MWH,
                   "emissions_tco2eq_at_end": None if self.emissions_kg_at_end is None
-                  else self.emissions_kg_at_end / 1000.0}
+                  else self.emissions_kg_at_end / KG_PER_T}
         if self.water_l_at_end is not None:
-            fields["water_kl_at_end"] = self.water_l_at_end / 1000.0
+            fields["water_kl_at_end"] = self.water_l_at_end / L_PER_KL
         return fields
 
 
@@ -87,8 +90,8 @@ class Forecaster:
         per_step_j = statistics.fmean(self.step_j) + self.outside_j / self.steps_seen
         energy_j = run_j + (self.max_steps - step) * per_step_j
         kwh = energy_j / J_PER_KWH
-        return Forecast(step, self.max_steps, energy_j,
-                        None if self.kg_per_kwh is None else kwh * self.kg_per_kwh,
+        return Forecast(step, self.max_steps, energy_j,  # PUE is in the live factors
+                        None if self.kg_per_kwh is None else emissions_kg(energy_j, 1.0, self.kg_per_kwh),
                         None if self.water_l_per_kwh is None else kwh * self.water_l_per_kwh)
 
     def text(self) -> str:
@@ -100,6 +103,24 @@ class Forecaster:
         if f.emissions_kg_at_end is not None:
             text += f", {f.emissions_kg_at_end:.3g} kg CO2e"
         return text
+
+
+class ForecastOutput(LiveOutput):
+    """The forecaster as a live output: a due forecast becomes a `forecast` event."""
+
+    def __init__(self, forecaster: Forecaster) -> None:
+        self.forecaster = forecaster
+
+    def on_window(self, snapshot: LiveSnapshot) -> list[dict]:
+        if snapshot.window is None:
+            return []
+        forecast = self.forecaster.observe(snapshot.window, snapshot.phase_j)
+        if forecast is None:
+            return []
+        return [{"kind": rr.EVENT_FORECAST, "time_s": snapshot.window.end_s, **forecast.event()}]
+
+    def progress_text(self) -> str:
+        return self.forecaster.text()
 
 
 def _stable(values: deque) -> bool:

@@ -121,6 +121,33 @@ def trapezoid_j(time_s: np.ndarray, power_w: np.ndarray) -> np.ndarray:
     return np.diff(time_s) * (power_w[1:] + power_w[:-1]) / 2.0
 
 
+def interval_j(before_s: float, after_s: float, before: float, after: float, counter: bool,
+               max_gap_s: float) -> tuple[float, bool, int]:
+    """One interval's energy by the rules above, for the live ledger (one sample at a time):
+    (energy J, whether it is a gap, counter resets). A counter counts across a gap (it kept
+    counting); polled power does not (bounded in reports, never invented)."""
+    gap = after_s - before_s > max_gap_s
+    if counter:
+        if after >= before:
+            return after - before, gap, 0  # the common case, without building arrays
+        deltas, resets = counter_deltas_j(np.array([before, after]))
+        return float(deltas[0]), gap, resets
+    if gap:
+        return 0.0, gap, 0
+    return float(trapezoid_j(np.array([before_s, after_s]), np.array([before, after]))[0]), gap, 0
+
+
+def trapezoid_step_j(before_s: float, after_s: float, before_w: float, after_w: float) -> float:
+    """trapezoid_j for one interval, in plain floats (the same arithmetic)."""
+    return (after_s - before_s) * (after_w + before_w) / 2.0
+
+
+def bucket_of(time_s: float | np.ndarray, bucket_s: float) -> np.ndarray:
+    """The bucket a time falls in: floor(time_s / bucket_s), epoch-aligned, so buckets that
+    divide an hour line up with the hours of an intensity series. The one bucketing rule."""
+    return np.floor(np.asarray(time_s) / bucket_s)
+
+
 def default_max_gap_s(time_s: np.ndarray) -> float:
     """A few median sample periods: longer intervals are gaps."""
     if len(time_s) < 2:

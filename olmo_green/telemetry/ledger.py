@@ -18,10 +18,8 @@ import bisect
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from olmo_green import record as rr
-from olmo_green.telemetry.integrate import GAP_FACTOR, SOURCE_METHODS, counter_deltas_j, trapezoid_j
+from olmo_green.telemetry.integrate import GAP_FACTOR, SOURCE_METHODS, interval_j, trapezoid_step_j
 from olmo_green.telemetry.sources.base import Reading
 
 
@@ -47,24 +45,17 @@ class Track:
         if self.time_s:
             self.total_j += self._delta_j(time_s, value)
             if self.counter and not math.isnan(power_w) and not math.isnan(self.power_w):
-                self.power_j += (time_s - self.time_s[-1]) * (power_w + self.power_w) / 2.0
+                self.power_j += trapezoid_step_j(self.time_s[-1], time_s, self.power_w, power_w)
         self.time_s.append(time_s)
         self.cumulative_j.append(self.total_j)
         self.last_value, self.power_w = value, power_w
 
     def _delta_j(self, time_s: float, value: float) -> float:
-        dt_s = time_s - self.time_s[-1]
-        gap = dt_s > self.max_gap_s
-        self.gaps, self.gap_s = self.gaps + gap, self.gap_s + (dt_s if gap else 0.0)
-        if self.counter:
-            if value >= self.last_value:
-                return value - self.last_value  # the common case, without building arrays
-            deltas, resets = counter_deltas_j(np.array([self.last_value, value]))
-            self.resets += resets
-            return float(deltas[0])
-        if gap:
-            return 0.0  # power across a gap is bounded in reports, never invented
-        return float(trapezoid_j(np.array([self.time_s[-1], time_s]), np.array([self.last_value, value]))[0])
+        energy_j, gap, resets = interval_j(self.time_s[-1], time_s, self.last_value, value, self.counter,
+                                           self.max_gap_s)
+        self.gaps, self.gap_s = self.gaps + gap, self.gap_s + (time_s - self.time_s[-1] if gap else 0.0)
+        self.resets += resets
+        return energy_j
 
     def at_j(self, time_s: float) -> float:
         """Cumulative energy at `time_s`, linear between samples, clamped outside them.

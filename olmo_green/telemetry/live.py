@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 from olmo_green import record as rr
-from olmo_green.telemetry.forecast import Forecaster
-from olmo_green.telemetry.ledger import Window
-
-if TYPE_CHECKING:
-    from olmo_green.telemetry.meter import EnergyMeter
+from olmo_green.carbon.accounting import headline_factor
+from olmo_green.carbon.intensity import emissions_kg
+from olmo_green.hardware.profiles import HardwareProfile
+from olmo_green.telemetry.forecast import Forecaster, ForecastOutput
+from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
+from olmo_green.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
-J_PER_KWH = 3.6e6
 
 
 def job_event(time_s: float) -> dict | None:
@@ -36,106 +36,116 @@ def job_event(time_s: float) -> dict | None:
 
 
 class LiveOutputs:
-    """The meter's live outputs; `open` starts those the options ask for."""
+    """The meter's live outputs; `open` starts those the options ask for. The meter calls
+    on_window with a snapshot and writes the events returned; no output sees the meter."""
 
-    def __init__(self, meter: EnergyMeter) -> None:
-        self.meter = meter
-        self.endpoint = None
-        self.trackers: list = []
-        self.forecaster: Forecaster | None = None
-        self.factor: tuple[float, str] | tuple[()] = ()  # (PUE x intensity kg/kWh, basis)
-        self.tokens = 0.0  # trained this process, for the endpoint
+    def __init__(self, outputs: list[LiveOutput] | None = None, endpoint: LiveOutput | None = None) -> None:
+        self.outputs = list(outputs or [])
+        self.endpoint = endpoint  # the Prometheus endpoint, also among outputs (None: not served)
 
     @classmethod
-    def open(cls, meter: EnergyMeter) -> LiveOutputs:
-        from olmo_green.telemetry.callback import headline_factor
-
-        live = cls(meter)
-        options, group = meter.options, meter.group
-        if options.metrics_port is None and not meter.trackers and meter.max_steps is None:
-            return live
-        live.factor = headline_factor(meter.profile)
+    def open(cls, options, group, profile: HardwareProfile, run_dir: Path | None,
+             run_params: dict[str, str], snapshot, trackers: tuple = (),
+             max_steps: int | None = None) -> LiveOutputs:
+        """`options` are the meter's (MeterOptions), `group` its NodeGroup, `snapshot` a callable
+        returning a LiveSnapshot now (for scrapes between windows)."""
+        if options.metrics_port is None and not trackers and max_steps is None:
+            return cls()
+        factor = headline_factor(profile)
+        kg_per_kwh = factor[0] if factor else None
+        outputs: list[LiveOutput] = []
+        endpoint = None
         if options.metrics_port is not None and group is not None and group.is_sampler:
             from olmo_green.telemetry.metrics import MetricsEndpoint
 
-            live.endpoint = MetricsEndpoint.start(live, options.metrics_host, options.metrics_port)
+            endpoint = MetricsEndpoint.start(snapshot, kg_per_kwh, options.metrics_host, options.metrics_port)
+            outputs += [endpoint] if endpoint is not None else []
         if group is None or not group.is_writer:
-            return live
-        if meter.trackers and meter.run_dir is not None:
+            return cls(outputs, endpoint)
+        if trackers and run_dir is not None:
             from olmo_green.telemetry.trackers import open_trackers
 
-            live.trackers = open_trackers(meter.trackers, meter.run_dir, _run_params(meter))
-        if meter.max_steps is not None:
-            live.forecaster = Forecaster(meter.max_steps, live.kg_per_kwh, _water_l_per_kwh(meter.profile),
-                                         options.forecast_interval_s)
-        return live
+            outputs.append(TrackerOutput(open_trackers(trackers, run_dir, run_params), kg_per_kwh))
+        if max_steps is not None:
+            outputs.append(ForecastOutput(Forecaster(max_steps, kg_per_kwh, water_l_per_kwh(profile),
+                                                     options.forecast_interval_s)))
+        return cls(outputs, endpoint)
 
-    @property
-    def kg_per_kwh(self) -> float | None:
-        """PUE x the headline intensity, for live emissions; None where no intensity is known."""
-        return self.factor[0] if self.factor else None
-
-    def on_window(self, window: Window) -> None:
-        """A window the meter just recorded (energy summed over nodes); never raises."""
-        try:
-            self._feed(window)
-        except Exception as e:  # a live figure must never stop training
-            log.warning("telemetry: live outputs failed on step %s (%s); training continues", window.step, e)
-
-    def _feed(self, window: Window) -> None:
-        tokens = window.metrics.get("tokens")
-        if window.phase == "train" and isinstance(tokens, (int, float)):
-            self.tokens += float(tokens)
-        run_j = self.meter.totals.run_j
-        if window.phase == "train":
-            values = self._step_values(window, run_j)
-            for tracker in list(self.trackers):
-                try:
-                    tracker.log(window.step, values)
-                except Exception as e:  # one warning, then the run goes on without that tracker
-                    log.warning("%s failed (%s); training continues without it", type(tracker).__name__, e)
-                    self.trackers.remove(tracker)
-        if self.forecaster is not None:
-            forecast = self.forecaster.observe(window, self.meter.totals.phase_j)
-            if forecast is not None:
-                self.meter._event({"kind": rr.EVENT_FORECAST, "time_s": window.end_s, **forecast.event()})
-
-    def _step_values(self, window: Window, run_j: float) -> dict[str, float]:
-        """One step's figures for a tracker: metric names carry their unit."""
-        values = {key: float(window.metrics[key]) for key in ("loss", "lr")
-                  if isinstance(window.metrics.get(key), (int, float))}
-        duration_s = window.end_s - window.start_s
-        values["energy/step_j"] = window.energy_j
-        if duration_s > 0:
-            values["energy/power_w"] = window.energy_j / duration_s
-        values["energy/total_kwh"] = run_j / J_PER_KWH
-        if self.kg_per_kwh is not None:
-            values["energy/emissions_kg_co2e"] = run_j / J_PER_KWH * self.kg_per_kwh
-        return values
+    def on_window(self, snapshot: LiveSnapshot) -> list[dict]:
+        """A window the meter just recorded (energy summed over nodes): the outputs' events.
+        Never raises: a live figure must never stop training."""
+        events: list[dict] = []
+        for output in self.outputs:
+            try:
+                events += output.on_window(snapshot)
+            except Exception as e:
+                log.warning("telemetry: live output %s failed on step %s (%s); training continues",
+                            type(output).__name__, snapshot.window.step if snapshot.window else "-", e)
+        return events
 
     def progress_text(self) -> str:
         """The latest forecast, for the progress bar; empty before the first."""
-        return self.forecaster.text() if self.forecaster is not None else ""
+        return "  ".join(t for t in (o.progress_text() for o in self.outputs) if t)
 
     def close(self) -> None:
         """Stop the endpoint and close the trackers; never raises."""
-        for part in [*self.trackers, self.endpoint]:
-            if part is None:
-                continue
+        close_all(self.outputs)
+
+
+class TrackerOutput(LiveOutput):
+    """Experiment trackers (telemetry/trackers.py), fed each train window's figures."""
+
+    def __init__(self, trackers: list, kg_per_kwh: float | None) -> None:
+        self.trackers, self.kg_per_kwh = trackers, kg_per_kwh
+
+    def on_window(self, snapshot: LiveSnapshot) -> list[dict]:
+        window = snapshot.window
+        if window is None or window.phase != "train":
+            return []
+        values = step_values(window, snapshot.run_j, self.kg_per_kwh)
+        for tracker in list(self.trackers):
             try:
-                part.close()
-            except Exception as e:
-                log.warning("telemetry: closing %s failed (%s)", type(part).__name__, e)
+                tracker.log(window.step, values)
+            except Exception as e:  # one warning, then the run goes on without that tracker
+                log.warning("%s failed (%s); training continues without it", type(tracker).__name__, e)
+                self.trackers.remove(tracker)
+        return []
+
+    def close(self) -> None:
+        close_all(self.trackers)
 
 
-def _run_params(meter: EnergyMeter) -> dict[str, str]:
+def close_all(parts: list) -> None:
+    """Close each part (an output, a tracker); one that fails is a warning, never an exception."""
+    for part in parts:
+        try:
+            part.close()
+        except Exception as e:
+            log.warning("telemetry: closing %s failed (%s)", type(part).__name__, e)
+
+
+def step_values(window, run_j: float, kg_per_kwh: float | None) -> dict[str, float]:
+    """One step's figures for a tracker: metric names carry their unit."""
+    values = {key: float(window.metrics[key]) for key in ("loss", "lr")
+              if isinstance(window.metrics.get(key), (int, float))}
+    duration_s = window.end_s - window.start_s
+    values["energy/step_j"] = window.energy_j
+    if duration_s > 0:
+        values["energy/power_w"] = window.energy_j / duration_s
+    values["energy/total_kwh"] = run_j / J_PER_KWH
+    if kg_per_kwh is not None:
+        values["energy/emissions_kg_co2e"] = emissions_kg(run_j, 1.0, kg_per_kwh)  # PUE is in the factor
+    return values
+
+
+def run_params(profile: HardwareProfile, simulate: bool, tags: dict[str, str] | None) -> dict[str, str]:
     """What a tracker records about the run (its parameters), all text."""
-    params = {"hardware": meter.profile.name, "gpu_type": meter.profile.gpu_type,
-              "simulate": str(meter.simulate), "pue": str(meter.profile.pue)}
-    return params | {f"tag.{k}": str(v) for k, v in (meter.tags or {}).items()}
+    params = {"hardware": profile.name, "gpu_type": profile.gpu_type,
+              "simulate": str(simulate), "pue": str(profile.pue)}
+    return params | {f"tag.{k}": str(v) for k, v in (tags or {}).items()}
 
 
-def _water_l_per_kwh(profile) -> float | None:
+def water_l_per_kwh(profile: HardwareProfile) -> float | None:
     """Water per kWh of GPU energy (L/kWh): PUE x WUE (docs/design.md: water = GPU energy x PUE x
     WUE), WUE being the profile's published total or its on-site plus off-site figures
     (HardwareProfile.wue_total_l_per_kwh, as the report uses); None where it has none."""

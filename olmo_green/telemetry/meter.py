@@ -35,16 +35,17 @@ from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.distributed import NodeGroup
 from olmo_green.telemetry.integrate import GAP_FACTOR
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
-from olmo_green.telemetry.live import LiveOutputs, job_event
+from olmo_green.telemetry.live import LiveOutputs, job_event, run_params
+from olmo_green.telemetry.outputs import LiveSnapshot, TrackReading
 from olmo_green.telemetry.sampler import Sampler
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
 from olmo_green.telemetry.state import Totals
 from olmo_green.telemetry.store import SampleStore
 from olmo_green.telemetry.validate import SampleFilter
+from olmo_green.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
-J_PER_KWH = 3.6e6
 
 
 # The meter's options are config.yaml's telemetry section (record/options.py): one type, one set
@@ -115,7 +116,9 @@ class EnergyMeter:
             self.steps_log = StepLog(self.run_dir) if self.group.is_writer else None
         start_s = self._start_sampling() if self.group.is_sampler else self.clock.now_s()
         self.ledger.start(first_phase, start_s, self._resume_step if step is None else step)
-        self.live = LiveOutputs.open(self)
+        self.live = LiveOutputs.open(self.options, self.group, self.profile, self.run_dir,
+                                     run_params(self.profile, self.simulate, self.tags), self.snapshot,
+                                     trackers=self.trackers, max_steps=self.max_steps)
         self._set_phase(first_phase, start_s)
         self._install_handlers()
         return self
@@ -351,8 +354,9 @@ class EnergyMeter:
 
     def _record(self, window: Window) -> None:
         self.totals.add(window.phase, window.energy_j)
-        if self.live is not None:
-            self.live.on_window(window)  # trackers and the forecast; never raises
+        if self.live is not None and self.live.outputs:  # trackers, endpoint, forecast; never raises
+            for event in self.live.on_window(self.snapshot(window)):
+                self._event(event)
         if self.steps_log is None:
             return
         m = window.metrics
@@ -363,6 +367,16 @@ class EnergyMeter:
             "tokens": m.get("tokens"), "loss": _float(m.get("loss")), "lr": _float(m.get("lr")),
             "energy_j": None if unmeasured else window.energy_j, "phase": window.phase,
         })
+
+    def snapshot(self, window: Window | None = None) -> LiveSnapshot:
+        """The meter's figures now, for its live outputs (telemetry/outputs.py); safe from any thread."""
+        with self._lock:  # the sampler thread feeds the tracks
+            tracks = tuple(TrackReading(device, domain, t.total_j, t.power_w)
+                           for (device, domain), t in self.ledger.tracks.items())
+            last_step = self.ledger.last_step
+        return LiveSnapshot(node=self.group.node if self.group is not None else "local", method=self.method,
+                            last_step=last_step, run_j=self.totals.run_j, phase_j=dict(self.totals.phase_j),
+                            tracks=tracks, window=window)
 
     def live_status(self) -> dict:
         """For a progress bar: power now (W) and energy so far (kWh) of the run, and how measured."""

@@ -25,52 +25,51 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-if TYPE_CHECKING:
-    from olmo_green.telemetry.live import LiveOutputs
+from olmo_green.carbon.intensity import emissions_kg
+from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
+from olmo_green.units import G_PER_KG
 
 log = logging.getLogger(__name__)
-J_PER_KWH = 3.6e6
 
 
 class MeterCollector:
-    """A prometheus_client collector reading the meter's tracks and totals when scraped."""
+    """A prometheus_client collector reading a snapshot of the meter when scraped."""
 
-    def __init__(self, live: LiveOutputs) -> None:
-        self.live = live
+    def __init__(self, snapshot: Callable[[], LiveSnapshot], kg_per_kwh: float | None) -> None:
+        self.snapshot, self.kg_per_kwh = snapshot, kg_per_kwh
+        self.tokens = 0.0  # trained this process, from the windows recorded
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        meter = self.live.meter
-        node = meter.group.node if meter.group is not None else "local"
+        snapshot = self.snapshot()  # taken under the meter's lock: the sampler thread feeds the tracks
+        node = snapshot.node
         labels = ["node", "device", "domain"]
         energy = CounterMetricFamily("olmo_green_energy", "Energy measured since sampling began (J).",
                                      labels=labels, unit="joules")
         power = GaugeMetricFamily("olmo_green_power_watts", "Latest power reading (W).", labels=labels)
         gpu_j = 0.0
-        with meter._lock:  # the sampler thread feeds the tracks
-            tracks = [(key, t.total_j, t.power_w) for key, t in meter.ledger.tracks.items()]
-            step = meter.ledger.last_step
-        for (device, domain), total_j, power_w in tracks:
-            energy.add_metric([node, device, domain], total_j)
-            if not math.isnan(power_w):
-                power.add_metric([node, device, domain], power_w)
-            gpu_j += total_j if domain == "gpu" else 0.0
+        for track in snapshot.tracks:
+            energy.add_metric([node, track.device, track.domain], track.total_j)
+            if not math.isnan(track.power_w):
+                power.add_metric([node, track.device, track.domain], track.power_w)
+            gpu_j += track.total_j if track.domain == "gpu" else 0.0
         yield energy
         yield power
-        yield _one(GaugeMetricFamily, "olmo_green_step", "Last optimizer step recorded.", node, step)
+        yield _one(GaugeMetricFamily, "olmo_green_step", "Last optimizer step recorded.", node,
+                   snapshot.last_step)
         yield _one(CounterMetricFamily, "olmo_green_tokens", "Tokens of the steps recorded.", node,
-                   self.live.tokens)
-        if self.live.kg_per_kwh is not None:
-            grams = gpu_j / J_PER_KWH * self.live.kg_per_kwh * 1000.0
+                   self.tokens)
+        if self.kg_per_kwh is not None:
+            grams = emissions_kg(gpu_j, 1.0, self.kg_per_kwh) * G_PER_KG  # PUE is in the factor
             yield _one(CounterMetricFamily, "olmo_green_emissions_grams",
                        "GPU energy of this node x PUE x headline intensity (g CO2e).", node, grams)
         method = GaugeMetricFamily("olmo_green_method_info", "How the energy is measured.",
                                    labels=["node", "method"])
-        method.add_metric([node, meter.method], 1.0)
+        method.add_metric([node, snapshot.method], 1.0)
         yield method
 
 
@@ -97,15 +96,18 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
-class MetricsEndpoint:
-    def __init__(self, server: WSGIServer) -> None:
-        self.server = server
+class MetricsEndpoint(LiveOutput):
+    """The endpoint as a live output: windows count tokens; scrapes read a fresh snapshot."""
+
+    def __init__(self, server: WSGIServer, collector: MeterCollector) -> None:
+        self.server, self.collector = server, collector
         self.port = server.server_port
         self.thread = threading.Thread(target=server.serve_forever, name="olmo-green-metrics", daemon=True)
         self.thread.start()
 
     @classmethod
-    def start(cls, live: LiveOutputs, host: str, port: int) -> MetricsEndpoint | None:
+    def start(cls, snapshot: Callable[[], LiveSnapshot], kg_per_kwh: float | None, host: str,
+              port: int) -> MetricsEndpoint | None:
         """Serve the meter's metrics on host:port; None (and one warning) if that cannot be done."""
         try:
             from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -114,7 +116,8 @@ class MetricsEndpoint:
                         "'olmo-green[prometheus]'; training continues without the endpoint")
             return None
         registry = CollectorRegistry(auto_describe=True)  # our own: never the process-wide one
-        registry.register(MeterCollector(live))
+        collector = MeterCollector(snapshot, kg_per_kwh)
+        registry.register(collector)
         try:
             app = metrics_only(make_wsgi_app(registry))
             server = make_server(host, port, app, handler_class=_QuietHandler)
@@ -123,7 +126,14 @@ class MetricsEndpoint:
                         "endpoint", host, port, e.strerror or e)
             return None
         log.info("telemetry: Prometheus metrics on http://%s:%s/metrics", host, server.server_port)
-        return cls(server)
+        return cls(server, collector)
+
+    def on_window(self, snapshot: LiveSnapshot) -> list[dict]:
+        window = snapshot.window
+        tokens = window.metrics.get("tokens") if window is not None else None
+        if window is not None and window.phase == "train" and isinstance(tokens, (int, float)):
+            self.collector.tokens += float(tokens)
+        return []
 
     def close(self) -> None:
         self.server.shutdown()

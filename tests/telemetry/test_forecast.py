@@ -8,7 +8,7 @@ from olmo_green.record import EVENT_FORECAST, read_events
 from olmo_green.reports import account_run
 from olmo_green.telemetry.forecast import WARMUP_STEPS, Forecaster
 from olmo_green.telemetry.ledger import Window
-from olmo_green.telemetry.live import _water_l_per_kwh
+from olmo_green.telemetry.live import water_l_per_kwh
 from tests.simulated_runs import steady_run
 
 J_PER_MWH = 3.6e9
@@ -66,10 +66,10 @@ def test_forecasts_come_at_most_once_per_interval():
 def test_water_needs_the_profile_wue_and_is_omitted_without():
     from olmo_green.hardware import load_profile
 
-    assert _water_l_per_kwh(load_profile("lumi")) is None  # no WUE published for LUMI
+    assert water_l_per_kwh(load_profile("lumi")) is None  # no WUE published for LUMI
     jupiter = load_profile("jupiter")  # OLMo 2 paper: PUE 1.2, WUE 0 on-site + 1.29 off-site
-    assert _water_l_per_kwh(jupiter) == pytest.approx(1.2 * 1.29)
-    assert _water_l_per_kwh(load_profile("mosaicml-a100")) == pytest.approx(1.1 * 4.26)  # a published total
+    assert water_l_per_kwh(jupiter) == pytest.approx(1.2 * 1.29)
+    assert water_l_per_kwh(load_profile("mosaicml-a100")) == pytest.approx(1.1 * 4.26)  # a published total
     f = Forecaster(max_steps=20, kg_per_kwh=None, water_l_per_kwh=None, interval_s=0.0)
     forecast = [x for x in feed(f, [window(s, 10.0) for s in range(1, 8)]) if x][0]
     assert "water_kl_at_end" not in forecast.event() and forecast.event()["emissions_tco2eq_at_end"] is None
