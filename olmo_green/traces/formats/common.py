@@ -182,7 +182,7 @@ def local_to_unix_s(naive: pd.Series, tz_text: str, path: Path, first_line: int)
     is refused, and the fix is a fixed offset.
     """
     tz = parse_tz(tz_text)
-    values = pd.DatetimeIndex(naive)
+    values = pd.DatetimeIndex(naive).as_unit("ns")
     try:
         if isinstance(tz, timezone):
             ns = values.asi8.astype(np.float64) - tz.utcoffset(None).total_seconds() * 1e9
