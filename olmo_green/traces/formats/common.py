@@ -69,7 +69,7 @@ def node_name(path: Path) -> str:
 # ---------------------------------------------------------------- bytes
 
 
-def _codec(path: Path) -> str | None:
+def codec_of(path: Path) -> str | None:
     with path.open("rb") as f:
         head = f.read(8)
     for magic, what in UNREADABLE.items():
@@ -80,7 +80,7 @@ def _codec(path: Path) -> str | None:
 
 def read_head(path: Path) -> str:
     """The first SNIFF_BYTES of the file as text (decompressed); undecodable bytes replaced."""
-    codec = _codec(path)
+    codec = codec_of(path)
     try:
         if codec is None:
             with path.open("rb") as f:
@@ -133,7 +133,7 @@ def _complete_length(path: Path) -> tuple[int, bytes]:
 
 def open_stream(path: Path, stats):
     """A binary stream of the file's complete lines (decompressed), counting bytes as read."""
-    codec = _codec(path)
+    codec = codec_of(path)
     if codec is not None:
         import pyarrow as pa
 

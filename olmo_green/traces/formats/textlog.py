@@ -1,0 +1,98 @@
+"""Line-by-line logs (dcgmi dmon, amd-smi, rocm-smi): time lines, and rows gathered into batches.
+
+These tools print tables for a terminal, with headers repeated and no time of
+their own (dcgmi dmon, rocm-smi, amd-smi without --watch). A cluster log gets
+its time from the loop that writes it; two ways are read (docs/formats/):
+
+- a time line before each call's block: `date +%s.%N` (UNIX seconds) or
+  `date --iso-8601=ns` (with its offset);
+- a time before each line, as `ts %.s` (moreutils) writes it: `1722038010.123456 GPU 0 ...`.
+
+Rows are parsed in Python, a few microseconds a line: a dcgmi dmon log of 8 GPUs
+at 100 ms for 11 days (76 M lines) takes minutes, where nvidia-smi and record
+CSVs go through Arrow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olmo_green.traces.formats.common import NA_TEXT, parse_tz, text_lines
+
+_EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_time(text: str, tz_text: str) -> float | None:
+    """UNIX seconds from `date +%s.%N` or an ISO 8601 time (naive ones in --trace-tz); None if neither."""
+    text = text.strip()
+    if _EPOCH.match(text):
+        return float(text)
+    if not _ISO.match(text):
+        return None
+    try:
+        stamp = pd.Timestamp(text.replace(",", "."))
+        if stamp.tzinfo is None:
+            stamp = stamp.tz_localize(parse_tz(tz_text))
+    except (ValueError, TypeError):  # a time the zone skips or repeats (daylight saving)
+        return None
+    return stamp.as_unit("ns").value / 1e9
+
+
+def is_na(text: str) -> bool:
+    text = text.strip()
+    return text in NA_TEXT or text.startswith("N/A")
+
+
+def number(text: str, unit: str = "") -> tuple[float, bool]:
+    """(value, was N/A); NaN and False where the text is no number."""
+    text = text.strip()
+    if is_na(text):
+        return np.nan, True
+    if unit and text.endswith(unit):
+        text = text[: -len(unit)].strip()
+    try:
+        return float(text), False
+    except ValueError:
+        return np.nan, False
+
+
+class Rows:
+    """Parsed rows gathered column by column until a batch is full."""
+
+    COLUMNS = ("time_s", "device", "power_w", "energy_j", "power_na")
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self.data: dict[str, list] = {c: [] for c in self.COLUMNS}
+
+    def add(self, time_s: float, device: str, power_w: float, energy_j: float, power_na: bool) -> None:
+        for column, value in zip(self.COLUMNS, (time_s, device, power_w, energy_j, power_na), strict=True):
+            self.data[column].append(value)
+
+    def __len__(self) -> int:
+        return len(self.data["time_s"])
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame({c: np.asarray(v) if c != "device" else np.asarray(v, dtype=object)
+                              for c, v in self.data.items()})
+        self.clear()
+        return frame
+
+
+def batches(path: Path, stats, batch_rows: int, parse: Callable[[str, Rows], None]) -> Iterator[pd.DataFrame]:
+    """Frames of Rows from `parse(line, rows)` over the file's complete lines."""
+    rows = Rows()
+    for line in text_lines(path, stats):
+        parse(line, rows)
+        if len(rows) >= batch_rows:
+            yield rows.frame()
+    if len(rows):
+        yield rows.frame()
