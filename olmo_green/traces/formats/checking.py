@@ -9,6 +9,8 @@
   clock set back): integrating it would count a stretch twice. A jump forward of
   more than JUMP_S is a gap: counted in stats.time_jumps and noted; the consumer
   must not integrate across it (it does not across any gap longer than a few periods).
+- An energy counter rising faster than checks.ABSURD_POWER_W is mJ read as J: refused.
+  (A counter going down is a reset, left to the consumer, as live counters are.)
 - A device whose samples stop well before the log ends is noted at the end.
 """
 
@@ -34,6 +36,7 @@ class DeviceClock:
     def __init__(self, path: Path, stats) -> None:
         self.path, self.stats = path, stats
         self.last_s: dict[str, float] = {}
+        self.last_energy: dict[str, tuple[float, float]] = {}  # device -> (time_s, energy_j)
 
     def check(self, frame: pd.DataFrame, first_row: int) -> None:
         if frame.empty:
@@ -61,6 +64,32 @@ class DeviceClock:
         ends = np.r_[c[1:] != c[:-1], True]
         for code, last in zip(c[ends], t[ends], strict=True):
             self.last_s[names[code]] = float(last)
+        self._check_counter(frame, first_row)
+
+    def _check_counter(self, frame: pd.DataFrame, first_row: int) -> None:
+        """A counter rising faster than any accelerator draws is mJ (or uJ) read as J."""
+        energy = frame["energy_j"].to_numpy(dtype=np.float64)
+        rows = np.flatnonzero(np.isfinite(energy))
+        if not len(rows):
+            return
+        codes, names = pd.factorize(frame["device"].to_numpy(dtype=object)[rows])
+        order = np.argsort(codes, kind="stable")
+        c, t, e = codes[order], frame["time_s"].to_numpy(dtype=np.float64)[rows][order], energy[rows][order]
+        start = np.r_[True, c[1:] != c[:-1]]
+        prev = [self.last_energy.get(name, (np.nan, np.nan)) for name in names]
+        prev_t = np.where(start, np.array([p[0] for p in prev])[c], np.r_[np.nan, t[:-1]])
+        prev_e = np.where(start, np.array([p[1] for p in prev])[c], np.r_[np.nan, e[:-1]])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate_w = (e - prev_e) / (t - prev_t)
+        fast = np.flatnonzero((t > prev_t) & (rate_w > checks.ABSURD_POWER_W))
+        if len(fast):
+            i = fast[0]
+            raise fail(self.path, None, f"data row {first_row + rows[order[i]] + 1}: the energy counter of device "
+                       f"{names[c[i]]} rises at {rate_w[i]:,.0f} W, above any accelerator's "
+                       f"({checks.ABSURD_POWER_W:g} W); it looks like mJ read as J", "give the counter in J")
+        ends = np.r_[c[1:] != c[:-1], True]
+        for code, last_t, last_e in zip(c[ends], t[ends], e[ends], strict=True):
+            self.last_energy[names[code]] = (float(last_t), float(last_e))
 
     def finish(self) -> None:
         if self.stats.time_jumps:
