@@ -80,20 +80,23 @@ def test_bad_options_are_refused(options, match):
 
 def test_timestamps_going_backward_are_refused(tmp_path):
     path = tmp_path / "back.csv"
-    path.write_text(NVSMI_HEAD + nvsmi_rows([1.7e9, 1.7e9, 1.7e9 + 0.1, 1.7e9 + 0.1, 1.7e9 + 0.05, 1.7e9 + 0.05]))
+    times = [1.7e9, 1.7e9, 1.7e9 + 0.1, 1.7e9 + 0.1, 1.7e9 + 0.05, 1.7e9 + 0.05]
+    path.write_text(NVSMI_HEAD + nvsmi_rows(times))
     refused(path, "time goes back 0.05 s for device 0.*sort the log")
 
 
 def test_timestamps_jumping_hours_are_counted_as_gaps(tmp_path):
     path = tmp_path / "jump.csv"
-    path.write_text(NVSMI_HEAD + nvsmi_rows([1.7e9, 1.7e9, 1.7e9 + 0.1, 1.7e9 + 0.1, 1.7e9 + 7200, 1.7e9 + 7200]))
+    times = [1.7e9, 1.7e9, 1.7e9 + 0.1, 1.7e9 + 0.1, 1.7e9 + 7200, 1.7e9 + 7200]
+    path.write_text(NVSMI_HEAD + nvsmi_rows(times))
     frame, opened = read(path)
     assert len(frame) == 6
     assert opened.stats.time_jumps == 2 and opened.stats.longest_jump_s == pytest.approx(7199.9)
     assert any("time jump(s) over 1 h" in note for note in opened.stats.notes)
 
 
-@pytest.mark.parametrize(("power", "unit"), [(lambda i: f"{300000 + i} W", "mW"), (lambda i: f"0.{300 + i} W", "kW")])
+@pytest.mark.parametrize(("power", "unit"), [(lambda i: f"{300000 + i} W", "mW"),
+                                             (lambda i: f"0.{300 + i} W", "kW")])
 def test_power_in_mw_or_kw_is_refused_naming_the_unit(tmp_path, power, unit):
     path = tmp_path / f"{unit}.csv"
     path.write_text(NVSMI_HEAD + nvsmi_rows([1.7e9 + 0.1 * i for i in range(6)], power=power))
@@ -129,7 +132,8 @@ def test_a_gpu_missing_from_the_rounds_of_a_log_without_index_is_refused(tmp_pat
 
 def test_a_truncated_last_line_is_dropped_and_counted(tmp_path):
     path = tmp_path / "cut.csv"
-    path.write_text(NVSMI_HEAD + nvsmi_rows([1.7e9, 1.7e9, 1.7e9 + 0.1, 1.7e9 + 0.1]) + "2023/11/14 22:13:20.2, 0, 31")
+    rows = nvsmi_rows([1.7e9, 1.7e9, 1.7e9 + 0.1, 1.7e9 + 0.1])
+    path.write_text(NVSMI_HEAD + rows + "2023/11/14 22:13:20.2, 0, 31")
     frame, opened = read(path)
     assert len(frame) == 4 and 31.0 not in frame["power_w"].tolist()
     assert opened.stats.rows_dropped == {"truncated last line": 1}
@@ -139,11 +143,12 @@ def test_a_truncated_last_line_is_dropped_and_counted(tmp_path):
 def test_malformed_and_unreadable_rows_are_dropped_and_counted(tmp_path):
     path = tmp_path / "bad.csv"
     good = nvsmi_rows([1.7e9, 1.7e9, 1.7e9 + 0.1, 1.7e9 + 0.1])
-    path.write_text(NVSMI_HEAD + good + "2023/11/14 22:13:20.200, 0\nyesterday, 1, 30 W\n2023/11/14 22:13:20.300, 0, hot\n")
+    bad = "2023/11/14 22:13:20.200, 0\nyesterday, 1, 30 W\n2023/11/14 22:13:20.300, 0, hot\n"
+    path.write_text(NVSMI_HEAD + good + bad)
     frame, opened = read(path)
     assert len(frame) == 4
-    assert opened.stats.rows_dropped == {"malformed row (wrong number of fields)": 1, "unreadable timestamp": 1,
-                                         "unreadable power": 1}
+    assert opened.stats.rows_dropped == {"malformed row (wrong number of fields)": 1,
+                                         "unreadable timestamp": 1, "unreadable power": 1}
 
 
 def test_times_that_are_not_unix_seconds_are_refused(tmp_path):

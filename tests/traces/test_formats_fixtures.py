@@ -13,7 +13,8 @@ from olmo_green.traces.formats import TraceOptions, open_trace, sniff_format
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SNIFFED = {"nvidia-smi-units-index.csv": "nvidia-smi", "nvidia-smi-nounits-noindex.csv": "nvidia-smi",
-           "nvidia-smi-instant.csv": "nvidia-smi", "dcgm-dmon-ts.log": "dcgm", "prometheus-range.json": "prometheus",
+           "nvidia-smi-instant.csv": "nvidia-smi", "dcgm-dmon-ts.log": "dcgm",
+           "prometheus-range.json": "prometheus",
            "amd-smi-watch-mi250x.csv": "amd-smi", "rocm-smi-showpower-mi250x.csv": "rocm-smi",
            "record.csv": "record"}
 
@@ -79,7 +80,8 @@ def test_nvidia_smi_without_index_infers_gpus_per_round_or_takes_it_from_trace_d
 
 
 def test_nvidia_smi_rounds_that_share_a_timestamp(tmp_path):
-    rows = [f"2025/07/26 23:53:{30 + r // 3:02d}.{100 * (r // 3) % 1000:03d}, {300 + r}.00 W" for r in range(12)]
+    rows = [f"2025/07/26 23:53:{30 + r // 3:02d}.{100 * (r // 3) % 1000:03d}, {300 + r}.00 W"
+            for r in range(12)]
     path = tmp_path / "equal.csv"
     path.write_text("timestamp, power.draw [W]\n" + "\n".join(rows) + "\n")
     frame, opened = read(path)
@@ -95,7 +97,8 @@ def test_trace_devices_that_contradict_the_rounds_is_refused():
 def test_dcgm_dmon_reads_power_counter_in_j_and_na():
     frame, opened = read("dcgm-dmon-ts.log")
     assert frame["device"].tolist() == ["0", "1", "0", "1"]
-    assert frame["time_s"].tolist() == [1753573910.945301, 1753573910.945344, 1753573911.04702, 1753573911.047061]
+    assert frame["time_s"].tolist() == [1753573910.945301, 1753573910.945344,
+                                        1753573911.04702, 1753573911.047061]
     assert frame["energy_j"].tolist() == [123456.789, 223456.789, 123526.632, 223525.721]  # mJ -> J
     assert np.isnan(frame["power_w"][1]) and opened.stats.gaps_na == 1
     assert opened.stats.rows_dropped == {}  # the header, its unit line and dmon's goodbye are no rows

@@ -59,7 +59,8 @@ def _seconds(ms: int) -> str:
 def write_record(c: Curve, path: Path) -> None:
     lines = ["time_s,device,power_w,energy_j"]
     for s, ms in enumerate(c.time_ms):
-        lines += [f"{_seconds(ms)},{d},{c.power_w[d, s]},{_seconds(c.energy_mj[d, s])}" for d in range(c.devices)]
+        lines += [f"{_seconds(ms)},{d},{c.power_w[d, s]},{_seconds(c.energy_mj[d, s])}"
+                  for d in range(c.devices)]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -76,7 +77,8 @@ def write_nvidia_smi(c: Curve, path: Path, index: bool = True, units: bool = Tru
             when = f"{stamp:%Y/%m/%d %H:%M:%S}.{stamp.microsecond // 1000:03d}"
             power = f"{c.power_w[d, s]:.2f}" + (" W" if units else "")
             util = "97" + (" %" if units else "")
-            lines.append(", ".join([when, "NVIDIA H100 80GB HBM3"] + ([str(d)] if index else []) + [power, util]))
+            ids = [str(d)] if index else []
+            lines.append(", ".join([when, "NVIDIA H100 80GB HBM3", *ids, power, util]))
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -89,7 +91,8 @@ def write_dcgm(c: Curve, path: Path) -> None:
         stamp = f"{ms // 1000}.{ms % 1000:03d}000"
         if s % 14 == 0:
             lines += [f"{stamp} {header}", f"{stamp} {units}"]
-        lines += [f"{stamp} {f'GPU {d}':<16}{c.power_w[d, s]:<18.3f}{c.energy_mj[d, s]:<24}" for d in range(c.devices)]
+        lines += [f"{stamp} {f'GPU {d}':<16}{c.power_w[d, s]:<18.3f}{c.energy_mj[d, s]:<24}"
+                  for d in range(c.devices)]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -97,7 +100,8 @@ def write_prometheus(c: Curve, path: Path) -> None:
     """A /api/v1/query_range answer for power and energy, dcgm-exporter's labels."""
     result = []
     for d in range(c.devices):
-        labels = {"gpu": str(d), "UUID": f"GPU-0000000{d}-aaaa-bbbb-cccc-dddddddddddd", "device": f"nvidia{d}",
+        labels = {"gpu": str(d), "UUID": f"GPU-0000000{d}-aaaa-bbbb-cccc-dddddddddddd",
+                  "device": f"nvidia{d}",
                   "modelName": "NVIDIA H100 80GB HBM3", "Hostname": NODE, "instance": "10.0.0.7:9400",
                   "job": "dcgm-exporter"}
         for name, values in (("DCGM_FI_DEV_POWER_USAGE", [f"{p:.3f}" for p in c.power_w[d]]),
@@ -118,7 +122,8 @@ def write_amd_smi(c: Curve, path: Path, secondary: bool = False) -> None:
         text.append(f"{ms // 1000}.{ms % 1000:03d}000000\n{head}\r\n")
         for d in range(c.devices):
             gpu = 2 * d if secondary else d
-            text.append(f"{gpu},{c.power_w[d, s]},N/A,N/A,N/A,UNTHROTTLED,ENABLED,{_seconds(c.energy_mj[d, s])}\r\n")
+            energy = _seconds(c.energy_mj[d, s])
+            text.append(f"{gpu},{c.power_w[d, s]},N/A,N/A,N/A,UNTHROTTLED,ENABLED,{energy}\r\n")
             if secondary:
                 text.append(f"{gpu + 1},N/A,N/A,N/A,N/A,N/A,ENABLED,N/A\r\n")
         text.append("\n")
@@ -133,7 +138,8 @@ def write_rocm_smi(c: Curve, path: Path, secondary: bool = False) -> None:
         lines += [f"{ms // 1000}.{ms % 1000:03d}000000", head]
         for d in range(c.devices):
             card = 2 * d if secondary else d
-            lines.append(f"card{card},{float(c.power_w[d, s])},{c.energy_mj[d, s] * 65},{c.energy_mj[d, s] * 1000}")
+            energy_mj = c.energy_mj[d, s]
+            lines.append(f"card{card},{float(c.power_w[d, s])},{energy_mj * 65},{energy_mj * 1000}")
             if secondary:
                 lines.append(f"card{card + 1},N/A (Secondary die),N/A,N/A")
     path.write_text("\n".join(lines) + "\n")

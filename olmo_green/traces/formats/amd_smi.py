@@ -31,7 +31,8 @@ NAME = "amd-smi"
 POWER_COLUMNS = ("socket_power", "current_socket_power", "average_socket_power")
 ENERGY_COLUMN = "total_energy_consumption"
 NO_TIME = ("amd-smi metric without --watch writes no time, and no time line precedes this row",
-           "log with `amd-smi metric --power --energy --csv --watch 1`, or write `date +%s.%N` before each call")
+           "log with `amd-smi metric --power --energy --csv --watch 1`, "
+           "or write `date +%s.%N` before each call")
 
 
 def _header(fields: list[str]) -> bool:

@@ -84,7 +84,8 @@ class DeviceClock:
         fast = np.flatnonzero((t > prev_t) & (rate_w > checks.ABSURD_POWER_W))
         if len(fast):
             i = fast[0]
-            raise fail(self.path, None, f"data row {first_row + rows[order[i]] + 1}: the energy counter of device "
+            row = first_row + rows[order[i]] + 1
+            raise fail(self.path, None, f"data row {row}: the energy counter of device "
                        f"{names[c[i]]} rises at {rate_w[i]:,.0f} W, above any accelerator's "
                        f"({checks.ABSURD_POWER_W:g} W); it looks like mJ read as J", "give the counter in J")
         ends = np.r_[c[1:] != c[:-1], True]

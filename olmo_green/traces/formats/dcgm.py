@@ -32,7 +32,9 @@ NAME = "dcgm"
 POWER_FIELDS = ("POWINST", "POWER")  # instant first, as for nvidia-smi's power.draw.instant
 ENERGY_FIELD = "TOTEC"
 MJ_PER_J = 1000.0
-NO_TIME = ("dcgmi dmon writes no time", "pipe it through `ts %.s` (moreutils): dcgmi dmon -e 155,156 -d 100 | "
+ENTITIES = ("GPU", "GPU-I", "GPU-CI", "CPU", "SW", "CX")  # the entity types dcgmi prints first
+NO_TIME = ("dcgmi dmon writes no time",
+           "pipe it through `ts %.s` (moreutils): dcgmi dmon -e 155,156 -d 100 | "
            "ts %.s > $(hostname).dcgm.log")
 
 
@@ -55,7 +57,7 @@ class _Parser:
         if "#Entity" in tokens:
             self.fields = tokens[tokens.index("#Entity") + 1:]
             return
-        at = next((i for i, t in enumerate(tokens[:3]) if t in ("GPU", "GPU-I", "GPU-CI", "CPU", "SW", "CX")), None)
+        at = next((i for i, t in enumerate(tokens[:3]) if t in ENTITIES), None)
         if at is None:
             self._other(tokens)
             return
@@ -104,7 +106,8 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
     if ENERGY_FIELD in fields:
         stats.note("energy from DCGM's TOTEC counter (mJ, read as J); power beside it as a cross-check")
     parser = _Parser(path, options, stats)
-    frames = (_samples(frame, stats, node) for frame in textlog.batches(path, stats, options.batch_rows, parser))
+    rows = textlog.batches(path, stats, options.batch_rows, parser)
+    frames = (_samples(frame, stats, node) for frame in rows)
     return checked(path, frames, stats, options.batch_rows)
 
 

@@ -29,8 +29,8 @@ class Secondaries:
                 first = power[np.flatnonzero(devices == device)[0]]
                 self.kind[device] = not (first > 0)
                 if self.kind[device]:
-                    self.stats.note(f"device {device} reads no power at its first row: an MI250X secondary GCD, "
-                                    "its package counted on the primary GCD")
+                    self.stats.note(f"device {device} reads no power at its first row: an MI250X "
+                                    "secondary GCD, its package counted on the primary GCD")
         secondary = pd.Series(devices).map(self.kind).to_numpy(dtype=bool)
         self.stats.drop(REASON, int(secondary.sum()))
         return rows[~secondary].reset_index(drop=True)

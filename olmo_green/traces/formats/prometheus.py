@@ -46,14 +46,17 @@ def sniff(head: str) -> bool:
 
 def _load(path: Path, stats) -> list[dict]:
     if path.stat().st_size > MAX_BYTES:
-        raise fail(path, None, f"is {path.stat().st_size / 2**20:,.0f} MiB, over the {MAX_BYTES >> 20} MiB read "
-                   "whole", "split the range query into shorter ranges, one file each")
+        raise fail(path, None, f"is {path.stat().st_size / 2**20:,.0f} MiB, over the "
+                   f"{MAX_BYTES >> 20} MiB read whole",
+                   "split the range query into shorter ranges, one file each")
     try:
         document = json.loads(_bytes(path))
     except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
-        raise fail(path, None, f"is not whole JSON ({str(e).splitlines()[0]})", "save the full query answer") from e
+        raise fail(path, None, f"is not whole JSON ({str(e).splitlines()[0]})",
+                   "save the full query answer") from e
     data = document.get("data", document) if isinstance(document, dict) else None
-    if not isinstance(data, dict) or data.get("resultType") != "matrix" or not isinstance(data.get("result"), list):
+    if (not isinstance(data, dict) or data.get("resultType") != "matrix"
+            or not isinstance(data.get("result"), list)):
         kind = data.get("resultType") if isinstance(data, dict) else type(document).__name__
         raise fail(path, None, f"is not a range-query answer (resultType {kind!r}, not 'matrix')",
                    "save the answer of /api/v1/query_range")
@@ -97,7 +100,8 @@ def _values(path: Path, values: list) -> tuple[np.ndarray, np.ndarray]:
     try:
         pairs = np.array([(float(t), float(v)) for t, v in values], dtype=np.float64).reshape(-1, 2)
     except (TypeError, ValueError) as e:
-        raise fail(path, None, f"a sample is not [time, \"value\"] ({e})", "save the query answer as given") from e
+        raise fail(path, None, f"a sample is not [time, \"value\"] ({e})",
+                   "save the query answer as given") from e
     return pairs[:, 0], pairs[:, 1]
 
 

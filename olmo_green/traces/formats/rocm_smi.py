@@ -89,7 +89,8 @@ class _Parser:
 
 def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame]:
     if not sniff(read_head(path)):
-        raise fail(path, None, "no rocm-smi header (device, ... Graphics Package Power (W)) in the first lines",
+        raise fail(path, None, "no rocm-smi header (device, ... Graphics Package Power (W)) "
+                   "in the first lines",
                    "log `rocm-smi --showpower --csv` with a `date +%s.%N` line before each call")
     parser, secondaries = _Parser(path, options, stats), Secondaries(stats)
     frames = (_samples(f, stats, node, secondaries)
