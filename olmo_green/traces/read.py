@@ -88,6 +88,7 @@ def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, buck
     with _progress(paths, progress) as bar:
         for path in paths:
             opened = open_trace(path, fmt, _node_options(options, path, paths))
+            integrator.where = str(path)
             mine: set[str] = set()
             for batch in opened.batches:
                 mine |= set(batch["node"].dropna().unique().tolist())
@@ -101,9 +102,31 @@ def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, buck
     limits.check_low(paths[0])
     single = integrator.single_sample_devices()
     if single:
-        raise InputFileError(f"{paths[0]}: device {single[0]} has a single sample, so no energy; give every "
+        raise InputFileError(f"{', '.join(map(str, paths))}: device {single[0]} has a single sample, so no energy; give every "
                              "device at least two samples, or drop its row")
     return _result(integrator, files, limits)
+
+
+def integrate_samples(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:
+    """Samples already in memory (the sample columns; node, domain, source and energy_j may be
+    missing) integrated as a trace is, whole: the reference the run record's summaries are
+    checked against (reports/energy.trace_energy)."""
+    defaults = {"node": "", "domain": "gpu", "source": "trace", "energy_j": np.nan, "power_w": np.nan}
+    frame = samples.assign(**{k: v for k, v in defaults.items() if k not in samples})
+    frame = frame.assign(**{k: frame[k].astype("string").fillna(v) for k, v in defaults.items()
+                            if k in ("node", "domain", "source")})
+    forced: dict = {}
+    for _ in range(2):
+        integrator = TraceIntegrator(bucket_s, held_bucket_s, forced)
+        try:
+            integrator.add(frame)
+            integrator.flush()
+            integrator.check_methods()
+        except MethodChanged as changed:
+            forced = changed.forced
+            continue
+        return _result(integrator, [], _Limits(None, np.inf)).energy
+    raise InputFileError("the samples' devices change between counter and power readings")
 
 
 def _node_options(options: TraceOptions, path: Path, paths: list[Path]) -> TraceOptions:

@@ -27,6 +27,10 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
     from olmo_green.reports.build import CarbonOptions, _profile, account_energy, resolve_factors
     from olmo_green.runrecord import EVENT_REJECTED_SAMPLES
 
+    from olmo_green.traces.formats.common import require_file
+
+    for path in paths:  # a missing file is named before any option is resolved
+        require_file(Path(path))
     options_ = CarbonOptions(**carbon_options)
     profile = _profile(options_, None)
     factors = resolve_factors(options_, profile)  # a bad option fails before a large file is read

@@ -115,7 +115,8 @@ class TraceIntegrator:
         self.index: dict[tuple[str, str, str], int] = {}
         self.node_domains: dict[tuple[str, str], int] = {}
         self.first_s, self.last_s = np.inf, -np.inf
-        self.periods: list[float] = []  # median sample period of each device's first batch
+        self.periods: list[float] = []
+        self.where = "trace"  # the file being read, for messages  # median sample period of each device's first batch
 
     # ------------------------------------------------------------------ devices
 
@@ -233,14 +234,14 @@ class TraceIntegrator:
         same = part.g[1:] == part.g[:-1]
         late = np.flatnonzero(part.carry[1:] & same)
         if len(late):
-            raise InputFileError(f"time goes back for device {self._name(part.g[late[0] + 1])} between "
+            raise InputFileError(f"{self.where}: time goes back for device {self._name(part.g[late[0] + 1])} between "
                                  "batches of the log; sort the log by time within each device")
         repeat = same & (part.t[1:] == part.t[:-1])
         clash = np.flatnonzero(repeat & (part.v[1:] != part.v[:-1]))
         if len(clash):
             i = int(clash[0])
-            raise InputFileError(f"time_s {part.t[i]!r} repeats for device {self._name(part.g[i])} with another "
-                                 "value; keep one row per device and time")
+            raise InputFileError(f"{self.where}: time_s {float(part.t[i])!r} repeats for device "
+                                 f"{self._name(part.g[i])} with another value; keep one row per device and time")
         if repeat.any():
             keep = np.r_[~repeat, True]
             carry_dropped = part.carry & ~keep
@@ -290,7 +291,7 @@ class TraceIntegrator:
             fast = rising & (dt > 0) & (step_j / dt > self.counter_limit_w) & self._gpu_mask()[g]
         if fast.any():
             i = int(np.flatnonzero(fast)[0])
-            raise InputFileError(f"energy_j of device {self._name(g[i])} rises {step_j[i]:g} J in {dt[i]:g} s "
+            raise InputFileError(f"{self.where}: energy_j of device {self._name(g[i])} rises {step_j[i]:g} J in {dt[i]:g} s "
                                  f"({step_j[i] / dt[i]:g} W), more than an accelerator draws "
                                  f"({self.counter_limit_w:g} W); give the counter in J (not mJ), and check "
                                  "the counter for a jump")
