@@ -98,6 +98,13 @@ class DeviceState:
             return arrays[name]
         raise AttributeError(name)
 
+    def __setattr__(self, name: str, value) -> None:
+        # `state.rows += x` assigns back: into the arrays, which grow() replaces as devices appear
+        if name in STATE:
+            self.arrays[name] = value
+        else:
+            super().__setattr__(name, value)
+
 
 class TraceIntegrator:
     """Integrates batches of samples as they come; finish() gives each node's summary frames."""
@@ -167,6 +174,8 @@ class TraceIntegrator:
         value = np.where(counter, energy, power)
         ok = np.isfinite(value)
         part = self._sorted(g_all[ok], time_s[ok], value[ok], len(batch))
+        if not len(part.g):  # nothing this batch's devices can be integrated by (all gaps)
+            return
         self._check(batch, part)
         spans = self._intervals(part)
         self._decide_fine()
