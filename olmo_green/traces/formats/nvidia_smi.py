@@ -123,11 +123,12 @@ def _samples(path: Path, text: pd.DataFrame, cols, scale: float, options, stats,
         device = rounds.devices(len(text))
         rounds.advance(time_s)
     else:
-        device = text[cols["device"]].str.strip().to_numpy(dtype=object)
+        device = text[cols["device"]].str.strip()
     dropped = {"unreadable timestamp": np.isnan(time_s), "unreadable power": bad_power | bad_energy}
     keep = np.ones(len(text), dtype=bool)
     for reason, rows in dropped.items():
         stats.drop(reason, int((rows & keep).sum()))
         keep &= ~rows
     stats.gaps_na += int((power_na & keep).sum())
-    return sample_frame(time_s[keep], node, np.asarray(device)[keep], power[keep], energy[keep], NAME)
+    device = device[keep].reset_index(drop=True) if isinstance(device, pd.Series) else device[keep]
+    return sample_frame(time_s[keep], node, device, power[keep], energy[keep], NAME)

@@ -19,7 +19,7 @@ import pandas as pd
 from olmo_green.runrecord import DOMAINS, SAMPLE_COLUMNS
 from olmo_green.traces.formats import arrowcsv
 from olmo_green.traces.formats.checking import checked
-from olmo_green.traces.formats.common import fail, numbers, read_head
+from olmo_green.traces.formats.common import fail, numbers, read_head, sample_frame
 
 NAME = "record"
 
@@ -40,30 +40,21 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
 
 
 def _samples(path: Path, text: pd.DataFrame, stats, node: str) -> pd.DataFrame:
-    n = len(text)
     time_s, _, bad_time = numbers(text["time_s"])
     power, power_na, bad_power = _optional(text, "power_w")
     energy, energy_na, bad_energy = _optional(text, "energy_j")
     device = text["device"].str.strip()
-    frame = pd.DataFrame({
-        "time_s": time_s,
-        "node": _labels(text, "node", node),
-        "device": device.to_numpy(dtype=object),
-        "domain": _domains(path, text),
-        "power_w": power,
-        "energy_j": energy,
-        "source": _labels(text, "source", NAME),
-    })
     dropped = {"unreadable time": np.isnan(time_s),
                "unreadable number": bad_power | bad_energy,
                "empty device": (device == "").to_numpy(dtype=bool)}
-    keep = np.ones(n, dtype=bool)
+    keep = np.ones(len(text), dtype=bool)
     for reason, rows in dropped.items():
         stats.drop(reason, int((rows & keep).sum()))
         keep &= ~rows
     stats.gaps_na += int((power_na & energy_na & keep).sum())
-    frame = frame[keep].reset_index(drop=True)
-    return frame.astype({"node": "string", "device": "string", "domain": "string", "source": "string"})
+    text = text[keep].reset_index(drop=True)
+    return sample_frame(time_s[keep], _labels(text, "node", node), device[keep].reset_index(drop=True),
+                        power[keep], energy[keep], _labels(text, "source", NAME), _domains(path, text))
 
 
 def _optional(text: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -74,17 +65,20 @@ def _optional(text: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, 
     return np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
 
 
-def _labels(text: pd.DataFrame, column: str, default: str) -> np.ndarray:
+def _labels(text: pd.DataFrame, column: str, default: str) -> pd.Series | str:
+    """The column's labels, `default` where empty; just `default` where the file has no such column."""
     if column not in text:
-        return np.full(len(text), default, dtype=object)
+        return default
     values = text[column].str.strip()
-    return values.where(values != "", default).to_numpy(dtype=object)
+    return values.where(values != "", default)
 
 
-def _domains(path: Path, text: pd.DataFrame) -> np.ndarray:
+def _domains(path: Path, text: pd.DataFrame) -> pd.Series | str:
     domains = _labels(text, "domain", "gpu")
-    domains = pd.Series(domains).str.lower().to_numpy(dtype=object)
-    unknown = sorted(set(domains) - set(DOMAINS))
+    if isinstance(domains, str):
+        return domains
+    domains = domains.str.lower()
+    unknown = sorted(set(domains.unique()) - set(DOMAINS))
     if unknown:
         raise fail(path, None, f"unknown domain {unknown[0]!r}", f"use one of {', '.join(DOMAINS)}")
     return domains
