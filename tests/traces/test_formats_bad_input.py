@@ -204,3 +204,21 @@ def test_an_empty_file_and_a_directory_are_refused(tmp_path):
 def test_nan_power_is_a_gap_never_zero(tmp_path):
     frame, opened = read(FIXTURES / "nvidia-smi-units-index.csv")
     assert not (frame["power_w"] == 0).any() and np.isnan(frame["power_w"]).sum() == opened.stats.gaps_na == 1
+
+
+def test_a_header_followed_by_garbage_is_refused_without_reading_it_all(tmp_path):
+    junk = "".join(f"\x00\x17garbage{i}\x01\n" for i in range(150_000))
+    for name, head in (("nvsmi.csv", NVSMI_HEAD), ("dmon.log", "#Entity   POWER   TOTEC\nID  W  mJ\n")):
+        path = tmp_path / name
+        path.write_text(head + junk + junk)
+        with pytest.raises(GreenError, match="no readable row in its first 100,000") as caught:
+            read(path)
+        assert "\n" not in str(caught.value)
+
+
+def test_a_line_without_end_in_a_text_log_is_skipped_not_held(tmp_path):
+    path = tmp_path / "dmon.log"
+    good = (FIXTURES / "dcgm-dmon-ts.log").read_text()
+    path.write_text(good.replace("\n\n", "\n" + "x" * 300_000 + "\n", 1))
+    frame, opened = read(path)
+    assert len(frame) == 4 and opened.stats.rows_dropped == {"overlong line": 1}

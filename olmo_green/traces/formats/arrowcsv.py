@@ -15,6 +15,9 @@ import pandas as pd
 
 from olmo_green.traces.formats.common import BLOCK_BYTES, fail, open_stream
 
+MALFORMED = "malformed row (wrong number of fields)"
+GARBAGE_ROWS = 100_000
+
 
 def header_fields(head: str) -> list[str]:
     """The first line of `head` as stripped CSV fields (nvidia-smi writes ", " between them)."""
@@ -29,8 +32,9 @@ def stream(path: Path, stats, names: list[str], keep: list[str],
     from pyarrow import csv as pacsv
 
     def bad_row(row) -> str:
-        stats.drop("malformed row (wrong number of fields)")
-        return "skip"
+        stats.drop(MALFORMED)
+        # a header followed by garbage: stop rather than read gigabytes of it row by row
+        return "error" if stats.rows_read == 0 and stats.rows_dropped[MALFORMED] >= GARBAGE_ROWS else "skip"
 
     # Unique positional names: a header may repeat a name or carry spaces Arrow would keep.
     columns = [f"c{i}" for i in range(len(names))]
@@ -48,6 +52,9 @@ def stream(path: Path, stats, names: list[str], keep: list[str],
             stats.rows_read += len(frame)
             yield frame
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        if stats.rows_dropped.get(MALFORMED, 0) >= GARBAGE_ROWS and stats.rows_read == 0:
+            raise fail(path, None, f"no readable row in its first {GARBAGE_ROWS:,} rows",
+                       "check that the file is the log it looks like") from e
         raise fail(path, None, f"unreadable CSV ({str(e).splitlines()[0]})", "check the log") from e
     except OSError as e:  # a cut-off compressed file
         raise fail(path, None, f"cannot be read ({str(e).splitlines()[0]})",

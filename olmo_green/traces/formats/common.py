@@ -23,6 +23,7 @@ import pandas as pd
 
 from olmo_green.errors import InputFileError
 
+MAX_LINE_CHARS = 64 << 10
 SNIFF_BYTES = 64 << 10  # what sniffers see: a few header lines of any format, never the whole file
 BLOCK_BYTES = 8 << 20  # CSV text Arrow parses at a time
 CODECS = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\x28\xb5\x2f\xfd": "zstd"}
@@ -147,9 +148,17 @@ def open_stream(path: Path, stats):
 
 
 def text_lines(path: Path, stats) -> Iterator[str]:
-    """The file's complete lines as text, streamed."""
+    """The file's complete lines as text, streamed; a line over MAX_LINE_CHARS (no log writes one:
+    garbage, or a file without newlines) is skipped and counted, never held whole in memory."""
     with io.TextIOWrapper(open_stream(path, stats), encoding="utf-8-sig", errors="replace") as f:
-        yield from f
+        overlong = False
+        while line := f.readline(MAX_LINE_CHARS):
+            if overlong or not line.endswith("\n") and len(line) >= MAX_LINE_CHARS:
+                if not overlong:
+                    stats.drop("overlong line")
+                overlong = not line.endswith("\n")
+                continue
+            yield line
 
 
 # ---------------------------------------------------------------- time

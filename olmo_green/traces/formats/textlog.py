@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from olmo_green.traces.formats.common import NA_TEXT, parse_tz, text_lines
+from olmo_green.traces.formats.common import NA_TEXT, fail, parse_tz, text_lines
 
+GARBAGE_LINES = 100_000  # a header followed by this many lines and no row is no log: stop reading
 _EPOCH = re.compile(r"^\d{9,10}(?:\.\d+)?$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?$")
 
@@ -90,8 +91,13 @@ class Rows:
 def batches(path: Path, stats, batch_rows: int, parse: Callable[[str, Rows], None]) -> Iterator[pd.DataFrame]:
     """Frames of Rows from `parse(line, rows)` over the file's complete lines."""
     rows = Rows()
-    for line in text_lines(path, stats):
+    found = False
+    for number, line in enumerate(text_lines(path, stats), start=1):
         parse(line, rows)
+        found = found or len(rows) > 0
+        if not found and number >= GARBAGE_LINES:
+            raise fail(path, None, f"no readable row in its first {GARBAGE_LINES:,} lines",
+                       "check that the file is the log it looks like")
         if len(rows) >= batch_rows:
             yield rows.frame()
     if len(rows):
