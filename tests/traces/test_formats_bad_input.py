@@ -222,3 +222,15 @@ def test_a_line_without_end_in_a_text_log_is_skipped_not_held(tmp_path):
     path.write_text(good.replace("\n\n", "\n" + "x" * 300_000 + "\n", 1))
     frame, opened = read(path)
     assert len(frame) == 4 and opened.stats.rows_dropped == {"overlong line": 1}
+
+
+def test_a_time_line_holds_only_for_the_block_after_it(tmp_path):
+    rocm = tmp_path / "rocm.csv"
+    block = "device,Average Graphics Package Power (W)\ncard0,237.0\n"
+    rocm.write_text("1753573910.5\n" + block + block)  # the loop wrote a time before the first call only
+    refused(rocm, "rocm-smi writes no time")
+    amd = tmp_path / "amd.csv"
+    watch = (FIXTURES / "amd-smi-watch-mi250x.csv").read_text()
+    amd.write_text("1753573909.25\n" + watch.split("\n", 1)[1])  # one time line, then --watch's own rounds
+    frame, _ = read(amd)
+    assert frame["time_s"].tolist() == [1753573909.25, 1753573909.25, 1753573911, 1753573911]

@@ -43,11 +43,11 @@ def sniff(head: str) -> bool:
     return any(_header([f.strip() for f in line.split(",")]) for line in head.splitlines()[:50])
 
 
-class _Parser:
+class _Parser(textlog.TimeLines):
     def __init__(self, path: Path, options, stats) -> None:
         self.path, self.options, self.stats = path, options, stats
         self.fields: list[str] = []
-        self.time_s: float | None = None  # from the last time line
+        super().__init__()
         self.noted = False
 
     def __call__(self, line: str, rows: textlog.Rows) -> None:
@@ -57,11 +57,12 @@ class _Parser:
         fields = next(csv.reader([text]))
         if _header([f.strip() for f in fields]):
             self.fields = [f.strip() for f in fields]
+            self.header_seen()
             return
         if len(fields) == 1:
             time_s = textlog.parse_time(text, self.options.tz)
             if time_s is not None:
-                self.time_s = time_s
+                self.time_line(time_s)
                 return
         self._row(fields, rows)
 

@@ -42,13 +42,13 @@ def sniff(head: str) -> bool:
     return any("#Entity" in line.split() for line in head.splitlines()[:50])
 
 
-class _Parser:
+class _Parser(textlog.TimeLines):
     """State across lines: the header's fields, and the last time line."""
 
     def __init__(self, path: Path, options, stats) -> None:
         self.path, self.options, self.stats = path, options, stats
         self.fields: list[str] = []
-        self.time_s: float | None = None
+        super().__init__()
 
     def __call__(self, line: str, rows: textlog.Rows) -> None:
         tokens = line.split()
@@ -56,6 +56,7 @@ class _Parser:
             return
         if "#Entity" in tokens:
             self.fields = tokens[tokens.index("#Entity") + 1:]
+            self.header_seen()
             return
         at = next((i for i, t in enumerate(tokens[:3]) if t in ENTITIES), None)
         if at is None:
@@ -69,7 +70,7 @@ class _Parser:
     def _other(self, tokens: list[str]) -> None:
         time_s = textlog.parse_time(" ".join(tokens), self.options.tz) if len(tokens) <= 2 else None
         if time_s is not None:
-            self.time_s = time_s
+            self.time_line(time_s)
         elif tokens[0] != "ID" and (len(tokens) < 2 or tokens[1] != "ID") and "dmon" not in tokens:
             self.stats.drop("unrecognised line")
 

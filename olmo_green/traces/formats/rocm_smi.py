@@ -45,11 +45,11 @@ def sniff(head: str) -> bool:
     return any(_header(line.strip().split(",")) for line in head.splitlines()[:50])
 
 
-class _Parser:
+class _Parser(textlog.TimeLines):
     def __init__(self, path: Path, options, stats) -> None:
         self.path, self.options, self.stats = path, options, stats
         self.fields: list[str] = []
-        self.time_s: float | None = None
+        super().__init__()
 
     def __call__(self, line: str, rows: textlog.Rows) -> None:
         text = line.strip()
@@ -58,11 +58,12 @@ class _Parser:
         fields = text.split(",")  # rocm-smi strips commas from values, quotes nothing
         if _header(fields):
             self.fields = fields
+            self.header_seen()
             return
         if not text.startswith("card"):
             time_s = textlog.parse_time(text, self.options.tz)
             if time_s is not None:
-                self.time_s = time_s
+                self.time_line(time_s)
             elif not text.startswith(("name", "system", '"')):
                 self.stats.drop("unrecognised line")
             return

@@ -63,6 +63,24 @@ def number(text: str, unit: str = "") -> tuple[float, bool]:
         return np.nan, False
 
 
+class TimeLines:
+    """The time of the rows from time lines. A time line holds for the block it precedes: a header
+    with none before it (a repeated header of a continuous run) ends the last one's reach, so no
+    row takes a stale time."""
+
+    def __init__(self) -> None:
+        self.time_s: float | None = None
+        self.timed = False  # a time line came since the last header
+
+    def time_line(self, time_s: float) -> None:
+        self.time_s, self.timed = time_s, True
+
+    def header_seen(self) -> None:
+        if not self.timed:
+            self.time_s = None
+        self.timed = False
+
+
 class Rows:
     """Parsed rows gathered column by column until a batch is full."""
 
