@@ -164,3 +164,19 @@ def test_a_gzip_log_reads_like_the_plain_one(tmp_path):
     plain, _ = read("nvidia-smi-units-index.csv")
     assert opened.node == "node01"
     pd.testing.assert_frame_equal(frame.drop(columns="node"), plain.drop(columns="node"))
+
+
+@pytest.mark.parametrize("batch_rows", [1_000_000, 7])
+def test_nvidia_smi_across_the_autumn_change_places_the_repeated_hour_by_order(tmp_path, batch_rows):
+    start = pd.Timestamp("2025-10-26 00:30:00", tz="UTC")  # 02:30 summer time in Berlin
+    lines = ["timestamp, index, power.draw [W]"]
+    for k in range(720):  # 2 h every 10 s: 02:30 CEST, the clock back at 03:00 CEST, on to 03:30 CET
+        wall = (start + pd.Timedelta(seconds=10 * k)).tz_convert("Europe/Berlin").tz_localize(None)
+        lines += [f"{wall:%Y/%m/%d %H:%M:%S}.000, {g}, 300.00 W" for g in range(2)]
+    path = tmp_path / "autumn.csv"
+    path.write_text("\n".join(lines) + "\n")
+    frame, opened = read(path, tz="Europe/Berlin", batch_rows=batch_rows)
+    gpu0 = frame[frame["device"] == "0"]["time_s"].to_numpy()
+    assert gpu0[0] == start.value / 1e9
+    assert np.diff(gpu0).tolist() == pytest.approx([10.0] * 719)
+    assert opened.stats.time_jumps == 0

@@ -183,25 +183,51 @@ def parse_tz(text: str):
                              "or an offset (+02:00)") from e
 
 
-def local_to_unix_s(naive: pd.Series, tz_text: str, path: Path, first_line: int) -> np.ndarray:
-    """Naive wall-clock datetimes in zone `tz_text` as UNIX seconds (NaN where NaT).
+FALL_BACK_NS = 30 * 60 * 10**9  # the wall clock going back this much is daylight saving ending
 
-    A zone with daylight saving repeats an hour each autumn: `ambiguous="infer"` places the
-    repeated times by their order (the file is in time order); a batch that cannot be ordered so
-    is refused, and the fix is a fixed offset.
+
+class LocalClock:
+    """Naive wall-clock times of one file in zone `tz_text` as UNIX seconds, batch after batch.
+
+    A zone with daylight saving repeats an hour each autumn. The file is in time order, so a
+    repeated wall time is placed in the first pass (summer time) until the wall clock has gone
+    back (a time FALL_BACK_NS before the latest seen), and in the second pass after, until the
+    clock is past the time it went back from; both are kept across batches. A wall time the
+    zone skips (spring) cannot be logged, so it is refused, with the fix of a fixed offset.
     """
-    tz = parse_tz(tz_text)
-    values = pd.DatetimeIndex(naive).as_unit("ns")
-    try:
-        if isinstance(tz, timezone):
-            ns = values.asi8.astype(np.float64) - tz.utcoffset(None).total_seconds() * 1e9
+
+    def __init__(self, tz_text: str, path: Path) -> None:
+        self.tz_text, self.tz, self.path = tz_text, parse_tz(tz_text), path
+        self.latest_ns = -np.inf
+        self.fell_from_ns = -np.inf
+
+    def unix_s(self, naive: pd.Series, first_line: int) -> np.ndarray:
+        values = pd.DatetimeIndex(naive).as_unit("ns")
+        missing = values.isna()
+        if isinstance(self.tz, timezone):
+            ns = values.asi8.astype(np.float64) - self.tz.utcoffset(None).total_seconds() * 1e9
         else:
-            ns = values.tz_localize(tz, ambiguous="infer", nonexistent="raise").asi8.astype(np.float64)
-    except (ValueError, TypeError) as e:  # pytz/pandas AmbiguousTimeError, NonExistentTimeError
-        raise fail(path, first_line, f"local times cannot be placed in {tz_text} ({str(e).splitlines()[0]})",
-                   "give --trace-tz as a fixed offset such as +02:00") from e
-    ns[values.isna()] = np.nan
-    return ns / 1e9
+            ns = self._zoned_ns(values, missing, first_line)
+        ns[missing] = np.nan
+        return ns / 1e9
+
+    def _zoned_ns(self, values: pd.DatetimeIndex, missing: np.ndarray, first_line: int) -> np.ndarray:
+        wall = np.where(missing, -np.inf, values.asi8.astype(np.float64))  # float: no overflow at -inf
+        before = np.maximum.accumulate(np.r_[self.latest_ns, wall])[:-1]  # the latest wall time so far
+        self.latest_ns = max(self.latest_ns, float(wall.max()) if len(wall) else self.latest_ns)
+        # where the wall clock went back, the time it went back from; the rows after it that are
+        # still behind that time are the repeated hour's second pass (winter time)
+        fell = np.where(before - wall > FALL_BACK_NS, before, np.nan)
+        fell_from = pd.Series(np.r_[self.fell_from_ns, fell]).ffill().to_numpy()[1:]
+        self.fell_from_ns = float(fell_from[-1]) if len(fell_from) else self.fell_from_ns
+        summer = ~(wall <= fell_from)
+        try:
+            zoned = values.tz_localize(self.tz, ambiguous=summer, nonexistent="raise")
+        except (ValueError, TypeError) as e:  # pandas' NonExistentTimeError
+            raise fail(self.path, first_line, f"local times cannot be placed in {self.tz_text} "
+                       f"({str(e).splitlines()[0]})",
+                       "give --trace-tz as a fixed offset such as +02:00") from e
+        return zoned.asi8.astype(np.float64)
 
 
 # ---------------------------------------------------------------- numbers

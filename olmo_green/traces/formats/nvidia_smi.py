@@ -27,7 +27,7 @@ import pandas as pd
 
 from olmo_green.traces.formats import arrowcsv
 from olmo_green.traces.formats.checking import checked
-from olmo_green.traces.formats.common import fail, local_to_unix_s, numbers, read_head, sample_frame
+from olmo_green.traces.formats.common import LocalClock, fail, numbers, read_head, sample_frame
 from olmo_green.traces.formats.rounds import RoundCheck, infer
 
 NAME = "nvidia-smi"
@@ -77,11 +77,13 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
     stats.note(f"timestamps read as local time in {options.tz} (--trace-tz; UTC unless given)")
     rounds = None
     if cols["device"] is None:
-        n, mode, threshold = infer(path, _head_times(path, head, names, options), options.devices, stats)
+        sample = _head_times(head, names, LocalClock(options.tz, path))
+        n, mode, threshold = infer(path, sample, options.devices, stats)
         rounds = RoundCheck(path, n, mode, threshold, stats)
     keep = [c for c in (cols["timestamp"], cols["device"], cols["power"], cols["energy"]) if c]
     text = arrowcsv.stream(path, stats, names, keep)
-    frames = (_samples(path, frame, cols, scale, options, stats, node, rounds) for frame in text)
+    clock = LocalClock(options.tz, path)
+    frames = (_samples(path, frame, cols, scale, clock, stats, node, rounds) for frame in text)
     return checked(path, _finished(frames, rounds), stats, options.batch_rows)
 
 
@@ -91,25 +93,25 @@ def _finished(frames: Iterator[pd.DataFrame], rounds: RoundCheck | None) -> Iter
         rounds.finish()
 
 
-def _head_times(path: Path, head: str, names: list[str], options) -> np.ndarray:
+def _head_times(head: str, names: list[str], clock: LocalClock) -> np.ndarray:
     """Times (UNIX s) of the first data rows, for the rounds; a cut-off last line left out."""
     lines = head.splitlines()[1:SAMPLE_ROWS + 1]
     if not head.endswith("\n") and lines:
         lines = lines[:-1]
     at = [_base(n) for n in names].index("timestamp")
     text = pd.Series([line.split(",")[at] if line.count(",") >= at else "" for line in lines], dtype="string")
-    return _times(path, text, options, 1)
+    return _times(text, clock, 1)
 
 
-def _times(path: Path, text: pd.Series, options, first_line: int) -> np.ndarray:
+def _times(text: pd.Series, clock: LocalClock, first_line: int) -> np.ndarray:
     stamps = pd.to_datetime(text.str.strip(), format=TIME_FORMAT, errors="coerce")
-    return local_to_unix_s(stamps, options.tz, path, first_line)
+    return clock.unix_s(stamps, first_line)
 
 
-def _samples(path: Path, text: pd.DataFrame, cols, scale: float, options, stats, node: str,
+def _samples(path: Path, text: pd.DataFrame, cols, scale: float, clock: LocalClock, stats, node: str,
              rounds: RoundCheck | None) -> pd.DataFrame:
     first = stats.rows_read - len(text) + 2  # file line of the batch's first row (after the header)
-    time_s = _times(path, text[cols["timestamp"]], options, first)
+    time_s = _times(text[cols["timestamp"]], clock, first)
     power, power_na, bad_power = numbers(text[cols["power"]], unit="W")
     energy = np.full(len(text), np.nan)
     bad_energy = np.zeros(len(text), dtype=bool)
