@@ -234,3 +234,17 @@ def test_a_time_line_holds_only_for_the_block_after_it(tmp_path):
     amd.write_text("1753573909.25\n" + watch.split("\n", 1)[1])  # one time line, then --watch's own rounds
     frame, _ = read(amd)
     assert frame["time_s"].tolist() == [1753573909.25, 1753573909.25, 1753573911, 1753573911]
+
+
+def test_a_utf16_log_is_refused_with_the_fix(tmp_path):
+    path = tmp_path / "windows.csv"
+    path.write_bytes((FIXTURES / "nvidia-smi-units-index.csv").read_text().encode("utf-16"))
+    refused(path, "is UTF-16 text; convert it to UTF-8")
+
+
+def test_a_crlf_log_reads_like_the_lf_one(tmp_path):
+    path = tmp_path / "crlf.csv"
+    path.write_bytes((FIXTURES / "nvidia-smi-units-index.csv").read_bytes().replace(b"\n", b"\r\n"))
+    frame, _ = read(path)
+    plain, _ = read(FIXTURES / "nvidia-smi-units-index.csv")
+    pd.testing.assert_frame_equal(frame.drop(columns="node"), plain.drop(columns="node"))

@@ -93,6 +93,9 @@ def read_head(path: Path) -> str:
                 data = f.read(SNIFF_BYTES)
     except OSError as e:
         raise fail(path, None, f"cannot be read ({str(e).splitlines()[0]})", "check the file") from e
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # PowerShell's `>` writes UTF-16
+        raise fail(path, None, "is UTF-16 text",
+                   "convert it to UTF-8 (or log with `| Out-File -Encoding utf8`)")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return data.decode("utf-8", errors="replace")
