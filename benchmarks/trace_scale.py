@@ -117,7 +117,8 @@ def write_trace(case: Case, path: Path, scale: float) -> float:
 def run_peak(args: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Wall seconds, the process's own peak RSS (bytes, by GNU time's %M or a wrapper), stdout."""
     wrapper = ("import os,resource,subprocess,sys;p=subprocess.run(sys.argv[1:]);"
-               "sys.stderr.write('\\nPEAK %d\\n' % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss*1024));"
+               "peak=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss*1024;"
+               "sys.stderr.write('\\nPEAK %d\\n' % peak);"
                "sys.exit(p.returncode)")
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, env=env)
@@ -152,12 +153,14 @@ def run_case(case: Case, scale: float, tmp: Path, duckdb_path: str | None) -> di
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", default="big,table19,linear,huge")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of each case's days (quick runs)")
     parser.add_argument("--duckdb", help="a folder holding the duckdb package (pip install --target DIR)")
     args = parser.parse_args()
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.node()} {platform.processor() or platform.machine()} "
+    machine = platform.processor() or platform.machine()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.node()} {machine} "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     header = ("case", "rows", "MB", "pyarrow read s", "GB", "stream s", "duckdb s", "report s", "report GB",
               "report/read", "rel. error")
@@ -167,7 +170,8 @@ def main() -> None:
             for case in CASES[group]:
                 r = run_case(case, args.scale, Path(tmp), args.duckdb)
                 duck = f"{r['duckdb_s']:.1f}" if r["duckdb_s"] is not None else "-"
-                print(f"| {r['case']} | {r['rows']:,} | {r['mb']:.0f} | {r['read_s']:.1f} | {r['read_gb']:.2f} | "
+                print(f"| {r['case']} | {r['rows']:,} | {r['mb']:.0f} | {r['read_s']:.1f} | "
+                      f"{r['read_gb']:.2f} | "
                       f"{r['stream_s']:.1f} | {duck} | {r['report_s']:.1f} | {r['report_gb']:.2f} | "
                       f"{r['ratio']:.1f} | {r['rel_error']:.1e} |", flush=True)
 

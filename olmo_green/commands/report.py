@@ -12,7 +12,8 @@ from olmo_green.checks import Checked
 @click.option("--trace", type=click.Path(), multiple=True,
               help="A power log to account for like a run; repeat for several files (one per node).")
 @click.option("--trace-format", default="auto", show_default=True,
-              type=click.Choice(["auto", "record", "nvidia-smi", "dcgm", "prometheus", "amd-smi", "rocm-smi"]),
+              type=click.Choice(["auto", "record", "nvidia-smi", "dcgm", "prometheus", "amd-smi",
+                                 "rocm-smi"]),
               help="The log's format; auto sniffs the header and the report names its choice.")
 @click.option("--trace-tz", default="UTC", show_default=True,
               help="Time zone of a log's local timestamps (nvidia-smi): IANA name or offset like +02:00.")
@@ -60,7 +61,8 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
     if trace and run_dirs and all(Path(p).is_file() for p in run_dirs):
         trace, run_dirs = (*trace, *run_dirs), ()  # `--trace a.csv b.csv`: the files after the first
     if run_dirs and trace:  # a trace is accounted for instead of a run's telemetry, never beside it
-        raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace {trace[0]}); "
+        raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace "
+                          f"{trace[0]}); "
                           "report the trace on its own")
     from olmo_green.reports.formats import render
     from olmo_green.reports.output import write_atomic

@@ -40,7 +40,8 @@ class BucketStore:
         if new_low < base or new_high > base + data.shape[1] - 1:
             # grow by half again, so a long stream appends in amortised O(1)
             span = new_high - new_low + 1
-            extra = max(span - data.shape[1], data.shape[1] // 2) if new_high > base + data.shape[1] - 1 else 0
+            later = new_high > base + data.shape[1] - 1
+            extra = max(span - data.shape[1], data.shape[1] // 2) if later else 0
             grown = np.zeros((len(COLUMNS), span + extra))
             grown[:, base - new_low: base - new_low + data.shape[1]] = data
             self.base[key], self.data[key] = new_low, grown
@@ -66,7 +67,8 @@ class BucketStore:
         size = data.shape[1]
         start, stop = first - self.base[key], last - self.base[key] + 1
         for row, values in enumerate((energy_j, power_w, covered_s, np.ones(len(first)))):
-            diff = np.bincount(start, values, minlength=size + 1) - np.bincount(stop, values, minlength=size + 1)
+            diff = np.bincount(start, values, minlength=size + 1) - \
+                np.bincount(stop, values, minlength=size + 1)
             data[row] += np.cumsum(diff[:size])
 
     def widen(self, bucket_s: float) -> None:

@@ -102,7 +102,8 @@ def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, buck
     limits.check_low(paths[0])
     single = integrator.single_sample_devices()
     if single:
-        raise InputFileError(f"{', '.join(map(str, paths))}: device {single[0]} has a single sample, so no energy; give every "
+        raise InputFileError(f"{', '.join(map(str, paths))}: device {single[0]} has a single sample, so no "
+                             "energy; give every "
                              "device at least two samples, or drop its row")
     return _result(integrator, files, limits)
 
@@ -131,7 +132,8 @@ def integrate_samples(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S)
 
 def _node_options(options: TraceOptions, path: Path, paths: list[Path]) -> TraceOptions:
     if options.node and len(paths) > 1:
-        raise InputFileError(f"--trace-node {options.node} names one node, but {len(paths)} files were given; "
+        raise InputFileError(f"--trace-node {options.node} names one node, but {len(paths)} files were "
+                             "given; "
                              "each file's node comes from its name when there are several")
     return options
 
@@ -183,7 +185,8 @@ class _Limits:
             return batch
         if self.profile is None:
             i = int(np.flatnonzero(above)[0])
-            raise InputFileError(f"{path}: power_w {power[i]:g} W is above any accelerator's ({self.limit_w:g} W) "
+            raise InputFileError(f"{path}: power_w {power[i]:g} W is above any accelerator's "
+                                 f"({self.limit_w:g} W) "
                                  "on device " f"{batch['device'].iloc[i]}; give power in W (not mW), or pass "
                                  "--hardware to drop such values")
         self.rejected["above_limit"] = self.rejected.get("above_limit", 0) + int(above.sum())
@@ -198,8 +201,9 @@ class _Limits:
             return
         floor_w = self.profile.package_idle_w / 10
         if 0 < self.highest_w < floor_w:
-            raise InputFileError(f"{path}: the highest accelerator power is {self.highest_w:g} W, under a tenth "
-                                 f"of a {self.profile.accelerator}'s idle power ({floor_w:g} W); give power_w "
+            raise InputFileError(f"{path}: the highest accelerator power is {self.highest_w:g} W, under a "
+                                 f"tenth of a {self.profile.accelerator}'s idle power ({floor_w:g} W); "
+                                 "give power_w "
                                  "in W, not kW")
 
 

@@ -26,7 +26,6 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
     """The account of one or more power logs (one file per node)."""
     from olmo_green.reports.build import CarbonOptions, _profile, account_energy, resolve_factors
     from olmo_green.runrecord import EVENT_REJECTED_SAMPLES
-
     from olmo_green.traces.formats.common import require_file
 
     for path in paths:  # a missing file is named before any option is resolved
@@ -57,7 +56,8 @@ def file_notes(read: TraceRead) -> list[str]:
         for reason, count in sorted(f.stats.rows_dropped.items()):
             notes.append(f"{f.path.name}: {count:,} row(s) dropped ({reason}): not counted")
         if f.stats.gaps_na:
-            notes.append(f"{f.path.name}: {f.stats.gaps_na:,} reading(s) N/A or not supported: gaps, not zero")
+            notes.append(f"{f.path.name}: {f.stats.gaps_na:,} reading(s) N/A or not supported: gaps, "
+                         "not zero")
         notes += [f"{f.path.name}: {note}" for note in f.stats.notes]
     period = read.sample_period_s
     if period is not None:

@@ -123,7 +123,7 @@ class TraceIntegrator:
         self.node_domains: dict[tuple[str, str], int] = {}
         self.first_s, self.last_s = np.inf, -np.inf
         self.periods: list[float] = []
-        self.where = "trace"  # the file being read, for messages  # median sample period of each device's first batch
+        self.where = "trace"  # the file being read, for messages
 
     # ------------------------------------------------------------------ devices
 
@@ -196,7 +196,7 @@ class TraceIntegrator:
         self.fine_decided = True
         period = self.sample_period_s()
         if period is None:
-            self.fine_why = "the first batch of the log has no device with two samples, so its period is unknown"
+            self.fine_why = "the log's first batch has no device with two samples, so its period is unknown"
         elif period > FINE_S:
             self.fine_why = (f"the log samples every {period:.3g} s; a 1 s window needs samples {FINE_S:g} s "
                              "apart or closer (nvidia-smi -lms 100 writes 0.1 s)")
@@ -207,13 +207,15 @@ class TraceIntegrator:
 
     def _too_long(self) -> str:
         return (f"the log spans {(self.last_s - self.first_s) / 86400:.1f} days, more than "
-                f"{FINE_MAX_BUCKETS * FINE_S / 86400:.0f} days at {FINE_S:g} s; report it in parts to see 1 s swings")
+                f"{FINE_MAX_BUCKETS * FINE_S / 86400:.0f} days at {FINE_S:g} s; report it in parts to see "
+                "1 s swings")
 
     def _widen(self, time_s: np.ndarray) -> None:
         finite = time_s[np.isfinite(time_s)]
         if not len(finite):
             return
-        self.first_s, self.last_s = min(self.first_s, float(finite.min())), max(self.last_s, float(finite.max()))
+        self.first_s = min(self.first_s, float(finite.min()))
+        self.last_s = max(self.last_s, float(finite.max()))
         width = self.choose_bucket_s(self.last_s - self.first_s, max(len(self.node_domains), 1),
                                      self.store.bucket_s)
         if self.fine is not None and (self.last_s - self.first_s) / FINE_S > FINE_MAX_BUCKETS:
@@ -246,14 +248,16 @@ class TraceIntegrator:
         same = part.g[1:] == part.g[:-1]
         late = np.flatnonzero(part.carry[1:] & same)
         if len(late):
-            raise InputFileError(f"{self.where}: time goes back for device {self._name(part.g[late[0] + 1])} between "
+            raise InputFileError(f"{self.where}: time goes back for device {self._name(part.g[late[0] + 1])} "
+                                 "between "
                                  "batches of the log; sort the log by time within each device")
         repeat = same & (part.t[1:] == part.t[:-1])
         clash = np.flatnonzero(repeat & (part.v[1:] != part.v[:-1]))
         if len(clash):
             i = int(clash[0])
             raise InputFileError(f"{self.where}: time_s {float(part.t[i])!r} repeats for device "
-                                 f"{self._name(part.g[i])} with another value; keep one row per device and time")
+                                 f"{self._name(part.g[i])} with another value; keep one row per device "
+                                 "and time")
         if repeat.any():
             keep = np.r_[~repeat, True]
             carry_dropped = part.carry & ~keep
@@ -303,7 +307,8 @@ class TraceIntegrator:
             fast = rising & (dt > 0) & (step_j / dt > self.counter_limit_w) & self._gpu_mask()[g]
         if fast.any():
             i = int(np.flatnonzero(fast)[0])
-            raise InputFileError(f"{self.where}: energy_j of device {self._name(g[i])} rises {step_j[i]:g} J in {dt[i]:g} s "
+            raise InputFileError(f"{self.where}: energy_j of device {self._name(g[i])} rises {step_j[i]:g} J "
+                                 f"in {dt[i]:g} s "
                                  f"({step_j[i] / dt[i]:g} W), more than an accelerator draws "
                                  f"({self.counter_limit_w:g} W); give the counter in J (not mJ), and check "
                                  "the counter for a jump")
@@ -364,14 +369,16 @@ class TraceIntegrator:
         share = width / spans.dt[inner]
         for key in np.flatnonzero(np.bincount(nd[g], minlength=len(self.node_domains))):
             mine = nd[g] == key
-            store.add_runs(int(key), (lo[inner][mine] + 1).astype(np.int64), (hi[inner][mine] - 1).astype(np.int64),
+            store.add_runs(int(key), (lo[inner][mine] + 1).astype(np.int64),
+                           (hi[inner][mine] - 1).astype(np.int64),
                            spans.energy_j[inner][mine] * share[mine], rate[mine],
                            spans.covered_s[inner][mine] * share[mine])
 
     def _gpu_mask(self) -> np.ndarray:
         return np.array([k[2] in ("gpu", "", "nan", "<NA>") for k in self.state.keys], dtype=bool)
 
-    def _open_pieces(self, store: BucketStore, part: _Batch, piece_j: np.ndarray, piece_s: np.ndarray) -> None:
+    def _open_pieces(self, store: BucketStore, part: _Batch, piece_j: np.ndarray,
+                     piece_s: np.ndarray) -> None:
         """A device's bucket left open by the batch before goes onto its first sample here."""
         opened = self._open(store)
         starts = np.flatnonzero(np.r_[True, part.g[1:] != part.g[:-1]])

@@ -98,7 +98,8 @@ def test_the_counter_is_used_where_a_device_has_one(tmp_path):
     devices = {c.device: c for c in read_traces([path], options=TraceOptions(batch_rows=97),
                                                 progress=False).energy.devices}
     last = frame[frame["device"] == "0"]["energy_j"].iloc[-1]
-    assert devices["0"].method != "power_integration" and devices["0"].total_j == pytest.approx(last, rel=1e-12)
+    assert devices["0"].method != "power_integration"
+    assert devices["0"].total_j == pytest.approx(last, rel=1e-12)
     assert devices["1"].total_j == pytest.approx(_reference_j(frame[frame["device"] == "1"])["1"], rel=1e-9)
 
 
@@ -140,7 +141,8 @@ def _checkpointing(devices: int, period_s: float, seconds: float) -> pd.DataFram
     time_s = T0 + np.arange(0.0, seconds, period_s)
     low = (time_s - T0) % 60.0 >= 57.0
     power = np.where(low, 90.0, 650.0)
-    return pd.DataFrame({"time_s": np.repeat(time_s, devices), "device": np.tile(np.arange(devices), len(time_s)),
+    return pd.DataFrame({"time_s": np.repeat(time_s, devices),
+                         "device": np.tile(np.arange(devices), len(time_s)),
                          "power_w": np.repeat(power, devices)})
 
 

@@ -27,7 +27,8 @@ CHILD = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1])))
 from olmo_green.cli import cli
-cli.main(args=["report", "--trace", sys.argv[2], "--intensity", "0.5", "--format", "json"], prog_name="olmo-green")
+cli.main(args=["report", "--trace", sys.argv[2], "--intensity", "0.5", "--format", "json"],
+         prog_name="olmo-green")
 """
 
 
@@ -50,7 +51,8 @@ def _write(path) -> float:
 def test_a_2m_row_trace_reports_exactly_under_a_1_5_gb_cap(tmp_path):
     path = tmp_path / "node.csv"
     want_j = _write(path)
-    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "2", "ARROW_DEFAULT_MEMORY_POOL": "system"}
+    env = {**os.environ, "MALLOC_ARENA_MAX": "2", "OMP_NUM_THREADS": "2",
+           "ARROW_DEFAULT_MEMORY_POOL": "system"}
     result = subprocess.run([sys.executable, "-c", CHILD, str(CAP_BYTES), str(path)], capture_output=True,
                             text=True, env=env, timeout=1800)
     assert result.returncode == 0, result.stderr[-2000:]
