@@ -37,7 +37,8 @@ from olmo_green.traces.buckets import BucketStore
 
 KEYS = ("node", "device", "domain")
 FINE_S = 0.5  # the fine buckets of the swings: a 1 s window needs samples at least this close
-FINE_MAX_BUCKETS = 4_000_000  # per node at FINE_S (23 days): 128 MB; longer logs get no fine series
+# Fine buckets over all nodes (23 days of one node): 128 MB; a longer log gets no fine series
+FINE_MAX_BUCKETS = 4_000_000
 STATE = ("counter", "rows", "readings", "valid", "first_s", "last_s", "first_value", "last_value",
          "energy_j", "gaps", "gap_s", "resets", "peak_w", "limit_s")
 
@@ -200,15 +201,19 @@ class TraceIntegrator:
         elif period > FINE_S:
             self.fine_why = (f"the log samples every {period:.3g} s; a 1 s window needs samples {FINE_S:g} s "
                              "apart or closer (nvidia-smi -lms 100 writes 0.1 s)")
-        elif (self.last_s - self.first_s) / FINE_S > FINE_MAX_BUCKETS:
+        elif self._fine_too_long():
             self.fine_why = self._too_long()
         else:
             self.fine = BucketStore(FINE_S)
 
+    def _fine_too_long(self) -> bool:
+        return (self.last_s - self.first_s) / FINE_S * max(len(self.node_domains), 1) > FINE_MAX_BUCKETS
+
     def _too_long(self) -> str:
-        return (f"the log spans {(self.last_s - self.first_s) / 86400:.1f} days, more than "
-                f"{FINE_MAX_BUCKETS * FINE_S / 86400:.0f} days at {FINE_S:g} s; report it in parts to see "
-                "1 s swings")
+        nodes = max(len(self.node_domains), 1)
+        return (f"the log spans {(self.last_s - self.first_s) / 86400:.1f} days on {nodes} node(s), more "
+                f"than {FINE_MAX_BUCKETS * FINE_S / 86400:.0f} node-days at {FINE_S:g} s; report it in parts "
+                "to see 1 s swings")
 
     def _widen(self, time_s: np.ndarray) -> None:
         finite = time_s[np.isfinite(time_s)]
@@ -218,7 +223,7 @@ class TraceIntegrator:
         self.last_s = max(self.last_s, float(finite.max()))
         width = self.choose_bucket_s(self.last_s - self.first_s, max(len(self.node_domains), 1),
                                      self.store.bucket_s)
-        if self.fine is not None and (self.last_s - self.first_s) / FINE_S > FINE_MAX_BUCKETS:
+        if self.fine is not None and self._fine_too_long():
             self.fine, self.fine_why = None, self._too_long()
         if width > self.store.bucket_s:
             factor = int(round(width / self.store.bucket_s))
