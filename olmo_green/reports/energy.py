@@ -3,8 +3,9 @@
 Both give NodeEnergy per node (olmo_green/summaries): each device's totals, gaps
 and resets, and each domain's energy over time with a knot at every bucket edge.
 A run directory is read through its summaries, so a report costs O(chunks +
-steps) whatever the sampling rate; a trace has no summaries and is integrated
-whole, once.
+steps) whatever the sampling rate; a trace has no summaries: its batches are
+integrated as they are read (traces/stream.py), into the same per-device totals
+and per-bucket sums a chunk summary holds, in memory bounded by devices x buckets.
 """
 
 from __future__ import annotations
