@@ -15,16 +15,15 @@ An MI250X's secondary GCD reports no socket power: counted once (packages.py).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from olmo_green.traces.formats import textlog
+from olmo_green.traces.formats import csvblocks
 from olmo_green.traces.formats.checking import checked
-from olmo_green.traces.formats.common import fail, read_head, sample_frame
+from olmo_green.traces.formats.common import fail, numbers, read_head, sample_frame
 from olmo_green.traces.formats.packages import Secondaries
 
 NAME = "amd-smi"
@@ -43,63 +42,33 @@ def sniff(head: str) -> bool:
     return any(_header([f.strip() for f in line.split(",")]) for line in head.splitlines()[:50])
 
 
-class _Parser(textlog.TimeLines):
-    def __init__(self, path: Path, options, stats) -> None:
-        self.path, self.options, self.stats = path, options, stats
-        self.fields: list[str] = []
-        super().__init__()
-        self.noted = False
-
-    def __call__(self, line: str, rows: textlog.Rows) -> None:
-        text = line.strip()
-        if not text or text.startswith("'CTRL'"):
-            return
-        fields = next(csv.reader([text]))
-        if _header([f.strip() for f in fields]):
-            self.fields = [f.strip() for f in fields]
-            self.header_seen()
-            return
-        if len(fields) == 1:
-            time_s = textlog.parse_time(text, self.options.tz)
-            if time_s is not None:
-                self.time_line(time_s)
-                return
-        self._row(fields, rows)
-
-    def _row(self, fields: list[str], rows: textlog.Rows) -> None:
-        self.stats.rows_read += 1
-        if not self.fields or len(fields) != len(self.fields):
-            self.stats.drop("malformed row (wrong number of fields)")
-            return
-        value = dict(zip(self.fields, fields, strict=True))
-        time_s = self.time_s
-        if time_s is None and "timestamp" in value:
-            time_s = textlog.parse_time(value["timestamp"], self.options.tz)
-            if not self.noted:
-                self.stats.note("times from amd-smi's `timestamp` column: whole seconds")
-                self.noted = True
-        if time_s is None:
-            raise fail(self.path, None, *NO_TIME)
-        power_column = next(p for p in POWER_COLUMNS if p in value)
-        power, na = textlog.number(value[power_column], "W")
-        energy, _ = textlog.number(value.get(ENERGY_COLUMN, "N/A"), "J")
-        if np.isnan(power) and not na:
-            self.stats.drop("unreadable power")
-            return
-        rows.add(time_s, value["gpu"].strip(), power, energy, na)
-
-
 def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame]:
     if not sniff(read_head(path)):
         raise fail(path, None, "no amd-smi header (gpu and socket_power columns) in the first lines",
                    "log with `amd-smi metric --power --energy --csv --watch 1`")
-    parser, secondaries = _Parser(path, options, stats), Secondaries(stats)
-    frames = (_samples(f, stats, node, secondaries)
-              for f in textlog.batches(path, stats, options.batch_rows, parser))
+    blocks = csvblocks.Blocks(path, options, stats, _header, chatter=("'CTRL'",))
+    secondaries = Secondaries(stats)
+    frames = (_samples(path, text, stats, node, secondaries) for text in blocks.frames())
     return checked(path, frames, stats, options.batch_rows)
 
 
-def _samples(rows: pd.DataFrame, stats, node: str, secondaries: Secondaries) -> pd.DataFrame:
+def _samples(path: Path, text: pd.DataFrame, stats, node: str, secondaries: Secondaries) -> pd.DataFrame:
+    time_s = csvblocks.times(text)
+    if "timestamp" in text and np.isnan(time_s).any():
+        stamp, _, _ = numbers(text["timestamp"])
+        if np.isnan(time_s).all():
+            stats.note("times from amd-smi's `timestamp` column: whole seconds")
+        time_s = np.where(np.isnan(time_s), stamp, time_s)
+    if np.isnan(time_s).any():
+        raise fail(path, None, *NO_TIME)
+    power_column = next(p for p in POWER_COLUMNS if p in text)
+    power, na, bad = numbers(text[power_column], unit="W")
+    energy = np.full(len(text), np.nan)
+    if ENERGY_COLUMN in text:
+        energy = numbers(text[ENERGY_COLUMN], unit="J")[0]
+    stats.drop("unreadable power", int(bad.sum()))
+    rows = pd.DataFrame({"time_s": time_s, "device": text["gpu"].str.strip(), "power_w": power,
+                         "energy_j": energy, "power_na": na})[~bad].reset_index(drop=True)
     rows = secondaries.keep(rows)
     stats.gaps_na += int(rows["power_na"].sum())
     return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"], NAME)

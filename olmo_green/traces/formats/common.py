@@ -250,7 +250,8 @@ def numbers(text: pd.Series, unit: str | None = None) -> tuple[np.ndarray, np.nd
     values = pc.utf8_trim_whitespace(pa.array(text, type=pa.large_string()))
     if unit:
         values = pc.replace_substring_regex(values, pattern=rf"\s*{re.escape(unit)}$", replacement="")
-    na = pc.fill_null(pc.is_in(values, value_set=pa.array(NA_TEXT, type=pa.large_string())), True)
+    na = pc.fill_null(pc.or_(pc.is_in(values, value_set=pa.array(NA_TEXT, type=pa.large_string())),
+                             pc.starts_with(values, "N/A")), True)  # rocm-smi's "N/A (Secondary die)"
     number = pc.fill_null(pc.match_substring_regex(values, _NUMBER), False)
     parsed = pc.cast(pc.if_else(number, values, pa.scalar(None, pa.large_string())), pa.float64())
     parsed = pc.fill_null(parsed, np.nan).to_numpy(zero_copy_only=False)

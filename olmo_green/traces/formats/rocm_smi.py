@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from olmo_green.traces.formats import textlog
+from olmo_green.traces.formats import csvblocks
 from olmo_green.traces.formats.checking import checked
-from olmo_green.traces.formats.common import fail, read_head, sample_frame
+from olmo_green.traces.formats.common import fail, numbers, read_head, sample_frame
 from olmo_green.traces.formats.packages import Secondaries
 
 NAME = "rocm-smi"
@@ -45,61 +45,34 @@ def sniff(head: str) -> bool:
     return any(_header(line.strip().split(",")) for line in head.splitlines()[:50])
 
 
-class _Parser(textlog.TimeLines):
-    def __init__(self, path: Path, options, stats) -> None:
-        self.path, self.options, self.stats = path, options, stats
-        self.fields: list[str] = []
-        super().__init__()
-
-    def __call__(self, line: str, rows: textlog.Rows) -> None:
-        text = line.strip()
-        if not text:
-            return
-        fields = text.split(",")  # rocm-smi strips commas from values, quotes nothing
-        if _header(fields):
-            self.fields = fields
-            self.header_seen()
-            return
-        if not text.startswith("card"):
-            time_s = textlog.parse_time(text, self.options.tz)
-            if time_s is not None:
-                self.time_line(time_s)
-            elif not text.startswith(("name", "system", '"')):
-                self.stats.drop("unrecognised line")
-            return
-        self._row(fields, rows)
-
-    def _row(self, fields: list[str], rows: textlog.Rows) -> None:
-        self.stats.rows_read += 1
-        if self.time_s is None:
-            raise fail(self.path, None, *NO_TIME)
-        if not self.fields or len(fields) != len(self.fields):
-            self.stats.drop("malformed row (wrong number of fields)")
-            return
-        value = dict(zip(self.fields, fields, strict=True))
-        power, na = np.nan, True
-        for column in POWER_COLUMNS:
-            if column in value and np.isnan(power):
-                power, na = textlog.number(value[column])
-        energy, _ = textlog.number(value.get(ENERGY_COLUMN, "N/A"))
-        if np.isnan(power) and not na:
-            self.stats.drop("unreadable power")
-            return
-        rows.add(self.time_s, fields[0].removeprefix("card"), power, energy / UJ_PER_J, na)
-
-
 def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame]:
     if not sniff(read_head(path)):
         raise fail(path, None, "no rocm-smi header (device, ... Graphics Package Power (W)) "
-                   "in the first lines",
-                   "log `rocm-smi --showpower --csv` with a `date +%s.%N` line before each call")
-    parser, secondaries = _Parser(path, options, stats), Secondaries(stats)
-    frames = (_samples(f, stats, node, secondaries)
-              for f in textlog.batches(path, stats, options.batch_rows, parser))
+                   "in the first lines", "log `rocm-smi --showpower --csv` with a `date +%s.%N` line "
+                   "before each call")
+    blocks = csvblocks.Blocks(path, options, stats, _header)
+    secondaries = Secondaries(stats)
+    frames = (_samples(path, text, stats, node, secondaries) for text in blocks.frames())
     return checked(path, frames, stats, options.batch_rows)
 
 
-def _samples(rows: pd.DataFrame, stats, node: str, secondaries: Secondaries) -> pd.DataFrame:
+def _samples(path: Path, text: pd.DataFrame, stats, node: str, secondaries: Secondaries) -> pd.DataFrame:
+    time_s = csvblocks.times(text)
+    if np.isnan(time_s).any():
+        raise fail(path, None, *NO_TIME)
+    n = len(text)
+    power, na, bad = np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    for column in (c for c in POWER_COLUMNS if c in text):  # the current socket power first
+        value, value_na, value_bad = numbers(text[column])
+        take = np.isnan(power) & ~value_na
+        power, na, bad = np.where(take, value, power), na & value_na, np.where(take, value_bad, bad)
+    energy = np.full(n, np.nan)
+    if ENERGY_COLUMN in text:
+        energy = numbers(text[ENERGY_COLUMN])[0] / UJ_PER_J
+    stats.drop("unreadable power", int(bad.sum()))
+    device = text["device"].str.strip().str.removeprefix("card")
+    rows = pd.DataFrame({"time_s": time_s, "device": device, "power_w": power, "energy_j": energy,
+                         "power_na": na})[~bad].reset_index(drop=True)
     rows = secondaries.keep(rows)
     stats.gaps_na += int(rows["power_na"].sum())
     return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"], NAME)

@@ -8,10 +8,10 @@ its time from the loop that writes it; two ways are read (docs/formats/):
   `date --iso-8601=ns` (with its offset);
 - a time before each line, as `ts %.s` (moreutils) writes it: `1722038010.123456 GPU 0 ...`.
 
-Rows are parsed in Python: about 10 us a row for dcgmi dmon and 18 us for amd-smi
-(1 M rows, this repository's 2-core machine), so 8 GPUs at 100 ms for 11 days
-(76 M rows) take minutes, where the nvidia-smi and record CSVs go through Arrow
-(2 M rows in about 2.5 s).
+dcgmi dmon rows are parsed in Python, about 10 us a row (1 M rows, a 2-core
+machine), so 8 GPUs at 100 ms for 11 days (76 M rows) take minutes; amd-smi and
+rocm-smi rows go through Arrow (csvblocks.py, 1 M rows in about 7 s), the
+nvidia-smi and record CSVs wholly (2 M rows in about 2.5 s).
 """
 
 from __future__ import annotations
