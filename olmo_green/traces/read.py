@@ -102,9 +102,9 @@ def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, buck
     limits.check_low(paths[0])
     single = integrator.single_sample_devices()
     if single:
-        raise InputFileError(f"{', '.join(map(str, paths))}: device {single[0]} has a single sample, so no "
-                             "energy; give every "
-                             "device at least two samples, or drop its row")
+        device, node = single[0]
+        raise InputFileError(f"{', '.join(map(str, paths))}: device {device} has a single sample (node {node}), "
+                             "so no energy; give every device at least two samples, or drop its row")
     return _result(integrator, files, limits)
 
 

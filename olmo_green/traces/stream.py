@@ -488,6 +488,7 @@ class TraceIntegrator:
     def nodes(self) -> list[str]:
         return sorted({key[0] for key in self.state.keys})
 
-    def single_sample_devices(self) -> list[str]:
+    def single_sample_devices(self) -> list[tuple[str, str]]:
+        """(device, node) of each device with one usable sample: no interval, so no energy."""
         s = self.state
-        return [self._name(g) for g in range(len(s.keys)) if s.valid[g] == 1]
+        return [(s.keys[g][1], s.keys[g][0]) for g in range(len(s.keys)) if s.valid[g] == 1]
