@@ -103,8 +103,9 @@ def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, buck
     single = integrator.single_sample_devices()
     if single:
         device, node = single[0]
-        raise InputFileError(f"{', '.join(map(str, paths))}: device {device} has a single sample (node {node}), "
-                             "so no energy; give every device at least two samples, or drop its row")
+        names = ", ".join(map(str, paths))
+        raise InputFileError(f"{names}: device {device} has a single sample (node {node}), so no energy; "
+                             "give every device at least two samples, or drop its row")
     return _result(integrator, files, limits)
 
 
