@@ -9,7 +9,16 @@ from olmo_green.checks import Checked
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, type=click.Path())
-@click.option("--trace", type=click.Path(), help="A power/energy trace CSV to account for like a run.")
+@click.option("--trace", type=click.Path(), multiple=True,
+              help="A power log to account for like a run; repeat for several files (one per node).")
+@click.option("--trace-format", default="auto", show_default=True,
+              type=click.Choice(["auto", "record", "nvidia-smi", "dcgm", "prometheus", "amd-smi",
+                                 "rocm-smi"]),
+              help="The log's format; auto sniffs the header and the report names its choice.")
+@click.option("--trace-tz", default="UTC", show_default=True,
+              help="Time zone of a log's local timestamps (nvidia-smi): IANA name or offset like +02:00.")
+@click.option("--trace-devices", type=int, help="GPUs per round of a log without an index column.")
+@click.option("--trace-node", help="The node of a single log file (default: from its file name).")
 @click.option("--hardware", help="Hardware profile whose PUE and intensity apply.")
 @click.option("--pue", type=Checked("pue"), help="Power usage effectiveness of the data centre.")
 @click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
@@ -31,10 +40,11 @@ from olmo_green.checks import Checked
                    "with the chunk summaries reports read; one line per device more than 0.01%% apart, "
                    "exit 1 if any.")
 @click.option("--nodes", metavar="PATTERN", help="With --verify: only nodes matching this shell pattern.")
-def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, pue: float | None,
+def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | None, pue: float | None,
             intensity: float | None, country: str | None, intensity_series: str | None, wue: float | None,
             by: str | None, fmt: str, output: str | None, verify: bool, nodes: str | None,
-            sacct: str | None = None) -> None:
+            sacct: str | None = None, trace_format: str = "auto", trace_tz: str = "UTC",
+            trace_devices: int | None = None, trace_node: str | None = None) -> None:
     """Report the energy and emissions of runs, like the OLMo model card's table.
 
     Reports read each run's chunk summaries (built and saved on first read where
@@ -48,13 +58,19 @@ def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, 
         return
     if sacct and not run_dirs and not trace and Path(sacct).is_dir():
         run_dirs, sacct = (sacct,), ""  # `report --sacct RUN`: click took the run for --sacct's FILE
+    if trace and run_dirs and all(Path(p).is_file() for p in run_dirs):
+        trace, run_dirs = (*trace, *run_dirs), ()  # `--trace a.csv b.csv`: the files after the first
     if run_dirs and trace:  # a trace is accounted for instead of a run's telemetry, never beside it
-        raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace {trace}); "
+        raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace "
+                          f"{trace[0]}); "
                           "report the trace on its own")
     from olmo_green.reports.formats import render
     from olmo_green.reports.output import write_atomic
+    from olmo_green.traces.formats import TraceOptions
 
-    accounts = account_many(run_dirs, trace, hardware=hardware, pue=pue, intensity_kg_per_kwh=intensity,
+    options = TraceOptions(tz=trace_tz, devices=trace_devices, node=trace_node)
+    accounts = account_many(run_dirs, list(trace), trace_format, options, hardware=hardware, pue=pue,
+                            intensity_kg_per_kwh=intensity,
                             country=country, intensity_series=intensity_series, wue=wue)
     text = render(accounts, fmt, by)  # everything is computed before a file is touched
     if sacct is not None:

@@ -79,6 +79,7 @@ class RunAccount:
     holistic: Holistic | None = None
     tags: dict[str, str] = field(default_factory=dict)  # config.yaml's tags (train --tag KEY=VALUE)
     power_swings: PowerSwings | None = None  # the job's power over wall time (swings.py)
+    trace: dict | None = None  # a trace's files: format (sniffed?), rows read and dropped (traces/report.py)
 
     # -- the model card's columns ------------------------------------------
     @property

@@ -18,12 +18,11 @@ from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.record import RunConfig
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
 from olmo_green.reports.efficiency import run_mfu
-from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy, trace_energy
+from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy
 from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
 from olmo_green.reports.swings import power_swings
-from olmo_green.reports.trace import read_trace, require_trace_file, trace_events
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
 from olmo_green.telemetry.integrate import EnergyCurve
 from olmo_green.units import S_PER_HOUR
@@ -233,27 +232,27 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
     return account
 
 
-def account_trace(path: str | Path, bucket_s: float = DEFAULT_BUCKET_S, **carbon_options) -> RunAccount:
-    """The account of a trace CSV (same options as account_run; the profile comes from `hardware`).
+def account_trace(path: str | Path | Sequence[str | Path], bucket_s: float = DEFAULT_BUCKET_S,
+                  trace_format: str = "auto", trace_options=None, **carbon_options) -> RunAccount:
+    """The account of a power log, or of several (one file per node), in any format traces.formats
+    reads (same options as account_run; the profile comes from `hardware`). Streamed: memory
+    grows with devices and buckets, never with rows (traces/read.py).
 
     `bucket_s`: the width of the power buckets (a divisor of an hour); a sparse trace spanning
-    years is cheaper with hour-wide buckets, at the price of seeing no swing within 10 s."""
-    options = CarbonOptions(**carbon_options)
-    require_trace_file(path)
-    profile = _profile(options, None)
-    factors = resolve_factors(options, profile)  # a bad option fails before a large file is read
-    samples = read_trace(path, profile)
-    return account_energy(trace_energy(samples, bucket_s), name=Path(path).name, path=str(path),
-                          factors=factors, profile=profile, events=trace_events(samples), replayed=True,
-                          wue=options.wue)
+    years is held in wider buckets, at the price of seeing no swing within 10 s."""
+    from olmo_green.traces.report import account_traces
+
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    return account_traces(paths, trace_format, trace_options, bucket_s, **carbon_options)
 
 
-def account_many(run_dirs: Sequence[str | Path], trace: str | None = None,
-                 **carbon_options) -> list[RunAccount]:
-    """Accounts of several runs (and a trace), side by side, in the order given."""
+def account_many(run_dirs: Sequence[str | Path], trace: str | Sequence[str] | None = None,
+                 trace_format: str = "auto", trace_options=None, **carbon_options) -> list[RunAccount]:
+    """Accounts of several runs (and a trace, of one or more files), side by side, in the order given."""
     if not run_dirs and not trace:
         raise ConfigError("give RUN_DIR ... or --trace FILE")
     accounts = [account_run(d, **carbon_options) for d in run_dirs]
     if trace:
-        accounts.append(account_trace(trace, **carbon_options))
+        accounts.append(account_trace(trace, trace_format=trace_format, trace_options=trace_options,
+                                      **carbon_options))
     return accounts

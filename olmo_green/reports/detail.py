@@ -122,8 +122,9 @@ def _holistic(a: RunAccount) -> list[str]:
 def _swing_text(s: PowerSwings, window: Swing) -> str:
     if not window.available:
         return f"within {window.window_s:g} s: unavailable, {window.why}"
-    drop_pct, rise_pct = s.percent_of_peak(window.drop_w), s.percent_of_peak(window.rise_w)
-    return (f"within {window.window_s:g} s: largest drop {window.drop_w / 1e3:.4g} kW "
+    drop_pct, rise_pct = (s.percent_of_peak(w, window.peak_w) for w in (window.drop_w, window.rise_w))
+    finer = f" in {window.bucket_s:g} s buckets, peak {window.peak_w / 1e3:.4g} kW" if window.bucket_s else ""
+    return (f"within {window.window_s:g} s{finer}: largest drop {window.drop_w / 1e3:.4g} kW "
             f"({drop_pct:.0f}% of peak, {window.drop_phase or '-'}), largest rise "
             f"{window.rise_w / 1e3:.4g} kW ({rise_pct:.0f}%, {window.rise_phase or '-'})")
 

@@ -3,8 +3,9 @@
 Both give NodeEnergy per node (olmo_green/summaries): each device's totals, gaps
 and resets, and each domain's energy over time with a knot at every bucket edge.
 A run directory is read through its summaries, so a report costs O(chunks +
-steps) whatever the sampling rate; a trace has no summaries and is integrated
-whole, once.
+steps) whatever the sampling rate; a trace has no summaries: its batches are
+integrated as they are read (traces/stream.py), into the same per-device totals
+and per-bucket sums a chunk summary holds, in memory bounded by devices x buckets.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from olmo_green import record as rr
-from olmo_green.summaries import NodeEnergy, node_energy, record_settings, whole
-from olmo_green.summaries.build import DEFAULT_BUCKET_S, resolution_s, summarise_chunk
+from olmo_green.summaries import NodeEnergy, node_energy, record_settings
+from olmo_green.summaries.build import DEFAULT_BUCKET_S
 from olmo_green.telemetry.integrate import EnergyCurve
 
 GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
@@ -133,18 +134,10 @@ class _JobPower:
 MAX_TRACE_BUCKETS = 200_000
 
 
-def trace_bucket_s(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> float:
-    """The narrowest bucket from `bucket_s` up that keeps a trace under MAX_TRACE_BUCKETS."""
-    time_s = pd.to_numeric(samples["time_s"], errors="coerce")
-    span_s = float(time_s.max() - time_s.min()) if time_s.notna().any() else 0.0
-    return resolution_s(span_s, MAX_TRACE_BUCKETS, bucket_s)
-
-
 def trace_energy(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:
-    """A trace's nodes: its samples integrated whole, node by node, as one chunk each."""
-    if samples.empty:
-        return RunEnergy([])
-    bucket_s = trace_bucket_s(samples, bucket_s)
-    nodes = samples["node"].astype("string").fillna("") if "node" in samples else pd.Series("", samples.index)
-    return RunEnergy([whole(str(node), summarise_chunk(rows, bucket_s, whole=True), bucket_s)
-                      for node, rows in samples.groupby(nodes.to_numpy(), sort=True)])
+    """Samples in memory integrated whole, as a trace is (traces/read.integrate_samples): per
+    device totals and per-bucket sums, never per-device buckets; a sparse trace spanning years
+    is held in wider buckets (MAX_TRACE_BUCKETS per node)."""
+    from olmo_green.traces.read import integrate_samples
+
+    return RunEnergy([]) if samples.empty else integrate_samples(samples, bucket_s)

@@ -59,6 +59,8 @@ def holistic_json(account: RunAccount) -> dict:
         }
     row["power_swings"] = account.power_swings.to_json() if account.power_swings else None
     row["tags"] = dict(account.tags)
+    if account.trace is not None:  # a trace: the format read (and whether sniffed) and what was dropped
+        row["trace_format"], row["trace"] = account.trace["format"], account.trace
     return row
 
 

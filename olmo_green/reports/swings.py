@@ -27,7 +27,7 @@ phase (train, eval, checkpoint, ...) covering most of that bucket, or
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,10 @@ class Swing:
     rise_w: float | None = None
     rise_phase: str | None = None
     rise_time_s: float | None = None  # start of the bucket the rise leaves
+    # Seen in finer buckets than the job's (a trace's log resolution): their width and peak,
+    # of which the window's % of peak is. None (and left out of the JSON) otherwise.
+    bucket_s: float | None = None
+    peak_w: float | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,7 @@ class PowerSwings:
     floor_phase: str
     windows: tuple[Swing, ...]
     swings_over_half_peak: int
+    nodes: dict = field(default_factory=dict)  # node -> its own windows (a trace of several nodes)
 
     def within(self, window_s: float) -> Swing:
         return next(s for s in self.windows if s.window_s == window_s)
@@ -75,8 +80,14 @@ class PowerSwings:
         """The widest window: the largest drop and rise that can be seen (within 10 s)."""
         return self.windows[-1]
 
-    def percent_of_peak(self, value_w: float | None) -> float | None:
-        return None if value_w is None or self.peak_w <= 0 else 100.0 * value_w / self.peak_w
+    def percent_of_peak(self, value_w: float | None, peak_w: float | None = None) -> float | None:
+        peak_w = self.peak_w if peak_w is None else peak_w
+        return None if value_w is None or peak_w <= 0 else 100.0 * value_w / peak_w
+
+    def window_json(self, s: Swing) -> dict:
+        own = {k: v for k, v in s.__dict__.items() if v is not None or k not in ("bucket_s", "peak_w")}
+        return {**own, "drop_pct_of_peak": self.percent_of_peak(s.drop_w, s.peak_w),
+                "rise_pct_of_peak": self.percent_of_peak(s.rise_w, s.peak_w)}
 
     def to_json(self) -> dict:
         """The fixed keys of docs/design.md (largest = within 10 s), then the detail."""
@@ -87,9 +98,9 @@ class PowerSwings:
             "largest_rise_w": big.rise_w, "swings_over_half_peak": self.swings_over_half_peak,
             "largest_rise_phase": big.rise_phase, "floor_phase": self.floor_phase, "bucket_s": self.bucket_s,
             "buckets": self.buckets, "incomplete_buckets": self.incomplete_buckets,
-            "windows": [{**s.__dict__, "drop_pct_of_peak": self.percent_of_peak(s.drop_w),
-                         "rise_pct_of_peak": self.percent_of_peak(s.rise_w)} for s in self.windows],
-        }
+            "windows": [self.window_json(s) for s in self.windows],
+        } | ({"nodes": {node: [self.window_json(s) for s in windows] for node, windows in self.nodes.items()}}
+             if self.nodes else {})
 
 
 def _phase_cover(steps: pd.DataFrame, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
@@ -202,3 +213,18 @@ def power_swings(job_power: pd.DataFrame, steps: pd.DataFrame | None = None) -> 
         mean_w=float(power_w.mean()), floor_w=float(power_w[floor_at]), floor_phase=str(phases[floor_at]),
         windows=tuple(_largest(time_s, power_w, w, bucket_s, phases) for w in WINDOWS_S),
         swings_over_half_peak=count_swings(time_s, power_w, bucket_s, HALF * peak_w))
+
+
+def at_resolution(swings: PowerSwings, fine: pd.DataFrame | None, why: str) -> PowerSwings:
+    """A trace's swings with the windows its buckets cannot see taken from `fine` (the job's
+    power in finer buckets, as job_power()), or marked unavailable with `why`: never guessed."""
+    finer = power_swings(fine) if fine is not None and len(fine) else None
+    windows = []
+    for s in swings.windows:
+        if s.available:
+            windows.append(s)
+        elif finer is not None and finer.within(s.window_s).available:
+            windows.append(replace(finer.within(s.window_s), bucket_s=finer.bucket_s, peak_w=finer.peak_w))
+        else:
+            windows.append(replace(s, why=why or s.why))
+    return replace(swings, windows=tuple(windows))

@@ -1,0 +1,1 @@
+"""Power logs from elsewhere (nvidia-smi, DCGM, Prometheus, amd-smi, rocm-smi, our own columns)."""

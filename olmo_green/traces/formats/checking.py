@@ -1,0 +1,142 @@
+"""The checks every format's samples pass, batch by batch, with a few numbers kept per device.
+
+- Times are plausible UNIX seconds (checks.implausible_times), else refused.
+- Power in mW or kW by mistake is refused, naming the likely unit: above
+  checks.ABSURD_POWER_W no accelerator draws (mW read as W), and a batch whose
+  highest reading is positive but under reports.trace.MIN_ACCELERATOR_W (1 W:
+  a powered GPU idles at tens of W) is kW read as W. Negative power or energy is refused.
+- A device's time going back is refused (a log concatenated out of order, or a
+  clock set back): integrating it would count a stretch twice. A jump forward of
+  more than JUMP_S is a gap: counted in stats.time_jumps and noted; the consumer
+  must not integrate across it (it does not across any gap longer than a few periods).
+- An energy counter rising faster than checks.ABSURD_POWER_W is mJ read as J: refused.
+  (A counter going down is a reset, left to the consumer, as live counters are.)
+- A device whose samples stop well before the log ends is noted at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olmo_green import checks
+from olmo_green.traces.formats.common import fail, split_rows
+
+JUMP_S = 3600.0  # "timestamps that jump by hours": a node down, a log resumed the next day
+MIN_ACCELERATOR_W = 1.0  # as reports/trace.py: no powered accelerator reads less at its highest
+STOPPED_S = 60.0  # a device silent this long before the log's end has disappeared
+
+
+class DeviceClock:
+    """Last time per device across batches: order, jumps, and who stopped early."""
+
+    def __init__(self, path: Path, stats) -> None:
+        self.path, self.stats = path, stats
+        self.last_s: dict[str, float] = {}
+        self.last_energy: dict[str, tuple[float, float]] = {}  # device -> (time_s, energy_j)
+
+    def check(self, frame: pd.DataFrame, first_row: int) -> None:
+        if frame.empty:
+            return
+        devices = frame["device"].to_numpy(dtype=object)
+        time_s = frame["time_s"].to_numpy(dtype=np.float64)
+        codes, names = pd.factorize(devices)
+        order = np.argsort(codes, kind="stable")  # file order kept within a device
+        c, t = codes[order], time_s[order]
+        prev = np.array([self.last_s.get(name, np.nan) for name in names])[c]
+        start = np.r_[True, c[1:] != c[:-1]]
+        before = np.where(start, prev, np.r_[np.nan, t[:-1]])
+        with np.errstate(invalid="ignore"):
+            step = t - before
+        back = np.flatnonzero(step < 0)
+        if len(back):
+            i = int(order[back[0]])
+            raise fail(self.path, None, f"time goes back {-step[back[0]]:.3g} s for device {devices[i]} "
+                       f"at data row {first_row + i + 1}",
+                       "sort the log by time (or split it where the clock was reset)")
+        jumps = step[step > JUMP_S]
+        if len(jumps):
+            self.stats.time_jumps += len(jumps)
+            self.stats.longest_jump_s = max(self.stats.longest_jump_s, float(jumps.max()))
+        ends = np.r_[c[1:] != c[:-1], True]
+        for code, last in zip(c[ends], t[ends], strict=True):
+            self.last_s[names[code]] = float(last)
+        self._check_counter(frame, first_row)
+
+    def _check_counter(self, frame: pd.DataFrame, first_row: int) -> None:
+        """A counter rising faster than any accelerator draws is mJ (or uJ) read as J."""
+        energy = frame["energy_j"].to_numpy(dtype=np.float64)
+        rows = np.flatnonzero(np.isfinite(energy))
+        if not len(rows):
+            return
+        codes, names = pd.factorize(frame["device"].to_numpy(dtype=object)[rows])
+        order = np.argsort(codes, kind="stable")
+        c, t, e = codes[order], frame["time_s"].to_numpy(dtype=np.float64)[rows][order], energy[rows][order]
+        start = np.r_[True, c[1:] != c[:-1]]
+        prev = [self.last_energy.get(name, (np.nan, np.nan)) for name in names]
+        prev_t = np.where(start, np.array([p[0] for p in prev])[c], np.r_[np.nan, t[:-1]])
+        prev_e = np.where(start, np.array([p[1] for p in prev])[c], np.r_[np.nan, e[:-1]])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate_w = (e - prev_e) / (t - prev_t)
+        fast = np.flatnonzero((t > prev_t) & (rate_w > checks.ABSURD_POWER_W))
+        if len(fast):
+            i = fast[0]
+            row = first_row + rows[order[i]] + 1
+            raise fail(self.path, None, f"data row {row}: the energy counter of device "
+                       f"{names[c[i]]} rises at {rate_w[i]:,.0f} W, above any accelerator's "
+                       f"({checks.ABSURD_POWER_W:g} W); it looks like mJ read as J", "give the counter in J")
+        ends = np.r_[c[1:] != c[:-1], True]
+        for code, last_t, last_e in zip(c[ends], t[ends], e[ends], strict=True):
+            self.last_energy[names[code]] = (float(last_t), float(last_e))
+
+    def finish(self) -> None:
+        if self.stats.time_jumps:
+            self.stats.note(f"{self.stats.time_jumps} time jump(s) over {JUMP_S / 3600:g} h (longest "
+                            f"{self.stats.longest_jump_s / 3600:.2f} h): gaps, not integrated across")
+        if not self.last_s:
+            return
+        end_s = max(self.last_s.values())
+        for device, last in self.last_s.items():
+            if end_s - last > STOPPED_S:
+                self.stats.note(f"device {device} stops {end_s - last:,.0f} s before the log ends")
+
+
+def check_values(path: Path, frame: pd.DataFrame, first_row: int) -> None:
+    """Times in UNIX seconds; power and counters in W and J, not mW or kW."""
+    time_s = frame["time_s"].to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(checks.implausible_times(time_s))
+    if len(bad):
+        problem = checks.time_problem(float(time_s[bad[0]]))
+        raise fail(path, None, f"data row {first_row + bad[0] + 1}: {problem}", "check the time column")
+    power = frame["power_w"].to_numpy(dtype=np.float64)
+    energy = frame["energy_j"].to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        for values, name in ((power, "power"), (energy, "energy")):
+            bad = np.flatnonzero(values < 0)
+            if len(bad):
+                raise fail(path, None, f"data row {first_row + bad[0] + 1}: negative {name} "
+                           f"{values[bad[0]]:g}", "a reading is 0 or more")
+        bad = np.flatnonzero(power > checks.ABSURD_POWER_W)
+    if len(bad):
+        raise fail(path, None, f"data row {first_row + bad[0] + 1}: power {power[bad[0]]:g} W is above any "
+                   f"accelerator's ({checks.ABSURD_POWER_W:g} W); it looks like mW", "log power in W")
+    if np.isfinite(power).any() and 0 < np.nanmax(power) < MIN_ACCELERATOR_W:
+        raise fail(path, None, f"the highest power in rows {first_row + 1}..{first_row + len(power)} is "
+                   f"{np.nanmax(power):g} W, under any powered accelerator's ({MIN_ACCELERATOR_W:g} W); "
+                   "it looks like kW", "log power in W")
+
+
+def checked(path: Path, frames: Iterator[pd.DataFrame], stats, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """`frames` checked and cut to at most batch_rows rows; the end-of-log notes when exhausted."""
+    clock = DeviceClock(path, stats)
+    done = 0
+    for frame in frames:
+        for batch in split_rows(frame, batch_rows):
+            check_values(path, batch, done)
+            clock.check(batch, done)
+            done += len(batch)
+            yield batch
+    clock.finish()

@@ -1,0 +1,84 @@
+"""Our own sample columns (runrecord.SAMPLE_COLUMNS) as a CSV: the `record` format.
+
+Required: `time_s` (UNIX seconds), `device` and one of `power_w` (W) /
+`energy_j` (cumulative J); `node`, `domain` and `source` are optional (node
+defaults to the file's node name, domain to gpu, source to "record"). Columns
+may come in any order; others are ignored. An empty power_w and energy_j on
+one row is a gap (stats.gaps_na); an unreadable time or number drops the row
+and counts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olmo_green.record import DOMAINS, SAMPLE_COLUMNS
+from olmo_green.traces.formats import arrowcsv
+from olmo_green.traces.formats.checking import checked
+from olmo_green.traces.formats.common import fail, numbers, read_head, sample_frame
+
+NAME = "record"
+
+
+def sniff(head: str) -> bool:
+    names = arrowcsv.header_fields(head)
+    return {"time_s", "device"} <= set(names) and bool({"power_w", "energy_j"} & set(names))
+
+
+def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame]:
+    names = arrowcsv.header_fields(read_head(path))
+    if not sniff(",".join(names)):
+        raise fail(path, 1, f"is not a record trace (header {', '.join(names)[:120]})",
+                   "give time_s, device and power_w or energy_j columns, or name the log's --trace-format")
+    keep = [c for c in SAMPLE_COLUMNS if c in names]
+    frames = (_samples(path, frame, stats, node) for frame in arrowcsv.stream(path, stats, names, keep))
+    return checked(path, frames, stats, options.batch_rows)
+
+
+def _samples(path: Path, text: pd.DataFrame, stats, node: str) -> pd.DataFrame:
+    time_s, _, bad_time = numbers(text["time_s"])
+    power, power_na, bad_power = _optional(text, "power_w")
+    energy, energy_na, bad_energy = _optional(text, "energy_j")
+    device = text["device"].str.strip()
+    dropped = {"unreadable time": np.isnan(time_s),
+               "unreadable number": bad_power | bad_energy,
+               "empty device": (device == "").to_numpy(dtype=bool)}
+    keep = np.ones(len(text), dtype=bool)
+    for reason, rows in dropped.items():
+        stats.drop(reason, int((rows & keep).sum()))
+        keep &= ~rows
+    stats.gaps_na += int((power_na & energy_na & keep).sum())
+    text = text[keep].reset_index(drop=True)
+    return sample_frame(time_s[keep], _labels(text, "node", node), device[keep].reset_index(drop=True),
+                        power[keep], energy[keep], _labels(text, "source", NAME), _domains(path, text))
+
+
+def _optional(text: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numbers() of a column the file may lack (then all gaps)."""
+    if column in text:
+        return numbers(text[column])
+    n = len(text)
+    return np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+
+
+def _labels(text: pd.DataFrame, column: str, default: str) -> pd.Series | str:
+    """The column's labels, `default` where empty; just `default` where the file has no such column."""
+    if column not in text:
+        return default
+    values = text[column].str.strip()
+    return values.where(values != "", default)
+
+
+def _domains(path: Path, text: pd.DataFrame) -> pd.Series | str:
+    domains = _labels(text, "domain", "gpu")
+    if isinstance(domains, str):
+        return domains
+    domains = domains.str.lower()
+    unknown = sorted(set(domains.unique()) - set(DOMAINS))
+    if unknown:
+        raise fail(path, None, f"unknown domain {unknown[0]!r}", f"use one of {', '.join(DOMAINS)}")
+    return domains
