@@ -14,6 +14,8 @@ import yaml
 
 from olmo_green import runrecord
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
+from olmo_green.crosscheck import record as crosscheck
+from olmo_green.crosscheck.identity import distinct_runs
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.hardware.profiles import profile_from_mapping
@@ -75,9 +77,18 @@ def config_profile(run_dir: str | Path) -> HardwareProfile | None:
 
 
 def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
-    if options.hardware:
-        return load_profile(options.hardware)
-    return _config_profile(run_dir) if run_dir is not None else None
+    recorded = _config_profile(run_dir) if run_dir is not None else None
+    if not options.hardware:
+        return recorded
+    given = load_profile(options.hardware)
+    # The record says what it ran on: --hardware may change the site (PUE, intensity, water), never
+    # the accelerators a run's energy was measured on (issue 24, finding 6).
+    ran_on = (recorded.gpu_type, recorded.accelerator) if recorded is not None else None
+    if ran_on is not None and (given.gpu_type, given.accelerator) != ran_on:
+        raise ConfigError(f"{run_dir}: the run ran on {recorded.gpu_type} (config.yaml) but --hardware "
+                          f"{options.hardware} describes {given.gpu_type}; drop --hardware, or give another "
+                          "site's figures with --pue and --intensity/--country")
+    return given
 
 
 def _device(curve: EnergyCurve) -> DeviceEnergy:
@@ -197,7 +208,10 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
     timeline = energy.timeline()
     gpu_j = sum(c.total_j for c in gpu)
     steps = clean_steps(steps if steps is not None else pd.DataFrame())
+    steps, findings = crosschecked(energy, steps, gpu_j)
     method, band_method = _method(gpu, replayed)
+    if crosscheck.repaired([n.checks for n in energy.nodes]):
+        method += ", power_integration where the counter disagreed with power"
     band, band_source = error_bands()[band_method]
     return RunAccount(
         name=name, path=path, hardware=profile.name if profile else None,
@@ -208,13 +222,31 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
         node_energy_j=sum(c.total_j for c in node) if node else None,
         phases_j=phase_energy_j(timeline, steps, gpu_j), tokens=train_tokens(steps),
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
-        notes=(_notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
+        notes=([f"Cross-check: {line}" for line in findings]
+               + _notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
                + _fault_notes(events or []) + forecast_notes(events or [], gpu_j)),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
         steps=step_table(timeline, steps, factors),
         holistic=_holistic(gpu, devices, factors, profile, wue), tags=dict(tags or {}),
         power_swings=power_swings(energy.job_power(), steps),
     )
+
+
+def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float) -> tuple[pd.DataFrame, list[str]]:
+    """The record's parts against each other (olmo_green/crosscheck): the steps to use, and the
+    findings, one line each (report notes them; --verify fails on them)."""
+    checks = [n.checks for n in energy.nodes]
+    steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks))
+    return steps, (crosscheck.counter_findings(checks) + energy.duplicates
+                   + ([energy.contradiction] if energy.contradiction else []) + step_lines)
+
+
+def record_findings(run_dir: str | Path) -> list[str]:
+    """`report --verify`'s cross-checks of one run, from its summaries (not saved)."""
+    energy = run_energy(run_dir, save=False)
+    gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
+    steps = clean_steps(runrecord.read_steps(Path(run_dir)))
+    return crosschecked(energy, steps, gpu_j)[1]
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:
@@ -275,7 +307,10 @@ def account_many(run_dirs: Sequence[str | Path], trace: str | None = None,
     """Accounts of several runs (and a trace), side by side, in the order given."""
     if not run_dirs and not trace:
         raise ConfigError("give RUN_DIR ... or --trace FILE")
+    run_dirs, repeated = distinct_runs(run_dirs)  # a run named twice (or by a symlink) counts once
     accounts = [account_run(d, **carbon_options) for d in run_dirs]
+    for line in repeated:
+        accounts[0].notes.append(f"Cross-check: {line}")
     if trace:
         accounts.append(account_trace(trace, **carbon_options))
     return accounts

@@ -9,13 +9,14 @@ whole, once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from olmo_green import runrecord
+from olmo_green.crosscheck.duplicates import SeenChunks
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings, whole
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, resolution_s, summarise_chunk
 from olmo_green.telemetry.integrate import EnergyCurve
@@ -35,6 +36,10 @@ class RunEnergy:
 
     nodes: list[NodeEnergy]
     summed_power: pd.DataFrame | None = None  # the job's accelerator power at full resolution
+    # Cross-checks (olmo_green/crosscheck): chunks left out as duplicates, and config.yaml's
+    # sampling interval where the chunks contradict it (one line each)
+    duplicates: list[str] = field(default_factory=list)
+    contradiction: str | None = None
 
     @property
     def devices(self) -> list[EnergyCurve]:
@@ -91,12 +96,13 @@ def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = Fals
     listing = runrecord.chunk_listing(run_dir)  # one directory listing for every node
     chosen = {node: paths for node, paths in listing.items() if nodes is None or node in nodes}
     per_node = held_steps / max(len(chosen), 1)
-    energy, job = RunEnergy([]), _JobPower()
+    energy, job, seen = RunEnergy([]), _JobPower(), SeenChunks()
     for node, paths in chosen.items():
-        node_energy_ = node_energy(run_dir, node, settings, save, paths, with_buckets, per_node)
+        node_energy_ = node_energy(run_dir, node, settings, save, paths, with_buckets, per_node, seen)
         job.add(node_energy_)
         energy.nodes.append(node_energy_)
     energy.summed_power = job.frame()
+    energy.duplicates, energy.contradiction = seen.duplicates, settings.contradiction
     return energy
 
 

@@ -11,6 +11,11 @@ whose chunk changed, whose settings differ, or whose row counts do not match
 (a save cut short) is not used: the chunk is summarised again. One file per
 node, not per chunk, so that a report of 256 nodes opens hundreds of files,
 not tens of thousands. Files are replaced whole and atomically.
+
+Format 2 (the cross-checks, olmo_green/crosscheck) added to the device rows the
+counter's and power's own energy, the windows repaired from power, the median
+sample interval, power at the chunk's ends, and `chunk_hash` (the samples'
+content hash); a file without them is of format 1 and is rebuilt on first read.
 """
 
 from __future__ import annotations
@@ -114,7 +119,7 @@ def _with_identity(kind: str, chunk: ChunkId, summary: ChunkSummary) -> pd.DataF
     extra = chunk.values()
     if kind == "devices":
         extra |= {"chunk_buckets": len(summary.buckets), "chunk_domains": len(summary.domains),
-                  "chunk_bad_rows": summary.bad_rows}
+                  "chunk_bad_rows": summary.bad_rows, "chunk_hash": summary.content_hash}
     return frame.assign(**extra)
 
 
@@ -149,7 +154,7 @@ def load_node(run_dir: str | Path, node: str,
 def _valid(frames: dict[str, pd.DataFrame | None]) -> dict[str, ChunkId]:
     """Chunks whose rows in every loaded file are complete (a save cut short is not)."""
     devices = frames["devices"]
-    needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains"]
+    needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains", "chunk_hash"]
     if devices is None or not set(needed) <= set(devices):
         raise ValueError("not a summary file of this version")
     ids = devices.drop_duplicates("chunk").set_index(IDENTITY)

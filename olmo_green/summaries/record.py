@@ -17,6 +17,8 @@ import pandas as pd
 import yaml
 
 from olmo_green import runrecord as rr
+from olmo_green.crosscheck.duplicates import content_hash
+from olmo_green.crosscheck.settings import interval_contradiction, observed_interval_s
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
 from olmo_green.summaries.files import ChunkId, load_node, save_node
 from olmo_green.telemetry.integrate import GAP_FACTOR
@@ -33,6 +35,9 @@ class SummarySettings:
     # config says it, so every chunk (and a re-integration of all samples) uses one
     # threshold; None: each chunk's own median interval decides (a foreign record).
     max_gap_s: float | None = None
+    # Where config.yaml's sampling interval contradicts the chunks' (crosscheck/settings.py): the
+    # finding, the chunks' interval having been used instead. Not part of a summary's identity.
+    contradiction: str | None = field(default=None, compare=False)
 
 
 def record_settings(run_dir: str | Path) -> SummarySettings:
@@ -47,6 +52,11 @@ def record_settings(run_dir: str | Path) -> SummarySettings:
         return SummarySettings()
     interval_s = _positive(telemetry.get("sampling_interval_s"))
     bucket_s = _positive(telemetry.get("summary_bucket_s")) or DEFAULT_BUCKET_S
+    if interval_s:
+        observed_s = observed_interval_s(run_dir)
+        contradiction = interval_contradiction(interval_s, observed_s)
+        if contradiction:
+            return SummarySettings(bucket_s, GAP_FACTOR * observed_s, contradiction)
     return SummarySettings(bucket_s, GAP_FACTOR * interval_s if interval_s else None)
 
 
@@ -119,6 +129,7 @@ def _build(path: Path, settings: SummarySettings, node: str, unreadable: list[st
         return None
     summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s)
     summary.bad_rows = bad_rows
+    summary.content_hash = content_hash(samples) if len(samples) else ""
     if summary.devices.empty:  # nothing usable: one row still carries the chunk's identity and count
         summary.devices = empty_chunk_row(node)
     return summary
