@@ -39,7 +39,15 @@ stay the ground truth: `olmo-green report RUN --verify` re-integrates them.
              chunk's seam is integrated from them, so it is counted once); energy_j;
              gaps, gap_s, resets, peak_w, max_gap_s; chunk_buckets, chunk_domains
              (row counts of the other two files: a save cut short is detected),
-             chunk_bad_rows (unreadable rows skipped)
+             chunk_bad_rows (unreadable rows skipped). Format 2 (olmo_green/crosscheck)
+             adds counter_j and power_j (the counter's and integrated power's own
+             energy over the chunk), repaired_windows, repaired_s, repaired_counter_j,
+             repaired_power_j (windows where the counter disagreed with power beyond
+             the sensors' stated error: energy_j takes power there), median_dt_s
+             (the sampling interval the timestamps show), first_power_w /
+             last_power_w (a seam's counter is checked against them) and
+             chunk_hash (the samples' content hash: the same samples under two
+             names count once); a format-1 file lacks them and is rebuilt
     domains  (DOMAIN_COLUMNS) node, domain, bucket (floor(time_s / bucket_s), epoch-
              aligned so an hour is whole buckets), energy_j (inside the bucket),
              power_w (sum of the devices' mean power), covered_s, devices
