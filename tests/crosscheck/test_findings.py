@@ -136,3 +136,17 @@ def test_finding6_hardware_option_cannot_relabel_the_recorded_gpu(run):
     assert "ran on" in out and "Traceback" not in out and len(out.strip().splitlines()) == 1
     code, out = report(run, "--hardware", "lumi")  # the record's own hardware: fine
     assert code == 0 and "MI250X" in out
+
+
+def test_finding1_a_counter_that_jumps_to_garbage_between_chunks_is_not_counted(tmp_path):
+    """The seam between two chunks: the counter reads 1e9 J more from the second chunk on, while
+    power goes on as before. The jump is no energy: power carries the seam."""
+    from tests.summaries.test_summaries import T0_S, samples, write_record
+    frame = samples(T0_S, 400, counter_start_j=1e6)
+    honest = write_record(tmp_path / "honest", [frame.iloc[:200], frame.iloc[200:]])
+    jumped = frame.copy()
+    jumped.loc[200:, "energy_j"] += 1e9
+    broken = write_record(tmp_path / "broken", [jumped.iloc[:200], jumped.iloc[200:]])
+    assert gpu_j(broken) == pytest.approx(gpu_j(honest), rel=0.01)
+    code, out = verify(broken)
+    assert code == 1 and "energy counter disagrees" in out

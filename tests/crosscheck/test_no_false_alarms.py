@@ -67,3 +67,25 @@ def test_counter_and_power_that_agree_are_not_repaired(tmp_path, period_s):
     run = write_record(tmp_path / "run", [frame.iloc[:1500], frame.iloc[1500:]])
     (run / "config.yaml").write_text(f"hardware: lumi\ntelemetry: {{sampling_interval_s: {period_s}}}\n")
     _clean(run)
+
+
+def test_a_train_simulate_run_verifies_and_its_power_matches_its_counter(tmp_path):
+    """Our own `train --simulate`: power sampled as the counter's derivative passes the strict check."""
+    from click.testing import CliRunner
+
+    from olmo_green.cli import cli
+    from olmo_green.crosscheck.counter import allowed_difference_j
+    run = tmp_path / "run"
+    trained = CliRunner().invoke(cli, ["train", "--simulate", "--hardware", "lumi", "--model", "tiny",
+                                       "--max-steps", "6", "--run-dir", str(run)])
+    assert trained.exit_code == 0, trained.output
+    _clean(run)
+    samples = pd.concat([rr.read_sample_chunk(p)[0] for p in chunks(run)])
+    for _, rows in samples.groupby("device"):
+        rows = rows.sort_values("time_s")
+        time_s, power_w = rows["time_s"].to_numpy(), rows["power_w"].to_numpy()
+        power_j = float(np.sum(np.diff(time_s) * (power_w[1:] + power_w[:-1]) / 2))
+        counter_j = float(rows["energy_j"].max() - rows["energy_j"].min())
+        allowed = allowed_difference_j(np.array([counter_j]), np.array([time_s[-1] - time_s[0]]),
+                                       float(power_w.max()), float(np.median(np.diff(time_s))))
+        assert abs(power_j - counter_j) <= allowed[0]
