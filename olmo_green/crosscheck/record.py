@@ -32,6 +32,26 @@ def counter_findings(checks: Sequence[pd.DataFrame]) -> list[str]:
     return lines
 
 
+def shared_devices(nodes: Sequence) -> list[str]:
+    """A device whose samples sit in two nodes' files over the same time (a chunk copied under
+    another node's name and altered, so its hash differs): its energy would count twice."""
+    spans: dict[tuple[str, str, str], list[tuple[float, float, str]]] = {}
+    for node in nodes:
+        for curve in node.devices:
+            if len(curve.time_s):
+                key = (curve.node, curve.device, curve.domain)
+                spans.setdefault(key, []).append((float(curve.time_s[0]), float(curve.time_s[-1]), node.node))
+    lines = []
+    for (node, device, domain), items in spans.items():
+        items.sort()
+        for (_, end, first), (later, _, second) in zip(items, items[1:], strict=False):
+            if later < end and first != second:
+                lines.append(f"{node}/{device} ({domain}): samples over the same time in the chunks of "
+                             f"{first} and of {second} (a copied chunk?): counted twice; remove the copy")
+                break
+    return lines
+
+
 def repaired(checks: Sequence[pd.DataFrame]) -> bool:
     return any(bool((frame["repaired_windows"] > 0).any()) for frame in checks)
 

@@ -232,12 +232,18 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
     )
 
 
-def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float) -> tuple[pd.DataFrame, list[str]]:
+def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float,
+                 refuse: bool = True) -> tuple[pd.DataFrame, list[str]]:
     """The record's parts against each other (olmo_green/crosscheck): the steps to use, and the
-    findings, one line each (report notes them; --verify fails on them)."""
+    findings, one line each (report notes them; --verify fails on them). `refuse`: a device
+    counted twice (a copied chunk, altered) is an error rather than a finding."""
     checks = [n.checks for n in energy.nodes]
+    shared = crosscheck.shared_devices(energy.nodes)
+    if shared and refuse:  # no figure can be right: which copy is the run's is unknown
+        more = f" (and {len(shared) - 1} more device(s))" if len(shared) > 1 else ""
+        raise InputFileError(shared[0] + more)
     steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks))
-    return steps, (crosscheck.counter_findings(checks) + energy.duplicates
+    return steps, (crosscheck.counter_findings(checks) + energy.duplicates + shared
                    + ([energy.contradiction] if energy.contradiction else []) + step_lines)
 
 
@@ -246,7 +252,7 @@ def record_findings(run_dir: str | Path) -> list[str]:
     energy = run_energy(run_dir, save=False)
     gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
     steps = clean_steps(runrecord.read_steps(Path(run_dir)))
-    return crosschecked(energy, steps, gpu_j)[1]
+    return crosschecked(energy, steps, gpu_j, refuse=False)[1]
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from olmo_green.crosscheck.counter import CounterCheck, checked_curve
+from olmo_green.crosscheck.duplicates import content_hash
 from olmo_green.telemetry.integrate import (
     EnergyCurve,
     counter_values,
@@ -65,7 +66,7 @@ class ChunkSummary:
     buckets: pd.DataFrame
     domains: pd.DataFrame
     bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (runrecord.read_sample_chunk)
-    content_hash: str = ""  # of the chunk's samples (crosscheck/duplicates.py), set by the reader
+    content_hash: str = ""  # of the chunk's samples (crosscheck/duplicates.py)
 
 
 def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
@@ -91,7 +92,9 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
             buckets.append(_device_buckets(curve, rows, bucket_s))
     device_frame = pd.DataFrame(devices, columns=DEVICE_COLUMNS)
     bucket_frame = _bucket_frame(buckets)
-    return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame))
+    # A chunk's hash finds it under another name (crosscheck/duplicates.py); a trace has no names.
+    digest = content_hash(samples) if len(samples) and not whole else ""
+    return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame), content_hash=digest)
 
 
 def empty_chunk_row(node: str) -> pd.DataFrame:

@@ -17,7 +17,6 @@ import pandas as pd
 import yaml
 
 from olmo_green import runrecord as rr
-from olmo_green.crosscheck.duplicates import content_hash
 from olmo_green.crosscheck.settings import interval_contradiction, observed_interval_s
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
 from olmo_green.summaries.files import ChunkId, load_node, save_node
@@ -129,7 +128,6 @@ def _build(path: Path, settings: SummarySettings, node: str, unreadable: list[st
         return None
     summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s)
     summary.bad_rows = bad_rows
-    summary.content_hash = content_hash(samples) if len(samples) else ""
     if summary.devices.empty:  # nothing usable: one row still carries the chunk's identity and count
         summary.devices = empty_chunk_row(node)
     return summary

@@ -150,3 +150,14 @@ def test_finding1_a_counter_that_jumps_to_garbage_between_chunks_is_not_counted(
     assert gpu_j(broken) == pytest.approx(gpu_j(honest), rel=0.01)
     code, out = verify(broken)
     assert code == 1 and "energy counter disagrees" in out
+
+
+def test_finding4_a_copied_chunk_altered_so_its_hash_differs_is_refused(run):
+    """Same device, same time, two nodes' files, different bytes: no figure can be right."""
+    path, samples = first_chunk(run)
+    samples["power_w"] = samples["power_w"] * 1.001  # not the same samples any more
+    samples.to_parquet(path.with_name("zz-other-node.000000.parquet"), index=False)
+    code, out = report(run)
+    assert code != 0 and "counted twice" in out and "Traceback" not in out
+    code, out = verify(run)
+    assert code == 1 and "counted twice" in out
