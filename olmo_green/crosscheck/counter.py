@@ -5,11 +5,12 @@ some freeze, stop, step back or turn to garbage while power readings go on
 (seen on ROCm releases; a driver reload mid-chunk). Trusting such a counter
 makes energy disappear with no gap on record. So where a chunk holds both, each
 window (the summaries' buckets, cut at the chunk's ends) compares the counter's
-energy with integrated power; where they disagree beyond the sensors' stated
-error, the window takes integrated power (the counter is what broke: power is
-what the counter is checked against), and the window is counted as repaired,
-so the report and `--verify` say so. Windows where power itself has a gap are
-left to the counter, which measures across gaps.
+energy with integrated power over the intervals power measured; where they
+disagree beyond the sensors' stated error, those intervals take integrated
+power (the counter is what broke: power is what the counter is checked
+against), and the window is counted as repaired, so the report and `--verify`
+say so. Intervals inside a power gap are left to the counter, which measures
+across gaps (a restart after a kill included).
 
 The result is one cumulative curve on the union of both sample times, built
 from the counter's deltas (integrate.counter_deltas_j: resets, steps back) and
@@ -35,7 +36,7 @@ from olmo_green.telemetry.integrate import EnergyCurve, curve_from_samples
 POWER_TOLERANCE_REL = 0.05
 POWER_TOLERANCE_W = 5.0
 EDGE_INTERVALS = 2.0
-# A window compared must be at least this much covered by power samples (not a power gap).
+# An interval is compared where power samples cover at least this share of it (not a power gap).
 MIN_POWER_COVERAGE = 0.5
 
 
@@ -60,30 +61,32 @@ def allowed_difference_j(energy_j: np.ndarray, duration_s: np.ndarray, peak_w: f
 
 def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) -> tuple[EnergyCurve,
                                                                                       CounterCheck]:
-    """The device's counter curve, repaired from power where the two disagree, and the check."""
+    """The device's counter curve, repaired from power where the two disagree, and the check.
+
+    Only intervals that power measured are compared: across a power gap (a restart after a kill,
+    a sensor that failed) the counter's delta is real energy that power cannot confirm or deny.
+    """
     counter = curve_from_samples(rows, max_gap_s, counter=True)
     power = curve_from_samples(rows, max_gap_s, counter=False)
     check = CounterCheck(counter.total_j, power.total_j)
     if len(power.time_s) < 2 or len(counter.time_s) < 1:
         return counter, check  # nothing to compare with: the counter (or its absence) stands
     time_s = np.union1d(counter.time_s, power.time_s)
-    counter_j = np.interp(time_s, counter.time_s, counter.cumulative_j)  # flat where it stopped
-    power_j = np.interp(time_s, power.time_s, power.cumulative_j)
-    covered_s = np.interp(time_s, power.time_s, _covered(power))
-    edges = _window_edges(time_s[0], time_s[-1], bucket_s)
-    window_counter = np.diff(np.interp(edges, time_s, counter_j))
-    window_power = np.diff(np.interp(edges, time_s, power_j))
-    duration = np.diff(edges)
-    compared = np.diff(np.interp(edges, time_s, covered_s)) >= MIN_POWER_COVERAGE * duration
-    interval_s = float(np.median(np.diff(power.time_s)))
-    allowed = allowed_difference_j(np.maximum(window_counter, window_power), duration, power.peak_w,
-                                   interval_s)
-    bad = compared & (np.abs(window_counter - window_power) > allowed)
+    counter_dj = np.diff(np.interp(time_s, counter.time_s, counter.cumulative_j))  # 0 where it stopped
+    power_dj = np.diff(np.interp(time_s, power.time_s, power.cumulative_j))
+    dt = np.diff(time_s)
+    measured = np.diff(np.interp(time_s, power.time_s, _covered(power))) >= MIN_POWER_COVERAGE * dt
+    slot = _windows(time_s, bucket_s)
+    window_counter = np.bincount(slot, counter_dj * measured)
+    window_power = np.bincount(slot, power_dj * measured)
+    window_s = np.bincount(slot, dt * measured)
+    allowed = allowed_difference_j(np.maximum(window_counter, window_power), window_s, power.peak_w,
+                                   float(np.median(np.diff(power.time_s))))
+    bad = (window_s > 0) & (np.abs(window_counter - window_power) > allowed)
     if not bad.any():
         return counter, check
-    slot = np.clip(np.searchsorted(edges, (time_s[1:] + time_s[:-1]) / 2.0) - 1, 0, len(bad) - 1)
-    deltas = np.where(bad[slot], np.diff(power_j), np.diff(counter_j))
-    check.repaired_windows, check.repaired_s = int(bad.sum()), float(duration[bad].sum())
+    deltas = np.where(bad[slot] & measured, power_dj, counter_dj)
+    check.repaired_windows, check.repaired_s = int(bad.sum()), float(window_s[bad].sum())
     check.repaired_counter_j = float(window_counter[bad].sum())
     check.repaired_power_j = float(window_power[bad].sum())
     counter.time_s, counter.cumulative_j = time_s, np.r_[0.0, np.cumsum(deltas)]
@@ -96,7 +99,7 @@ def _covered(curve: EnergyCurve) -> np.ndarray:
     return np.r_[0.0, np.cumsum(np.where(dt > curve.max_gap_s, 0.0, dt))]
 
 
-def _window_edges(start_s: float, end_s: float, bucket_s: float) -> np.ndarray:
-    """The chunk's ends and every bucket edge between them (epoch-aligned, as the summaries')."""
-    inner = np.arange(np.floor(start_s / bucket_s) + 1, np.ceil(end_s / bucket_s)) * bucket_s
-    return np.unique(np.r_[start_s, inner[(inner > start_s) & (inner < end_s)], end_s])
+def _windows(time_s: np.ndarray, bucket_s: float) -> np.ndarray:
+    """Each interval's window: the bucket of its midpoint (epoch-aligned, as the summaries')."""
+    bucket = np.floor((time_s[1:] + time_s[:-1]) / 2.0 / bucket_s)
+    return (bucket - bucket.min()).astype(np.int64) if len(bucket) else bucket.astype(np.int64)
