@@ -77,10 +77,13 @@ def config_profile(run_dir: str | Path) -> HardwareProfile | None:
 
 
 def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
-    recorded = _config_profile(run_dir) if run_dir is not None else None
     if not options.hardware:
-        return recorded
+        return _config_profile(run_dir) if run_dir is not None else None
     given = load_profile(options.hardware)
+    try:
+        recorded = _config_profile(run_dir) if run_dir is not None else None
+    except (InputFileError, ConfigError):
+        recorded = None  # a broken config.yaml: --hardware is how its message says to go on
     # The record says what it ran on: --hardware may change the site (PUE, intensity, water), never
     # the accelerators a run's energy was measured on (issue 24, finding 6).
     ran_on = (recorded.gpu_type, recorded.accelerator) if recorded is not None else None

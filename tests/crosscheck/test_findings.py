@@ -161,3 +161,4 @@ def test_finding4_a_copied_chunk_altered_so_its_hash_differs_is_refused(run):
     assert code != 0 and "counted twice" in out and "Traceback" not in out
     code, out = verify(run)
     assert code == 1 and "counted twice" in out
+
