@@ -28,8 +28,9 @@ from olmo_green.checks import Checked
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout.")
 @click.option("--verify", is_flag=True,
               help="Re-integrate every raw sample chunk (in parallel) and compare each device's energy "
-                   "with the chunk summaries reports read; one line per device more than 0.01%% apart, "
-                   "exit 1 if any.")
+                   "with the chunk summaries reports read, and cross-check the record's parts (counter "
+                   "against power, steps against telemetry, config against chunks, duplicate chunks, a "
+                   "run named twice); one line per finding, exit 1 if any.")
 @click.option("--nodes", metavar="PATTERN", help="With --verify: only nodes matching this shell pattern.")
 def command(run_dirs: tuple[str, ...], trace: str | None, hardware: str | None, pue: float | None,
             intensity: float | None, country: str | None, intensity_series: str | None, wue: float | None,
