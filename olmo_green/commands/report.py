@@ -37,8 +37,9 @@ from olmo_green.checks import Checked
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout.")
 @click.option("--verify", is_flag=True,
               help="Re-integrate every raw sample chunk (in parallel) and compare each device's energy "
-                   "with the chunk summaries reports read; one line per device more than 0.01%% apart, "
-                   "exit 1 if any.")
+                   "with the chunk summaries reports read, and cross-check the record's parts (counter "
+                   "against power, steps against telemetry, config against chunks, duplicate chunks, a "
+                   "run named twice); one line per finding, exit 1 if any.")
 @click.option("--nodes", metavar="PATTERN", help="With --verify: only nodes matching this shell pattern.")
 def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | None, pue: float | None,
             intensity: float | None, country: str | None, intensity_series: str | None, wue: float | None,
@@ -92,13 +93,20 @@ def _verify(run_dirs: tuple[str, ...], trace: str | None, nodes: str | None) -> 
     if trace or not run_dirs:
         raise ConfigError("--verify checks run directories (their raw chunks against their summaries): "
                           "give RUN_DIR ..., not --trace")
-    failed = False
+    from olmo_green.crosscheck.identity import distinct_runs
+    from olmo_green.reports.build import record_findings
+
+    run_dirs, repeated = distinct_runs(run_dirs)
+    for line in repeated:  # a run named twice is verified once, and the command line is a finding
+        click.echo(line)
+    failed = bool(repeated)
     for run_dir in run_dirs:
         if not rr.is_run_dir(run_dir):
             raise ConfigError(f"{run_dir}: not a run directory; --verify needs one written by olmo-green")
         chunks = sum(len(p) for p in rr.chunk_listing(run_dir).values())
         with click.progressbar(length=chunks, label=f"verifying {run_dir}", file=sys.stderr) as bar:
             result = verify_record(run_dir, nodes, progress=bar.update)
+        result.problems += record_findings(run_dir)  # the record's parts against each other
         for line in result.problems:
             click.echo(line)
         click.echo(result.summary_line(run_dir))

@@ -11,6 +11,11 @@ whose chunk changed, whose settings differ, or whose row counts do not match
 (a save cut short) is not used: the chunk is summarised again. One file per
 node, not per chunk, so that a report of 256 nodes opens hundreds of files,
 not tens of thousands. Files are replaced whole and atomically.
+
+Format 2 (the cross-checks, olmo_green/crosscheck) added to the device rows the
+counter's and power's own energy, the windows repaired from power, the median
+sample interval, power at the chunk's ends, and `chunk_hash` (the samples'
+content hash); a file without them is of format 1 and is rebuilt on first read.
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ from olmo_green.record.layout import telemetry_dir
 
 DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_readings", "counter", "valid",
                   "first_s", "last_s", "first_value", "last_value", "energy_j", "gaps", "gap_s", "resets",
-                  "peak_w", "max_gap_s"]
+                  "peak_w", "max_gap_s",
+                  # format 2 (cross-checks): the counter's and power's own energy over the chunk, the
+                  # windows repaired from power, the median sample interval, power at the chunk's ends
+                  "counter_j", "power_j", "repaired_windows", "repaired_s", "repaired_counter_j",
+                  "repaired_power_j", "median_dt_s", "first_power_w", "last_power_w"]
 BUCKET_COLUMNS = ["node", "device", "domain", "bucket", "energy_j", "covered_s", "min_w", "max_w"]
 DOMAIN_COLUMNS = ["node", "domain", "bucket", "energy_j", "power_w", "covered_s", "devices"]
 
@@ -41,6 +50,7 @@ class ChunkSummary:
     buckets: pd.DataFrame
     domains: pd.DataFrame
     bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (chunks.read_sample_chunk)
+    content_hash: str = ""  # of the chunk's samples (crosscheck/duplicates.py)
 
 
 KINDS = {"devices": ".summary.parquet", "buckets": ".buckets.parquet", "domains": ".domains.parquet"}
@@ -130,7 +140,7 @@ def _with_identity(kind: str, chunk: ChunkId, summary: ChunkSummary) -> pd.DataF
     extra = chunk.values()
     if kind == "devices":
         extra |= {"chunk_buckets": len(summary.buckets), "chunk_domains": len(summary.domains),
-                  "chunk_bad_rows": summary.bad_rows}
+                  "chunk_bad_rows": summary.bad_rows, "chunk_hash": summary.content_hash}
     return frame.assign(**extra)
 
 
@@ -165,7 +175,7 @@ def load_node(run_dir: str | Path, node: str,
 def _valid(frames: dict[str, pd.DataFrame | None]) -> dict[str, ChunkId]:
     """Chunks whose rows in every loaded file are complete (a save cut short is not)."""
     devices = frames["devices"]
-    needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains"]
+    needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains", "chunk_hash"]
     if devices is None or not set(needed) <= set(devices):
         raise ValueError("not a summary file of this version")
     ids = devices.drop_duplicates("chunk").set_index(IDENTITY)

@@ -13,6 +13,8 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
+from olmo_green.crosscheck import record as crosscheck
+from olmo_green.crosscheck.identity import distinct_runs
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.record import RunConfig
@@ -52,9 +54,21 @@ def config_profile(run_dir: str | Path) -> HardwareProfile | None:
 
 
 def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
-    if options.hardware:
-        return load_profile(options.hardware)
-    return _config_profile(run_dir) if run_dir is not None else None
+    if not options.hardware:
+        return _config_profile(run_dir) if run_dir is not None else None
+    given = load_profile(options.hardware)
+    try:
+        recorded = _config_profile(run_dir) if run_dir is not None else None
+    except (InputFileError, ConfigError):
+        recorded = None  # a broken config.yaml: --hardware is how its message says to go on
+    # The record says what it ran on: --hardware may change the site (PUE, intensity, water), never
+    # the accelerators a run's energy was measured on (issue 24, finding 6).
+    ran_on = (recorded.gpu_type, recorded.accelerator) if recorded is not None else None
+    if ran_on is not None and (given.gpu_type, given.accelerator) != ran_on:
+        raise ConfigError(f"{run_dir}: the run ran on {recorded.gpu_type} (config.yaml) but --hardware "
+                          f"{options.hardware} describes {given.gpu_type}; drop --hardware, or give another "
+                          "site's figures with --pue and --intensity/--country")
+    return given
 
 
 def _device(curve: EnergyCurve) -> DeviceEnergy:
@@ -174,7 +188,10 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
     timeline = energy.timeline()
     gpu_j = sum(c.total_j for c in gpu)
     steps = clean_steps(steps if steps is not None else pd.DataFrame())
+    steps, findings = crosschecked(energy, steps, gpu_j)
     method, band_method = _method(gpu, replayed)
+    if crosscheck.repaired([n.checks for n in energy.nodes]):
+        method += ", power_integration where the counter disagreed with power"
     band, band_source = error_bands()[band_method]
     return RunAccount(
         name=name, path=path, hardware=profile.name if profile else None,
@@ -185,13 +202,37 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
         node_energy_j=sum(c.total_j for c in node) if node else None,
         phases_j=phase_energy_j(timeline, steps, gpu_j), tokens=train_tokens(steps),
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
-        notes=(_notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
+        notes=([f"Cross-check: {line}" for line in findings]
+               + _notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
                + _fault_notes(events or []) + forecast_notes(events or [], gpu_j)),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
         steps=step_table(timeline, steps, factors),
         holistic=_holistic(gpu, devices, factors, profile, wue), tags=dict(tags or {}),
         power_swings=power_swings(energy.job_power(), steps),
     )
+
+
+def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float,
+                 refuse: bool = True) -> tuple[pd.DataFrame, list[str]]:
+    """The record's parts against each other (olmo_green/crosscheck): the steps to use, and the
+    findings, one line each (report notes them; --verify fails on them). `refuse`: a device
+    counted twice (a copied chunk, altered) is an error rather than a finding."""
+    checks = [n.checks for n in energy.nodes]
+    shared = crosscheck.shared_devices(energy.nodes)
+    if shared and refuse:  # no figure can be right: which copy is the run's is unknown
+        more = f" (and {len(shared) - 1} more device(s))" if len(shared) > 1 else ""
+        raise InputFileError(shared[0] + more)
+    steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks))
+    return steps, (crosscheck.counter_findings(checks) + energy.duplicates + shared
+                   + ([energy.contradiction] if energy.contradiction else []) + step_lines)
+
+
+def record_findings(run_dir: str | Path) -> list[str]:
+    """`report --verify`'s cross-checks of one run, from its summaries (not saved)."""
+    energy = run_energy(run_dir, save=False)
+    gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
+    steps = clean_steps(rr.read_steps(Path(run_dir)))
+    return crosschecked(energy, steps, gpu_j, refuse=False)[1]
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:
@@ -251,7 +292,10 @@ def account_many(run_dirs: Sequence[str | Path], trace: str | Sequence[str] | No
     """Accounts of several runs (and a trace, of one or more files), side by side, in the order given."""
     if not run_dirs and not trace:
         raise ConfigError("give RUN_DIR ... or --trace FILE")
+    run_dirs, repeated = distinct_runs(run_dirs)  # a run named twice (or by a symlink) counts once
     accounts = [account_run(d, **carbon_options) for d in run_dirs]
+    for line in repeated:
+        accounts[0].notes.append(f"Cross-check: {line}")
     if trace:
         accounts.append(account_trace(trace, trace_format=trace_format, trace_options=trace_options,
                                       **carbon_options))

@@ -10,13 +10,14 @@ and per-bucket sums a chunk summary holds, in memory bounded by devices x bucket
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from olmo_green import record as rr
+from olmo_green.crosscheck.duplicates import SeenChunks
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
 from olmo_green.telemetry.integrate import EnergyCurve
@@ -36,6 +37,10 @@ class RunEnergy:
 
     nodes: list[NodeEnergy]
     summed_power: pd.DataFrame | None = None  # the job's accelerator power at full resolution
+    # Cross-checks (olmo_green/crosscheck): chunks left out as duplicates, and config.yaml's
+    # sampling interval where the chunks contradict it (one line each)
+    duplicates: list[str] = field(default_factory=list)
+    contradiction: str | None = None
 
     @property
     def devices(self) -> list[EnergyCurve]:
@@ -92,12 +97,13 @@ def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = Fals
     listing = rr.chunk_listing(run_dir)  # one directory listing for every node
     chosen = {node: paths for node, paths in listing.items() if nodes is None or node in nodes}
     per_node = held_steps / max(len(chosen), 1)
-    energy, job = RunEnergy([]), _JobPower()
+    energy, job, seen = RunEnergy([]), _JobPower(), SeenChunks()
     for node, paths in chosen.items():
-        node_energy_ = node_energy(run_dir, node, settings, save, paths, with_buckets, per_node)
+        node_energy_ = node_energy(run_dir, node, settings, save, paths, with_buckets, per_node, seen)
         job.add(node_energy_)
         energy.nodes.append(node_energy_)
     energy.summed_power = job.frame()
+    energy.duplicates, energy.contradiction = seen.duplicates, settings.contradiction
     return energy
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green import record as rr
+from olmo_green.crosscheck.duplicates import SeenChunks
 from olmo_green.summaries.build import ChunkSummary, summarise_chunk
 from olmo_green.summaries.merge import MixedMethods, NodeEnergy, merge_node
 from olmo_green.summaries.record import SummarySettings, record_settings, summarised_chunks
@@ -28,15 +29,23 @@ __all__ = ["NodeEnergy", "SummarySettings", "node_energy", "record_settings", "w
 
 def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None = None,
                 save: bool = True, paths: list[Path] | None = None, with_buckets: bool = False,
-                max_buckets: float = math.inf) -> NodeEnergy:
+                max_buckets: float = math.inf, seen: SeenChunks | None = None) -> NodeEnergy:
     """One node's energy from its chunk summaries (built and saved where missing).
 
     `paths`: the node's chunks in time order, where the caller listed the record once for
     all nodes; `with_buckets`: also each device's power per bucket (the dashboard's);
-    `max_buckets`: the most time steps to hold (merge_node).
+    `max_buckets`: the most time steps to hold (merge_node); `seen`: the chunks of the record
+    counted so far (crosscheck/duplicates.py): a chunk holding samples already counted is left out.
     """
     settings = settings or record_settings(run_dir)
     chunks = summarised_chunks(run_dir, node, settings, save, paths, with_buckets)
+    if seen is not None:
+        chunks.devices = seen.keep(node, chunks.devices)
+        kept = set(chunks.devices["chunk"]) if len(chunks.devices) else set()
+        chunks.domains = chunks.domains[chunks.domains["chunk"].isin(kept)] if len(chunks.domains) \
+            else chunks.domains
+        if chunks.buckets is not None and len(chunks.buckets):
+            chunks.buckets = chunks.buckets[chunks.buckets["chunk"].isin(kept)]
     try:
         energy = merge_node(node, chunks.devices, chunks.domains, settings.bucket_s, chunks.buckets,
                             max_buckets)

@@ -11,13 +11,19 @@ the same buckets summed over devices: what a job's power over time is built from
 
 A chunk's device uses its counter when the chunk holds any counter reading;
 record's rule for a whole device is two readings or more, and the reader
-checks that the two agree (summaries/merge.py).
+checks that the two agree (summaries/merge.py). Where the chunk also holds
+power, the counter is checked against it window by window and repaired from it
+where it broke (olmo_green/crosscheck/counter.py); the device row says what the
+counter and power each gave, and what was repaired.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from olmo_green.crosscheck.counter import CounterCheck, checked_curve
+from olmo_green.crosscheck.duplicates import content_hash
 
 # The summary files' columns and ChunkSummary are the record's layout (record/summaries.py).
 from olmo_green.record.options import DEFAULT_BUCKET_S
@@ -61,19 +67,26 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
             rows = frame.iloc[start:end]
             readings = counter_values(rows)
             counter = uses_counter(readings) if whole else readings >= 1
-            curve = curve_from_samples(rows, max_gap_s, counter=counter)
-            devices.append(_device_row(curve, rows, readings, counter))
+            if counter:
+                curve, check = checked_curve(rows, max_gap_s, bucket_s)
+            else:
+                curve, check = curve_from_samples(rows, max_gap_s, counter=False), CounterCheck()
+                check.power_j = curve.total_j
+            devices.append(_device_row(curve, rows, readings, counter) | _check_columns(check, rows))
             buckets.append(_device_buckets(curve, rows, bucket_s))
     device_frame = pd.DataFrame(devices, columns=DEVICE_COLUMNS)
     bucket_frame = _bucket_frame(buckets)
-    return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame))
+    # A chunk's hash finds it under another name (crosscheck/duplicates.py); a trace has no names.
+    digest = content_hash(samples) if len(samples) and not whole else ""
+    return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame), content_hash=digest)
 
 
 def empty_chunk_row(node: str) -> pd.DataFrame:
     """The device row of a chunk with no usable sample: no device, nothing valid (merge skips it),
     so the stored summary still names the chunk (not rebuilt on every read) and its bad rows."""
     row = {column: 0 for column in DEVICE_COLUMNS} | {"node": node, "device": "", "domain": "", "source": ""}
-    for column in ("first_s", "last_s", "first_value", "last_value", "max_gap_s"):
+    for column in ("first_s", "last_s", "first_value", "last_value", "max_gap_s", "median_dt_s",
+                   "first_power_w", "last_power_w"):
         row[column] = np.nan
     row["counter"] = False
     return pd.DataFrame([row], columns=DEVICE_COLUMNS)
@@ -90,6 +103,18 @@ def _device_row(curve: EnergyCurve, rows: pd.DataFrame, readings: int, counter: 
         "gaps": curve.gaps, "gap_s": curve.gap_s, "resets": curve.resets, "peak_w": curve.peak_w,
         "max_gap_s": curve.max_gap_s,
     }
+
+
+def _check_columns(check: CounterCheck, rows: pd.DataFrame) -> dict:
+    time_s = np.unique(rows["time_s"].to_numpy(dtype=float))
+    power_w = rows["power_w"].to_numpy(dtype=float) if "power_w" in rows else np.full(len(rows), np.nan)
+    power_w = power_w[np.isfinite(power_w)]
+    return {"counter_j": check.counter_j, "power_j": check.power_j,
+            "repaired_windows": check.repaired_windows, "repaired_s": check.repaired_s,
+            "repaired_counter_j": check.repaired_counter_j, "repaired_power_j": check.repaired_power_j,
+            "median_dt_s": float(np.median(np.diff(time_s))) if len(time_s) > 1 else np.nan,
+            "first_power_w": float(power_w[0]) if len(power_w) else np.nan,
+            "last_power_w": float(power_w[-1]) if len(power_w) else np.nan}
 
 
 def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> dict[str, np.ndarray]:

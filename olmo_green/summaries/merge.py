@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from olmo_green.crosscheck.counter import allowed_difference_j
 from olmo_green.summaries.build import resolution_s
 from olmo_green.telemetry.integrate import EnergyCurve, bucket_of, counter_step_j, method_for, uses_counter
 
@@ -50,6 +51,8 @@ class NodeEnergy:
     # over nodes by the caller, which then drops it): `power` may be held coarser (merge_node).
     fine_power: dict[str, pd.DataFrame] = field(default_factory=dict)
     fine_bucket_s: float = 10.0
+    # Per device: the counter against power (crosscheck/counter.py), summed over chunks and seams
+    checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHECK_COLUMNS))
 
 
 @dataclass
@@ -63,6 +66,8 @@ class _Seams:
 
 
 KEYS = ["node", "device", "domain"]
+CHECK_COLUMNS = [*KEYS, "counter", "counter_j", "power_j", "repaired_windows", "repaired_s",
+                 "repaired_counter_j", "repaired_power_j", "median_dt_s"]
 ACCELERATOR_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
 
 
@@ -87,6 +92,7 @@ def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s
         raise MixedMethods(f"{bad['node']}/{bad['device']}")
     valid, seams = _with_seams(valid)
     curves = _device_curves(valid)
+    checks = _checks(valid)
     span_s = max((float(c.time_s[-1] - c.time_s[0]) for c in curves if len(c.time_s)), default=0.0)
     held_s = resolution_s(span_s, max_buckets, bucket_s)
     timeline, power = _timelines(node, curves, domains, seams, bucket_s, held_s)
@@ -95,7 +101,22 @@ def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s
         power = {d: _coarser_power(f, bucket_s, held_s) for d, f in power.items()}
         buckets = _coarser_buckets(buckets, bucket_s, held_s) if buckets is not None else None
     return NodeEnergy(node, curves, timeline, power, held_s, samples=int(devices["rows"].sum()),
-                      device_buckets=buckets, fine_power=fine, fine_bucket_s=bucket_s)
+                      device_buckets=buckets, fine_power=fine, fine_bucket_s=bucket_s, checks=checks)
+
+
+def _checks(valid: pd.DataFrame) -> pd.DataFrame:
+    """Per device: counter and power energy, and the windows (seams included) repaired from power."""
+    frame = valid.assign(**{c: np.nan for c in CHECK_COLUMNS if c not in valid and c != "counter"})
+    frame = frame.assign(repaired_windows=frame["repaired_windows"].fillna(0) + frame["seam_repaired"],
+                         repaired_s=frame["repaired_s"].fillna(0) + frame["seam_repaired_s"],
+                         repaired_counter_j=frame["repaired_counter_j"].fillna(0) + frame["seam_counter_j"],
+                         repaired_power_j=frame["repaired_power_j"].fillna(0) + frame["seam_power_j"])
+    totals = frame.groupby(KEYS, sort=True, dropna=False).agg(
+        counter=("device_counter", "first"), counter_j=("counter_j", "sum"), power_j=("power_j", "sum"),
+        repaired_windows=("repaired_windows", "sum"), repaired_s=("repaired_s", "sum"),
+        repaired_counter_j=("repaired_counter_j", "sum"), repaired_power_j=("repaired_power_j", "sum"),
+        median_dt_s=("median_dt_s", "median")).reset_index()
+    return totals[CHECK_COLUMNS]
 
 
 def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
@@ -118,7 +139,22 @@ def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
     delta_j, reset = counter_step_j(before, after)
     trapezoid_j = np.where(is_gap | (dt <= 0), 0.0, dt * (before + after) / 2.0)
     seam_j = np.where(counter, delta_j, trapezoid_j)
-    valid = valid.assign(seam_j=0.0, seam_gap=False, seam_gap_s=0.0, seam_reset=0)
+    # The counter across a seam against power either side (crosscheck/counter.py's rule): a counter
+    # that jumped to garbage between chunks takes the power trapezoid, and counts as repaired.
+    power_before = left["last_power_w"].to_numpy(float) if "last_power_w" in left \
+        else np.full(len(left), np.nan)
+    power_after = right["first_power_w"].to_numpy(float) if "first_power_w" in right else power_before
+    power_j = dt * (power_before + power_after) / 2.0
+    with np.errstate(invalid="ignore"):
+        allowed = allowed_difference_j(np.fmax(delta_j, power_j), dt, np.fmax(power_before, power_after), dt)
+        broken = counter & ~is_gap & (dt > 0) & np.isfinite(power_j) & (np.abs(delta_j - power_j) > allowed)
+    seam_j = np.where(broken, power_j, seam_j)
+    valid = valid.assign(seam_j=0.0, seam_gap=False, seam_gap_s=0.0, seam_reset=0, seam_repaired=0,
+                         seam_repaired_s=0.0, seam_counter_j=0.0, seam_power_j=0.0)
+    valid.loc[same, "seam_repaired"] = broken.astype(int)
+    valid.loc[same, "seam_repaired_s"] = np.where(broken, dt, 0.0)
+    valid.loc[same, "seam_counter_j"] = np.where(broken, delta_j, 0.0)
+    valid.loc[same, "seam_power_j"] = np.where(broken, power_j, 0.0)
     valid.loc[same, "seam_j"] = seam_j
     valid.loc[same, "seam_gap"] = is_gap
     valid.loc[same, "seam_gap_s"] = np.where(is_gap, dt, 0.0)

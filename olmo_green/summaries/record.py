@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green import record as rr
+from olmo_green.crosscheck.settings import interval_contradiction, observed_interval_s
 from olmo_green.errors import GreenError
 from olmo_green.record import RunConfig
 from olmo_green.record.summaries import ChunkId, load_node, save_node
@@ -34,6 +35,9 @@ class SummarySettings:
     # config says it, so every chunk (and a re-integration of all samples) uses one
     # threshold; None: each chunk's own median interval decides (a foreign record).
     max_gap_s: float | None = None
+    # Where config.yaml's sampling interval contradicts the chunks' (crosscheck/settings.py): the
+    # finding, the chunks' interval having been used instead. Not part of a summary's identity.
+    contradiction: str | None = field(default=None, compare=False)
 
 
 def record_settings(run_dir: str | Path) -> SummarySettings:
@@ -48,6 +52,11 @@ def record_settings(run_dir: str | Path) -> SummarySettings:
     # (a record of another tool, or of a version that did not store it), not the default 0.1 s.
     interval_s = config.value("telemetry.sampling_interval_s")
     bucket_s = config.value("telemetry.summary_bucket_s") or DEFAULT_BUCKET_S
+    if interval_s:
+        observed_s = observed_interval_s(run_dir)
+        contradiction = interval_contradiction(interval_s, observed_s)
+        if contradiction:
+            return SummarySettings(bucket_s, GAP_FACTOR * observed_s, contradiction)
     return SummarySettings(bucket_s, GAP_FACTOR * interval_s if interval_s else None)
 
 

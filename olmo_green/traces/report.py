@@ -24,8 +24,8 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
                    bucket_s: float = DEFAULT_BUCKET_S, progress: bool | None = None,
                    **carbon_options) -> RunAccount:
     """The account of one or more power logs (one file per node)."""
-    from olmo_green.reports.build import CarbonOptions, _profile, account_energy, resolve_factors
     from olmo_green.record import EVENT_REJECTED_SAMPLES
+    from olmo_green.reports.build import CarbonOptions, _profile, account_energy, resolve_factors
     from olmo_green.traces.formats.common import require_file
 
     for path in paths:  # a missing file is named before any option is resolved

@@ -157,11 +157,14 @@ def test_a_bad_carbon_option_is_the_users_error_not_a_missing_report(small_run):
 
 
 def test_carbon_options_reach_the_report(small_run, tmp_path):
-    out = tmp_path / "a100.html"
-    args = ["dashboard", str(small_run), "-o", str(out), "--hardware", "mosaicml-a100"]
+    out = tmp_path / "pue.html"
+    args = ["dashboard", str(small_run), "-o", str(out), "--pue", "1.37"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    assert "A100-40GB (MosaicML)" in out.read_text(encoding="utf-8")
+    assert "1.37" in out.read_text(encoding="utf-8")
+    # The run's own accelerators stand: another profile's GPU type is refused (issue 24, finding 6).
+    refused = CliRunner().invoke(cli, [*args[:4], "--hardware", "mosaicml-a100"])
+    assert refused.exit_code != 0 and "ran on MI250X" in refused.output
 
 
 def test_report_notes_are_shown_under_the_table():

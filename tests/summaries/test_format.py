@@ -1,0 +1,23 @@
+"""Summary format 2: a format-1 file (before the cross-check columns) is rebuilt, never used."""
+
+import pandas as pd
+import pytest
+
+from olmo_green.reports import account_run
+from olmo_green.summaries.build import DEVICE_COLUMNS
+from tests.simulated_runs import steady_run
+
+FORMAT_2 = ["counter_j", "power_j", "repaired_windows", "median_dt_s", "chunk_hash"]
+
+
+def test_a_format_1_summary_is_rebuilt_with_the_cross_check_columns(tmp_path):
+    run = tmp_path / "run"
+    steady_run(run, hardware="lumi", steps=4)
+    honest_j = account_run(run).gpu_energy_j
+    path = next((run / "telemetry").glob("*.summary.parquet"))
+    old = pd.read_parquet(path).drop(columns=FORMAT_2)
+    old.to_parquet(path, index=False)
+    assert account_run(run).gpu_energy_j == pytest.approx(honest_j, rel=1e-12)
+    rebuilt = pd.read_parquet(path)
+    assert set(FORMAT_2) <= set(rebuilt.columns) and set(DEVICE_COLUMNS) <= set(rebuilt.columns)
+    assert (rebuilt["chunk_hash"].str.len() == 64).all()
