@@ -63,10 +63,18 @@ def resolve_config(model_name: str | None, hardware: str | None, data_paths: tup
                    resume: bool, simulate: bool, overrides: tuple[str, ...], resume_from: str | None = None,
                    tags: tuple[str, ...] = ()):
     """The run's TrainConfig: defaults (or the resumed run's config.yaml), then flags, then --set."""
-    from olmo_green.config import TrainConfig, apply_overrides, check_tags, load_config, parse_tags
+    from olmo_green.config import (
+        TrainConfig,
+        apply_overrides,
+        check_tags,
+        load_config,
+        parse_tags,
+        refuse_cli_owned,
+    )
     from olmo_green.model.distributed import read_env
     from olmo_green.runrecord import CONFIG_FILE
 
+    refuse_cli_owned(overrides)  # --set run_dir=... would win over --run-dir
     new_tags = parse_tags(tags)  # a malformed --tag fails before any file is read
     if resume or resume_from:
         if not run_dir:
