@@ -52,9 +52,12 @@ def check_token_ids(paths: list[Path], dtype: np.dtype, vocab_size: int) -> None
 
     Reads each file once, in blocks, before training; a few seconds per 10 GB from the page cache.
     """
+    from olmo_green.model.manifest import check_prepared
+
     dtype = np.dtype(dtype)
     for path in paths:
         _refuse_npy_header(path)
+        check_prepared(path)  # a stale or foreign label_mask.npy beside these tokens
         size = path.stat().st_size
         if size % dtype.itemsize or size == 0:
             continue  # MemmapDataset names these problems
