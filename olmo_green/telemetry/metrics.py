@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from olmo_green.telemetry.metrics_server import MetricsServer
 
 if TYPE_CHECKING:
     from olmo_green.telemetry.live import LiveOutputs
@@ -92,17 +92,10 @@ def metrics_only(app: Callable) -> Callable:
     return serve
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # a scrape every 15 s is no news for stderr
-        pass
-
-
 class MetricsEndpoint:
-    def __init__(self, server: WSGIServer) -> None:
-        self.server = server
-        self.port = server.server_port
-        self.thread = threading.Thread(target=server.serve_forever, name="olmo-green-metrics", daemon=True)
-        self.thread.start()
+    def __init__(self, server: MetricsServer) -> None:
+        self.server = server  # a thread per connection, bounded close (metrics_server.py)
+        self.port = server.port
 
     @classmethod
     def start(cls, live: LiveOutputs, host: str, port: int) -> MetricsEndpoint | None:
@@ -117,15 +110,13 @@ class MetricsEndpoint:
         registry.register(MeterCollector(live))
         try:
             app = metrics_only(make_wsgi_app(registry))
-            server = make_server(host, port, app, handler_class=_QuietHandler)
+            server = MetricsServer(host, port, app)
         except OSError as e:
             log.warning("telemetry: cannot serve metrics on %s:%s (%s); training continues without the "
                         "endpoint", host, port, e.strerror or e)
             return None
-        log.info("telemetry: Prometheus metrics on http://%s:%s/metrics", host, server.server_port)
+        log.info("telemetry: Prometheus metrics on http://%s:%s/metrics", host, server.port)
         return cls(server)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5.0)
+        self.server.close()
