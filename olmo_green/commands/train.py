@@ -165,6 +165,7 @@ def run_training(**options: Any) -> str:
     # config.yaml records what ran: compile's default (on for GPUs) resolved for this device
     config.model.compile = compile_wanted(config.model.compile, device)
     init_distributed(env, device)
+    ended = None
     try:
         try:
             callbacks = build_callbacks(config, profile)
@@ -185,12 +186,13 @@ def run_training(**options: Any) -> str:
         # Not after a preemption: SLURM's grace period is short, and a long run's report can take
         # longer than it; `olmo-green report RUN` writes it later.
         if env.is_main and status == "completed":
-            write_outputs(run_dir)
+            write_outputs(run_dir)  # before teardown: no rank ends before the report is written
+        ended = status
         return status
     finally:
         if lock is not None:
             lock.release()
-        shutdown()
+        shutdown(completed=ended is not None)  # join threads, barrier (all ranks ended), destroy
 
 
 def _check_data(config, model_cfg) -> None:
