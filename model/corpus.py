@@ -42,10 +42,14 @@ class FileTokenizer:
     def __init__(self, path: str | Path):
         from tokenizers import Tokenizer  # imported only when a file is given
 
+        if not Path(path).is_file():
+            raise InputFileError(f"--tokenizer {path} does not exist; pass a tokenizers-library JSON file "
+                                 "(e.g. a Hugging Face model's tokenizer.json), or none for byte-level")
         try:
             self._tok = Tokenizer.from_file(str(path))
         except Exception as e:  # the library raises a bare Exception on a bad file
-            raise InputFileError(f"{path} is not a tokenizers JSON file: {e}") from e
+            raise InputFileError(f"--tokenizer {path} is not a tokenizers JSON file ({e}); pass a "
+                                 "tokenizer.json as the tokenizers library saves it") from e
         self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
         eos = next((self._tok.token_to_id(t) for t in ("<|endoftext|>", "</s>", "<eos>")
                     if self._tok.token_to_id(t) is not None), None)

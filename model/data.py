@@ -65,10 +65,11 @@ def check_token_ids(paths: list[Path], dtype: np.dtype, vocab_size: int) -> None
         largest = max(int(tokens[i:i + SCAN_TOKENS].max()) for i in range(0, len(tokens), SCAN_TOKENS))
         del tokens
         if largest >= vocab_size:
+            hint = "" if path.suffix == ".npy" else f" (if {path.name} is text, tokenize it: prepare-data)"
             raise InputFileError(
                 f"{path}: token id {largest:,} is outside the model's vocabulary of {vocab_size:,} ids; "
                 "tokenize the data for this model (prepare-data --tokenizer), or pick the model it was "
-                "made for"
+                f"made for{hint}"
             )
 
 
@@ -121,9 +122,12 @@ class MemmapDataset:
         self.sources = [_open_source(p, np.dtype(dtype), sequence_length) for p in paths]
         self.offsets = np.cumsum([0] + [s.num_instances for s in self.sources])
         if len(self) == 0:
+            sizes = ", ".join(f"{p.name}: {len(s.tokens):,} tokens" for p, s in zip(paths, self.sources,
+                                                                                 strict=True))
+            longest = max(len(s.tokens) for s in self.sources)
             raise InputFileError(
-                f"the data holds no instance of {sequence_length} tokens; "
-                "give more data or set model.sequence_length"
+                f"the data ({sizes}) holds no instance of {sequence_length} tokens (model.sequence_length); "
+                f"give more --data, or --set model.sequence_length=N with N at most {longest:,}"
             )
 
     def __len__(self) -> int:
@@ -161,7 +165,8 @@ class GlobalOrder:
         if global_batch_size > num_instances:
             raise ConfigError(
                 f"batch.global_batch_size ({global_batch_size}) exceeds the "
-                f"{num_instances} instances in the data"
+                f"{num_instances} instances in the data; --set batch.global_batch_size={num_instances} "
+                "or less, or give more --data"
             )
         self.num_instances, self.seed, self.folder = num_instances, seed, folder
         self.global_batch_size, self.rank, self.world_size = global_batch_size, rank, world_size

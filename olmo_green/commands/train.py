@@ -143,6 +143,7 @@ def run_training(**options: Any) -> str:
     options.setdefault("resume_from", None)
     resume = bool(options["resume"] or options["resume_from"])
     config = resolve_config(**options)
+    _check_batch(config.batch, read_env().world_size)
     from olmo_green.telemetry.trackers import require_trackers
 
     require_trackers(config.log.names())  # a missing tracker library: one line, nothing written
@@ -193,6 +194,23 @@ def run_training(**options: Any) -> str:
         if lock is not None:
             lock.release()
         shutdown(completed=ended is not None)  # join threads, barrier (all ranks ended), destroy
+
+
+def _check_batch(batch, world_size: int) -> None:
+    """The global batch splits into whole micro-batches on every rank; if not, one line that
+    names the --set that fixes it (the largest micro-batch that fits, or a global batch)."""
+    per_rank, rest = divmod(batch.global_batch_size, world_size)
+    if not rest and per_rank % batch.micro_batch_size == 0:
+        return
+    step = world_size * batch.micro_batch_size
+    larger = -(-batch.global_batch_size // step) * step  # the next multiple
+    fixes = f"--set batch.global_batch_size={larger}"
+    if not rest:
+        fit = max(d for d in range(1, batch.micro_batch_size + 1) if per_rank % d == 0)
+        fixes = f"--set batch.micro_batch_size={fit} (or {fixes})"
+    raise ConfigError(f"batch.global_batch_size ({batch.global_batch_size}) must be a multiple of world size "
+                      f"({world_size}) x batch.micro_batch_size ({batch.micro_batch_size}) = {step}; "
+                      f"pass {fixes}")
 
 
 def _check_data(config, model_cfg) -> None:
