@@ -193,6 +193,9 @@ def run_training(**options: Any) -> str:
     finally:
         if lock is not None:
             lock.release()
+        # The model's FSDP state holds collective work objects: drop it while the group lives, so
+        # they are freed by shutdown's gc, not during interpreter finalisation (which aborts).
+        trainer = callbacks = None  # noqa: F841
         shutdown(completed=ended is not None)  # join threads, barrier (all ranks ended), destroy
 
 
