@@ -10,8 +10,9 @@ EOS (256) after each document, matching the `tiny` preset's vocabulary.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import sysconfig
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -41,10 +42,14 @@ class FileTokenizer:
     def __init__(self, path: str | Path):
         from tokenizers import Tokenizer  # imported only when a file is given
 
+        if not Path(path).is_file():
+            raise InputFileError(f"--tokenizer {path} does not exist; pass a tokenizers-library JSON file "
+                                 "(e.g. a Hugging Face model's tokenizer.json), or none for byte-level")
         try:
             self._tok = Tokenizer.from_file(str(path))
         except Exception as e:  # the library raises a bare Exception on a bad file
-            raise InputFileError(f"{path} is not a tokenizers JSON file: {e}") from e
+            raise InputFileError(f"--tokenizer {path} is not a tokenizers JSON file ({e}); pass a "
+                                 "tokenizer.json as the tokenizers library saves it") from e
         self.vocab_size = self._tok.get_vocab_size(with_added_tokens=True)
         eos = next((self._tok.token_to_id(t) for t in ("<|endoftext|>", "</s>", "<eos>")
                     if self._tok.token_to_id(t) is not None), None)
@@ -79,24 +84,37 @@ def read_documents(path: Path) -> Iterator[str]:
 
 def write_memmap(documents: Iterable[str], tokenizer, out_dir: Path,
                  on_document: Callable[[], None] | None = None) -> int:
-    """Tokenize `documents` into out_dir/input_ids.npy (headerless, EOS after each); return tokens."""
+    """Tokenize `documents` into out_dir/input_ids.npy (headerless, EOS after each) with its
+    manifest.json; return the tokens.
+
+    All or nothing: everything is written in a staging folder inside out_dir and moved in together
+    at the end (model/manifest.py); a bad input line, a full disk or Ctrl-C leaves out_dir as it was.
+    The staging folder is unique, since ranks may race to write the built-in corpus."""
+    from olmo_green.model.manifest import MANIFEST, commit, manifest_for
+
     out_dir.mkdir(parents=True, exist_ok=True)
     dtype = token_dtype(tokenizer.vocab_size)
-    target = out_dir / INPUT_IDS
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")  # unique: ranks may race to write
-    total = 0
+    stage = Path(tempfile.mkdtemp(prefix=".prepare-data.", suffix=".tmp", dir=out_dir))
     try:
-        with tmp.open("wb") as f:
-            for text in documents:
-                ids = np.asarray(tokenizer.encode(text) + [tokenizer.eos_token_id], dtype=dtype)
-                f.write(ids.tobytes())
-                total += len(ids)
-                if on_document:
-                    on_document()
-        tmp.replace(target)  # a killed run leaves no half-written input_ids.npy
-    except BaseException:  # a bad input line, a full disk, Ctrl-C: no .tmp left behind
-        tmp.unlink(missing_ok=True)
-        raise
+        total = _write_tokens(documents, tokenizer, stage / INPUT_IDS, dtype, on_document)
+        manifest = json.dumps(manifest_for(stage, dtype), indent=1) + "\n"
+        (stage / MANIFEST).write_text(manifest, encoding="utf-8")
+        commit(stage, out_dir)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return total
+
+
+def _write_tokens(documents: Iterable[str], tokenizer, target: Path, dtype: np.dtype,
+                  on_document: Callable[[], None] | None) -> int:
+    total = 0
+    with target.open("wb") as f:
+        for text in documents:
+            ids = np.asarray(tokenizer.encode(text) + [tokenizer.eos_token_id], dtype=dtype)
+            f.write(ids.tobytes())
+            total += len(ids)
+            if on_document:
+                on_document()
     return total
 
 

@@ -52,9 +52,12 @@ def check_token_ids(paths: list[Path], dtype: np.dtype, vocab_size: int) -> None
 
     Reads each file once, in blocks, before training; a few seconds per 10 GB from the page cache.
     """
+    from olmo_green.model.manifest import check_prepared
+
     dtype = np.dtype(dtype)
     for path in paths:
         _refuse_npy_header(path)
+        check_prepared(path)  # a stale or foreign label_mask.npy beside these tokens
         size = path.stat().st_size
         if size % dtype.itemsize or size == 0:
             continue  # MemmapDataset names these problems
@@ -62,10 +65,11 @@ def check_token_ids(paths: list[Path], dtype: np.dtype, vocab_size: int) -> None
         largest = max(int(tokens[i:i + SCAN_TOKENS].max()) for i in range(0, len(tokens), SCAN_TOKENS))
         del tokens
         if largest >= vocab_size:
+            hint = "" if path.suffix == ".npy" else f" (if {path.name} is text, tokenize it: prepare-data)"
             raise InputFileError(
                 f"{path}: token id {largest:,} is outside the model's vocabulary of {vocab_size:,} ids; "
                 "tokenize the data for this model (prepare-data --tokenizer), or pick the model it was "
-                "made for"
+                f"made for{hint}"
             )
 
 
@@ -118,9 +122,12 @@ class MemmapDataset:
         self.sources = [_open_source(p, np.dtype(dtype), sequence_length) for p in paths]
         self.offsets = np.cumsum([0] + [s.num_instances for s in self.sources])
         if len(self) == 0:
+            sizes = ", ".join(f"{p.name}: {len(s.tokens):,} tokens" for p, s in zip(paths, self.sources,
+                                                                                 strict=True))
+            longest = max(len(s.tokens) for s in self.sources)
             raise InputFileError(
-                f"the data holds no instance of {sequence_length} tokens; "
-                "give more data or set model.sequence_length"
+                f"the data ({sizes}) holds no instance of {sequence_length} tokens (model.sequence_length); "
+                f"give more --data, or --set model.sequence_length=N with N at most {longest:,}"
             )
 
     def __len__(self) -> int:
@@ -158,7 +165,8 @@ class GlobalOrder:
         if global_batch_size > num_instances:
             raise ConfigError(
                 f"batch.global_batch_size ({global_batch_size}) exceeds the "
-                f"{num_instances} instances in the data"
+                f"{num_instances} instances in the data; --set batch.global_batch_size={num_instances} "
+                "or less, or give more --data"
             )
         self.num_instances, self.seed, self.folder = num_instances, seed, folder
         self.global_batch_size, self.rank, self.world_size = global_batch_size, rank, world_size

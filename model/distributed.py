@@ -8,8 +8,12 @@ the first host of SLURM_JOB_NODELIST. No environment: one process, no group.
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 import re
+import threading
+import time
 from dataclasses import dataclass
 
 import torch
@@ -17,6 +21,8 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from olmo_green.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,39 @@ def mean_across_ranks(value: torch.Tensor) -> torch.Tensor:
     return value
 
 
-def shutdown() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def shutdown(completed: bool = False) -> None:
+    """Leave the process group in a fixed order, after the caller has closed its callbacks
+    (sampler, metrics server, background checkpoint writer) and rank 0 has written its report:
+
+    1. join this process's remaining non-daemon threads (bounded), so none runs into teardown;
+    2. after a completed run, a barrier: no rank leaves (and no launcher sees a rank end and
+       kills the others) while rank 0 still writes the report; skipped after an error, since
+       other ranks may be gone;
+    3. free collective work objects still referenced (gc), while the interpreter is whole;
+       gloo's threads otherwise drop their tensors during interpreter finalisation, which
+       aborts (`terminate called without an active exception`, pytorch/pytorch#179291);
+    4. destroy every process group.
+    """
+    if not dist.is_initialized():
+        return
+    join_threads()
+    if completed:
+        dist.barrier()
+    gc.collect()
+    dist.destroy_process_group()
+
+
+def join_threads(timeout_s: float = 30.0) -> list[str]:
+    """Wait (up to timeout_s in all) for this process's other non-daemon threads; return the names
+    of those still running, which are logged."""
+    deadline = time.monotonic() + timeout_s
+    left = []
+    for thread in threading.enumerate():
+        if thread is threading.current_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+        if thread.is_alive():
+            left.append(thread.name)
+    if left:
+        log.warning("threads still running at shutdown: %s", ", ".join(left))
+    return left

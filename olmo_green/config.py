@@ -65,6 +65,21 @@ def apply_overrides(config: TrainConfig, overrides: list[str] | tuple[str, ...])
     return TrainConfig.from_dict(data)
 
 
+# Keys the train command sets from its own flags: a --set of one would silently win over the flag
+# (a run written somewhere else than --run-dir says), so it is refused, naming the flag.
+CLI_OWNED_KEYS = {"run_dir": "--run-dir DIR", "tags": "--tag KEY=VALUE"}
+
+
+def refuse_cli_owned(overrides: list[str] | tuple[str, ...]) -> None:
+    """Refuse a user's --set of a key that a train flag owns, saying which flag to use."""
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        owned = next((k for k in CLI_OWNED_KEYS if key == k or key.startswith(k + ".")), None)
+        if owned is not None:
+            raise ConfigError(f"--set {item}: {owned!r} is set by a flag of train, not --set; "
+                              f"use {CLI_OWNED_KEYS[owned]}")
+
+
 def _split_override(item: str) -> tuple[str, Any]:
     key, sep, text = item.partition("=")
     if not sep or not key.strip():

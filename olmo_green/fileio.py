@@ -31,6 +31,10 @@ def write_atomic(path: str | Path, text: str | bytes, what: str = "-o", follow: 
     planted there is replaced, not written through.
     """
     path = Path(path)
+    if follow:  # a target the user named: never one of a run's record files
+        from olmo_green.outputs import refuse_record_target
+
+        refuse_record_target(path, what)
     if follow and path.exists() and not path.is_dir():
         if not stat.S_ISREG(path.stat().st_mode):
             return _write_stream(path, text, what)

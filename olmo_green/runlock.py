@@ -17,6 +17,7 @@ import fcntl
 import logging
 import os
 import socket
+import threading
 from pathlib import Path
 
 from olmo_green import record as rr
@@ -30,8 +31,10 @@ RECORD_NAMES = (rr.CONFIG_FILE, rr.STEPS_FILE, rr.EVENTS_FILE, rr.TELEMETRY_DIR,
 
 
 # Run directories this process holds, so a meter inside `olmo-green train` does not lock against
-# its own train (flock locks of two descriptors conflict even within one process).
+# its own train (flock locks of two descriptors conflict even within one process), while a second
+# meter on the same directory in this process is refused (RunLock.meter marks the one writing it).
 _HELD: dict[Path, RunLock] = {}
+_HELD_GUARD = threading.Lock()  # meters may start from several threads
 
 
 class RunLock:
@@ -39,6 +42,7 @@ class RunLock:
 
     def __init__(self, path: Path, fd: int | None) -> None:
         self.path, self._fd = path, fd
+        self.meter = False  # an EnergyMeter of this process writes the run
         _HELD[path.parent.resolve()] = self
 
     def release(self) -> None:
@@ -74,12 +78,31 @@ def check_can_write(run_dir: Path, resume: bool) -> None:
                               "continue it, or another --run-dir")
 
 
-def hold_unless_held(run_dir: Path) -> RunLock | None:
-    """The lock for a writer that may run inside `olmo-green train` (EnergyMeter): None if this
-    process already holds it; else acquired, and refused like a second train."""
-    if Path(run_dir).resolve() in _HELD:
-        return None
-    return acquire(Path(run_dir))
+class _MeterClaim:
+    """A meter's share of a lock its process's `train` holds: release frees the share only."""
+
+    def __init__(self, lock: RunLock) -> None:
+        self._lock: RunLock | None = lock
+
+    def release(self) -> None:
+        with _HELD_GUARD:
+            if self._lock is not None:
+                self._lock.meter, self._lock = False, None
+
+
+def hold_unless_held(run_dir: Path) -> RunLock | _MeterClaim:
+    """The lock for an EnergyMeter: a share of the one its own `train` holds, else acquired and
+    refused like a second train. A second meter on a run directory a meter of this process is
+    writing is refused: two would write every step row twice and split the telemetry."""
+    with _HELD_GUARD:
+        held = _HELD.get(Path(run_dir).resolve())
+        if held is not None and held.meter:
+            raise ConfigError(f"{run_dir} is already written by another EnergyMeter in this process "
+                              f"(pid {os.getpid()}); close that meter first, or give this one another "
+                              "run_dir")
+        lock = held if held is not None else acquire(Path(run_dir))
+        lock.meter = True
+        return _MeterClaim(lock) if held is not None else lock
 
 
 def acquire(run_dir: Path) -> RunLock:

@@ -26,12 +26,26 @@ def command(run_dirs: tuple[str, ...], output: str | None, intensity: float | No
     """
     from olmo_green.dashboards import build_dashboard  # plotly and pandas load only here
 
+    if output is not None:
+        _check_output(output)
     _check_options(**carbon)
     options = {key: value for key, value in carbon.items() if value is not None}
     if intensity is not None:
         options["intensity_kg_per_kwh"] = intensity
     path = build_dashboard(list(run_dirs), output, nodes, **options)
     click.echo(f"wrote {path}")
+
+
+def _check_output(output: str) -> None:
+    """`-o -` would write a file named "-": the page is a file, refused in one line; and no -o lands
+    in a run's record (checked before any folder for it is made)."""
+    from olmo_green.errors import ConfigError
+    from olmo_green.outputs import refuse_record_target
+
+    if output == "-":
+        raise ConfigError("dashboard -o -: the dashboard is an HTML file, not text for stdout; "
+                          "give a file name, e.g. -o dashboard.html")
+    refuse_record_target(output)
 
 
 def _check_options(hardware: str | None = None, country: str | None = None,

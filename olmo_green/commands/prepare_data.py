@@ -28,7 +28,11 @@ def command(inputs: tuple[str, ...], out: str, tokenizer: str | None) -> None:
             raise InputFileError(f"input {path} is a directory; pass the text or JSONL files in it "
                                  f"(e.g. {path}/*.jsonl)")
         if not path.is_file():
-            raise InputFileError(f"input file {path} does not exist")
+            raise InputFileError(f"input file {path} does not exist; pass text or JSONL files (or none, "
+                                 "for the built-in corpus)")
+    from olmo_green.outputs import refuse_record_target
+
+    refuse_record_target(Path(out) / "input_ids.npy", "--out")  # never into a run's record
     tok = FileTokenizer(tokenizer) if tokenizer else ByteTokenizer()
     out_existed = Path(out).exists()
     try:

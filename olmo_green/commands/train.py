@@ -63,10 +63,11 @@ def resolve_config(model_name: str | None, hardware: str | None, data_paths: tup
                    resume: bool, simulate: bool, overrides: tuple[str, ...], resume_from: str | None = None,
                    tags: tuple[str, ...] = ()):
     """The run's TrainConfig: defaults (or the resumed run's config.yaml), then flags, then --set."""
-    from olmo_green.config import TrainConfig, apply_overrides, check_tags, parse_tags
+    from olmo_green.config import TrainConfig, apply_overrides, check_tags, parse_tags, refuse_cli_owned
     from olmo_green.model.distributed import read_env
     from olmo_green.record import CONFIG_FILE, RunConfig
 
+    refuse_cli_owned(overrides)  # --set run_dir=... would win over --run-dir
     new_tags = parse_tags(tags)  # a malformed --tag fails before any file is read
     if resume or resume_from:
         if not run_dir:
@@ -132,6 +133,7 @@ def run_training(**options: Any) -> str:
     options.setdefault("resume_from", None)
     resume = bool(options["resume"] or options["resume_from"])
     config = resolve_config(**options)
+    _check_batch(config.batch, read_env().world_size)
     from olmo_green.telemetry.trackers import require_trackers
 
     require_trackers(config.log.names())  # a missing tracker library: one line, nothing written
@@ -154,6 +156,7 @@ def run_training(**options: Any) -> str:
     # config.yaml records what ran: compile's default (on for GPUs) resolved for this device
     config.model.compile = compile_wanted(config.model.compile, device)
     init_distributed(env, device)
+    ended = None
     try:
         try:
             callbacks = build_callbacks(config, profile)
@@ -174,12 +177,33 @@ def run_training(**options: Any) -> str:
         # Not after a preemption: SLURM's grace period is short, and a long run's report can take
         # longer than it; `olmo-green report RUN` writes it later.
         if env.is_main and status == "completed":
-            write_outputs(run_dir)
+            write_outputs(run_dir)  # before teardown: no rank ends before the report is written
+        ended = status
         return status
     finally:
         if lock is not None:
             lock.release()
-        shutdown()
+        # The model's FSDP state holds collective work objects: drop it while the group lives, so
+        # they are freed by shutdown's gc, not during interpreter finalisation (which aborts).
+        trainer = callbacks = None  # noqa: F841
+        shutdown(completed=ended is not None)  # join threads, barrier (all ranks ended), destroy
+
+
+def _check_batch(batch, world_size: int) -> None:
+    """The global batch splits into whole micro-batches on every rank; if not, one line that
+    names the --set that fixes it (the largest micro-batch that fits, or a global batch)."""
+    per_rank, rest = divmod(batch.global_batch_size, world_size)
+    if not rest and per_rank % batch.micro_batch_size == 0:
+        return
+    step = world_size * batch.micro_batch_size
+    larger = -(-batch.global_batch_size // step) * step  # the next multiple
+    fixes = f"--set batch.global_batch_size={larger}"
+    if not rest:
+        fit = max(d for d in range(1, batch.micro_batch_size + 1) if per_rank % d == 0)
+        fixes = f"--set batch.micro_batch_size={fit} (or {fixes})"
+    raise ConfigError(f"batch.global_batch_size ({batch.global_batch_size}) must be a multiple of world size "
+                      f"({world_size}) x batch.micro_batch_size ({batch.micro_batch_size}) = {step}; "
+                      f"pass {fixes}")
 
 
 def _check_data(config, model_cfg) -> None:

@@ -92,4 +92,5 @@ def _count_like(value: object, whole: bool = False) -> bool:
         return False
     if not math.isfinite(value) or value < 0:
         return False
-    return not whole or float(value).is_integer()
+    # a whole count beyond 2**53 (9e15) is no count any record holds, and not exact in JSON: garbage
+    return not whole or (float(value).is_integer() and value <= 2**53)

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from olmo_green.carbon.intensity import emissions_kg
+from olmo_green.telemetry.metrics_server import MetricsServer
 from olmo_green.telemetry.outputs import LiveOutput, LiveSnapshot
 from olmo_green.units import G_PER_KG
 
@@ -91,19 +90,12 @@ def metrics_only(app: Callable) -> Callable:
     return serve
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # a scrape every 15 s is no news for stderr
-        pass
-
-
 class MetricsEndpoint(LiveOutput):
     """The endpoint as a live output: windows count tokens; scrapes read a fresh snapshot."""
 
-    def __init__(self, server: WSGIServer, collector: MeterCollector) -> None:
-        self.server, self.collector = server, collector
-        self.port = server.server_port
-        self.thread = threading.Thread(target=server.serve_forever, name="olmo-green-metrics", daemon=True)
-        self.thread.start()
+    def __init__(self, server: MetricsServer, collector: MeterCollector) -> None:
+        self.server, self.collector = server, collector  # a thread per connection, bounded close
+        self.port = server.port
 
     @classmethod
     def start(cls, snapshot: Callable[[], LiveSnapshot], kg_per_kwh: float | None, host: str,
@@ -120,12 +112,12 @@ class MetricsEndpoint(LiveOutput):
         registry.register(collector)
         try:
             app = metrics_only(make_wsgi_app(registry))
-            server = make_server(host, port, app, handler_class=_QuietHandler)
+            server = MetricsServer(host, port, app)
         except OSError as e:
             log.warning("telemetry: cannot serve metrics on %s:%s (%s); training continues without the "
                         "endpoint", host, port, e.strerror or e)
             return None
-        log.info("telemetry: Prometheus metrics on http://%s:%s/metrics", host, server.server_port)
+        log.info("telemetry: Prometheus metrics on http://%s:%s/metrics", host, server.port)
         return cls(server, collector)
 
     def on_window(self, snapshot: LiveSnapshot) -> list[dict]:
@@ -136,6 +128,4 @@ class MetricsEndpoint(LiveOutput):
         return []
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5.0)
+        self.server.close()

@@ -22,12 +22,12 @@ def test_sigterm_to_the_process_saves_a_checkpoint_and_exits_143(tmp_path):
     proc = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 1200
         latest = run / "checkpoints" / "latest"
         while not latest.exists() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.2)  # wait until it is training (a first checkpoint at step 2)
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=120)
+        output, _ = proc.communicate(timeout=1200)
     finally:
         proc.kill()
     assert proc.returncode == 143, output

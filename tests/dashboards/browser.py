@@ -84,7 +84,7 @@ def _run(browser: str, args: list[str], timeout_s: float) -> subprocess.Complete
 
 
 def check_page(browser: str, page: Path, png: Path | None = None, size: str = "1300,3800",
-               timeout_s: float = 90.0) -> dict:
+               timeout_s: float = 900.0) -> dict:
     """Load a copy of `page` with the recorder and checker injected; return the checker's JSON.
 
     With `png`, the same launch also saves a screenshot (the page as it opens).

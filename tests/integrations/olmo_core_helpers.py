@@ -60,7 +60,7 @@ def record_total_j(run_dir: Path) -> float:
     return sum(c.total_j for c in curves_from_samples(rr.read_samples(run_dir)) if c.domain == "gpu")
 
 
-def run_example(*args: str, torchrun: int = 0, timeout_s: float = 120) -> subprocess.CompletedProcess:
+def run_example(*args: str, torchrun: int = 0, timeout_s: float = 1200) -> subprocess.CompletedProcess:
     """Run the example (under torchrun with `torchrun` ranks); a hang is killed, ranks included."""
     launcher = [sys.executable]
     if torchrun:
@@ -79,7 +79,7 @@ def run_example(*args: str, torchrun: int = 0, timeout_s: float = 120) -> subpro
     return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
-def kill_when(proc: subprocess.Popen, condition, timeout_s: float = 90.0) -> None:
+def kill_when(proc: subprocess.Popen, condition, timeout_s: float = 900.0) -> None:
     """SIGKILL `proc` once `condition()` holds (nothing runs in the process after it)."""
     deadline = time.monotonic() + timeout_s
     while not condition():

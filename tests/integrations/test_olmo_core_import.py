@@ -29,7 +29,7 @@ def _import(prelude: str = "", pythonpath: str | None = None) -> subprocess.Comp
     if pythonpath:
         env["PYTHONPATH"] = os.pathsep.join([pythonpath, env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, "-c", IMPORT.format(prelude=prelude)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=1200)
 
 
 def test_without_olmo_core_the_import_is_one_line_naming_the_extra():

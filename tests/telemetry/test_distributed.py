@@ -28,7 +28,7 @@ def _run_group(run_dir, nodes: list[str]) -> list[float]:
         command = [sys.executable, "-m", "tests.telemetry.dist_worker", str(run_dir), node]
         procs.append(subprocess.Popen(command,
                                       cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True))
-    outputs = [p.communicate(timeout=120)[0] for p in procs]
+    outputs = [p.communicate(timeout=1200)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * len(nodes), outputs
     return [float(re.search(r"energy_j=(\S+)", out).group(1)) for out in outputs]
 

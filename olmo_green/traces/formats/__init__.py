@@ -1,7 +1,7 @@
 """Power logs as clusters write them: one reader per format, one interface.
 
 `open_trace(path, fmt)` returns an `OpenedTrace` whose `batches` yield the run
-record's sample columns (runrecord.SAMPLE_COLUMNS, with SAMPLE_DTYPES): `time_s`
+record's sample columns (record.SAMPLE_COLUMNS, with SAMPLE_DTYPES): `time_s`
 UNIX seconds UTC, `node`, `device`, `domain` ("gpu"), `power_w` in W, `energy_j`
 a cumulative counter in J (NaN where the format has none) and `source`, the
 format's name. Batches hold at most `options.batch_rows` rows, in file order;

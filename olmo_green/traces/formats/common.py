@@ -269,7 +269,7 @@ def strings(values, n: int) -> pd.Series:
 
 
 def sample_frame(time_s, node, device, power_w, energy_j, source, domain="gpu") -> pd.DataFrame:
-    """Batches in the record's columns and dtypes (runrecord.SAMPLE_COLUMNS / SAMPLE_DTYPES)."""
+    """Batches in the record's columns and dtypes (record.SAMPLE_COLUMNS / SAMPLE_DTYPES)."""
     n = len(time_s)
     return pd.DataFrame({
         "time_s": np.asarray(time_s, dtype=np.float64),

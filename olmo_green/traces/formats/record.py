@@ -1,4 +1,4 @@
-"""Our own sample columns (runrecord.SAMPLE_COLUMNS) as a CSV: the `record` format.
+"""Our own sample columns (record.SAMPLE_COLUMNS) as a CSV: the `record` format.
 
 Required: `time_s` (UNIX seconds), `device` and one of `power_w` (W) /
 `energy_j` (cumulative J); `node`, `domain` and `source` are optional (node
