@@ -63,14 +63,15 @@ def locate(path: Path) -> TrainerCheckpoint:
     folder = path / CHECKPOINTS
     if folder.is_dir():
         chosen = latest_checkpoint(folder)
-        how = f"the latest checkpoint of run {path} (from {CHECKPOINTS}/{LATEST})"
-        if chosen is None:  # no pointer (copied without it): the newest published step
-            done = complete_checkpoints(folder)
-            if not done:
-                raise InputFileError(f"run {path} has no complete checkpoint in {folder}; "
-                                     "train until a save (save_interval) or pass a checkpoint folder")
-            chosen, how = done[-1], f"the newest complete checkpoint of run {path}"
-        return TrainerCheckpoint(chosen, path, how)
+        if chosen is not None:
+            return TrainerCheckpoint(chosen, path, f"{chosen}, the latest checkpoint of run {path} "
+                                                   f"(from {CHECKPOINTS}/{LATEST})")
+        done = complete_checkpoints(folder)  # no pointer (copied without it): the newest published step
+        if not done:
+            raise InputFileError(f"run {path} has no complete checkpoint in {folder}; "
+                                 "train until a save (save_interval) or pass a checkpoint folder")
+        return TrainerCheckpoint(done[-1], path, f"{done[-1]}, the newest complete checkpoint of run "
+                                                 f"{path} (no {CHECKPOINTS}/{LATEST})")
     run_dir = path.parent.parent if path.parent.name == CHECKPOINTS else None
     return TrainerCheckpoint(path, run_dir, f"checkpoint {path}")
 
