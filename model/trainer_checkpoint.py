@@ -128,9 +128,9 @@ def _config(found: TrainerCheckpoint, model: str | None) -> OLMoConfig:
 
 
 def _single_process_model(file: Path) -> dict[str, torch.Tensor]:
-    from olmo_green.model.checkpoint import _torch_load  # the trainer's own one-line errors
+    from olmo_green.model.checkpoint import read_checkpoint_file  # the trainer's own one-line errors
 
-    state = _torch_load(file, file.parent)
+    state = read_checkpoint_file(file, file.parent)
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         return state["model"]
     raise InputFileError(f"{file}: holds no model state (a dict with a `model` key); "
