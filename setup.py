@@ -58,6 +58,8 @@ setup(
         # W&B is left out of the test extra: it ships ~60 MB of service binaries; its test runs
         # where it is installed, and its missing-library message is tested everywhere.
         "test": ["pytest>=7", "ruff>=0.4", "transformers>=4.40", "setuptools>=70.1",
+                 # transformers' Trainer needs accelerate (tests/integrations/test_hf_trainer.py)
+                 "accelerate>=1.1",
                  "ai2-olmo-core>=3.0,<4", "tensorboard>=2.14", "mlflow-skinny>=2.10",
                  "prometheus_client>=0.20"],
     },

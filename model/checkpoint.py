@@ -247,6 +247,11 @@ def load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.O
     return rank_state
 
 
+def read_checkpoint_file(file: Path, checkpoint: Path) -> Any:
+    """A file of `checkpoint` read with weights_only=True (also for `convert`); errors are one line."""
+    return _torch_load(file, checkpoint)
+
+
 def _torch_load(file: Path, checkpoint: Path) -> Any:
     """torch.load with weights_only=True; a refused or unreadable file is one line."""
     try:

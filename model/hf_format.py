@@ -49,7 +49,11 @@ BLOCK_NORMS = (("self_attn.q_norm", "q_norm"), ("self_attn.k_norm", "k_norm"),
 
 def read_hf(root: Path) -> tuple[OLMoConfig, dict[str, torch.Tensor]]:
     """The config and the state dict (our names) of an HF checkpoint directory."""
-    config = config_from_hf(_read_json(root / HF_CONFIG))
+    document = _read_json(root / HF_CONFIG)
+    if not isinstance(document, dict):
+        raise InputFileError(f"{root / HF_CONFIG} holds a JSON {type(document).__name__}, not a model "
+                             "configuration (an object with model_type, hidden_size, ...)")
+    config = config_from_hf(document)
     tensors = _read_safetensors(root)
     check_hf_shapes(tensors, config, root)
     return config, state_dict_from_hf(tensors, config)
@@ -169,7 +173,11 @@ def _read_safetensors(root: Path) -> dict[str, torch.Tensor]:
     if (root / HF_WEIGHTS).exists():
         files = [HF_WEIGHTS]
     else:  # sharded: the index maps each tensor to its file
-        files = sorted(set(_read_json(root / HF_INDEX).get("weight_map", {}).values()))
+        index = _read_json(root / HF_INDEX)
+        weight_map = index.get("weight_map") if isinstance(index, dict) else None
+        if not isinstance(weight_map, dict):
+            raise InputFileError(f"{root / HF_INDEX} has no weight_map object naming each tensor's file")
+        files = sorted(set(map(str, weight_map.values())))
     state: dict[str, torch.Tensor] = {}
     for name in files:
         if not (root / name).is_file():

@@ -32,7 +32,7 @@ from olmo_green.model.hf_format import (
     state_dict_from_hf,
     state_dict_to_hf,
 )
-from olmo_green.model.interop_common import some_names
+from olmo_green.model.interop_common import check_float, some_names
 from olmo_green.model.native_format import (
     NATIVE_CONFIG,
     NATIVE_LAYER_NORMS,
@@ -44,12 +44,19 @@ from olmo_green.model.native_format import (
     save_native,
 )
 from olmo_green.model.olmo import OLMo
+from olmo_green.model.trainer_checkpoint import (
+    TrainerCheckpoint,
+    is_trainer_checkpoint,
+    locate,
+    read_trainer_checkpoint,
+)
 
 __all__ = [
     "HF_CONFIG", "HF_INDEX", "HF_LAYER_NORM_EPS", "HF_SHARD_GLOB", "HF_WEIGHTS", "MAX_SHARD_BYTES",
     "NATIVE_CONFIG", "NATIVE_LAYER_NORMS", "NATIVE_REQUIRED", "NATIVE_WEIGHTS", "VOCAB_KEY",
     "config_from_hf", "config_from_native", "config_to_hf", "config_to_native", "detect_format",
-    "dtype_name", "load", "save_hf", "save_native", "state_dict_from_hf", "state_dict_to_hf",
+    "dtype_name", "is_trainer_checkpoint", "load", "load_trainer", "locate", "save_hf", "save_native",
+    "state_dict_from_hf", "state_dict_to_hf",
 ]
 
 
@@ -81,6 +88,12 @@ def load(path: str | os.PathLike, dtype: torch.dtype | None = None) -> OLMo:
     return _build(config, state, dtype, root)
 
 
+def load_trainer(found: TrainerCheckpoint, model: str | None = None) -> OLMo:
+    """An OLMo from a checkpoint `olmo-green train` wrote (model/trainer_checkpoint.py)."""
+    config, state = read_trainer_checkpoint(found, model)
+    return _build(config, state, None, found.path)
+
+
 def _build(config: OLMoConfig, state: dict[str, torch.Tensor], dtype: torch.dtype | None,
            source: Path) -> OLMo:
     # Built on the meta device and given the loaded tensors (assign=True): no random
@@ -90,8 +103,10 @@ def _build(config: OLMoConfig, state: dict[str, torch.Tensor], dtype: torch.dtyp
     expected = set(model.state_dict())
     missing, unexpected = expected - set(state), set(state) - expected
     if missing or unexpected:
-        raise InputFileError(f"{source}: weights do not match the configuration "
-                             f"(missing {some_names(missing)}, unexpected {some_names(unexpected)})")
+        raise InputFileError(f"{source}: weights do not match the {config.family} configuration, another "
+                             f"model family or size? (missing {some_names(missing)}, unexpected "
+                             f"{some_names(unexpected)})")
+    check_float(state, source)
     for name, tensor in model.state_dict().items():
         if state[name].shape != tensor.shape:
             raise InputFileError(f"{source}: {name} has shape {tuple(state[name].shape)}, "

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import click
 
-from olmo_green.errors import InputFileError
+from olmo_green.checks import Checked
+from olmo_green.errors import GreenError, InputFileError
 
 # direction -> (format SRC must hold, format written to DST); names as in model/interop.py
 DIRECTIONS = {"hf-to-olmo": ("hf", "olmo"), "olmo-to-hf": ("olmo", "hf")}
@@ -18,11 +19,22 @@ FORMAT_NAMES = {"hf": "Hugging Face", "olmo": "native OLMo"}
 @click.argument("dst", type=click.Path(path_type=Path))
 @click.option("--run-dir", "run_dirs", multiple=True, type=click.Path(),
               help="Training run(s) of this model: olmo-to-hf writes their model card as DST/README.md.")
-def command(direction: str, src: Path, dst: Path, run_dirs: tuple[str, ...] = ()) -> None:
+@click.option("--model", "model_name", default=None,
+              help="For a trainer checkpoint without its run's config.yaml: the preset or model YAML "
+                   "it was trained as.")
+@click.option("--intensity", type=Checked("intensity_kg_per_kwh"),
+              help="Model card: carbon intensity in kg CO2e/kWh, where the run's profile has none.")
+@click.option("--country", help="Model card: ISO 3166 alpha-3 code, that country's grid average.")
+def command(direction: str, src: Path, dst: Path, run_dirs: tuple[str, ...] = (),
+            model_name: str | None = None, intensity: float | None = None,
+            country: str | None = None) -> None:
     """Convert a checkpoint between the Hugging Face and native OLMo formats.
 
     hf-to-olmo reads config.json + model.safetensors (or a sharded index) and writes
     model.pt + config.yaml; olmo-to-hf does the reverse. Weights keep their dtype.
+    olmo-to-hf also takes what `olmo-green train` writes: a checkpoint folder
+    (RUN/checkpoints/stepN, one process or sharded) or a run folder (its latest
+    checkpoint); the run's energy goes into DST/README.md when it has a record.
     DST must not exist or be an empty directory. Tokenizer files are not copied.
     With --run-dir, olmo-to-hf also writes DST/README.md: the model card of
     `olmo-green model-card RUN` (energy and emissions of the training).
@@ -30,28 +42,60 @@ def command(direction: str, src: Path, dst: Path, run_dirs: tuple[str, ...] = ()
     from olmo_green.model import interop  # imports torch: keep `--help` fast
 
     source_format, target_format = DIRECTIONS[direction]
-    found = interop.detect_format(src)
+    trainer = src.is_dir() and interop.is_trainer_checkpoint(src)
+    found = "olmo" if trainer else interop.detect_format(src)
     if found != source_format:
         other = next(d for d, (s, _) in DIRECTIONS.items() if s == found)
-        raise InputFileError(f"{src} holds a {FORMAT_NAMES[found]} checkpoint, "
+        what = "an olmo-green training checkpoint" if trainer else f"a {FORMAT_NAMES[found]} checkpoint"
+        raise InputFileError(f"{src} holds {what}, "
                              f"not {FORMAT_NAMES[source_format]}: use `olmo-green convert {other}`")
+    if model_name is not None and not trainer:
+        raise InputFileError(f"--model is for a trainer checkpoint without its run; {src} carries its config")
     if dst.exists() and (not dst.is_dir() or any(dst.iterdir())):
         raise InputFileError(f"{dst} already exists and is not an empty directory; choose a new one")
-    card = _card(direction, run_dirs, dst)  # a bad run fails before any weight is written
-    model = interop.load(src)
+    checkpoint = interop.locate(src) if trainer else None
+    carbon = {"intensity_kg_per_kwh": intensity, "country": country}
+    # a bad run fails before any weight is written
+    card, note = _card(direction, run_dirs, dst, checkpoint, carbon)
+    if checkpoint is not None:
+        click.echo(f"converting {checkpoint.chosen}")
+    model = interop.load_trainer(checkpoint, model_name) if checkpoint else interop.load(src)
     _save_whole(model, dst, target_format, card)
     click.echo(f"wrote {FORMAT_NAMES[target_format]} checkpoint {dst} "
                f"({model.num_params():,} parameters, {interop.dtype_name(model)})")
+    if note:
+        click.echo(note)
 
 
-def _card(direction: str, run_dirs: tuple[str, ...], dst: Path) -> str | None:
-    if not run_dirs:
-        return None
-    if direction != "olmo-to-hf":
-        raise InputFileError("--run-dir writes a Hugging Face model card: use it with olmo-to-hf")
-    from olmo_green.commands.model_card import card_text
+def _card(direction: str, run_dirs: tuple[str, ...], dst: Path, checkpoint=None,
+          carbon: dict | None = None) -> tuple[str | None, str]:
+    """The model card (or None) and a line saying where it came from, or why there is none."""
+    from olmo_green.reports import account_many
+    from olmo_green.reports.modelcard import model_card
 
-    return card_text(run_dirs, dst.resolve().name)
+    def card_text(runs: list[str] | tuple[str, ...], name: str) -> str:  # model-card's, with our options
+        return model_card(account_many(list(runs), **(carbon or {})), name)
+
+    if run_dirs:
+        if direction != "olmo-to-hf":
+            raise InputFileError("--run-dir writes a Hugging Face model card: use it with olmo-to-hf")
+        card = card_text(run_dirs, dst.resolve().name)
+        return card, f"model card from {', '.join(run_dirs)}: {dst}/README.md"
+    run_dir = checkpoint.run_dir if checkpoint is not None else None
+    if run_dir is None or not _has_record(run_dir):
+        return None, ""
+    try:  # the checkpoint's own run: its card when the record can be accounted for
+        card = card_text([str(run_dir)], dst.resolve().name)
+        return card, f"model card from run {run_dir}: {dst}/README.md"
+    except GreenError as e:  # the weights are still worth writing; say why no energy goes with them
+        return None, f"no model card: {e} (the weights are written without one)"
+
+
+def _has_record(run_dir: Path) -> bool:
+    """Whether the run measured anything: telemetry chunks or step rows (runrecord's names)."""
+    from olmo_green import runrecord
+
+    return (run_dir / runrecord.TELEMETRY_DIR).is_dir()
 
 
 def _save_whole(model, dst: Path, target_format: str, card: str | None = None) -> None:

@@ -101,7 +101,8 @@ class EnergyCallback(Callback):
         self._windows: WindowWrappers | None = None
         self._error = self._in_step = False
         self._tokens_seen = 0
-        self._recorded = (0, 0.0)  # (step, train energy J) at the last metrics record
+        self._train_s = 0.0  # seconds of this process's train windows so far
+        self._recorded = (0, 0.0, 0.0)  # (step, train energy J, train seconds) at the last metrics record
         self._headline: tuple[float, str] | tuple[()] = ()
 
     # -- attach, state -------------------------------------------------------------------------
@@ -140,7 +141,7 @@ class EnergyCallback(Callback):
             self.meter.load_state_dict(self._pending_state)
         self.meter.start(step=trainer.global_step, first_phase="idle")
         self._tokens_seen = trainer.global_train_tokens_seen
-        self._recorded = (trainer.global_step, self.meter.totals.phase_j.get("train", 0.0))
+        self._recorded = (trainer.global_step, self.meter.totals.phase_j.get("train", 0.0), self._train_s)
         self._headline = headline_factor(profile)
         # Evaluators built from a CallbackConfig are attached after post_attach: wrapped here.
         self._windows = WindowWrappers(self.meter, lambda: self.step)
@@ -173,7 +174,10 @@ class EnergyCallback(Callback):
         tokens = self.trainer.global_train_tokens_seen
         metrics = {"tokens": tokens - self._tokens_seen, "loss": self._loss(), "lr": self._lr()}
         self._tokens_seen = tokens
+        window = self.meter.ledger.windows[-1] if self.meter.ledger.windows else None  # the step's
         self.meter.end_step(self.step, metrics)
+        if window is not None and window.phase == "train" and window.end_s is not None:
+            self._train_s += window.end_s - window.start_s  # the times its energy is summed over
         self._in_step = False
 
     def _loss(self) -> float | None:
@@ -204,17 +208,20 @@ class EnergyCallback(Callback):
 
     def _record_metrics(self) -> None:
         """Energy figures of the whole run (all nodes), recorded on every rank at the same step."""
-        totals, (step, train_j) = self.meter.totals, self._recorded
+        totals, (step, train_j, train_s) = self.meter.totals, self._recorded
         now_train_j = totals.phase_j.get("train", 0.0)
         record = functools.partial(self.trainer.record_metric, reduce_type=None)
         if self.meter.last_step > step:  # mean over the steps since the last record (one, in one process)
             record("energy/step_energy_j", (now_train_j - train_j) / (self.meter.last_step - step))
-        record("energy/power_w", totals.power_w)
+        if self._train_s > train_s:  # the steps' mean power: their energy over their duration
+            record("energy/power_w", (now_train_j - train_j) / (self._train_s - train_s))
+        # The latest sensor reading, taken between steps (the devices wait for the next one).
+        record("energy/idle_power_w", totals.power_w)
         energy_kwh = totals.run_j / J_PER_KWH
         record("energy/total_energy_kwh", energy_kwh)
         if self._headline:  # PUE x the profile's headline intensity; none where no factor is known
             record("energy/emissions_kg_co2e", energy_kwh * self._headline[0])
-        self._recorded = (self.meter.last_step, now_train_j)
+        self._recorded = (self.meter.last_step, now_train_j, self._train_s)
 
     def post_train(self) -> None:
         # A train window a pre_load_batch opened but no step ended (the data ran out) was idle; the

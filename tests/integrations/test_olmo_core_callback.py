@@ -77,11 +77,15 @@ def test_energy_metrics_reach_olmo_cores_loggers_every_step(run):
     run_dir, trainer = run
     logged = trainer.callbacks["probe"].logged
     steps = rr.read_steps(run_dir)
-    train_j = steps[steps["phase"] == "train"].set_index("step")["energy_j"]
+    train = steps[steps["phase"] == "train"].set_index("step")
+    train_j = train["energy_j"]
     kwh = [logged[s]["energy/total_energy_kwh"] for s in range(1, STEPS + 1)]
     for step in range(1, STEPS + 1):
         assert logged[step]["energy/step_energy_j"] == pytest.approx(train_j[step], rel=1e-9)
-        assert logged[step]["energy/power_w"] > 0
+        # the step's mean power: its energy over its duration, not a reading after it
+        duration_s = train.loc[step, "time_end_s"] - train.loc[step, "time_start_s"]
+        assert logged[step]["energy/power_w"] == pytest.approx(train_j[step] / duration_s, rel=1e-6)
+        assert logged[step]["energy/idle_power_w"] > 0
         emissions_kg = kwh[step - 1] * A100_PUE * A100_KG_PER_KWH
         assert logged[step]["energy/emissions_kg_co2e"] == pytest.approx(emissions_kg)
     assert kwh == sorted(kwh) and kwh[-1] * 3.6e6 <= steps["energy_j"].sum()
