@@ -24,7 +24,9 @@ setup(
     packages=_packages(),
     package_dir={"olmo_green": "olmo_green", **MAPPED_FOLDERS},
     # Every data file the code opens next to its module (tests/test_packaging.py checks the wheel).
-    package_data={"olmo_green": ["hardware/*.csv", "reports/*.csv"]},
+    package_data={"olmo_green": ["hardware/*.csv", "reports/*.csv"],
+                  # the Grafana dashboard for the /metrics exporter, importable from the installed package
+                  "olmo_green.dashboards": ["grafana/*.json"]},
     install_requires=[
         # A range that the CPU build 2.13.0 satisfies, so an installed torch is kept.
         "torch>=2.3",
