@@ -61,7 +61,9 @@ setup(
         # where it is installed, and its missing-library message is tested everywhere.
         "test": ["pytest>=7", "ruff>=0.4", "transformers>=4.40", "setuptools>=70.1",
                  "ai2-olmo-core>=3.0,<4", "tensorboard>=2.14", "mlflow-skinny>=2.10",
-                 "prometheus_client>=0.20"],
+                 "prometheus_client>=0.20",
+                 # read back with the tools users have (issue 25): model cards, emissions.csv, sacct
+                 "huggingface_hub>=0.20", "codecarbon>=2.3", "pandas>=2.0"],
     },
     entry_points={"console_scripts": ["olmo-green=olmo_green.cli:main"]},
 )
