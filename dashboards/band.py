@@ -80,9 +80,10 @@ def band_note(bands: list[Band]) -> str:
     merged = max((b.per_point for b in bands), default=1)
     text = ("Each device: its mean power per summary bucket (the line; energy / covered time) inside a "
             "band from the lowest to the highest reading in that bucket.")
-    if merged > 1:
-        raw = sum(b.raw_buckets for b in bands)
-        shown = sum(b.shown_points for b in bands)
-        text += (f" {raw:,} buckets drawn as {shown:,} points: up to {merged:,} neighbouring buckets "
-                 "merged (lowest low, highest high, time-weighted mean), so no peak or dip is lost.")
-    return text
+    if merged == 1:
+        return text
+    raw = sum(b.raw_buckets for b in bands)
+    shown = sum(b.shown_points for b in bands)
+    return (f"Downsampled for display: {raw:,} buckets drawn as {shown:,} points, up to {merged:,} "
+            "neighbouring buckets merged (lowest low, highest high, time-weighted mean), so no peak or "
+            "dip is lost. " + text)
