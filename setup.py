@@ -24,7 +24,9 @@ setup(
     packages=_packages(),
     package_dir={"olmo_green": "olmo_green", **MAPPED_FOLDERS},
     # Every data file the code opens next to its module (tests/test_packaging.py checks the wheel).
-    package_data={"olmo_green": ["hardware/*.csv", "reports/*.csv"]},
+    package_data={"olmo_green": ["hardware/*.csv", "reports/*.csv"],
+                  # the Grafana dashboard for the /metrics exporter, importable from the installed package
+                  "olmo_green.dashboards": ["grafana/*.json"]},
     install_requires=[
         # A range that the CPU build 2.13.0 satisfies, so an installed torch is kept.
         "torch>=2.3",
@@ -61,7 +63,9 @@ setup(
                  # transformers' Trainer needs accelerate (tests/integrations/test_hf_trainer.py)
                  "accelerate>=1.1",
                  "ai2-olmo-core>=3.0,<4", "tensorboard>=2.14", "mlflow-skinny>=2.10",
-                 "prometheus_client>=0.20"],
+                 "prometheus_client>=0.20",
+                 # read back with the tools users have (issue 25): model cards, emissions.csv, sacct
+                 "huggingface_hub>=0.20", "codecarbon>=2.3", "pandas>=2.0"],
     },
     entry_points={"console_scripts": ["olmo-green=olmo_green.cli:main"]},
 )

@@ -14,6 +14,7 @@ from plotly.subplots import make_subplots
 
 from olmo_green.carbon import emissions_kg
 from olmo_green.dashboards.carbon import RunReport
+from olmo_green.dashboards.cumulative import cumulative_at_steps_j, cumulative_line
 from olmo_green.dashboards.downsample import Envelope, buckets_for, envelope
 from olmo_green.dashboards.figures import (
     PANEL_POINT_BUDGET,
@@ -24,7 +25,7 @@ from olmo_green.dashboards.figures import (
     mass_unit,
     run_color,
 )
-from olmo_green.dashboards.rundata import RunData, cumulative_energy_j, step_energy_j
+from olmo_green.dashboards.rundata import RunData, step_energy_j
 from olmo_green.errors import GreenError
 from olmo_green.record import RunConfig
 from olmo_green.reports.swings import PowerSwings
@@ -37,11 +38,9 @@ def _steps(run: RunData) -> np.ndarray:
 
 
 def _energy_at_step_ends_j(run: RunData) -> np.ndarray:
-    """Cumulative accelerator energy at each step's end; NaN (not drawn) without samples."""
-    ends = run.steps["time_end_s"].to_numpy(dtype=float)
-    if not run.accelerator_curves:
-        return np.full(len(ends), np.nan)
-    return cumulative_energy_j(run, ends)
+    """Cumulative accelerator energy at each step's end (cumulative.py: the record's window
+    figures, exact at every step); NaN (not drawn) without samples."""
+    return cumulative_at_steps_j(run)[0]
 
 
 def _last_j(energies: list[np.ndarray]) -> float:
@@ -81,7 +80,8 @@ def _emissions_figure(energy_unit_name: str, mass_unit_name: str) -> go.Figure:
 
 def energy_emissions_panel(runs: list[RunData], accounts: list[RunReport]) -> Panel:
     """Cumulative accelerator energy (top) and emissions by basis (bottom) over steps."""
-    energies = [_energy_at_step_ends_j(run) for run in runs]
+    lines = [cumulative_line(run) for run in runs]  # each step, then the run's end: the report's total
+    energies = [energy_j for _, energy_j in lines]
     unit, j_per_unit = energy_unit(_last_j(energies))
     kg_max = max((emissions_kg(_last_j([e]), a.pue, max(a.intensities_kg_per_kwh.values(), default=0.0))
                   for e, a in zip(energies, accounts, strict=True) if a.pue), default=0.0)
@@ -89,16 +89,15 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunReport]) -> Pa
     fig = _emissions_figure(unit, mass[0])
     buckets = buckets_for(3 * len(runs), PANEL_POINT_BUDGET)
     envelopes, notes = [], []
-    for i, (run, energy_j, account) in enumerate(zip(runs, energies, accounts, strict=True)):
-        env = envelope(_steps(run), energy_j / j_per_unit, buckets)
+    for i, (run, (steps, energy_j), account) in enumerate(zip(runs, lines, accounts, strict=True)):
+        env = envelope(steps, energy_j / j_per_unit, buckets)
         envelopes.append(env)
         fig.add_trace(_line(env, f"{run.name}: accelerator energy", run_color(i),
                             f"step %{{x:,.0f}}<br>%{{y:,.4g}} {unit}<extra>{run.name}</extra>"), row=1, col=1)
         if account.unavailable:
             notes.append(f"{run.name}: no emissions drawn: {account.unavailable}")
             continue
-        envelopes += _add_emissions(fig, run.name, run_color(i), account, energy_j, _steps(run),
-                                    mass, buckets)
+        envelopes += _add_emissions(fig, run.name, run_color(i), account, energy_j, steps, mass, buckets)
         notes.append(f"{run.name}: {account.factors_text}")
     if all(a.unavailable for a in accounts):
         fig.add_annotation(text="Emissions unavailable: no report for these runs (see below).",
@@ -106,6 +105,10 @@ def energy_emissions_panel(runs: list[RunData], accounts: list[RunReport]) -> Pa
                            font={"size": 14, "color": "#a00"})
     panel = Panel("energy-emissions", "Cumulative energy and emissions", fig)
     panel.add_downsample_note(envelopes)
+    panel.notes.append("Energy at each step: every window (steps, eval, checkpoint, redone steps of a "
+                       "resumed run) that had ended, at the record's own figure, plus the energy spent "
+                       "outside windows by then; the last point, at the last step, is the run's end: the "
+                       "report's total.")
     panel.notes += notes
     return panel
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from olmo_green.dashboards.band import Band, band_note, power_band
 from olmo_green.dashboards.downsample import Envelope, buckets_for, envelope
 from olmo_green.dashboards.figures import (
     POWER_POINT_BUDGET,
@@ -19,7 +20,7 @@ from olmo_green.dashboards.figures import (
     compact,
     run_color,
 )
-from olmo_green.dashboards.rundata import RunData, device_series, node_series, step_of_time
+from olmo_green.dashboards.rundata import RunData, device_buckets, node_series, step_of_time
 
 STEP_VIEW, TIME_VIEW = "step", "time"
 PHASE_COLORS = {"eval": "rgba(255,165,0,0.25)", "checkpoint": "rgba(128,0,128,0.18)"}
@@ -28,6 +29,9 @@ MAX_PHASE_WINDOWS = 2000  # per run and phase: more shapes slow the page, not th
 # Up to this many windows, each is widened to 1/400 of the step axis so it can be seen; more
 # would tint the whole axis, so they keep their true width (zoom in to see them).
 WIDEN_AT_MOST = 100
+PHASE_NOTE = (f"Shaded: eval and checkpoint windows. In the step view a window sits between the step it "
+              f"follows and the next; up to {WIDEN_AT_MOST} windows of a kind are widened to 1/400 of the "
+              "axis to be seen, more keep their true width (zoom in).")
 
 
 def _add_line(fig: go.Figure, run: RunData, env: Envelope, name: str, color: str, group: str) -> None:
@@ -130,20 +134,67 @@ def _power_figure(title: str, runs: list[RunData], series: list, panel: Panel) -
     panel.figure = fig
     panel.add_downsample_note(envelopes)
     if any(len(r.phases) for r in runs):
-        panel.notes.append(f"Shaded: eval and checkpoint windows. In the step view a window sits between "
-                           f"the step it follows and the next; up to {WIDEN_AT_MOST} windows of a kind are "
-                           "widened to 1/400 of the axis to be seen, more keep their true width (zoom in).")
+        panel.notes.append(PHASE_NOTE)
     return panel
 
 
+def _add_band(fig: go.Figure, run: RunData, band: Band, name: str, color: str) -> None:
+    """Three traces per view: the low edge, the high edge filled down to it, the mean line on top.
+    The edges draw no line and take no legend entry; the mean's entry toggles the whole group."""
+    group = f"{run.name}:{name}"
+    fill = _translucent(color)
+    for view, x, when in ((STEP_VIEW, step_of_time(run, band.time_s), "step %{x:,.1f}"),
+                          (TIME_VIEW, band.time_s * 1000.0, "%{x|%Y-%m-%d %H:%M:%S}")):
+        x = compact(x)
+        edge = {"x": x, "mode": "lines", "line": {"width": 0, "color": color}, "legendgroup": group,
+                "showlegend": False, "meta": view, "visible": view == STEP_VIEW, "hoverinfo": "skip"}
+        fig.add_trace(go.Scatter(y=compact(band.low_w), name=f"{name} lowest", **edge))
+        fig.add_trace(go.Scatter(y=compact(band.high_w), name=f"{name} highest", fill="tonexty",
+                                 fillcolor=fill, **edge))
+        fig.add_trace(go.Scatter(
+            x=x, y=compact(band.mean_w), name=name, legendgroup=group, mode="lines", meta=view,
+            visible=view == STEP_VIEW, line={"color": color, "width": 1.2},
+            customdata=np.column_stack([band.low_w, band.high_w]).astype(np.float32),
+            hovertemplate=f"{when}<br>mean %{{y:,.0f}} W (lowest %{{customdata[0]:,.0f}}, highest "
+                          "%{customdata[1]:,.0f})<extra>%{fullData.name}</extra>"))
+
+
+def _translucent(color: str, alpha: float = 0.25) -> str:
+    """#rrggbb as rgba with `alpha`, for a band's fill."""
+    red, green, blue = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
 def device_power_panel(runs: list[RunData]) -> Panel:
-    """Power of every device over steps, min/max-downsampled."""
-    series = [(i, run, label, (time_s, power_w))
-              for i, run in enumerate(runs) for label, time_s, power_w in device_series(run)]
+    """Power of every device over steps: a min-max band per summary bucket around the mean."""
+    series = [(i, run, label, rows, bucket_s)
+              for i, run in enumerate(runs) for label, rows, bucket_s in device_buckets(run)]
     panel = Panel("power-device", "Power per device")
     panel.notes += [note for note in (run.detail_note for run in runs) if note]
-    panel.notes.append("Each summary bucket is drawn as the lowest and highest power read in it.")
-    return _power_figure("Power per device", runs, series, panel)
+    fig = base_figure("Power per device", "optimizer step", "power (W)")
+    most = max(10, POWER_POINT_BUDGET // (3 * max(len(series), 1)))
+    bands = [power_band(rows["bucket"].to_numpy(np.int64), rows["energy_j"].to_numpy(float),
+                        rows["covered_s"].to_numpy(float), rows["min_w"].to_numpy(float),
+                        rows["max_w"].to_numpy(float), bucket_s, most)
+             for _, _, _, rows, bucket_s in series]
+    top_w = max((float(np.nanmax(b.high_w)) for b in bands if np.isfinite(b.high_w).any()), default=1.0)
+    for run in runs:
+        _phase_traces(fig, run, top_w * 1.05)
+    for n, ((i, run, label, _, _), band) in enumerate(zip(series, bands, strict=True)):
+        name = f"{run.name}: {label}" if len(runs) > 1 else label
+        _add_band(fig, run, band, name, run_color(i if len(runs) > 1 else n))
+    fig.update_yaxes(rangemode="tozero")  # from 0 W: a steady device reads as steady, not as noise
+    _add_view_switch(fig)
+    if not any(len(run.steps) >= 2 for run in runs):
+        _show_view(fig, TIME_VIEW)
+        panel.notes.append("No steps recorded: shown against wall time.")
+    panel.figure = fig
+    panel.raw_points += sum(b.raw_buckets for b in bands)
+    panel.shown_points += sum(b.shown_points for b in bands)
+    panel.notes.append(band_note(bands))
+    if any(len(r.phases) for r in runs):
+        panel.notes.append(PHASE_NOTE)
+    return panel
 
 
 def node_power_panel(runs: list[RunData]) -> Panel:

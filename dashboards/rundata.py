@@ -41,6 +41,7 @@ class RunData:
     phases: pd.DataFrame  # rows with phase != "train" (eval, checkpoint, ...)
     energy: RunEnergy  # every node, from the summaries (no device buckets)
     detail: RunEnergy  # the device panel's nodes, with each device's buckets
+    windows: pd.DataFrame | None = None  # every usable row, all phases and attempts (cumulative.py)
 
     @property
     def accelerator_curves(self) -> list[EnergyCurve]:
@@ -93,7 +94,7 @@ def load_run(run_dir: str | Path, nodes: str | None = None) -> RunData:
     chosen = detail_nodes([n.node for n in energy.nodes], nodes)
     detail = run_energy(path, with_buckets=True, nodes=chosen, held_steps=DEVICE_PANEL_STEPS) \
         if chosen else RunEnergy([])
-    return RunData(path.resolve().name, path, train, phases, energy, detail)
+    return RunData(path.resolve().name, path, train, phases, energy, detail, windows=steps)
 
 
 def detail_nodes(names: list[str], pattern: str | None) -> list[str]:
@@ -131,6 +132,20 @@ def bucket_series(bucket: np.ndarray, low_w: np.ndarray, high_w: np.ndarray,
         time_s = np.insert(time_s, at, mid_s[breaks] + bucket_s)
         power_w = np.insert(power_w, at, np.nan)
     return time_s, power_w
+
+
+def device_buckets(run: RunData) -> list[tuple[str, pd.DataFrame, float]]:
+    """(label, its summary buckets, bucket width s) per device of the detail nodes, node-level
+    meters excluded; the buckets hold energy_j, covered_s, min_w and max_w (power band, band.py)."""
+    found = []
+    for node in run.detail.nodes:
+        buckets = node.device_buckets
+        if buckets is None or not len(buckets):
+            continue
+        buckets = buckets[buckets["domain"].astype(str) != "node"]
+        for (device, domain), rows in buckets.groupby(["device", "domain"], sort=True, observed=True):
+            found.append((f"{node.node}/{device} ({domain})", rows, node.bucket_s))
+    return found
 
 
 def device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:

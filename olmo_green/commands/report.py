@@ -33,7 +33,12 @@ from olmo_green.checks import Checked
               help="codecarbon: one row per run in codecarbon's emissions.csv columns.")
 @click.option("--sacct", "sacct", is_flag=False, flag_value="", default=None, metavar="[FILE]",
               help="Compare with SLURM's energy accounting: run sacct for the run's job ids, or read "
-                   "FILE (saved `sacct ... -P -n` output). Put it after RUN_DIR, or write --sacct=FILE.")
+                   "FILE (saved `sacct --parsable2 --format=JobID,ConsumedEnergyRaw,Elapsed,NNodes` output, "
+                   "header included). Put it after RUN_DIR, or write --sacct=FILE.")
+@click.option("--sacct-job", "sacct_jobs", metavar="ID[,ID]",
+              help="With --sacct: the SLURM job(s) of the run (default: those its events name).")
+@click.option("--sacct-columns", metavar="A,B,...",
+              help="With --sacct FILE saved without its header (-n): its columns in order.")
 @click.option("-o", "--output", type=click.Path(), help="Write here instead of stdout.")
 @click.option("--verify", is_flag=True,
               help="Re-integrate every raw sample chunk (in parallel) and compare each device's energy "
@@ -44,8 +49,9 @@ from olmo_green.checks import Checked
 def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | None, pue: float | None,
             intensity: float | None, country: str | None, intensity_series: str | None, wue: float | None,
             by: str | None, fmt: str, output: str | None, verify: bool, nodes: str | None,
-            sacct: str | None = None, trace_format: str = "auto", trace_tz: str = "UTC",
-            trace_devices: int | None = None, trace_node: str | None = None) -> None:
+            sacct: str | None = None, sacct_jobs: str | None = None, sacct_columns: str | None = None,
+            trace_format: str = "auto", trace_tz: str = "UTC", trace_devices: int | None = None,
+            trace_node: str | None = None) -> None:
     """Report the energy and emissions of runs, like the OLMo model card's table.
 
     Reports read each run's chunk summaries (built and saved on first read where
@@ -75,7 +81,7 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
                             country=country, intensity_series=intensity_series, wue=wue)
     text = render(accounts, fmt, by)  # everything is computed before a file is touched
     if sacct is not None:
-        text = _with_sacct(text, accounts, fmt, sacct or None)
+        text = _with_sacct(text, accounts, fmt, _sacct_options(sacct, sacct_jobs, sacct_columns, hardware))
     if output and output != "-":  # `-o -` is stdout, as for most tools
         write_atomic(output, text, follow=True)  # atomic, 0644; a directory or unwritable target is one line
     else:
@@ -115,12 +121,21 @@ def _verify(run_dirs: tuple[str, ...], trace: str | None, nodes: str | None) -> 
         sys.exit(1)
 
 
-def _with_sacct(text: str, accounts: list, fmt: str, saved: str | None) -> str:
+def _sacct_options(sacct: str, jobs: str | None, columns: str | None, hardware: str | None):
+    from olmo_green.reports.sacct import SacctOptions
+
+    def split(text: str | None) -> tuple[str, ...]:
+        return tuple(p.strip() for p in (text or "").split(",") if p.strip())
+
+    return SacctOptions(saved=sacct or None, jobs=split(jobs), columns=split(columns), hardware=hardware)
+
+
+def _with_sacct(text: str, accounts: list, fmt: str, options) -> str:
     """The SLURM cross-check: appended to a Markdown report; on stderr beside the other formats,
     whose files must stay machine-readable."""
     from olmo_green.reports.sacct import sacct_report
 
-    lines = sacct_report(accounts, saved)
+    lines = sacct_report(accounts, options)
     if fmt == "md":
         return text + "\n".join(lines) + "\n"
     click.echo("\n".join(lines).lstrip("\n"), err=True)

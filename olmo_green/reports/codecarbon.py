@@ -7,11 +7,24 @@ its energy and power columns already include PUE (it multiplies each measurement
 `emissions` (kg CO2e) is that energy x the intensity; a row holds the run's cumulative totals,
 as its `stop()` writes them.
 
+Emissions basis: codecarbon knows one basis, location: its `emissions` is the energy x the grid
+intensity of where it ran (its country's average from data/private_infra/global_energy_mix.json,
+or a cloud region's), never a market-based (contractual) figure. So our row carries the
+location-based figure there, whatever the report's headline is:
+- the run's own location-based line (the profile's or a location-based --intensity-series), else
+- the profile's country grid average from codecarbon's own energy-mix data (what codecarbon
+  itself would have used in that country), else
+- an intensity the user gave (--intensity), which codecarbon would have no way to know, else
+- nothing: `emissions` and `emissions_rate` stay empty (a market-based 0, e.g. LUMI's
+  hydropower contract, would read as a location figure of 0 in codecarbon's dashboards).
+`basis_of_row` says which; docs/integrations/codecarbon.md lists the mapping.
+
 What we fill: timestamp (local time, no zone, whole seconds, as codecarbon writes it: the end
 of the run's last step), project_name (the run's name), run_id (a UUID derived from the run's
-path, stable across re-reports), duration (s), emissions (kg, our headline), emissions_rate
-(kg/s), gpu_power (mean W x PUE), gpu_energy and energy_consumed (GPU kWh x PUE: our headline
-counts GPUs only, so energy_consumed x intensity = emissions, as in codecarbon), country_name,
+path, stable across re-reports), duration (s), emissions (kg) and emissions_rate (kg/s), both
+on the basis above, gpu_power (mean W x PUE), gpu_energy and energy_consumed (GPU kWh x PUE: our
+headline counts GPUs only, so energy_consumed x intensity = emissions, as in codecarbon),
+country_name,
 country_iso_code (the profile's), gpu_count, gpu_model, pue, and water_consumed and wue where
 the report knows water.
 What stays empty: experiment_id, cpu and ram power and energy (not in the headline; the
@@ -30,6 +43,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from olmo_green.hardware import HardwareProfile
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.jsonform import run_to_json
 from olmo_green.reports.runinfo import account_profile, end_time_s, gpu_devices
@@ -49,10 +63,31 @@ FILLED = ("timestamp", "project_name", "run_id", "duration", "emissions", "emiss
 RUN_ID_NAMESPACE = uuid.UUID("6f1c8a52-5b3e-4d0a-9f6e-0c1e2a7b9d41")  # ours: run ids from run paths
 
 
+def location_emissions(account: RunAccount, profile: HardwareProfile | None) -> tuple[float | None, str]:
+    """(kg CO2e on codecarbon's basis, where it came from); (None, why) where no location figure exists."""
+    from olmo_green.carbon.country import country_intensity
+
+    lines = {line.basis: line for line in account.carbon}
+    if "location" in lines:
+        return lines["location"].emissions_kg, f"location: {lines['location'].source}"
+    if profile is not None and profile.country:
+        grid = country_intensity(profile.country)
+        return grid.kg_per_kwh * account.gpu_energy_j / J_PER_KWH * account.pue, f"location: {grid.source}"
+    if "given" in lines:
+        return lines["given"].emissions_kg, f"given: {lines['given'].source}"
+    return None, "none: the run has no location-based intensity and its profile no country; pass --country"
+
+
+def basis_of_row(account: RunAccount) -> str:
+    """Which intensity the codecarbon row's emissions use (the module docstring's order)."""
+    return location_emissions(account, account_profile(account))[1]
+
+
 def codecarbon_row(account: RunAccount) -> dict[str, object]:
     from olmo_green.carbon.country import country_name
 
     profile = account_profile(account)
+    emissions_kg, _ = location_emissions(account, profile)
     facility_kwh = account.gpu_energy_j / J_PER_KWH * account.pue
     duration_s = max((d.duration_s for d in account.devices), default=0.0)
     end_s = end_time_s(account)
@@ -63,8 +98,8 @@ def codecarbon_row(account: RunAccount) -> dict[str, object]:
         "timestamp": datetime.fromtimestamp(end_s).strftime("%Y-%m-%dT%H:%M:%S") if end_s else "",
         "project_name": account.name,
         "run_id": str(uuid.uuid5(RUN_ID_NAMESPACE, str(Path(account.path).resolve()))),
-        "duration": duration_s, "emissions": account.headline.emissions_kg,
-        "emissions_rate": account.headline.emissions_kg / duration_s if duration_s > 0 else "",
+        "duration": duration_s, "emissions": "" if emissions_kg is None else emissions_kg,
+        "emissions_rate": emissions_kg / duration_s if duration_s > 0 and emissions_kg is not None else "",
         "gpu_power": account.gpu_energy_j * account.pue / duration_s if duration_s > 0 else "",
         "gpu_energy": facility_kwh, "energy_consumed": facility_kwh,
         "gpu_count": devices, "pue": account.pue,

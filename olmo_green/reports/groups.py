@@ -104,9 +104,12 @@ def group_rows(accounts: Sequence[RunAccount], key: str) -> tuple[list[str], lis
 
 
 def groups_markdown(accounts: Sequence[RunAccount], key: str) -> list[str]:
+    from olmo_green.reports.formats import markdown_row  # formats imports this module
+
     header, rows = group_rows(accounts, key)
-    lines = [f"## By {key}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    # a tag value (or key) is the user's text: a `|` in it must not split the row (issue 24)
+    lines = [f"## By {key}", "", markdown_row(header), "|" + "---|" * len(header)]
+    lines += [markdown_row(r) for r in rows]
     lines += ["", "Emissions are each run's headline (its own basis); water and embodied carbon are n/a "
               "for a group when any of its runs has no factor for them; neither is added to the emissions.",
               ""]

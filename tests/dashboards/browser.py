@@ -84,13 +84,14 @@ def _run(browser: str, args: list[str], timeout_s: float) -> subprocess.Complete
 
 
 def check_page(browser: str, page: Path, png: Path | None = None, size: str = "1300,3800",
-               timeout_s: float = 900.0) -> dict:
-    """Load a copy of `page` with the recorder and checker injected; return the checker's JSON.
+               timeout_s: float = 900.0, check: str = CHECK) -> dict:
+    """Load a copy of `page` with the recorder and a checker injected; return the checker's JSON.
 
-    With `png`, the same launch also saves a screenshot (the page as it opens).
+    With `png`, the same launch also saves a screenshot (the page as it opens). `check`: a script
+    that writes its findings as JSON into <pre id="browser-check"> (default: the panels' state).
     """
     text = page.read_text(encoding="utf-8")
-    text = text.replace("<head>", "<head>" + RECORD_ERRORS, 1).replace("</body>", CHECK + "</body>", 1)
+    text = text.replace("<head>", "<head>" + RECORD_ERRORS, 1).replace("</body>", check + "</body>", 1)
     probe = page.with_name(page.stem + ".check.html")
     probe.write_text(text, encoding="utf-8")
     shot = []

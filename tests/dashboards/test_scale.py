@@ -30,11 +30,13 @@ def test_million_step_page_is_under_10_mb(million_steps):
 def test_million_step_power_keeps_every_device_peak(million_steps):
     run, panels, _ = million_steps
     device_panel = panels[0]
-    drawn = [t for t in device_panel.figure.data if t.meta == "step" and t.fill is None]
-    assert len(drawn) == 2
-    for trace in drawn:
+    devices = [t for t in device_panel.figure.data if t.meta == "step" and "/" in t.name]
+    highs = [t for t in devices if t.fill == "tonexty"]  # each band's upper edge
+    assert len(highs) == 2 and len(devices) == 6  # per device: low edge, high edge, mean line
+    for trace in highs:
         assert float(np.nanmax(trace.y)) == pytest.approx(SPIKE_W)
-        assert len(trace.y) <= 2 * 2000 + 100  # buckets x (min, max) plus gap breaks
+    for trace in devices:  # the panel's point budget, shared by the three lines of two devices
+        assert len(trace.y) <= 60_000 // 6 + 100  # plus gap breaks
     # The spike lives in one 10 s summary bucket's maximum, not in a re-read of the samples.
     assert float(run.detail.nodes[0].device_buckets["max_w"].max()) == SPIKE_W
 
@@ -50,10 +52,11 @@ def test_many_devices_share_the_panel_budget(tmp_path):
     run_dir = write_synthetic_run(tmp_path / "wide", spec)
     run = load_run(run_dir, nodes="*")
     panels = build_panels([run], [report_for(run_dir)])
-    device_traces = [t for t in panels[0].figure.data if t.meta == "step" and t.fill is None]
-    assert len(device_traces) == 128
-    assert sum(len(t.y) for t in device_traces) <= 60_000 + 128  # budget, plus gap breaks
-    assert all(0 < len(t.y) < 700 for t in device_traces)  # each device downsampled
+    band_traces = [t for t in panels[0].figure.data if t.meta == "step" and "/" in t.name]
+    device_traces = [t for t in band_traces if t.showlegend is not False]  # the mean lines
+    assert len(device_traces) == 128 and len(band_traces) == 3 * 128
+    assert sum(len(t.y) for t in band_traces) <= 60_000 + 3 * 128  # budget, plus gap breaks
+    assert all(0 < len(t.y) < 700 for t in band_traces)  # each device downsampled
     assert len(render_page([run], panels).encode("utf-8")) < MAX_PAGE_BYTES
 
 
@@ -62,7 +65,8 @@ def test_device_panel_draws_the_first_nodes_and_says_which(tmp_path):
     run_dir = write_synthetic_run(tmp_path / "ten", spec)
     run = load_run(run_dir)
     panels = build_panels([run], [report_for(run_dir)])
-    device_traces = [t for t in panels[0].figure.data if t.meta == "step" and t.fill is None]
+    device_traces = [t for t in panels[0].figure.data
+                     if t.meta == "step" and "/" in t.name and t.showlegend is not False]
     assert len(device_traces) == 8 * 2
     assert any("devices of 8 of 10 nodes drawn" in note for note in panels[0].notes)
     node_traces = [t for t in panels[1].figure.data if t.meta == "step" and t.fill is None]

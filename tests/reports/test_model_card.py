@@ -38,8 +38,8 @@ def test_card_front_matter_follows_the_hub_convention_with_the_reports_headline(
     assert co2["emissions"] == pytest.approx(sum(r["emissions_tco2eq"] for r in report) * 1e6, abs=1e-6)
     assert co2["emissions"] > 0
     assert co2["source"].startswith("olmo-green, modelled (") and "location and market" in co2["source"]
-    assert co2["training_type"] == "pre-training"
-    assert co2["geographical_location"] == "Finland (lumi)"
+    assert co2["training_type"] == "pre-training, not stated (stage2)"  # every run the card covers
+    assert co2["geographical_location"] == "unknown country (mosaicml-a100); Finland (lumi)"
     assert co2["hardware_used"] == "8 x A100-40GB (MosaicML); 4 x MI250X (LUMI supercomputer)"
     assert "# OLMo-green-tiny" in text and "## Environmental impact" in text
 

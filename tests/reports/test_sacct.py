@@ -11,16 +11,19 @@ from olmo_green.record import EVENT_JOB, read_events
 from olmo_green.reports.sacct import parse_elapsed_s, parse_sacct
 from tests.simulated_runs import steady_run
 
-# sacct -j 7654321 --format=JobID,ConsumedEnergyRaw,Elapsed,NNodes -P -n, energy accounting on
-# (constructed from sacct's print rules: job line, then its steps; joules; no trailing '|')
-ACCOUNTED = """7654321|2417735550|02:00:14|2
-7654321.batch|1190034112|02:00:13|1
-7654321.extern|2417735550|02:00:14|2
-7654321.0|2399001234|01:58:40|2
+# sacct -j 7654321 --format=JobID,JobIDRaw,ConsumedEnergyRaw,Elapsed,NNodes --parsable2, energy
+# accounting on: SLURM's exact format (header line, `|` separated, no trailing `|`, job line then
+# its steps). 2 A100 nodes for 2 h at about 4 kW each: under 8 x 400 W x 1.5 per node.
+ACCOUNTED = """JobID|JobIDRaw|ConsumedEnergyRaw|Elapsed|NNodes
+7654321|7654321|57712345|02:00:14|2
+7654321.batch|7654321.batch|28034112|02:00:13|1
+7654321.extern|7654321.extern|57712345|02:00:14|2
+7654321.0|7654321.0|57001234|01:58:40|2
 """
-NOT_ACCOUNTED = """7654321|0|02:00:14|2
-7654321.batch|0|02:00:13|1
-7654321.0||01:58:40|2
+NOT_ACCOUNTED = """JobID|JobIDRaw|ConsumedEnergyRaw|Elapsed|NNodes
+7654321|7654321|0|02:00:14|2
+7654321.batch|7654321.batch|0|02:00:13|1
+7654321.0|7654321.0||01:58:40|2
 """
 
 
@@ -57,9 +60,9 @@ def test_sacct_energy_is_printed_beside_ours_with_the_difference(slurm_run, tmp_
     result = report(slurm_run, "--sacct")
     assert result.exit_code == 0, result.output
     assert (bin_dir / "args.txt").read_text().split() == [
-        "-j", "7654321", "--format=JobID,ConsumedEnergyRaw,Elapsed,NNodes", "-P", "-n"]
-    slurm_kwh = 2417735550 / 3.6e6  # the job line, not the sum of its steps
-    expected = f"SLURM node energy (sacct ConsumedEnergyRaw, job(s) 7654321): {slurm_kwh:.4g} kWh"
+        "-j", "7654321", "--format=JobID,JobIDRaw,ConsumedEnergyRaw,Elapsed,NNodes", "--parsable2"]
+    slurm_kwh = 57712345 / 3.6e6  # the job line, not the sum of its steps
+    expected = f"the job's): {slurm_kwh:.4g} kWh"
     assert expected in result.output
     ours = json.loads(report(slurm_run, "--format", "json").output)["runs"][0]["gpu_energy_mwh"] * 1000
     assert f"our GPU energy: {ours:.4g} kWh, {ours - slurm_kwh:+.4g} kWh" in result.output
@@ -110,7 +113,7 @@ def test_sacct_fields_parse_as_sacct_prints_them():
     assert parse_elapsed_s("02:00:14") == 7214
     assert parse_elapsed_s("3-04:05:06") == 3 * 86400 + 4 * 3600 + 5 * 60 + 6
     assert parse_elapsed_s("UNLIMITED") is None
-    rows = parse_sacct(ACCOUNTED + NOT_ACCOUNTED)
+    rows = parse_sacct(ACCOUNTED) + parse_sacct(NOT_ACCOUNTED)
     assert [r.is_job for r in rows[:4]] == [True, False, False, False]
-    assert rows[0].energy_j == 2417735550 and rows[0].nodes == 2
+    assert rows[0].energy_j == 57712345 and rows[0].nodes == 2
     assert rows[4].energy_j is None and rows[6].energy_j is None  # 0 and empty: nothing recorded

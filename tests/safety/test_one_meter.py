@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from olmo_green import runlock
 from olmo_green import record as rr
+from olmo_green import runlock
 from olmo_green.errors import ConfigError
 from olmo_green.telemetry.meter import EnergyMeter
 
