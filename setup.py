@@ -59,6 +59,8 @@ setup(
         "prometheus": ["prometheus_client>=0.20"],
         # W&B is left out of the test extra: it ships ~60 MB of service binaries; its test runs
         # where it is installed, and its missing-library message is tested everywhere.
+        # The documentation site (mkdocs.yml): `mkdocs build --strict` runs in .ci/run.
+        "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocs-click>=0.8", "mkdocstrings[python]>=0.25"],
         "test": ["pytest>=7", "ruff>=0.4", "transformers>=4.40", "setuptools>=70.1",
                  # transformers' Trainer needs accelerate (tests/integrations/test_hf_trainer.py)
                  "accelerate>=1.1",

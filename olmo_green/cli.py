@@ -70,12 +70,14 @@ def cli() -> None:
     """Train OLMo models inside a telemetry layer and report their energy and carbon.
 
     Every energy figure says how it was obtained: a hardware counter, integrated
-    power, a model, or a replayed trace. See README.md, "Method and limits".
+    power, a model, or a replayed trace. See docs/method.md ("Method and limits").
     """
 
 
 for _verb, _module in VERBS.items():
-    cli.add_command(importlib.import_module(f"olmo_green.commands.{_module}").command, _verb)
+    _command = importlib.import_module(f"olmo_green.commands.{_module}").command
+    _command.name = _verb  # its own name too, so generated docs (mkdocs-click) print the verb
+    cli.add_command(_command, _verb)
 
 
 def main() -> None:
