@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from olmo_green.errors import GreenError
 from olmo_green.reports import account_run
 from tests.crosscheck.records import first_chunk, gpu_j, report, steady_run, verify
 
@@ -71,7 +72,9 @@ def test_finding2_steps_energy_edited_upward_is_not_trusted(run):
 def _alter_interval(run) -> None:
     config = (run / "config.yaml").read_text()
     assert "sampling_interval_s: 0.01" in config
-    altered = config.replace("sampling_interval_s: 0.01", "sampling_interval_s: 1.0e-05")
+    # 10x too fast, inside the allowed 1 ms..60 s (1e-5 s, the finding's first value, is now
+    # refused on load: tests/record), so only the chunks' timestamps can show it is wrong
+    altered = config.replace("sampling_interval_s: 0.01", "sampling_interval_s: 0.001")
     (run / "config.yaml").write_text(altered)
 
 
@@ -83,6 +86,14 @@ def test_finding3_config_sampling_interval_altered_after_the_run(run):
     assert gpu_j(run) == pytest.approx(honest_j, rel=0.01)  # before: 27 kJ became 17 J
     code, out = verify(run)
     assert code == 1 and "sampling_interval_s" in out
+
+
+def test_finding3_out_of_range_interval_is_refused_in_one_line(run):
+    config = (run / "config.yaml").read_text()
+    altered = config.replace("sampling_interval_s: 0.01", "sampling_interval_s: 1.0e-05")
+    (run / "config.yaml").write_text(altered)
+    with pytest.raises(GreenError, match="sampling_interval_s"):
+        account_run(run)
 
 
 def test_finding3_power_only_record_keeps_its_energy(run):
