@@ -53,7 +53,7 @@ class CounterCheck:
 
 
 def allowed_difference_j(energy_j: np.ndarray, duration_s: np.ndarray, peak_w: float,
-                         interval_s: float) -> np.ndarray:
+                         interval_s: float | np.ndarray) -> np.ndarray:
     """The largest counter-vs-power difference the sensors' stated error explains."""
     return (POWER_TOLERANCE_REL * energy_j + POWER_TOLERANCE_W * duration_s
             + EDGE_INTERVALS * peak_w * interval_s)
@@ -80,8 +80,12 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) 
     window_counter = np.bincount(slot, counter_dj * measured)
     window_power = np.bincount(slot, power_dj * measured)
     window_s = np.bincount(slot, dt * measured)
+    # The edge error of a window is one sample spacing at each end: the widest spacing in the window,
+    # not the record's median (the meter's extra reads at step boundaries make the median tiny).
+    widest_dt_s = np.zeros(len(window_s))
+    np.maximum.at(widest_dt_s, slot, dt)
     allowed = allowed_difference_j(np.maximum(window_counter, window_power), window_s, power.peak_w,
-                                   float(np.median(np.diff(power.time_s))))
+                                   widest_dt_s)
     bad = (window_s > 0) & (np.abs(window_counter - window_power) > allowed)
     if not bad.any():
         return counter, check
