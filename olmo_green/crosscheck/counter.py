@@ -76,6 +76,10 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) 
     power_dj = np.diff(np.interp(time_s, power.time_s, power.cumulative_j))
     dt = np.diff(time_s)
     measured = np.diff(np.interp(time_s, power.time_s, _covered(power))) >= MIN_POWER_COVERAGE * dt
+    # Across a counter reset (a restarted process or driver) the counter's first delta is the new
+    # reading, energy from before the samples began that power cannot confirm: like a power gap,
+    # the interval ending at the reset is the counter's, not compared.
+    measured &= ~np.isin(time_s[1:], _reset_times_s(rows))
     slot = _windows(time_s, bucket_s)
     window_counter = np.bincount(slot, counter_dj * measured)
     window_power = np.bincount(slot, power_dj * measured)
@@ -95,6 +99,15 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) 
     check.repaired_power_j = float(window_power[bad].sum())
     counter.time_s, counter.cumulative_j = time_s, np.r_[0.0, np.cumsum(deltas)]
     return counter, check
+
+
+def _reset_times_s(rows: pd.DataFrame) -> np.ndarray:
+    """Times of the readings where the device's counter went down (a reset or restart)."""
+    if "energy_j" not in rows:
+        return np.zeros(0)
+    readings = rows[["time_s", "energy_j"]].dropna().sort_values("time_s")
+    values = readings["energy_j"].to_numpy(float)
+    return readings["time_s"].to_numpy(float)[1:][np.diff(values) < 0]
 
 
 def _covered(curve: EnergyCurve) -> np.ndarray:
