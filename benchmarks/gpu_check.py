@@ -206,13 +206,11 @@ class Session:
         report knows the model's FLOPs per token and states the run's MFU."""
         import dataclasses
 
-        from olmo_green.config import save_config
         from olmo_green.model.build import model_config
-        from olmo_green.record import CONFIG_FILE
+        from olmo_green.record import RunConfig
 
-        save_config(self.config, self.run_dir / CONFIG_FILE, resolved={
-            "model": model_config(self.config.model.name).to_dict(),
-            "hardware": dataclasses.asdict(self.profile)})
+        RunConfig.for_training(self.config, model_config(self.config.model.name).to_dict(),
+                               dataclasses.asdict(self.profile)).save(self.run_dir)
         self.trainer = None
         self.step = 0
 
