@@ -473,7 +473,11 @@ def report_item(args: argparse.Namespace) -> dict[str, Any]:
               "meter_counter_j": trained.get("meter_counter_j"),
               "tokens_per_kwh": report.get("tokens_per_kwh"), "mfu": report.get("mfu"),
               "dashboard": str(dashboard) if dash.returncode == 0 else f"failed: {dash.stderr[-200:]}"}
-    result["ok"] = diff < 1e-4 and dash.returncode == 0
+    # Where the cross-check repaired counter windows from power (olmo_green/crosscheck), the report
+    # is no longer the raw counter delta by design: it must then stay within the sensors' 5 %.
+    repaired = "counter disagreed" in str(report.get("method"))
+    result["repaired_from_power"] = repaired
+    result["ok"] = (diff < 1e-4 or (repaired and diff < 0.05)) and dash.returncode == 0
     result["detail"] = "" if result["ok"] else "report energy differs from the counter delta, or no dashboard"
     return result
 
