@@ -5,7 +5,13 @@ Required: `time_s` (UNIX seconds), `device` and one of `power_w` (W) /
 defaults to the file's node name, domain to gpu, source to "record"). Columns
 may come in any order; others are ignored. An empty power_w and energy_j on
 one row is a gap (stats.gaps_na); an unreadable time or number drops the row
-and counts it.
+and counts it. An infinite reading ("inf") is refused: a logger wrote an
+overflow, and the row's neighbours cannot be trusted to bridge it.
+
+Each row carries its file line (a `line` column that checking.checked takes
+off), so refusals name FILE:LINE. Lines are counted from the header (line 1);
+a blank or malformed line that Arrow skipped earlier in the same block is not
+seen, so a line named after one may be that many lines early.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import pandas as pd
 
 from olmo_green.record import DOMAINS, SAMPLE_COLUMNS
 from olmo_green.traces.formats import arrowcsv
+from olmo_green.traces.formats.arrowcsv import MALFORMED
 from olmo_green.traces.formats.checking import checked
 from olmo_green.traces.formats.common import fail, numbers, read_head, sample_frame
 
@@ -35,14 +42,25 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
         raise fail(path, 1, f"is not a record trace (header {', '.join(names)[:120]})",
                    "give time_s, device and power_w or energy_j columns, or name the log's --trace-format")
     keep = [c for c in SAMPLE_COLUMNS if c in names]
-    frames = (_samples(path, frame, stats, node) for frame in arrowcsv.stream(path, stats, names, keep))
-    return checked(path, frames, stats, options.batch_rows)
+    return checked(path, _numbered(path, arrowcsv.stream(path, stats, names, keep), stats, node), stats,
+                   options.batch_rows)
 
 
-def _samples(path: Path, text: pd.DataFrame, stats, node: str) -> pd.DataFrame:
+def _numbered(path: Path, texts: Iterator[pd.DataFrame], stats, node: str) -> Iterator[pd.DataFrame]:
+    """Sample frames with each row's file line (header = line 1; skipped lines counted batch by batch)."""
+    parsed = 0
+    for text in texts:
+        skipped = stats.rows_dropped.get(MALFORMED, 0)
+        lines = 2 + parsed + skipped + np.arange(len(text))
+        parsed += len(text)
+        yield _samples(path, text, stats, node, lines)
+
+
+def _samples(path: Path, text: pd.DataFrame, stats, node: str, lines: np.ndarray) -> pd.DataFrame:
     time_s, _, bad_time = numbers(text["time_s"])
     power, power_na, bad_power = _optional(text, "power_w")
     energy, energy_na, bad_energy = _optional(text, "energy_j")
+    _refuse_infinite(path, text, lines)
     device = text["device"].str.strip()
     dropped = {"unreadable time": np.isnan(time_s),
                "unreadable number": bad_power | bad_energy,
@@ -53,8 +71,20 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str) -> pd.DataFrame:
         keep &= ~rows
     stats.gaps_na += int((power_na & energy_na & keep).sum())
     text = text[keep].reset_index(drop=True)
-    return sample_frame(time_s[keep], _labels(text, "node", node), device[keep].reset_index(drop=True),
-                        power[keep], energy[keep], _labels(text, "source", NAME), _domains(path, text))
+    frame = sample_frame(time_s[keep], _labels(text, "node", node), device[keep].reset_index(drop=True),
+                         power[keep], energy[keep], _labels(text, "source", NAME), _domains(path, text))
+    frame["line"] = lines[keep]
+    return frame
+
+
+def _refuse_infinite(path: Path, text: pd.DataFrame, lines: np.ndarray) -> None:
+    for column in ("power_w", "energy_j"):
+        if column in text:
+            bad = np.flatnonzero(text[column].str.strip().str.lower().str.lstrip("+-")
+                                 .isin(("inf", "infinity")).to_numpy(dtype=bool))
+            if len(bad):
+                raise fail(path, int(lines[bad[0]]), f"{column} is infinite ({text[column].iloc[bad[0]].strip()})",
+                           "log finite readings (an overflowing logger), or drop the row")
 
 
 def _optional(text: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
