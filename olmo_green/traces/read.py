@@ -104,8 +104,10 @@ def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, buck
     if single:
         device, node = single[0]
         names = _single_sample_where(files, device, node) or ", ".join(map(str, paths))
-        raise InputFileError(f"{names}: device {device} has a single sample (node {node}), so no energy; "
-                             "give every device at least two samples, or drop its row")
+        dropped = sum(sum(f.stats.rows_dropped.values()) for f in files)
+        also = f" ({dropped} unreadable row(s) of the trace were dropped)" if dropped else ""
+        raise InputFileError(f"{names}: device {device} has a single sample (node {node}), so no energy"
+                             f"{also}; give every device at least two samples, or drop its row")
     return _result(integrator, files, limits)
 
 

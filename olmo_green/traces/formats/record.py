@@ -10,8 +10,9 @@ overflow, and the row's neighbours cannot be trusted to bridge it.
 
 Each row carries its file line (a `line` column that checking.checked takes
 off), so refusals name FILE:LINE. Lines are counted from the header (line 1);
-a blank or malformed line that Arrow skipped earlier in the same block is not
-seen, so a line named after one may be that many lines early.
+a blank or malformed line that Arrow skipped in the same block is not seen
+(Arrow does not say where it was), so a line named after one may be that
+many lines early.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
 
 def _numbered(path: Path, texts: Iterator[pd.DataFrame], stats, node: str) -> Iterator[pd.DataFrame]:
     """Sample frames with each row's file line (header = line 1; skipped lines counted batch by batch)."""
-    parsed = 0
+    parsed = skipped = 0
     for text in texts:
-        skipped = stats.rows_dropped.get(MALFORMED, 0)
+        # the lines Arrow skipped in earlier blocks; this block's are counted as it is parsed, so
+        # they are not known to lie before a given row of it (the named line may be early)
         lines = 2 + parsed + skipped + np.arange(len(text))
         parsed += len(text)
+        skipped = stats.rows_dropped.get(MALFORMED, 0)
         yield _samples(path, text, stats, node, lines)
 
 
