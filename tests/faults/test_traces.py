@@ -126,7 +126,8 @@ def _counter_in_mj() -> list[str]:
     # Dropped and counted since the streaming readers (issue 23, docs/method.md "What is refused,
     # dropped or counted"): a row no device can own, or a torn line, is read as no row at all; the
     # report's notes say how many and why, and the figure is that of the rows kept.
-    ("empty_device", lambda: _replace(lines(), 2, f"{T0},,300.0"), "dropped", "1 row(s) dropped (empty device)"),
+    ("empty_device", lambda: _replace(lines(), 2, f"{T0},,300.0"), "dropped",
+     "1 row(s) dropped (empty device)"),
     ("counter_in_mj", lambda: _counter_in_mj(), ":3:", "not mJ"),
     ("counter_jump", lambda: _replace(lines(counter=True, power=False), 7, f"{T0 + 5},0,1e12"), ":7:",
      "jump"),

@@ -91,7 +91,8 @@ class DeviceClock:
 
     def _check_repeats(self, frame, order, c, names, start, step, first_row, lines) -> None:
         """One time, two values for a device: which one is the reading cannot be told, so refused."""
-        values = np.c_[frame["power_w"].to_numpy(dtype=np.float64), frame["energy_j"].to_numpy(dtype=np.float64)]
+        values = np.c_[frame["power_w"].to_numpy(dtype=np.float64),
+                       frame["energy_j"].to_numpy(dtype=np.float64)]
         v = values[order]
         last = np.array([self.last_values.get(name, (np.nan, np.nan)) for name in names]).reshape(-1, 2)
         prev = np.where(start[:, None], last[c], np.r_[np.full((1, 2), np.nan), v[:-1]])
