@@ -96,7 +96,8 @@ class DeviceClock:
         v = values[order]
         last = np.array([self.last_values.get(name, (np.nan, np.nan)) for name in names]).reshape(-1, 2)
         prev = np.where(start[:, None], last[c], np.r_[np.full((1, 2), np.nan), v[:-1]])
-        differs = ~((v == prev) | (np.isnan(v) & np.isnan(prev))).all(axis=1)
+        # only two readings can clash: a gap beside a reading (or power beside a counter) is no clash
+        differs = (np.isfinite(v) & np.isfinite(prev) & (v != prev)).any(axis=1)
         clash = np.flatnonzero((step == 0) & differs)
         if len(clash):
             i = int(order[clash[0]])
