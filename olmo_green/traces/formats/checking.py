@@ -50,7 +50,6 @@ class DeviceClock:
     def check(self, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:
         if frame.empty:
             return
-        self._count(frame, first_row, lines)
         devices = frame["device"].to_numpy(dtype=object)
         time_s = frame["time_s"].to_numpy(dtype=np.float64)
         codes, names = pd.factorize(devices)
@@ -67,6 +66,7 @@ class DeviceClock:
             line, at = _where(first_row, lines, i)
             raise fail(self.path, line, f"{at}time goes back {-step[back[0]]:.3g} s for device {devices[i]}",
                        "sort the log by time (or split it where the clock was reset)")
+        self._count(order, c, names, start, first_row, lines)
         self._check_repeats(frame, order, c, names, start, step, first_row, lines)
         jumps = step[step > JUMP_S]
         if len(jumps):
@@ -77,13 +77,13 @@ class DeviceClock:
             self.last_s[names[code]] = float(last)
         self._check_counter(frame, first_row, lines)
 
-    def _count(self, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None) -> None:
-        """Rows per device, and where each device's first row is (for the single-sample refusal)."""
-        codes, names = pd.factorize(frame["device"].to_numpy(dtype=object))
-        counts = np.bincount(codes, minlength=len(names))
-        firsts = np.full(len(names), len(codes))
-        np.minimum.at(firsts, codes, np.arange(len(codes)))
-        for k, name in enumerate(names):
+    def _count(self, order, c, names, start, first_row: int, lines: np.ndarray | None) -> None:
+        """Rows per device, and where each device's first row is (for the single-sample refusal).
+        `c` is the codes sorted stably, so each device's first sorted row is its first in the file."""
+        heads = np.flatnonzero(start)
+        counts = np.diff(np.r_[heads, len(c)])
+        firsts = order[heads]
+        for k, name in enumerate(names[c[heads]]):
             rows, where = self.first_at.get(name, (0, None))
             if where is None:
                 where = int(lines[firsts[k]]) if lines is not None else -(first_row + int(firsts[k]) + 1)
@@ -93,19 +93,22 @@ class DeviceClock:
         """One time, two values for a device: which one is the reading cannot be told, so refused."""
         values = np.c_[frame["power_w"].to_numpy(dtype=np.float64),
                        frame["energy_j"].to_numpy(dtype=np.float64)]
-        v = values[order]
-        last = np.array([self.last_values.get(name, (np.nan, np.nan)) for name in names]).reshape(-1, 2)
-        prev = np.where(start[:, None], last[c], np.r_[np.full((1, 2), np.nan), v[:-1]])
-        # only two readings can clash: a gap beside a reading (or power beside a counter) is no clash
-        differs = (np.isfinite(v) & np.isfinite(prev) & (v != prev)).any(axis=1)
-        clash = np.flatnonzero((step == 0) & differs)
-        if len(clash):
-            i = int(order[clash[0]])
-            line, at = _where(first_row, lines, i)
-            raise fail(self.path, line, f"{at}time_s {float(frame['time_s'].iloc[i])!r} repeats for device "
-                       f"{names[c[clash[0]]]} with another value", "keep one row per device and time")
         ends = np.r_[c[1:] != c[:-1], True]
-        for code, value in zip(c[ends], v[ends], strict=True):
+        zero = np.flatnonzero(step == 0)  # rare: only these rows are compared, so a batch costs little
+        if len(zero):
+            last = np.array([self.last_values.get(name, (np.nan, np.nan)) for name in names]).reshape(-1, 2)
+            v = values[order[zero]]
+            prev = np.where(start[zero][:, None], last[c[zero]], values[order[np.maximum(zero - 1, 0)]])
+            # only two readings can clash: a gap beside a reading (or power beside a counter) is no clash
+            differs = (np.isfinite(v) & np.isfinite(prev) & (v != prev)).any(axis=1)
+            clash = zero[differs]
+            if len(clash):
+                i = int(order[clash[0]])
+                line, at = _where(first_row, lines, i)
+                raise fail(self.path, line, f"{at}time_s {float(frame['time_s'].iloc[i])!r} repeats for "
+                           f"device {names[c[clash[0]]]} with another value",
+                           "keep one row per device and time")
+        for code, value in zip(c[ends], values[order[ends]], strict=True):
             self.last_values[names[code]] = (float(value[0]), float(value[1]))
 
     def _check_counter(self, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:

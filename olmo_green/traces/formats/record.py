@@ -63,7 +63,7 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str, lines: np.ndarray
     time_s, _, bad_time = numbers(text["time_s"])
     power, power_na, bad_power = _optional(text, "power_w")
     energy, energy_na, bad_energy = _optional(text, "energy_j")
-    _refuse_infinite(path, text, lines)
+    _refuse_infinite(path, text, lines, bad_power | bad_energy)
     device = text["device"].str.strip()
     dropped = {"unreadable time": np.isnan(time_s),
                "unreadable number": bad_power | bad_energy,
@@ -80,17 +80,18 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str, lines: np.ndarray
     return frame
 
 
-def _refuse_infinite(path: Path, text: pd.DataFrame, lines: np.ndarray) -> None:
+def _refuse_infinite(path: Path, text: pd.DataFrame, lines: np.ndarray, unreadable: np.ndarray) -> None:
     """"inf" is no reading numbers() can drop as garbage: a logger wrote an overflow. In Arrow's
     kernels, as numbers() is, so a million rows cost milliseconds."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    rows = np.flatnonzero(unreadable)  # numbers() finds "inf" unreadable: only those rows are looked at
     for column in ("power_w", "energy_j"):
-        if column in text:
-            hit = pc.match_substring_regex(pa.array(text[column], type=pa.large_string()),
+        if column in text and len(rows):
+            hit = pc.match_substring_regex(pa.array(text[column].iloc[rows], type=pa.large_string()),
                                            r"^\s*[+-]?inf(inity)?\s*$", ignore_case=True)
-            bad = np.flatnonzero(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))
+            bad = rows[np.flatnonzero(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))]
             if len(bad):
                 value = text[column].iloc[bad[0]].strip()
                 raise fail(path, int(lines[bad[0]]), f"{column} is infinite ({value})",
