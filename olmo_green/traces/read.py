@@ -103,10 +103,21 @@ def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, buck
     single = integrator.single_sample_devices()
     if single:
         device, node = single[0]
-        names = ", ".join(map(str, paths))
-        raise InputFileError(f"{names}: device {device} has a single sample (node {node}), so no energy; "
-                             "give every device at least two samples, or drop its row")
+        names = _single_sample_where(files, device, node) or ", ".join(map(str, paths))
+        dropped = sum(sum(f.stats.rows_dropped.values()) for f in files)
+        also = f" ({dropped} unreadable row(s) of the trace were dropped)" if dropped else ""
+        raise InputFileError(f"{names}: device {device} has a single sample (node {node}), so no energy"
+                             f"{also}; give every device at least two samples, or drop its row")
     return _result(integrator, files, limits)
+
+
+def _single_sample_where(files: list, device: str, node: str) -> str | None:
+    """FILE:LINE of a single-sample device's row where its reader knew lines (record traces)."""
+    for file in files:
+        line = file.stats.single_sample_lines.get(device)
+        if file.node == node and line:
+            return f"{file.path}:{line}"
+    return None
 
 
 def integrate_samples(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:

@@ -55,8 +55,10 @@ BAD_TRACES = {
     "no_device": (f"time_s,power_w\n{T0},1\n{T0 + 1},1\n", ":1:", "device"),
     "back_in_time": (f"time_s,device,power_w\n{T0},0,1\n{T0 + 5},1,1\n{T0 + 2},1,1\n{T0 + 3},0,1\n",
                      ":4:", "sort"),
-    "nan_power": (f"time_s,device,power_w\n{T0},0,100\n{T0 + 1},0,\n{T0 + 2},0,100\n", ":3:",
-                  "power_w nor energy_j"),
+    # An empty reading is a gap since the streaming readers (issue 23): counted in the report's
+    # notes, not refused (docs/method.md "What is refused, dropped or counted"); see below.
+    "nan_power": (f"time_s,device,power_w\n{T0},0,100\n{T0 + 1},0,\n{T0 + 2},0,100\n", "gap",
+                  "1 reading(s) N/A or not supported: gaps, not zero"),
     "negative_power": (f"time_s,device,power_w\n{T0},0,100\n{T0 + 1},0,-5\n", ":3:", "negative"),
 }
 
@@ -68,6 +70,13 @@ def test_bad_trace_is_one_line_naming_file_and_line(tmp_path, case):
     trace.write_text(text)
     out = tmp_path / "out.json"
     result = _run(["--trace", str(trace), "--intensity", "0.5", "--format", "json", "-o", str(out)])
+    if where == "gap":
+        assert result.exit_code == 0, result.output
+        markdown = _run(["--trace", str(trace), "--intensity", "0.5"])
+        assert markdown.exit_code == 0 and f"{case}.csv: {needle}" in markdown.output, markdown.output
+        # 100 W over the 2 s the gap spans: the integration bridges a short gap, stating it
+        assert json.loads(out.read_text())["runs"][0]["gpu_energy_mwh"] * 3.6e9 == pytest.approx(200.0)
+        return
     _one_line_error(result, f"{case}.csv{where}", needle)
     assert list(tmp_path.iterdir()) == [trace]  # no partial output, no temporary file
 
@@ -123,6 +132,14 @@ def test_hourly_series_weighs_the_run_hour_by_hour(tmp_path):
 @pytest.mark.parametrize("text", [f"time_s,device,power_w\n{T0},0,5\n{T0 + 1},0,abc\n",
                                   f"time_s,device,power_w\n{T0},0,5\n{T0 + 1},0,1,9\n"])
 def test_unparsable_trace_names_the_line(tmp_path, text):
+    # Since the streaming readers (issue 23) an unreadable row is dropped and counted, not refused
+    # (docs/method.md). Here that leaves device 0 one sample: refused at the line of that sample,
+    # saying rows were dropped.
     trace = tmp_path / "bad.csv"
     trace.write_text(text)
-    _one_line_error(_run(["--trace", str(trace), "--intensity", "0.5"]), "bad.csv:3:")
+    _one_line_error(_run(["--trace", str(trace), "--intensity", "0.5"]), "bad.csv:2:", "single sample",
+                    "1 unreadable row(s) of the trace were dropped")
+    # With a readable row after it, the report goes on and says what it dropped.
+    trace.write_text(text + f"{T0 + 2},0,5\n")
+    result = _run(["--trace", str(trace), "--intensity", "0.5"])
+    assert result.exit_code == 0 and "bad.csv: 1 row(s) dropped (" in result.output, result.output

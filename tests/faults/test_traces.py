@@ -123,7 +123,11 @@ def _counter_in_mj() -> list[str]:
     ("single_sample", lambda: lines() + [f"{T0},7,300.0"], ":24:", "device 7 has a single sample"),
     ("all_single", lambda: lines(n=1), ":2:", "single sample"),
     ("repeated_time", lambda: _replace(lines(), 4, f"{T0 + 1},0,900.0"), ":4:", "repeats"),
-    ("empty_device", lambda: _replace(lines(), 2, f"{T0},,300.0"), ":2:", "device is empty"),
+    # Dropped and counted since the streaming readers (issue 23, docs/method.md "What is refused,
+    # dropped or counted"): a row no device can own, or a torn line, is read as no row at all; the
+    # report's notes say how many and why, and the figure is that of the rows kept.
+    ("empty_device", lambda: _replace(lines(), 2, f"{T0},,300.0"), "dropped",
+     "1 row(s) dropped (empty device)"),
     ("counter_in_mj", lambda: _counter_in_mj(), ":3:", "not mJ"),
     ("counter_jump", lambda: _replace(lines(counter=True, power=False), 7, f"{T0 + 5},0,1e12"), ":7:",
      "jump"),
@@ -131,11 +135,28 @@ def _counter_in_mj() -> list[str]:
     ("overflowing_power", lambda: lines(power_w=1e300), ":2:", "above any accelerator"),
     ("kilowatts", lambda: lines(power_w=0.3), "", "not kW"),
     ("negative_power", lambda: _replace(lines(), 4, f"{T0 + 2},0,-300.0"), ":4:", "negative"),
-    ("torn_line", lambda: _replace(lines(), 4, f"{T0 + 2}{T0 + 3},0,300.0"), ":4:", "unreadable"),
+    ("torn_line", lambda: _replace(lines(), 4, f"{T0 + 2}{T0 + 3},0,300.0"), "dropped",
+     "1 row(s) dropped (unreadable time)"),
 ])
 def test_bad_traces_are_one_line(tmp_path, case, make, where, says):
     trace = write(tmp_path / f"{case}.csv", make())
+    if where == "dropped":
+        _dropped_and_counted(trace, says)
+        return
     refused(report(trace), f"{case}.csv{where}", says)
+
+
+def _dropped_and_counted(trace: Path, says: str) -> None:
+    """Exit 0, the drop in the report's notes, and the energy of exactly the rows kept."""
+    markdown = CliRunner().invoke(cli, ["report", "--trace", str(trace), "--intensity", "0.5"])
+    assert markdown.exit_code == 0, markdown.output
+    assert f"{trace.name}: {says}: not counted" in markdown.output, markdown.output
+    kept = pd.read_csv(trace, on_bad_lines="skip", dtype={"device": str})  # what a user's pandas keeps
+    kept = kept[pd.to_numeric(kept["time_s"], errors="coerce").notna() & kept["device"].notna()]
+    expected_j = sum(300.0 * (g["time_s"].astype(float).max() - g["time_s"].astype(float).min())
+                     for _, g in kept.groupby("device"))
+    assert expected_j < TRUE_J + 1e-6
+    assert energy_j(report(trace)) == pytest.approx(expected_j)
 
 
 def test_unknown_domain_and_only_node_energy_are_one_line(tmp_path):

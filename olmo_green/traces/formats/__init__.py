@@ -51,6 +51,7 @@ class TraceStats:
     notes: list[str] = field(default_factory=list)  # what the reader assumed or found, for the report
     time_jumps: int = 0  # a device's consecutive samples more than JUMP_S apart: gaps, never integrated
     longest_jump_s: float = 0.0
+    single_sample_lines: dict[str, int] = field(default_factory=dict)  # device -> its one row's line
 
     def drop(self, reason: str, rows: int = 1) -> None:
         if rows:
@@ -85,8 +86,9 @@ def sniff_format(path: Path) -> str:
         return matched[0]
     names = "|".join(FORMAT_NAMES)
     if not matched:
-        raise fail(path, None, "is in no known trace format (its first lines match none of "
-                   f"{', '.join(FORMAT_NAMES)})", f"check the file, or name it with --trace-format {names}")
+        raise fail(path, 1, "is in no known trace format (its first lines match none of "
+                   f"{', '.join(FORMAT_NAMES)}; a record trace's header names time_s, device and "
+                   "power_w or energy_j)", f"check the file, or name it with --trace-format {names}")
     raise fail(path, None, f"matches several trace formats ({', '.join(matched)})",
                f"name one with --trace-format {'|'.join(matched)}")
 

@@ -12,6 +12,13 @@
 - An energy counter rising faster than checks.ABSURD_POWER_W is mJ read as J: refused.
   (A counter going down is a reset, left to the consumer, as live counters are.)
 - A device whose samples stop well before the log ends is noted at the end.
+- One time with two different values for a device is refused. A device with a
+  single row in the file has its line kept (stats.single_sample_lines) for the
+  consumer's refusal: no energy can be integrated from one sample.
+
+Where a reader gives each row its file line (a `line` column, as record.py
+does), refusals name `FILE:LINE`; the column is taken off before the batch is
+yielded. Without it they name the data row.
 """
 
 from __future__ import annotations
@@ -37,8 +44,10 @@ class DeviceClock:
         self.path, self.stats = path, stats
         self.last_s: dict[str, float] = {}
         self.last_energy: dict[str, tuple[float, float]] = {}  # device -> (time_s, energy_j)
+        self.last_values: dict[str, tuple[float, float]] = {}  # device -> (power_w, energy_j) at last_s
+        self.first_at: dict[str, tuple[int, int | None]] = {}  # device -> (rows, where its first row is)
 
-    def check(self, frame: pd.DataFrame, first_row: int) -> None:
+    def check(self, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:
         if frame.empty:
             return
         devices = frame["device"].to_numpy(dtype=object)
@@ -54,9 +63,11 @@ class DeviceClock:
         back = np.flatnonzero(step < 0)
         if len(back):
             i = int(order[back[0]])
-            raise fail(self.path, None, f"time goes back {-step[back[0]]:.3g} s for device {devices[i]} "
-                       f"at data row {first_row + i + 1}",
+            line, at = _where(first_row, lines, i)
+            raise fail(self.path, line, f"{at}time goes back {-step[back[0]]:.3g} s for device {devices[i]}",
                        "sort the log by time (or split it where the clock was reset)")
+        self._count(order, c, names, start, first_row, lines)
+        self._check_repeats(frame, order, c, names, start, step, first_row, lines)
         jumps = step[step > JUMP_S]
         if len(jumps):
             self.stats.time_jumps += len(jumps)
@@ -64,9 +75,43 @@ class DeviceClock:
         ends = np.r_[c[1:] != c[:-1], True]
         for code, last in zip(c[ends], t[ends], strict=True):
             self.last_s[names[code]] = float(last)
-        self._check_counter(frame, first_row)
+        self._check_counter(frame, first_row, lines)
 
-    def _check_counter(self, frame: pd.DataFrame, first_row: int) -> None:
+    def _count(self, order, c, names, start, first_row: int, lines: np.ndarray | None) -> None:
+        """Rows per device, and where each device's first row is (for the single-sample refusal).
+        `c` is the codes sorted stably, so each device's first sorted row is its first in the file."""
+        heads = np.flatnonzero(start)
+        counts = np.diff(np.r_[heads, len(c)])
+        firsts = order[heads]
+        for k, name in enumerate(names[c[heads]]):
+            rows, where = self.first_at.get(name, (0, None))
+            if where is None:
+                where = int(lines[firsts[k]]) if lines is not None else -(first_row + int(firsts[k]) + 1)
+            self.first_at[name] = (rows + int(counts[k]), where)
+
+    def _check_repeats(self, frame, order, c, names, start, step, first_row, lines) -> None:
+        """One time, two values for a device: which one is the reading cannot be told, so refused."""
+        values = np.c_[frame["power_w"].to_numpy(dtype=np.float64),
+                       frame["energy_j"].to_numpy(dtype=np.float64)]
+        ends = np.r_[c[1:] != c[:-1], True]
+        zero = np.flatnonzero(step == 0)  # rare: only these rows are compared, so a batch costs little
+        if len(zero):
+            last = np.array([self.last_values.get(name, (np.nan, np.nan)) for name in names]).reshape(-1, 2)
+            v = values[order[zero]]
+            prev = np.where(start[zero][:, None], last[c[zero]], values[order[np.maximum(zero - 1, 0)]])
+            # only two readings can clash: a gap beside a reading (or power beside a counter) is no clash
+            differs = (np.isfinite(v) & np.isfinite(prev) & (v != prev)).any(axis=1)
+            clash = zero[differs]
+            if len(clash):
+                i = int(order[clash[0]])
+                line, at = _where(first_row, lines, i)
+                raise fail(self.path, line, f"{at}time_s {float(frame['time_s'].iloc[i])!r} repeats for "
+                           f"device {names[c[clash[0]]]} with another value",
+                           "keep one row per device and time")
+        for code, value in zip(c[ends], values[order[ends]], strict=True):
+            self.last_values[names[code]] = (float(value[0]), float(value[1]))
+
+    def _check_counter(self, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:
         """A counter rising faster than any accelerator draws is mJ (or uJ) read as J."""
         energy = frame["energy_j"].to_numpy(dtype=np.float64)
         rows = np.flatnonzero(np.isfinite(energy))
@@ -84,15 +129,19 @@ class DeviceClock:
         fast = np.flatnonzero((t > prev_t) & (rate_w > checks.ABSURD_POWER_W))
         if len(fast):
             i = fast[0]
-            row = first_row + rows[order[i]] + 1
-            raise fail(self.path, None, f"data row {row}: the energy counter of device "
+            line, at = _where(first_row, lines, int(rows[order[i]]))
+            raise fail(self.path, line, f"{at}the energy counter of device "
                        f"{names[c[i]]} rises at {rate_w[i]:,.0f} W, above any accelerator's "
-                       f"({checks.ABSURD_POWER_W:g} W); it looks like mJ read as J", "give the counter in J")
+                       f"({checks.ABSURD_POWER_W:g} W): a jump, or mJ read as J (counters are J, not mJ)",
+                       "give the counter in J")
         ends = np.r_[c[1:] != c[:-1], True]
         for code, last_t, last_e in zip(c[ends], t[ends], e[ends], strict=True):
             self.last_energy[names[code]] = (float(last_t), float(last_e))
 
     def finish(self) -> None:
+        # the consumer refuses a device with a single sample (read.py); here only where its row is
+        self.stats.single_sample_lines.update(
+            {name: where for name, (rows, where) in self.first_at.items() if rows == 1 and where > 0})
         if self.stats.time_jumps:
             self.stats.note(f"{self.stats.time_jumps} time jump(s) over {JUMP_S / 3600:g} h (longest "
                             f"{self.stats.longest_jump_s / 3600:.2f} h): gaps, not integrated across")
@@ -104,29 +153,40 @@ class DeviceClock:
                 self.stats.note(f"device {device} stops {end_s - last:,.0f} s before the log ends")
 
 
-def check_values(path: Path, frame: pd.DataFrame, first_row: int) -> None:
+def _where(first_row: int, lines: np.ndarray | None, i: int) -> tuple[int | None, str]:
+    """(file line, "") of the batch's row i where the reader knows lines, else (None, "data row N: ")."""
+    if lines is not None:
+        return int(lines[i]), ""
+    return None, f"data row {first_row + i + 1}: "
+
+
+def check_values(path: Path, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:
     """Times in UNIX seconds; power and counters in W and J, not mW or kW."""
     time_s = frame["time_s"].to_numpy(dtype=np.float64)
     bad = np.flatnonzero(checks.implausible_times(time_s))
     if len(bad):
         problem = checks.time_problem(float(time_s[bad[0]]))
-        raise fail(path, None, f"data row {first_row + bad[0] + 1}: {problem}", "check the time column")
+        line, at = _where(first_row, lines, int(bad[0]))
+        raise fail(path, line, f"{at}{problem}", "check the time column")
     power = frame["power_w"].to_numpy(dtype=np.float64)
     energy = frame["energy_j"].to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
         for values, name in ((power, "power"), (energy, "energy")):
             bad = np.flatnonzero(values < 0)
             if len(bad):
-                raise fail(path, None, f"data row {first_row + bad[0] + 1}: negative {name} "
-                           f"{values[bad[0]]:g}", "a reading is 0 or more")
+                line, at = _where(first_row, lines, int(bad[0]))
+                raise fail(path, line, f"{at}negative {name} {values[bad[0]]:g}", "a reading is 0 or more")
         bad = np.flatnonzero(power > checks.ABSURD_POWER_W)
     if len(bad):
-        raise fail(path, None, f"data row {first_row + bad[0] + 1}: power {power[bad[0]]:g} W is above any "
+        line, at = _where(first_row, lines, int(bad[0]))
+        raise fail(path, line, f"{at}power {power[bad[0]]:g} W is above any "
                    f"accelerator's ({checks.ABSURD_POWER_W:g} W); it looks like mW", "log power in W")
     if np.isfinite(power).any() and 0 < np.nanmax(power) < MIN_ACCELERATOR_W:
-        raise fail(path, None, f"the highest power in rows {first_row + 1}..{first_row + len(power)} is "
+        span = (f"lines {lines[0]}..{lines[-1]}" if lines is not None
+                else f"rows {first_row + 1}..{first_row + len(power)}")
+        raise fail(path, None, f"the highest power in {span} is "
                    f"{np.nanmax(power):g} W, under any powered accelerator's ({MIN_ACCELERATOR_W:g} W); "
-                   "it looks like kW", "log power in W")
+                   "it looks like kW", "log power in W, not kW")
 
 
 def checked(path: Path, frames: Iterator[pd.DataFrame], stats, batch_rows: int) -> Iterator[pd.DataFrame]:
@@ -135,8 +195,9 @@ def checked(path: Path, frames: Iterator[pd.DataFrame], stats, batch_rows: int) 
     done = 0
     for frame in frames:
         for batch in split_rows(frame, batch_rows):
-            check_values(path, batch, done)
-            clock.check(batch, done)
+            lines = batch.pop("line").to_numpy() if "line" in batch else None
+            check_values(path, batch, done, lines)
+            clock.check(batch, done, lines)
             done += len(batch)
             yield batch
     clock.finish()
