@@ -32,7 +32,7 @@ from olmo_green.model.checkpoint import (
     complete_checkpoints,
     latest_checkpoint,
 )
-from olmo_green.model.config import OLMoConfig
+from olmo_green.model.config import OLMoConfig, load_model_config
 from olmo_green.model.interop_common import make_config
 
 SHARDED = "sharded"
@@ -99,9 +99,7 @@ def read_trainer_checkpoint(found: TrainerCheckpoint, model: str | None = None
 
 def _config(found: TrainerCheckpoint, model: str | None) -> OLMoConfig:
     if model is not None:
-        from olmo_green.model.build import model_config
-
-        return model_config(model)
+        return load_model_config(model)
     config_file = found.run_dir / RUN_CONFIG if found.run_dir is not None else None
     if config_file is None or not config_file.is_file():
         where = config_file or f"{found.path}/../../{RUN_CONFIG}"
@@ -118,9 +116,7 @@ def _config(found: TrainerCheckpoint, model: str | None) -> OLMoConfig:
         return make_config(resolved, f"{config_file} resolved_model")
     name = (document.get("model") or {}).get("name") if isinstance(document.get("model"), dict) else None
     if isinstance(name, str):
-        from olmo_green.model.build import model_config
-
-        return model_config(name)
+        return load_model_config(name)
     raise InputFileError(f"{config_file} has no resolved_model section; pass --model PRESET_OR_YAML")
 
 
