@@ -53,7 +53,8 @@ def config_profile(run_dir: str | Path) -> HardwareProfile | None:
     return _config_profile(Path(run_dir))
 
 
-def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
+def options_profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
+    """The hardware profile: --hardware over the run's recorded one (traces have no run folder)."""
     if not options.hardware:
         return _config_profile(run_dir) if run_dir is not None else None
     given = load_profile(options.hardware)
@@ -260,7 +261,7 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
         raise InputFileError(f"{run_dir}: not a run directory (no config.yaml, steps.csv or telemetry/); "
                              "pass a folder written by `olmo-green train`, or --trace FILE")
     options = CarbonOptions(**carbon_options)
-    profile = _profile(options, run_dir)
+    profile = options_profile(options, run_dir)
     factors = resolve_factors(options, profile)  # a bad option fails before any file is read
     energy = run_energy(run_dir) if energy is None else energy  # the dashboard passes what it read
     if not energy.devices:
