@@ -1,6 +1,6 @@
 """Reading and checking a trace CSV from elsewhere (a cluster's own power logs).
 
-Columns are the run record's sample columns (runrecord.SAMPLE_COLUMNS); only
+Columns are the run record's sample columns (record.SAMPLE_COLUMNS); only
 `time_s`, `device` and one of `power_w` / `energy_j` are required. Every
 problem is reported as one line naming the file, the line and the fix, before
 anything is computed, so a bad trace never gives a half-right report.
