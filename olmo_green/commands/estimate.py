@@ -24,9 +24,9 @@ def command(model_name: str, tokens: float, hardware: tuple[str, ...], mfu: floa
             output: str | None) -> None:
     """Estimate (model, not measure) the energy and emissions of a training run."""
     from olmo_green.carbon import CarbonOptions
+    from olmo_green.outputs import write_output
     from olmo_green.reports.estimate import estimate
     from olmo_green.reports.estimate_format import render_estimates
-    from olmo_green.outputs import write_output
 
     carbon = CarbonOptions(pue=pue, intensity_kg_per_kwh=intensity, country=country, wue=wue)
     estimates = [estimate(model_name, tokens, h, mfu=mfu, carbon=carbon) for h in hardware]

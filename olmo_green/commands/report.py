@@ -71,8 +71,8 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
         raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace "
                           f"{trace[0]}); "
                           "report the trace on its own")
-    from olmo_green.reports.formats import render
     from olmo_green.outputs import write_output
+    from olmo_green.reports.formats import render
     from olmo_green.traces.formats import TraceOptions
 
     options = TraceOptions(tz=trace_tz, devices=trace_devices, node=trace_node)
