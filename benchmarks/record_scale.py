@@ -1,6 +1,6 @@
 """Record scale: `olmo-green report` and `dashboard` on cluster-sized run records (issue 10).
 
-Synthetic records are written in the documented run-record format (runrecord.py:
+Synthetic records are written in the documented run-record format (olmo_green/record/:
 config.yaml, steps.csv, telemetry/<node>.<seq>.parquet chunks of samples), then
 read by the real CLI in a fresh process each time (wall time and peak RSS).
 

@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from olmo_green.units import J_PER_MWH, S_PER_HOUR
+
 T0 = 1_722_038_400.0  # 2024-07-27 UTC
 DAY_S = 86_400.0
 GB = 1 << 30
@@ -78,7 +80,7 @@ CASES = {
     "huge": [Case("2,048 GPUs x 11 d x 60 s", 2048, 11, 60.0)],
     "linear": [Case(f"2,048 GPUs x {d:g} d x 60 s", 2048, d, 60.0) for d in (2.75, 5.5)],
     # OLMo 2 Table 19: 7B on Jupiter (524 k rows) and 13B on Augusta (514 devices x 1,000 h at 30 min)
-    "table19": [Case("7B Jupiter: 1,024 GPUs x 512 h at 1 h", 1024, 512 / 24, 3600.0),
+    "table19": [Case("7B Jupiter: 1,024 GPUs x 512 h at 1 h", 1024, 512 / 24, S_PER_HOUR),
                 Case("13B Augusta: 514 GPUs x 1,000 h at 30 min", 514, 1000 / 24, 1800.0)],
 }
 
@@ -143,7 +145,7 @@ def run_case(case: Case, scale: float, tmp: Path, duckdb_path: str | None) -> di
     olmo = str(Path(sys.executable).with_name("olmo-green"))
     report_s, report_peak, out = run_peak([olmo, "report", "--trace", str(path), "--intensity", "0.5",
                                            "--format", "json"])
-    got_j = json.loads(out)["runs"][0]["gpu_energy_mwh"] * 3.6e9
+    got_j = json.loads(out)["runs"][0]["gpu_energy_mwh"] * J_PER_MWH
     path.unlink()
     return {"case": case.name, "rows": rows, "mb": size / 1e6, "read_s": read_s, "read_gb": read_peak / GB,
             "stream_s": stream_s, "stream_gb": stream_peak / GB,

@@ -24,6 +24,7 @@ from olmo_green.dashboards.panels import (
 from olmo_green.dashboards.power import device_power_panel, node_power_panel
 from olmo_green.dashboards.rundata import RunData, load_run
 from olmo_green.fileio import write_atomic
+from olmo_green.outputs import write_output
 
 DASHBOARD_FILE = "dashboard.html"
 STYLE = """
@@ -141,7 +142,7 @@ def build_dashboard(run_dirs: list[str | Path], output: str | Path | None = None
         _make_folder(path.parent)
     # Atomic and 0644: a failed write leaves the previous page, never a truncated one.
     if output is not None:
-        return write_atomic(path, page, what="-o", follow=True)
+        return write_output(path, page)
     return write_atomic(path, page, what="run directory")
 
 

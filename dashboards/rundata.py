@@ -151,19 +151,14 @@ def device_buckets(run: RunData) -> list[tuple[str, pd.DataFrame, float]]:
 def device_series(run: RunData) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(label, time_s, power_w) per device of the detail nodes, node-level meters excluded."""
     series = []
-    for node in run.detail.nodes:
-        buckets = node.device_buckets
-        if buckets is None or not len(buckets):
-            continue
-        buckets = buckets[buckets["domain"].astype(str) != "node"]
-        for (device, domain), rows in buckets.groupby(["device", "domain"], sort=True, observed=True):
-            covered = rows["covered_s"].to_numpy(float)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                mean = np.where(covered > 0, rows["energy_j"].to_numpy(float) / covered, np.nan)
-            low = np.where(np.isfinite(rows["min_w"].to_numpy(float)), rows["min_w"].to_numpy(float), mean)
-            high = np.where(np.isfinite(rows["max_w"].to_numpy(float)), rows["max_w"].to_numpy(float), mean)
-            time_s, power_w = bucket_series(rows["bucket"].to_numpy(np.int64), low, high, node.bucket_s)
-            series.append((f"{node.node}/{device} ({domain})", time_s, power_w))
+    for label, rows, bucket_s in device_buckets(run):
+        covered = rows["covered_s"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(covered > 0, rows["energy_j"].to_numpy(float) / covered, np.nan)
+        low = np.where(np.isfinite(rows["min_w"].to_numpy(float)), rows["min_w"].to_numpy(float), mean)
+        high = np.where(np.isfinite(rows["max_w"].to_numpy(float)), rows["max_w"].to_numpy(float), mean)
+        time_s, power_w = bucket_series(rows["bucket"].to_numpy(np.int64), low, high, bucket_s)
+        series.append((label, time_s, power_w))
     return series
 
 

@@ -22,9 +22,7 @@ import torch
 
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.fileio import replacing
-
-INPUT_IDS = "input_ids.npy"
-LABEL_MASK = "label_mask.npy"
+from olmo_green.model.manifest import INPUT_IDS, LABEL_MASK, check_prepared
 
 
 def token_dtype(vocab_size: int) -> np.dtype:
@@ -52,8 +50,6 @@ def check_token_ids(paths: list[Path], dtype: np.dtype, vocab_size: int) -> None
 
     Reads each file once, in blocks, before training; a few seconds per 10 GB from the page cache.
     """
-    from olmo_green.model.manifest import check_prepared
-
     dtype = np.dtype(dtype)
     for path in paths:
         _refuse_npy_header(path)

@@ -24,7 +24,10 @@ from typing import Any
 import numpy as np
 
 from olmo_green.errors import InputFileError
-from olmo_green.model.data import INPUT_IDS, LABEL_MASK
+
+# The prepared data's file names (prepare-data writes them; model/data.py reads them).
+INPUT_IDS = "input_ids.npy"
+LABEL_MASK = "label_mask.npy"
 
 MANIFEST = "manifest.json"
 FORMAT = "olmo-green-memmap"

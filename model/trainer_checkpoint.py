@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 
+from olmo_green import record as rr
 from olmo_green.errors import InputFileError
 from olmo_green.model.checkpoint import (
     LATEST,
@@ -32,13 +32,12 @@ from olmo_green.model.checkpoint import (
     complete_checkpoints,
     latest_checkpoint,
 )
-from olmo_green.model.config import OLMoConfig
+from olmo_green.model.config import OLMoConfig, load_model_config
 from olmo_green.model.interop_common import make_config
 
 SHARDED = "sharded"
 DCP_METADATA = ".metadata"  # written last by DCP: without it the save did not finish
 CHECKPOINTS = "checkpoints"
-RUN_CONFIG = "config.yaml"
 MODEL_PREFIX = "model."  # DCP flattens {"model": {name: tensor}} to "model.<name>"
 
 
@@ -99,28 +98,18 @@ def read_trainer_checkpoint(found: TrainerCheckpoint, model: str | None = None
 
 def _config(found: TrainerCheckpoint, model: str | None) -> OLMoConfig:
     if model is not None:
-        from olmo_green.model.build import model_config
-
-        return model_config(model)
-    config_file = found.run_dir / RUN_CONFIG if found.run_dir is not None else None
-    if config_file is None or not config_file.is_file():
-        where = config_file or f"{found.path}/../../{RUN_CONFIG}"
+        return load_model_config(model)
+    # the run's config.yaml is read by the record's one reader (one-line errors naming the file)
+    run = rr.RunConfig.load(found.run_dir) if found.run_dir is not None else None
+    config_file = found.run_dir / rr.CONFIG_FILE if found.run_dir is not None else None
+    if run is None:
+        where = config_file or f"{found.path}/../../{rr.CONFIG_FILE}"
         raise InputFileError(f"{found.path}: no run configuration at {where} to tell the model; "
                              "pass --model PRESET_OR_YAML (the model it was trained as)")
-    try:
-        document = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, yaml.YAMLError) as e:
-        raise InputFileError(f"cannot read {config_file}: {str(e).splitlines()[0]}") from e
-    if not isinstance(document, dict):
-        raise InputFileError(f"{config_file} holds a {type(document).__name__}, not a run configuration")
-    resolved = document.get("resolved_model")
-    if isinstance(resolved, dict):
-        return make_config(resolved, f"{config_file} resolved_model")
-    name = (document.get("model") or {}).get("name") if isinstance(document.get("model"), dict) else None
-    if isinstance(name, str):
-        from olmo_green.model.build import model_config
-
-        return model_config(name)
+    if isinstance(run.resolved_model, dict):
+        return make_config(run.resolved_model, f"{config_file} resolved_model")
+    if run.has("model.name"):
+        return load_model_config(run.train.model.name)
     raise InputFileError(f"{config_file} has no resolved_model section; pass --model PRESET_OR_YAML")
 
 

@@ -28,13 +28,10 @@ def write_atomic(path: str | Path, text: str | bytes, what: str = "-o", follow: 
     A target the user named (`follow`, for -o) is followed as a shell redirection would: through
     a symlink to the file it names, and into a stream or device (/dev/stdout, a FIFO) directly,
     since those cannot be replaced. A file of a run directory is never followed: a symlink
-    planted there is replaced, not written through.
+    planted there is replaced, not written through. A user's -o goes through
+    olmo_green/outputs.py `write_output`, which first refuses a target in a run's record.
     """
     path = Path(path)
-    if follow:  # a target the user named: never one of a run's record files
-        from olmo_green.outputs import refuse_record_target
-
-        refuse_record_target(path, what)
     if follow and path.exists() and not path.is_dir():
         if not stat.S_ISREG(path.stat().st_mode):
             return _write_stream(path, text, what)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from olmo_green import record as rr
 from olmo_green.errors import ConfigError
+from olmo_green.fileio import write_atomic
 
 # Names in RUN/ that are the record, or the machinery that writes it; a folder covers its content.
 RECORD_PATTERNS = (rr.CONFIG_FILE, "steps.*", rr.EVENTS_FILE, rr.TELEMETRY_DIR, rr.CHECKPOINTS_DIR,
@@ -32,6 +33,12 @@ def refuse_record_target(path: str | Path, what: str = "-o") -> None:
             raise ConfigError(f"{what} {path}{shown} is part of the run record in {run_dir} "
                               f"({first}); outputs never replace the record: choose another file, "
                               "e.g. RUN/report.md or a path outside RUN")
+
+
+def write_output(path: str | Path, text: str | bytes, what: str = "-o") -> Path:
+    """Write a target the user named (-o): refused inside a run's record, else followed as `>` would."""
+    refuse_record_target(path, what)
+    return write_atomic(path, text, what, follow=True)
 
 
 def _holds_run(folder: Path) -> bool:

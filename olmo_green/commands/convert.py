@@ -92,10 +92,10 @@ def _card(direction: str, run_dirs: tuple[str, ...], dst: Path, checkpoint=None,
 
 
 def _has_record(run_dir: Path) -> bool:
-    """Whether the run measured anything: telemetry chunks or step rows (runrecord's names)."""
-    from olmo_green import runrecord
+    """Whether the run measured anything: telemetry chunks or step rows (the record's names)."""
+    from olmo_green import record as rr
 
-    return (run_dir / runrecord.TELEMETRY_DIR).is_dir()
+    return (run_dir / rr.TELEMETRY_DIR).is_dir()
 
 
 def _save_whole(model, dst: Path, target_format: str, card: str | None = None) -> None:

@@ -24,14 +24,14 @@ def command(model_name: str, tokens: float, hardware: tuple[str, ...], mfu: floa
             output: str | None) -> None:
     """Estimate (model, not measure) the energy and emissions of a training run."""
     from olmo_green.carbon import CarbonOptions
+    from olmo_green.outputs import write_output
     from olmo_green.reports.estimate import estimate
     from olmo_green.reports.estimate_format import render_estimates
-    from olmo_green.reports.output import write_atomic
 
     carbon = CarbonOptions(pue=pue, intensity_kg_per_kwh=intensity, country=country, wue=wue)
     estimates = [estimate(model_name, tokens, h, mfu=mfu, carbon=carbon) for h in hardware]
     text = render_estimates(estimates, fmt)
     if output and output != "-":  # `-o -` is stdout, as for most tools
-        write_atomic(output, text, follow=True)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)

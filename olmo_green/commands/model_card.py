@@ -26,7 +26,7 @@ def command(run_dirs: tuple[str, ...], output: str | None, model_name: str | Non
     Several runs (e.g. pre-training and mid-training stages) add up in the front matter and
     get one table row each. The figures are those of `olmo-green report` (same options).
     """
-    from olmo_green.reports.output import write_atomic
+    from olmo_green.outputs import write_output
 
     options = {"hardware": hardware, "pue": pue, "intensity_kg_per_kwh": intensity, "country": country,
                "intensity_series": intensity_series}
@@ -35,7 +35,7 @@ def command(run_dirs: tuple[str, ...], output: str | None, model_name: str | Non
     else:
         text = card_text(run_dirs, model_name, **options)
     if output and output != "-":
-        write_atomic(output, text, follow=True)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 

@@ -71,8 +71,8 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
         raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace "
                           f"{trace[0]}); "
                           "report the trace on its own")
+    from olmo_green.outputs import write_output
     from olmo_green.reports.formats import render
-    from olmo_green.reports.output import write_atomic
     from olmo_green.traces.formats import TraceOptions
 
     options = TraceOptions(tz=trace_tz, devices=trace_devices, node=trace_node)
@@ -83,7 +83,7 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
     if sacct is not None:
         text = _with_sacct(text, accounts, fmt, _sacct_options(sacct, sacct_jobs, sacct_columns, hardware))
     if output and output != "-":  # `-o -` is stdout, as for most tools
-        write_atomic(output, text, follow=True)  # atomic, 0644; a directory or unwritable target is one line
+        write_output(output, text)  # atomic, 0644; a directory or unwritable target is one line
     else:
         click.echo(text, nl=False)
 

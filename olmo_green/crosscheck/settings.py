@@ -13,10 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from olmo_green import record as rr
+from olmo_green.record.summaries import stored_intervals_s
 from olmo_green.telemetry.integrate import GAP_FACTOR
 
 
@@ -27,14 +26,9 @@ def observed_interval_s(run_dir: str | Path) -> float | None:
     if not listing:
         return None
     node, paths = next(iter(listing.items()))
-    stored = rr.telemetry_dir(run_dir) / f"{node}.summary.parquet"
-    try:
-        column = pq.read_table(stored, columns=["median_dt_s"]).column(0).to_numpy()
-        column = column[np.isfinite(column) & (column > 0)]
-        if len(column):
-            return float(np.median(column))
-    except (OSError, KeyError, ValueError, pa.ArrowException):
-        pass  # none stored, or of the old format: read a chunk
+    stored = stored_intervals_s(run_dir, node)  # None: none stored, or of the old format: read a chunk
+    if stored is not None and len(stored):
+        return float(np.median(stored))
     for path in paths[:1]:
         try:
             samples, _ = rr.read_sample_chunk(path)

@@ -83,6 +83,17 @@ def summary_path(run_dir: str | Path, node: str, kind: str) -> Path:
     return telemetry_dir(run_dir) / f"{node}{KINDS[kind]}"
 
 
+def stored_intervals_s(run_dir: str | Path, node: str) -> np.ndarray | None:
+    """The median sample interval of each chunk summarised for `node` (positive, finite ones);
+    None where no summary is stored or it is of a format without the column."""
+    try:
+        column = pq.read_table(summary_path(run_dir, node, "devices"), columns=["median_dt_s"]).column(0)
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return None
+    values = column.to_numpy()
+    return values[np.isfinite(values) & (values > 0)]
+
+
 @dataclass
 class NodeSummaries:
     """The stored summaries of one node: whole frames (identity columns included) and the

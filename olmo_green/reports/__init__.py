@@ -12,9 +12,10 @@ RunAccount.steps is a per-step table with cumulative energy and emissions.
 """
 
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount
-from olmo_green.reports.build import account_many, account_run, account_trace
+from olmo_green.reports.build import account_run
 from olmo_green.reports.formats import render
 from olmo_green.reports.jsonform import FIXED_KEYS, run_to_json, to_json_dict
+from olmo_green.reports.many import account_many, account_trace
 from olmo_green.reports.output import write_report_files
 
 __all__ = [

@@ -14,7 +14,6 @@ import pandas as pd
 from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
 from olmo_green.crosscheck import record as crosscheck
-from olmo_green.crosscheck.identity import distinct_runs
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.record import RunConfig
@@ -25,7 +24,6 @@ from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
 from olmo_green.reports.swings import power_swings
-from olmo_green.summaries.build import DEFAULT_BUCKET_S
 from olmo_green.telemetry.integrate import EnergyCurve
 from olmo_green.units import S_PER_HOUR
 
@@ -53,7 +51,8 @@ def config_profile(run_dir: str | Path) -> HardwareProfile | None:
     return _config_profile(Path(run_dir))
 
 
-def _profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
+def options_profile(options: CarbonOptions, run_dir: Path | None) -> HardwareProfile | None:
+    """The hardware profile: --hardware over the run's recorded one (traces have no run folder)."""
     if not options.hardware:
         return _config_profile(run_dir) if run_dir is not None else None
     given = load_profile(options.hardware)
@@ -260,7 +259,7 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
         raise InputFileError(f"{run_dir}: not a run directory (no config.yaml, steps.csv or telemetry/); "
                              "pass a folder written by `olmo-green train`, or --trace FILE")
     options = CarbonOptions(**carbon_options)
-    profile = _profile(options, run_dir)
+    profile = options_profile(options, run_dir)
     factors = resolve_factors(options, profile)  # a bad option fails before any file is read
     energy = run_energy(run_dir) if energy is None else energy  # the dashboard passes what it read
     if not energy.devices:
@@ -271,32 +270,3 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
                              wue=options.wue, tags=run_tags(run_dir))
     account.mfu = run_mfu(run_dir, profile, account, clean_steps(steps))
     return account
-
-
-def account_trace(path: str | Path | Sequence[str | Path], bucket_s: float = DEFAULT_BUCKET_S,
-                  trace_format: str = "auto", trace_options=None, **carbon_options) -> RunAccount:
-    """The account of a power log, or of several (one file per node), in any format traces.formats
-    reads (same options as account_run; the profile comes from `hardware`). Streamed: memory
-    grows with devices and buckets, never with rows (traces/read.py).
-
-    `bucket_s`: the width of the power buckets (a divisor of an hour); a sparse trace spanning
-    years is held in wider buckets, at the price of seeing no swing within 10 s."""
-    from olmo_green.traces.report import account_traces
-
-    paths = [path] if isinstance(path, (str, Path)) else list(path)
-    return account_traces(paths, trace_format, trace_options, bucket_s, **carbon_options)
-
-
-def account_many(run_dirs: Sequence[str | Path], trace: str | Sequence[str] | None = None,
-                 trace_format: str = "auto", trace_options=None, **carbon_options) -> list[RunAccount]:
-    """Accounts of several runs (and a trace, of one or more files), side by side, in the order given."""
-    if not run_dirs and not trace:
-        raise ConfigError("give RUN_DIR ... or --trace FILE")
-    run_dirs, repeated = distinct_runs(run_dirs)  # a run named twice (or by a symlink) counts once
-    accounts = [account_run(d, **carbon_options) for d in run_dirs]
-    for line in repeated:
-        accounts[0].notes.append(f"Cross-check: {line}")
-    if trace:
-        accounts.append(account_trace(trace, trace_format=trace_format, trace_options=trace_options,
-                                      **carbon_options))
-    return accounts

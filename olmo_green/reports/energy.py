@@ -19,7 +19,6 @@ import pandas as pd
 from olmo_green import record as rr
 from olmo_green.crosscheck.duplicates import SeenChunks
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings
-from olmo_green.summaries.build import DEFAULT_BUCKET_S
 from olmo_green.telemetry.integrate import EnergyCurve
 
 GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
@@ -138,12 +137,3 @@ class _JobPower:
 # A trace may span years with a handful of samples (a model card's run rebuilt from its
 # total): its buckets are widened so that no device has more than this many.
 MAX_TRACE_BUCKETS = 200_000
-
-
-def trace_energy(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:
-    """Samples in memory integrated whole, as a trace is (traces/read.integrate_samples): per
-    device totals and per-bucket sums, never per-device buckets; a sparse trace spanning years
-    is held in wider buckets (MAX_TRACE_BUCKETS per node)."""
-    from olmo_green.traces.read import integrate_samples
-
-    return RunEnergy([]) if samples.empty else integrate_samples(samples, bucket_s)

@@ -15,6 +15,7 @@ from olmo_green.reports.account import RunAccount
 from olmo_green.reports.detail import run_detail_md
 from olmo_green.reports.groups import group_by, group_rows, group_to_json, groups_markdown, total
 from olmo_green.reports.jsonform import to_json_dict
+from olmo_green.reports.mdtable import markdown_row
 
 FORMATS = ("md", "csv", "json", "latex", "codecarbon")
 CARD_HEADER = ["Run", "GPU Type", "Power Consumption From GPUs (MWh)", "PUE",
@@ -61,15 +62,6 @@ def card_cells(account: RunAccount, water: bool = False) -> list[str]:
         shown = "n/a" if water_kl is None else f"{water_kl:.1f}" if water_kl >= 10 else _num(water_kl, 3)
         cells += [_num(_wue(account), 3), shown]
     return cells + [account.method]
-
-
-def markdown_cell(text: str) -> str:
-    """A table cell that stays one cell: a `|` in a run's name would split the row."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
-
-
-def markdown_row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(markdown_cell(c) for c in cells) + " |"
 
 
 def to_markdown(accounts: Sequence[RunAccount], by: str | None = None) -> str:

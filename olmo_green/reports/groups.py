@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from olmo_green.errors import ConfigError
 from olmo_green.reports.account import RunAccount
+from olmo_green.reports.mdtable import markdown_row
 
 UNTAGGED = "untagged"
 
@@ -104,8 +105,6 @@ def group_rows(accounts: Sequence[RunAccount], key: str) -> tuple[list[str], lis
 
 
 def groups_markdown(accounts: Sequence[RunAccount], key: str) -> list[str]:
-    from olmo_green.reports.formats import markdown_row  # formats imports this module
-
     header, rows = group_rows(accounts, key)
     # a tag value (or key) is the user's text: a `|` in it must not split the row (issue 24)
     lines = [f"## By {key}", "", markdown_row(header), "|" + "---|" * len(header)]

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 import yaml
 
 from olmo_green.reports.account import RunAccount
-from olmo_green.reports.formats import card_cells, card_header, markdown_row, shows_water
+from olmo_green.reports.formats import card_cells, card_header, shows_water
+from olmo_green.reports.mdtable import markdown_row
 from olmo_green.reports.runinfo import account_profile, hardware_used, location
 
 MEASURED_METHODS = ("counter", "power_integration")

@@ -1,6 +1,6 @@
 """Reading and checking a trace CSV from elsewhere (a cluster's own power logs).
 
-Columns are the run record's sample columns (runrecord.SAMPLE_COLUMNS); only
+Columns are the run record's sample columns (record.SAMPLE_COLUMNS); only
 `time_s`, `device` and one of `power_w` / `energy_j` are required. Every
 problem is reported as one line naming the file, the line and the fix, before
 anything is computed, so a bad trace never gives a half-right report.
@@ -35,6 +35,7 @@ import pandas as pd
 from olmo_green import checks
 from olmo_green.errors import InputFileError
 from olmo_green.record import DOMAINS, EVENT_REJECTED_SAMPLES, REQUIRED_SAMPLE_COLUMNS
+from olmo_green.traces.formats.common import CODECS, UNREADABLE
 
 TEXT_COLUMNS = ("node", "device", "domain", "source")
 # Source of samples whose file names none: not "replay", so each curve keeps its
@@ -50,9 +51,7 @@ def _fail(path: Path, line: int | None, what: str, fix: str) -> InputFileError:
     return InputFileError(f"{where}: {what}; {fix}")
 
 
-# First bytes of compressed files: those Arrow can read, and those it cannot.
-CODECS = {b"\x1f\x8b": "gzip", b"BZh": "bz2", b"\x28\xb5\x2f\xfd": "zstd"}
-UNREADABLE = {b"PK\x03\x04": "a zip archive", b"\xfd7zXZ\x00": "xz-compressed"}
+# First bytes of compressed files (those Arrow can read, those it cannot): traces/formats/common.py.
 
 
 def require_trace_file(path: str | Path) -> None:

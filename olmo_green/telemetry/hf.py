@@ -18,7 +18,7 @@ Each `train()` call is measured as its own attempt of the record (steps.csv's
 `attempt` column): `on_train_begin` opens a new meter (and closes one a previous call
 left open), as a resumed run does. A second train() restarting at step 0 therefore
 reads like a resume from step 0: its energy adds up, its steps' tokens replace the
-earlier attempt's (runrecord.superseded_steps).
+earlier attempt's (record.superseded_steps).
 """
 
 from __future__ import annotations

@@ -123,7 +123,7 @@ def _single_sample_where(files: list, device: str, node: str) -> str | None:
 def integrate_samples(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S) -> RunEnergy:
     """Samples already in memory (the sample columns; node, domain, source and energy_j may be
     missing) integrated as a trace is, whole: the reference the run record's summaries are
-    checked against (reports/energy.trace_energy)."""
+    checked against (traces/samples.trace_energy)."""
     defaults = {"node": "", "domain": "gpu", "source": "trace", "energy_j": np.nan, "power_w": np.nan}
     frame = samples.assign(**{k: v for k, v in defaults.items() if k not in samples})
     frame = frame.assign(**{k: frame[k].astype("string").fillna(v) for k, v in defaults.items()

@@ -25,13 +25,13 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
                    **carbon_options) -> RunAccount:
     """The account of one or more power logs (one file per node)."""
     from olmo_green.record import EVENT_REJECTED_SAMPLES
-    from olmo_green.reports.build import CarbonOptions, _profile, account_energy, resolve_factors
+    from olmo_green.reports.build import CarbonOptions, account_energy, options_profile, resolve_factors
     from olmo_green.traces.formats.common import require_file
 
     for path in paths:  # a missing file is named before any option is resolved
         require_file(Path(path))
     options_ = CarbonOptions(**carbon_options)
-    profile = _profile(options_, None)
+    profile = options_profile(options_, None)
     factors = resolve_factors(options_, profile)  # a bad option fails before a large file is read
     paths = [Path(p) for p in paths]
     read = read_traces(paths, fmt, options, profile, bucket_s, progress)

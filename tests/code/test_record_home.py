@@ -106,5 +106,6 @@ def test_grep_finds_record_yaml_parsed_only_in_record(word):
                            cwd=ROOT, capture_output=True, text=True, check=False).stdout.splitlines()
     files = {line.split(":", 1)[0] for line in lines if "olmo_green/record/" not in line}
     not_record = {"olmo_green/config.py", "olmo_green/hardware/profiles.py", "olmo_green/reports/estimate.py",
-                  "model/build.py", "model/config.py", "model/recipes.py", "model/native_format.py"}
+                  "model/build.py", "model/config.py", "model/recipes.py", "model/native_format.py",
+                  "olmo_green/reports/modelcard_merge.py"}  # a README's front matter (issue 25)
     assert files <= not_record, files - not_record

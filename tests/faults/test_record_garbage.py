@@ -1,7 +1,7 @@
 """Garbage in steps.csv and events.jsonl: dropped (or skipped) and counted, never a traceback.
 
 The report and the dashboard read steps through the same two functions
-(runrecord.read_steps, reports/steps.usable_steps), so they leave out and count
+(record.read_steps, reports/steps.usable_steps), so they leave out and count
 the same rows; the count is said by reports/steps.steps_notes.
 """
 

@@ -4,7 +4,7 @@ has the loss and learning rate Trainer logged for that step, and each train() is
 import pytest
 import torch
 
-from olmo_green import runrecord as rr
+from olmo_green import record as rr
 from olmo_green.telemetry import hf_energy_callback
 
 transformers = pytest.importorskip("transformers")  # the [test] extra installs it

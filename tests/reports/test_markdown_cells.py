@@ -1,7 +1,8 @@
 """A run whose name holds a `|` (or a newline) stays one row of the Markdown table."""
 
 from olmo_green.reports import account_run
-from olmo_green.reports.formats import markdown_cell, to_markdown
+from olmo_green.reports.formats import to_markdown
+from olmo_green.reports.mdtable import markdown_cell
 from tests.reports.traces import write_run
 
 

@@ -88,7 +88,7 @@ def test_run_report_carries_power_swings_with_the_fixed_keys(tmp_path):
 
 
 def test_job_power_sums_the_nodes_bucket_by_bucket():
-    from olmo_green.reports.energy import trace_energy
+    from olmo_green.traces.samples import trace_energy
 
     time_s = T0 + np.arange(0.0, 41.0, 1.0)
     samples = pd.concat([pd.DataFrame({"time_s": time_s, "node": node, "device": "0", "domain": "gpu",

@@ -15,7 +15,8 @@ from olmo_green import record as rr
 from olmo_green.cli import cli
 from olmo_green.record.summaries import summary_path
 from olmo_green.reports import account_run
-from olmo_green.reports.energy import run_energy, trace_energy
+from olmo_green.reports.energy import run_energy
+from olmo_green.traces.samples import trace_energy
 
 T0_S = 1.7e9
 

@@ -31,8 +31,9 @@ import pandas as pd
 
 from olmo_green import checks
 from olmo_green.traces.formats.common import fail, split_rows
+from olmo_green.units import S_PER_HOUR
 
-JUMP_S = 3600.0  # "timestamps that jump by hours": a node down, a log resumed the next day
+JUMP_S = S_PER_HOUR  # "timestamps that jump by hours": a node down, a log resumed the next day
 MIN_ACCELERATOR_W = 1.0  # as reports/trace.py: no powered accelerator reads less at its highest
 STOPPED_S = 60.0  # a device silent this long before the log's end has disappeared
 
