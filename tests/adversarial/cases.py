@@ -280,8 +280,17 @@ def _trace_ok(c: Ctx) -> bool:
 
 
 def _trace_argv(name: str, form: str):
-    return lambda c: ["report", "--trace", c.tmp / name, "--trace-format", form, "--intensity", "0.3",
-                      "--format", "json"]
+    return lambda c: [
+        "report",
+        "--trace",
+        c.tmp / name,
+        "--trace-format",
+        form,
+        "--intensity",
+        "0.3",
+        "--format",
+        "json",
+    ]
 
 
 def trace_cases() -> list[Case]:

@@ -50,29 +50,42 @@ class Case:
     xfail: str | None = None
 
 
-def make_record(root: Path) -> Path:
-    """A real 4-step simulated LUMI run, trained once through the CLI."""
-    run = root / "record"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "olmo_green.cli",
-            "train",
-            "--hardware",
-            "lumi",
-            "--simulate",
-            "--max-steps",
-            "4",
-            "--run-dir",
-            str(run),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=HANG_S,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return run
+SIMULATOR_REJECTS: list[str] = []  # simulated records that failed their own --verify (a finding)
+
+
+def make_record(root: Path, tries: int = 3) -> Path:
+    """A real 4-step simulated LUMI run, trained once through the CLI, that passes its own --verify.
+
+    Under load a simulated record's counter and integrated power sometimes disagree beyond the
+    stated error (a simulator finding, listed in SIMULATOR_REJECTS and printed by tally.py); the
+    cases here need a record whose counter is the truth, so such a record is trained again.
+    """
+    for attempt in range(tries):
+        run = root / f"record{attempt}"
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "olmo_green.cli",
+                "train",
+                "--hardware",
+                "lumi",
+                "--simulate",
+                "--max-steps",
+                "4",
+                "--run-dir",
+                str(run),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=HANG_S,
+        )
+        assert proc.returncode == 0, proc.stderr
+        verdict = CliRunner().invoke(cli, ["report", str(run), "--verify"])
+        if verdict.exit_code == 0:
+            return run
+        SIMULATOR_REJECTS.append(verdict.stdout.strip().splitlines()[0])
+    raise AssertionError(f"{tries} simulated records failed their own --verify: {SIMULATOR_REJECTS}")
 
 
 def gpu_j_from_chunks(run: Path) -> float:

@@ -6,7 +6,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from tests.adversarial.harness import CLASSES, make_record, run_case
+from tests.adversarial.harness import CLASSES, SIMULATOR_REJECTS, make_record, run_case
 from tests.adversarial.table import CASES
 
 
@@ -22,6 +22,8 @@ def main() -> None:
             counts[verdict] += 1
             if verbose or verdict != "OK":
                 print(f"{verdict:9} {case.id}{'  (xfail: ' + case.xfail + ')' if case.xfail else ''}: {said}")
+    for reject in SIMULATOR_REJECTS:
+        print(f"finding: a simulated record failed its own --verify and was trained again: {reject}")
     print(
         f"{len(CASES)} cases in {time.time() - start:.0f} s: "
         + " / ".join(f"{k} {counts[k]}" for k in CLASSES)
