@@ -1,9 +1,9 @@
 """The hostile pass (issue 24, item 6): every case must be OK. Run `python -m tests.adversarial.tally` for
 the counts per class."""
 
-import pytest
-
 import warnings
+
+import pytest
 
 from tests.adversarial.harness import SIMULATOR_REJECTS, make_record, run_case
 from tests.adversarial.table import CASES
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def record(tmp_path_factory):
     run = make_record(tmp_path_factory.mktemp("adversarial"))
     for reject in SIMULATOR_REJECTS:  # a finding of its own, kept visible (see harness.make_record)
-        warnings.warn(f"a simulated record failed its own --verify and was trained again: {reject}", stacklevel=1)
+        warnings.warn(f"simulated record failed its own --verify, trained again: {reject}", stacklevel=1)
     return run
 
 
