@@ -160,6 +160,10 @@ class OLMoConfig:
         return cls(**PRESETS[name])
 
 
+# A bound far above the largest published models (~2e12 parameters), below any typo's size.
+MAX_PARAMS = 1e15
+
+
 def load_model_config(name_or_path: str) -> OLMoConfig:
     """A preset by name, or an OLMoConfig from a model YAML file: the one loader (train and
     estimate). The file holds OLMoConfig fields, at the top or under `model:` (a training
@@ -179,10 +183,17 @@ def load_model_config(name_or_path: str) -> OLMoConfig:
     data = data.get("model", data) if isinstance(data, dict) else data
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a model file is a mapping of OLMoConfig fields")
-    config = OLMoConfig.from_dict(data)
+    try:
+        config = OLMoConfig.from_dict(data)
+    except ConfigError as e:  # name the file: the message alone says which keys, not where
+        raise ConfigError(f"{path}: {e}") from e
     from olmo_green import checks  # the one rule for numbers
 
     checks.check_model_numbers(config, origin=str(path))
+    params = config.num_params()
+    if params > MAX_PARAMS:  # a typo (d_model: 1e30) would otherwise estimate 1e70 FLOPs at exit 0
+        raise ConfigError(f"{path}: {params:.3g} parameters is beyond any model ({MAX_PARAMS:.0e} at most); "
+                          "check d_model, n_layers, mlp_hidden_size and vocab_size")
     return config
 
 

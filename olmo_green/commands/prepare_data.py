@@ -30,6 +30,8 @@ def command(inputs: tuple[str, ...], out: str, tokenizer: str | None) -> None:
         if not path.is_file():
             raise InputFileError(f"input file {path} does not exist; pass text or JSONL files (or none, "
                                  "for the built-in corpus)")
+        if path.stat().st_size == 0:  # else it becomes one EOS token: a corpus with no text
+            raise InputFileError(f"input file {path} is empty; pass files that hold text")
     from olmo_green.outputs import refuse_record_target
 
     refuse_record_target(Path(out) / "input_ids.npy", "--out")  # never into a run's record

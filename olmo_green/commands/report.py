@@ -60,6 +60,9 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
     from olmo_green.errors import ConfigError
     from olmo_green.reports import account_many
 
+    if sacct is None and (sacct_jobs or sacct_columns):  # silently ignored, they'd hide a missing check
+        raise ConfigError(f"{'--sacct-job' if sacct_jobs else '--sacct-columns'} goes with --sacct: "
+                          "add --sacct (SLURM's sacct) or --sacct FILE")
     if verify or nodes:
         _verify(run_dirs, trace, nodes)
         return

@@ -87,6 +87,8 @@ def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
     for path in rr.node_chunk_paths(run_dir, node) if paths is None else paths:
         chunk = _identify(path, settings)
         if chunk is None:
+            if path.is_symlink():  # a link to a missing file: unreadable, not converted meanwhile
+                unreadable.append(f"{path.name}: a link to a missing file")
             continue  # gone since the listing: converted to Parquet meanwhile, listed again below
         if not stored.has(chunk):
             summary = _build(path, settings, node, unreadable)
@@ -96,7 +98,9 @@ def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
             built += 1
         order[chunk.name] = len(order)
     stored.keep_only(set(order))
-    if save and stored.changed:
+    # A chunk that cannot be read now keeps its stored summary on disk: it may be the only copy left
+    # of that chunk's figures (a report must never destroy part of a record).
+    if save and stored.changed and not unreadable:
         save_node(run_dir, node, stored)  # False on a read-only record: the summaries stay in memory
     devices = stored.frame("devices")
     devices = devices.assign(order=devices["chunk"].map(order).astype("int64"))
