@@ -66,6 +66,13 @@ class SimulatedSource(Source):
             self._phase = phase
 
     def _read(self, time_s: float) -> list[Reading]:
+        # Two threads read (the sampler, and the meter at step boundaries), each stamping its time
+        # before taking the lock: the later stamp can arrive first. A modelled counter must not run
+        # backwards, so a late-arriving stamp is read just after the previous one (microseconds).
+        if self._last_s is not None and time_s < self._last_s:
+            time_s = self._last_s  # a phase change already moved the counter past this stamp
+        if self._read_at is not None and time_s <= self._read_at[0]:
+            time_s = self._read_at[0] + 1e-6
         self._advance(time_s)
         power_w = self._mean_power_w(time_s)
         per = self.profile.devices_per_package
