@@ -82,7 +82,8 @@ def test_progress_bar_shows_live_power_energy_and_emissions(tmp_path):
     data = byte_data(tmp_path / "data")
     args = ["train", "--data", str(data), "--run-dir", str(tmp_path / "run"), "--max-steps", "2",
             "--hardware", "mosaicml-a100", "--simulate", *SMALL, "--set", "progress=true"]
-    result = CliRunner().invoke(cli, args)
+    # A wide terminal: at rich's default 80 columns a longer tok/s figure cut the line's end
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert " W " in result.output and "kWh" in result.output and "kg CO2e (location" in result.output
 

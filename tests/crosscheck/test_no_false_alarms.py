@@ -87,5 +87,7 @@ def test_a_train_simulate_run_verifies_and_its_power_matches_its_counter(tmp_pat
         power_j = float(np.sum(np.diff(time_s) * (power_w[1:] + power_w[:-1]) / 2))
         counter_j = float(rows["energy_j"].max() - rows["energy_j"].min())
         allowed = allowed_difference_j(np.array([counter_j]), np.array([time_s[-1] - time_s[0]]),
-                                       float(power_w.max()), float(np.median(np.diff(time_s))))
-        assert abs(power_j - counter_j) <= allowed[0]
+                                       float(power_w.max()), float(np.max(np.diff(time_s))))
+        # plus the trapezoid's own error on averaged power, as crosscheck/counter.py allows it
+        trapezoid_error_j = float(np.sum(np.abs(np.diff(power_w)) / 2 * np.diff(time_s)))
+        assert abs(power_j - counter_j) <= allowed[0] + trapezoid_error_j
