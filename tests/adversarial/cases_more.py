@@ -6,10 +6,18 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
-from tests.adversarial.harness import HANG_S, Case, Ctx, close, gpu_j_from_chunks, report_json
+from tests.adversarial.harness import (
+    HANG_S,
+    Case,
+    Ctx,
+    close,
+    gpu_j_from_chunks,
+    refusal,
+    report_json,
+    train_argv,
+)
 
 
 def _one_run(c: Ctx) -> bool:
@@ -23,92 +31,61 @@ def _link(c: Ctx) -> None:
     (c.tmp / "alias").symlink_to(c.run)
 
 
-def path_cases() -> list[Case]:
-    cases = []
-    for cmd in ("report", "dashboard", "model-card"):
+def _o_cases(cmd: str) -> list[Case]:
+    """`cmd RUN -o PLACE` where PLACE is a file of the record, or a path that cannot be written."""
+    cases = [
+        refusal(
+            f"{cmd}-o-into-{target.replace('/', '-')}",
+            lambda c, t=target: [cmd, c.run, "-o", c.run / t],
+            (target.split("/")[-1], "record"),
+        )
         for target in (
             "steps.csv",
             "config.yaml",
             "telemetry/vm.000000.parquet",
             "telemetry/vm.summary.parquet",
             "events.jsonl",
-        ):
-            cases.append(
-                Case(
-                    f"{cmd}-o-into-{target.replace('/', '-')}",
-                    lambda c, m=cmd, t=target: [m, c.run, "-o", c.run / t],
-                    None,
-                    None,
-                    (target.split("/")[-1], "record"),
-                )
-            )
-        cases.append(
-            Case(
-                f"{cmd}-o-through-symlink",
-                lambda c, m=cmd: [m, c.run, "-o", c.tmp / "alias" / "steps.csv"],
-                _link,
-                None,
-                ("steps.csv", "record"),
-            )
         )
-        cases.append(
-            Case(
-                f"{cmd}-o-dotdot",
-                lambda c, m=cmd: [m, c.run, "-o", c.run / "telemetry" / ".." / "steps.csv"],
-                None,
-                None,
-                ("steps.csv", "record"),
-            )
+    ]
+    through = {
+        "through-symlink": (lambda c: c.tmp / "alias" / "steps.csv", _link),
+        "dotdot": (lambda c: c.run / "telemetry" / ".." / "steps.csv", None),
+    }
+    cases += [
+        refusal(f"{cmd}-o-{k}", lambda c, p=place: [cmd, c.run, "-o", p(c)], ("steps.csv", "record"), setup)
+        for k, (place, setup) in through.items()
+    ]
+    # a missing parent folder: made (the file is then written and readable) or refused by name
+    cases.append(
+        Case(
+            f"{cmd}-o-missing-folder",
+            lambda c: [cmd, c.run, "-o", c.tmp / "no" / "where.x"],
+            None,
+            lambda c: (c.tmp / "no" / "where.x").stat().st_size > 0,
+            ("no/where", "where.x"),
         )
-        # a missing parent folder: made (the file is then written and readable) or refused by name
-        cases.append(
-            Case(
-                f"{cmd}-o-missing-folder",
-                lambda c, m=cmd: [m, c.run, "-o", c.tmp / "no" / "where.x"],
-                None,
-                lambda c: (c.tmp / "no" / "where.x").stat().st_size > 0,
-                ("no/where", "where.x"),
-            )
-        )
-        cases.append(
-            Case(
-                f"{cmd}-o-is-directory",
-                lambda c, m=cmd: [m, c.run, "-o", c.tmp],
-                None,
-                None,
-                (str(c) for c in ("director", "-o")),
-            )
-        )
-        cases.append(
-            Case(
-                f"{cmd}-run-missing",
-                lambda c, m=cmd: [m, c.tmp / "ghost"],
-                None,
-                None,
-                ("ghost",),
-                record=False,
-            )
-        )
-        cases.append(
-            Case(
-                f"{cmd}-run-is-file",
-                lambda c, m=cmd: [m, c.tmp / "f.txt"],
-                lambda c: (c.tmp / "f.txt").write_text("hi"),
-                None,
-                ("f.txt",),
-                record=False,
-            )
-        )
-        cases.append(
-            Case(
-                f"{cmd}-run-empty-folder",
-                lambda c, m=cmd: [m, c.tmp / "empty"],
-                lambda c: (c.tmp / "empty").mkdir(),
-                None,
-                ("empty",),
-                record=False,
-            )
-        )
+    )
+    cases.append(refusal(f"{cmd}-o-is-directory", lambda c: [cmd, c.run, "-o", c.tmp], ("director", "-o")))
+    return cases
+
+
+def _run_cases(cmd: str) -> list[Case]:
+    """`cmd PLACE` where PLACE is not a run directory: missing, a file, an empty folder."""
+    places = {
+        "missing": ("ghost", None),
+        "is-file": ("f.txt", lambda c: (c.tmp / "f.txt").write_text("hi")),
+        "empty-folder": ("empty", lambda c: (c.tmp / "empty").mkdir()),
+    }
+    return [
+        refusal(f"{cmd}-run-{k}", lambda c, n=name: [cmd, c.tmp / n], (name,), setup, record=False)
+        for k, (name, setup) in places.items()
+    ]
+
+
+def path_cases() -> list[Case]:
+    cases = []
+    for cmd in ("report", "dashboard", "model-card"):
+        cases += _o_cases(cmd) + _run_cases(cmd)
     cases.append(
         Case(
             "report-same-run-twice",
@@ -146,11 +123,9 @@ def path_cases() -> list[Case]:
         )
     )
     cases.append(
-        Case(
+        refusal(
             "dashboard-nodes-nomatch",
             lambda c: ["dashboard", c.run, "--nodes", "zz*", "-o", c.tmp / "d.html"],
-            None,
-            None,
             ("zz*",),
         )
     )
@@ -221,67 +196,44 @@ def estimate_cases() -> list[Case]:
         "wue-nan": ["--tokens", "1e9", "--wue", "nan"],
     }
     cases = [
-        Case(f"estimate-{k}", lambda c, a=a: [*base, *a], None, None, (k.split("-")[0],), record=False)
+        refusal(f"estimate-{k}", lambda c, a=a: [*base, *a], (k.split("-")[0],), record=False)
         for k, a in bad.items()
     ]
-    cases.append(
-        Case(
-            "estimate-hardware-unknown",
-            lambda c: ["estimate", "--model", "olmo-1b", "--tokens", "1e9", "--hardware", "nope"],
-            None,
-            None,
-            ("nope",),
+    unknown = {"hardware": ("olmo-1b", "nope", "nope"), "model": ("olmo-99b", "h100", "olmo-99b")}
+    cases += [
+        refusal(
+            f"estimate-{k}-unknown",
+            lambda c, m=model, h=hardware: ["estimate", "--model", m, "--tokens", "1e9", "--hardware", h],
+            (needle,),
             record=False,
         )
-    )
-    cases.append(
-        Case(
-            "estimate-model-unknown",
-            lambda c: ["estimate", "--model", "olmo-99b", "--tokens", "1e9", "--hardware", "h100"],
-            None,
-            None,
-            ("olmo-99b",),
-            record=False,
-        )
-    )
+        for k, (model, hardware, needle) in unknown.items()
+    ]
     yamls = {
-        "python-object": "!!python/object/apply:os.system ['echo pwned']\n",
-        "syntax-error": "d_model: [1, 2\n",
-        "list": "- 1\n- 2\n",
-        "empty": "",
-        "incomplete": "d_model: 64\nn_layers: 2\nn_heads: 2\n",
-        "binary": "\x00\x01\x02\xff",
+        "python-object": _yaml("!!python/object/apply:os.system ['echo pwned']\n"),
+        "syntax-error": _yaml("d_model: [1, 2\n"),
+        "list": _yaml("- 1\n- 2\n"),
+        "empty": _yaml(""),
+        "incomplete": _yaml("d_model: 64\nn_layers: 2\nn_heads: 2\n"),
+        "binary": _yaml("\x00\x01\x02\xff"),
+        "string-layers": _tiny_yaml(n_layers="two"),
+        "negative-width": _tiny_yaml(d_model=-64),
+        "enormous-width": _tiny_yaml(d_model=10**30),
+        "float-heads": _tiny_yaml(n_heads=2.5),
+        "zero-layers": _tiny_yaml(n_layers=0),
+        "unknown-key": _tiny_yaml(n_layerz=2),
     }
-    for k, text in yamls.items():
-        cases.append(
-            Case(
-                f"estimate-yaml-{k}",
-                lambda c: ["estimate", "--model", c.tmp / "m.yaml", "--tokens", "1e9", "--hardware", "h100"],
-                _yaml(text),
-                None,
-                ("m.yaml",),
-                record=False,
-            )
+    rest = ["--tokens", "1e9", "--hardware", "h100"]
+    cases += [
+        refusal(
+            f"estimate-yaml-{k}",
+            lambda c: ["estimate", "--model", c.tmp / "m.yaml", *rest],
+            ("m.yaml",),
+            setup,
+            record=False,
         )
-    hostile = {
-        "string-layers": {"n_layers": "two"},
-        "negative-width": {"d_model": -64},
-        "enormous-width": {"d_model": 10**30},
-        "float-heads": {"n_heads": 2.5},
-        "zero-layers": {"n_layers": 0},
-        "unknown-key": {"n_layerz": 2},
-    }
-    for k, changes in hostile.items():
-        cases.append(
-            Case(
-                f"estimate-yaml-{k}",
-                lambda c: ["estimate", "--model", c.tmp / "m.yaml", "--tokens", "1e9", "--hardware", "h100"],
-                _tiny_yaml(**changes),
-                None,
-                ("m.yaml",),
-                record=False,
-            )
-        )
+        for k, setup in yamls.items()
+    ]
     cases.append(
         Case(
             "estimate-valid",
@@ -295,24 +247,23 @@ def estimate_cases() -> list[Case]:
     return cases
 
 
+def _write(name: str, text: str):
+    return lambda c: (c.tmp / name).write_text(text)
+
+
 def other_cases() -> list[Case]:
+    sensors = ["sensors", "--simulate", "--hardware", "lumi"]
     cases = [
-        Case("hardware-unknown", lambda c: ["hardware", "nope"], None, None, ("nope",), record=False),
-        Case(
-            "hardware-yaml-garbage",
-            lambda c: ["hardware", c.tmp / "h.yaml"],
-            lambda c: (c.tmp / "h.yaml").write_text("pue: [\n"),
-            None,
-            ("h.yaml",),
-            record=False,
-        ),
-        Case(
-            "hardware-yaml-list",
-            lambda c: ["hardware", c.tmp / "h.yaml"],
-            lambda c: (c.tmp / "h.yaml").write_text("- 1\n"),
-            None,
-            ("h.yaml",),
-            record=False,
+        refusal("hardware-unknown", lambda c: ["hardware", "nope"], ("nope",), record=False),
+        *(
+            refusal(
+                f"hardware-yaml-{k}",
+                lambda c: ["hardware", c.tmp / "h.yaml"],
+                ("h.yaml",),
+                _write("h.yaml", text),
+                record=False,
+            )
+            for k, text in (("garbage", "pue: [\n"), ("list", "- 1\n"))
         ),
         Case(
             "hardware-valid",
@@ -322,41 +273,21 @@ def other_cases() -> list[Case]:
             record=False,
             valid=True,
         ),
-        Case(
-            "sensors-hardware-unknown",
-            lambda c: ["sensors", "--hardware", "nope"],
-            None,
-            None,
-            ("nope",),
-            record=False,
+        refusal(
+            "sensors-hardware-unknown", lambda c: ["sensors", "--hardware", "nope"], ("nope",), record=False
         ),
-        Case(
-            "sensors-probe-negative",
-            lambda c: ["sensors", "--simulate", "--hardware", "lumi", "--probe-seconds", "-1"],
-            None,
-            None,
-            ("probe",),
-            record=False,
-        ),
-        Case(
-            "sensors-probe-nan",
-            lambda c: ["sensors", "--simulate", "--hardware", "lumi", "--probe-seconds", "nan"],
-            None,
-            None,
-            ("probe",),
-            record=False,
-        ),
-        Case(
-            "sensors-probe-enormous",
-            lambda c: ["sensors", "--simulate", "--hardware", "lumi", "--probe-seconds", "1e9"],
-            None,
-            None,
-            ("probe",),
-            record=False,
+        *(
+            refusal(
+                f"sensors-probe-{k}",
+                lambda c, v=v: [*sensors, "--probe-seconds", v],
+                ("probe",),
+                record=False,
+            )
+            for k, v in (("negative", "-1"), ("nan", "nan"), ("enormous", "1e9"))
         ),
         Case(
             "sensors-simulate-valid",
-            lambda c: ["sensors", "--simulate", "--hardware", "lumi"],
+            lambda c: sensors,
             None,
             lambda c: "simulated" in c.stdout.lower() or "modelled" in c.stdout.lower(),
             record=False,
@@ -384,30 +315,27 @@ def other_cases() -> list[Case]:
             )
         )
     cases += [
-        Case(
+        refusal(
             "prepare-missing",
             lambda c: ["prepare-data", c.tmp / "no.txt", "--out", c.tmp / "out"],
-            None,
-            None,
             ("no.txt",),
             record=False,
         ),
-        Case(
+        refusal(
             "prepare-out-is-file",
             lambda c: ["prepare-data", c.tmp / "in.txt", "--out", c.tmp / "in.txt"],
-            lambda c: (c.tmp / "in.txt").write_text("hello world\n"),
-            None,
             ("in.txt",),
+            _write("in.txt", "hello world\n"),
             record=False,
         ),
         Case(
             "prepare-out-into-record",
             lambda c: ["prepare-data", c.tmp / "in.txt", "--out", c.run],
-            lambda c: (c.tmp / "in.txt").write_text("hello world\n"),
+            _write("in.txt", "hello world\n"),
             lambda c: (c.run / "input_ids.npy").stat().st_size > 0,  # beside the record, none of it
             ("run", "record"),
         ),
-        Case(
+        refusal(
             "prepare-tokenizer-garbage",
             lambda c: [
                 "prepare-data",
@@ -417,83 +345,79 @@ def other_cases() -> list[Case]:
                 "--tokenizer",
                 c.tmp / "tok.json",
             ],
-            lambda c: ((c.tmp / "in.txt").write_text("hi\n"), (c.tmp / "tok.json").write_text("{nope"))[0],
-            None,
             ("tok.json",),
+            lambda c: ((c.tmp / "in.txt").write_text("hi\n"), (c.tmp / "tok.json").write_text("{nope"))[0],
             record=False,
         ),
     ]
+    return cases + _convert_cases()
+
+
+def _hf_folder(config_text: str):
+    """A Hugging Face folder whose config.json holds `config_text`, beside a token weights file."""
+    return lambda c: (
+        (c.tmp / "hf").mkdir(),
+        (c.tmp / "hf" / "config.json").write_text(config_text),
+        (c.tmp / "hf" / "model.safetensors").write_bytes(b"\x00" * 64),
+    )
+
+
+def _convert_cases() -> list[Case]:
     conv = [
         ("config-list", "[1, 2]"),
         ("config-string-layers", '{"model_type": "olmo", "num_hidden_layers": "two"}'),
         ("config-garbage", "{not json"),
         ("config-empty", ""),
     ]
-    for k, text in conv:
-        cases.append(
-            Case(
-                f"convert-{k}",
-                lambda c: ["convert", "hf-to-olmo", c.tmp / "hf", c.tmp / "dst"],
-                lambda c, t=text: (
-                    (c.tmp / "hf").mkdir(),
-                    (c.tmp / "hf" / "config.json").write_text(t),
-                    (c.tmp / "hf" / "model.safetensors").write_bytes(b"\x00" * 64),
-                ),
-                None,
-                ("config.json", "safetensors", "hf"),
-                record=False,
-            )
+    to_olmo = ["convert", "hf-to-olmo"]
+    cases = [
+        refusal(
+            f"convert-{k}",
+            lambda c: [*to_olmo, c.tmp / "hf", c.tmp / "dst"],
+            ("config.json", "safetensors", "hf"),
+            _hf_folder(text),
+            record=False,
         )
-    cases += [
-        Case(
+        for k, text in conv
+    ]
+    to_hf = ["convert", "olmo-to-hf"]
+    return cases + [
+        refusal(
             "convert-src-missing",
-            lambda c: ["convert", "hf-to-olmo", c.tmp / "ghost", c.tmp / "dst"],
-            None,
-            None,
+            lambda c: [*to_olmo, c.tmp / "ghost", c.tmp / "dst"],
             ("ghost",),
             record=False,
         ),
-        Case(
+        refusal(
             "convert-dst-nonempty",
-            lambda c: ["convert", "olmo-to-hf", c.run, c.tmp / "dst"],
-            lambda c: ((c.tmp / "dst").mkdir(), (c.tmp / "dst" / "keep.txt").write_text("mine")),
-            None,
+            lambda c: [*to_hf, c.run, c.tmp / "dst"],
             ("dst",),
+            lambda c: ((c.tmp / "dst").mkdir(), (c.tmp / "dst" / "keep.txt").write_text("mine")),
             checkpoints=True,
         ),
-        Case(
-            "convert-no-checkpoint",
-            lambda c: ["convert", "olmo-to-hf", c.run, c.tmp / "dst"],
-            None,
-            None,
-            ("checkpoint",),
-        ),
-        Case(
+        refusal("convert-no-checkpoint", lambda c: [*to_hf, c.run, c.tmp / "dst"], ("checkpoint",)),
+        refusal(
             "convert-corrupt-checkpoint",
-            lambda c: ["convert", "olmo-to-hf", c.run, c.tmp / "dst"],
-            lambda c: (c.run / "checkpoints" / "step000004" / "model_optim.pt").write_bytes(b"garbage"),
-            None,
+            lambda c: [*to_hf, c.run, c.tmp / "dst"],
             ("model_optim.pt", "step000004"),
+            lambda c: (c.run / "checkpoints" / "step000004" / "model_optim.pt").write_bytes(b"garbage"),
             checkpoints=True,
         ),
-        Case(
+        refusal(
             "convert-dst-into-record",
-            lambda c: ["convert", "olmo-to-hf", c.run, c.run / "telemetry"],
-            None,
-            None,
+            lambda c: [*to_hf, c.run, c.run / "telemetry"],
             ("telemetry", "empty", "exist"),
             checkpoints=True,
         ),
         Case(
             "convert-valid",
-            lambda c: ["convert", "olmo-to-hf", c.run, c.tmp / "dst"],
+            lambda c: [*to_hf, c.run, c.tmp / "dst"],
             None,
             lambda c: (c.tmp / "dst" / "config.json").exists() and (c.tmp / "dst" / "README.md").exists(),
             checkpoints=True,
             valid=True,
         ),
     ]
-    return cases
 
 
 def train_cases() -> list[Case]:
@@ -511,34 +435,29 @@ def train_cases() -> list[Case]:
         "save-interval-zero": (["--max-steps", "1", "--save-interval", "0"], "save_interval"),
     }
     cases = [
-        Case(
-            f"train-{k}", lambda c, a=a: [*t, "--run-dir", c.tmp / "new", *a], None, None, (n,), record=False
-        )
+        refusal(f"train-{k}", lambda c, a=a: [*t, "--run-dir", c.tmp / "new", *a], (n,), record=False)
         for k, (a, n) in bad.items()
     ]
+    new_run = [*t, "--run-dir"]
     cases += [
-        Case(
+        refusal(
             "train-data-missing",
-            lambda c: [*t, "--run-dir", c.tmp / "new", "--max-steps", "1", "--data", c.tmp / "no.npy"],
-            None,
-            None,
+            lambda c: [*new_run, c.tmp / "new", "--max-steps", "1", "--data", c.tmp / "no.npy"],
             ("no.npy",),
             record=False,
         ),
-        Case(
+        refusal(
             "train-data-garbage",
-            lambda c: [*t, "--run-dir", c.tmp / "new", "--max-steps", "1", "--data", c.tmp / "input_ids.npy"],
-            lambda c: (c.tmp / "input_ids.npy").write_bytes(b"\x00garbage" * 10),
-            None,
+            lambda c: [*new_run, c.tmp / "new", "--max-steps", "1", "--data", c.tmp / "input_ids.npy"],
             ("input_ids.npy",),
+            lambda c: (c.tmp / "input_ids.npy").write_bytes(b"\x00garbage" * 10),
             record=False,
         ),
-        Case(
+        refusal(
             "train-run-dir-is-file",
-            lambda c: [*t, "--run-dir", c.tmp / "f", "--max-steps", "1"],
-            lambda c: (c.tmp / "f").write_text("x"),
-            None,
+            lambda c: [*new_run, c.tmp / "f", "--max-steps", "1"],
             ("f",),
+            _write("f", "x"),
             record=False,
         ),
         Case(
@@ -575,21 +494,7 @@ def train_cases() -> list[Case]:
 def _hold_lock(c: Ctx) -> None:
     """Start one train on a run directory and leave it running while the case starts a second."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "olmo_green.cli",
-            "train",
-            "--hardware",
-            "lumi",
-            "--simulate",
-            "--run-dir",
-            str(c.tmp / "r"),
-            "--max-steps",
-            "200",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        train_argv(c.tmp / "r", 200), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     c.extra["first"] = proc
     deadline = time.time() + HANG_S
@@ -604,21 +509,7 @@ def _second_ok(c: Ctx) -> bool:
 def _killed_run(c: Ctx) -> None:
     """A train SIGKILLed midway: its record has whatever was flushed."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "olmo_green.cli",
-            "train",
-            "--hardware",
-            "lumi",
-            "--simulate",
-            "--run-dir",
-            str(c.tmp / "k"),
-            "--max-steps",
-            "500",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        train_argv(c.tmp / "k", 500), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.time() + HANG_S
     steps = c.tmp / "k" / "steps.csv"

@@ -50,6 +50,28 @@ class Case:
     xfail: str | None = None
 
 
+def refusal(id: str, argv: Callable[[Ctx], list], needle: tuple[str, ...], setup=None, **options) -> Case:
+    """A case whose input is bad: exit 0 is wrong, a refusal must name one of `needle`."""
+    return Case(id, argv, setup, None, needle, **options)
+
+
+def train_argv(run: Path, max_steps: int) -> list[str]:
+    """A simulated LUMI `olmo-green train` of `max_steps` steps into `run`, as a subprocess's argv."""
+    return [
+        sys.executable,
+        "-m",
+        "olmo_green.cli",
+        "train",
+        "--hardware",
+        "lumi",
+        "--simulate",
+        "--max-steps",
+        str(max_steps),
+        "--run-dir",
+        str(run),
+    ]
+
+
 SIMULATOR_REJECTS: list[str] = []  # simulated records that failed their own --verify (a finding)
 
 
@@ -62,24 +84,7 @@ def make_record(root: Path, tries: int = 3) -> Path:
     """
     for attempt in range(tries):
         run = root / f"record{attempt}"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "olmo_green.cli",
-                "train",
-                "--hardware",
-                "lumi",
-                "--simulate",
-                "--max-steps",
-                "4",
-                "--run-dir",
-                str(run),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=HANG_S,
-        )
+        proc = subprocess.run(train_argv(run, 4), capture_output=True, text=True, timeout=HANG_S)
         assert proc.returncode == 0, proc.stderr
         verdict = CliRunner().invoke(cli, ["report", str(run), "--verify"])
         if verdict.exit_code == 0:
