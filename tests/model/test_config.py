@@ -1,20 +1,10 @@
-"""Preset parameter counts equal the published OLMo v1 ones (no weights allocated)."""
+"""The CPU presets are small and build; the released presets' counts are in test_family_presets.py."""
 
 import pytest
 import torch
 
 from olmo_green.model.config import OLMoConfig
 from olmo_green.model.olmo import OLMo
-
-PUBLISHED = {"olmo-1b": 1_176_764_416, "olmo-7b": 6_888_095_744}
-
-
-@pytest.mark.parametrize("preset", sorted(PUBLISHED))
-def test_preset_parameter_count_equals_published(preset):
-    with torch.device("meta"):  # shapes only: a 7B model costs nothing here
-        model = OLMo.from_preset(preset, init=False)
-    assert model.num_params() == PUBLISHED[preset]
-    assert OLMoConfig.from_preset(preset).num_params() == PUBLISHED[preset]
 
 
 @pytest.mark.parametrize("preset", ["tiny", "small"])

@@ -1,4 +1,4 @@
-"""OLMo 2 and 3 presets: the released parameter counts (shapes only), and configs that cannot be built."""
+"""OLMo 1, 2 and 3 presets: the released parameter counts (shapes only), and configs that cannot be built."""
 
 import pytest
 import torch
@@ -7,8 +7,10 @@ from olmo_green.errors import ConfigError
 from olmo_green.model.config import FULL, SLIDING, OLMoConfig
 from olmo_green.model.olmo import OLMo
 
-# safetensors totals of the released checkpoints on the Hugging Face hub
+# OLMo 2 and 3: safetensors totals of the released checkpoints on the Hugging Face hub
 PUBLISHED = {
+    "olmo-1b": 1_176_764_416,  # OLMo v1, its published count
+    "olmo-7b": 6_888_095_744,  # OLMo v1, its published count
     "olmo2-1b": 1_484_916_736,  # allenai/OLMo-2-0425-1B
     "olmo2-7b": 7_298_617_344,  # allenai/OLMo-2-1124-7B
     "olmo2-13b": 13_716_198_400,  # allenai/OLMo-2-1124-13B
