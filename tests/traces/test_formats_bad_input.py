@@ -38,10 +38,29 @@ def nvsmi_rows(times_s, devices=2, power=lambda i: f"{300 + i}.00 W") -> str:
     return "\n".join(rows) + "\n"
 
 
-def test_a_file_in_no_known_format_is_refused(tmp_path):
-    path = tmp_path / "power.csv"
-    path.write_text("when,which,watts\n1,2,3\n")
-    refused(path, "in no known trace format.*--trace-format")
+# (file name, text, what the refusal says): logs whose figures cannot be read right
+REFUSED_TEXTS = {
+    "no-known-format": ("power.csv", "when,which,watts\n1,2,3\n", "in no known trace format.*--trace-format"),
+    "counter-in-mj-read-as-j": (
+        "mj.csv", "time_s,device,energy_j\n1700000000.0,0,100000000\n1700000000.1,0,100070000\n",
+        r"rises at 700,0\d\d W.*mJ read as J"),
+    "times-not-unix-seconds": (
+        "ms.csv", "time_s,device,power_w\n1700000000000,0,300\n1700000000100,0,300\n",
+        "looks like milliseconds"),
+    "dcgm-without-any-time": (
+        "plain.log", "#Entity         POWER             TOTEC\nID               W                 mJ\n"
+        "GPU 0           116.510           123456789\n", "dcgmi dmon writes no time.*ts %.s"),
+    "rocm-smi-without-time-lines": (
+        "rocm.csv", "device,Average Graphics Package Power (W)\ncard0,237.0\n",
+        "rocm-smi writes no time.*date"),
+}
+
+
+@pytest.mark.parametrize("name, text, match", REFUSED_TEXTS.values(), ids=REFUSED_TEXTS.keys())
+def test_a_log_whose_figures_cannot_be_read_right_is_refused(tmp_path, name, text, match):
+    path = tmp_path / name
+    path.write_text(text)
+    refused(path, match)
 
 
 def test_a_header_matching_two_formats_is_refused(tmp_path):
@@ -103,12 +122,6 @@ def test_power_in_mw_or_kw_is_refused_naming_the_unit(tmp_path, power, unit):
     refused(path, f"looks like {unit}.*log power in W")
 
 
-def test_an_energy_counter_in_mj_read_as_j_is_refused(tmp_path):
-    path = tmp_path / "mj.csv"
-    path.write_text("time_s,device,energy_j\n1700000000.0,0,100000000\n1700000000.1,0,100070000\n")
-    refused(path, r"rises at 700,0\d\d W.*mJ read as J")
-
-
 def test_a_device_disappearing_halfway_is_noted(tmp_path):
     times = [1.7e9 + 0.1 * (i // 2) for i in range(2000)] + [1.7e9 + 100 + 0.1 * i for i in range(1000)]
     rows = nvsmi_rows(times[:2000]) + "".join(
@@ -149,25 +162,6 @@ def test_malformed_and_unreadable_rows_are_dropped_and_counted(tmp_path):
     assert len(frame) == 4
     assert opened.stats.rows_dropped == {"malformed row (wrong number of fields)": 1,
                                          "unreadable timestamp": 1, "unreadable power": 1}
-
-
-def test_times_that_are_not_unix_seconds_are_refused(tmp_path):
-    path = tmp_path / "ms.csv"
-    path.write_text("time_s,device,power_w\n1700000000000,0,300\n1700000000100,0,300\n")
-    refused(path, "looks like milliseconds")
-
-
-def test_dcgm_without_any_time_is_refused(tmp_path):
-    path = tmp_path / "plain.log"
-    path.write_text("#Entity         POWER             TOTEC\nID               W                 mJ\n"
-                    "GPU 0           116.510           123456789\n")
-    refused(path, "dcgmi dmon writes no time.*ts %.s")
-
-
-def test_rocm_smi_without_time_lines_is_refused(tmp_path):
-    path = tmp_path / "rocm.csv"
-    path.write_text("device,Average Graphics Package Power (W)\ncard0,237.0\n")
-    refused(path, "rocm-smi writes no time.*date")
 
 
 def test_prometheus_answers_that_are_not_range_queries_or_too_big_are_refused(tmp_path, monkeypatch):
