@@ -38,12 +38,22 @@ def train_rows(run_dir, attempt: int = 0):
     return rows.set_index("step")
 
 
-def test_every_step_has_the_loss_trainer_logged(tmp_path):
+def metered(tmp_path, logging_steps: int, max_steps: int = 4):
+    """(run directory, its hf_energy_callback, a tiny Trainer that calls it)."""
     run = tmp_path / "run"
     callback = hf_energy_callback(run, "h100", simulate=True, interval_s=0.01)
-    trainer = tiny_trainer(tmp_path, callback, logging_steps=1)
+    return run, callback, tiny_trainer(tmp_path, callback, logging_steps, max_steps)
+
+
+def trained(tmp_path, logging_steps: int):
+    """(the step rows of one metered train(), Trainer's own logs by step)."""
+    run, _, trainer = metered(tmp_path, logging_steps)
     trainer.train()
-    rows, logs = train_rows(run), logged(trainer)
+    return train_rows(run), logged(trainer)
+
+
+def test_every_step_has_the_loss_trainer_logged(tmp_path):
+    rows, logs = trained(tmp_path, logging_steps=1)
     assert sorted(rows.index) == sorted(logs) == [1, 2, 3, 4]
     for step, entry in logs.items():
         assert rows.loc[step, "loss"] == pytest.approx(entry["loss"], rel=1e-6)
@@ -53,11 +63,7 @@ def test_every_step_has_the_loss_trainer_logged(tmp_path):
 
 
 def test_logging_every_second_step_lands_on_the_logged_steps(tmp_path):
-    run = tmp_path / "run"
-    callback = hf_energy_callback(run, "h100", simulate=True, interval_s=0.01)
-    trainer = tiny_trainer(tmp_path, callback, logging_steps=2)
-    trainer.train()
-    rows, logs = train_rows(run), logged(trainer)
+    rows, logs = trained(tmp_path, logging_steps=2)
     assert sorted(logs) == [2, 4] and sorted(rows.index) == [1, 2, 3, 4]
     for step in (2, 4):
         assert rows.loc[step, "loss"] == pytest.approx(logs[step]["loss"], rel=1e-6)
@@ -65,9 +71,7 @@ def test_logging_every_second_step_lands_on_the_logged_steps(tmp_path):
 
 
 def test_a_second_train_call_is_measured_as_attempt_1(tmp_path):
-    run = tmp_path / "run"
-    callback = hf_energy_callback(run, "h100", simulate=True, interval_s=0.01)
-    trainer = tiny_trainer(tmp_path, callback, logging_steps=1, max_steps=2)
+    run, callback, trainer = metered(tmp_path, logging_steps=1, max_steps=2)
     trainer.train()
     first = logged(trainer)
     trainer.train()  # the same Trainer and callback again
