@@ -23,6 +23,7 @@ from olmo_green import runlock
 from olmo_green.cli import cli
 from olmo_green.record import read_steps
 from tests.cli_checks import one_line
+from tests.holders import held_by_another_process
 from tests.model.helpers import byte_data
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -61,17 +62,11 @@ def test_a_second_train_is_refused_naming_the_holder_and_changes_nothing(finishe
 def test_the_lock_of_another_process_is_seen(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom pathlib import Path\n"
-                               "from olmo_green import runlock\nlock = runlock.acquire(Path(sys.argv[1]))\n"
-                               "print('held', flush=True)\ntime.sleep(60)", str(run)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    take = ("from pathlib import Path\nfrom olmo_green import runlock\n"
+            "lock = runlock.acquire(Path(sys.argv[1]))")
+    with held_by_another_process(take, str(run)) as holder:
         text = one_line(train("--run-dir", run, "--max-steps", 1, "--simulate"), "being written by another")
         assert f"pid {holder.pid}" in text
-    finally:
-        holder.kill()
-        holder.wait()
     deadline = time.monotonic() + 120
     while runlock._holder_if_locked(run / runlock.LOCK_FILE) and time.monotonic() < deadline:
         time.sleep(0.05)

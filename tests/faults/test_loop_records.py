@@ -19,6 +19,7 @@ from olmo_green.errors import ConfigError
 from olmo_green.hardware import load_profile
 from olmo_green.record import RunConfig, TelemetryOptions
 from olmo_green.telemetry import EnergyMeter, hf_energy_callback
+from tests.holders import held_by_another_process
 
 
 def report_json(run, *extra: str) -> dict:
@@ -95,20 +96,11 @@ def test_an_unwritable_run_directory_does_not_stop_the_loop(tmp_path, caplog):
 
 
 def test_a_second_process_metering_the_same_run_is_refused(tmp_path):
-    import subprocess
-    import sys
-
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom olmo_green.telemetry import "
-                               "EnergyMeter\nm = EnergyMeter(sys.argv[1], 'h100', simulate=True).start()\n"
-                               "print('metering', flush=True)\ntime.sleep(60)", str(tmp_path)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "metering"
+    take = ("from olmo_green.telemetry import EnergyMeter\n"
+            "m = EnergyMeter(sys.argv[1], 'h100', simulate=True).start()")
+    with held_by_another_process(take, str(tmp_path)) as holder:
         with pytest.raises(ConfigError, match=f"being written by another .*pid {holder.pid}"):
             EnergyMeter(tmp_path, "h100", simulate=True).start()
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_meter_inside_a_train_of_the_same_process_does_not_lock_against_it(tmp_path):
