@@ -1,4 +1,4 @@
-"""Checks of CLI results that many test modules share."""
+"""Checks of CLI results, and CLI runs, that many test modules share."""
 
 
 def one_line(result, *needles: str, code: int = 2) -> str:
@@ -9,3 +9,19 @@ def one_line(result, *needles: str, code: int = 2) -> str:
     for needle in needles:
         assert needle in text, text
     return text
+
+
+def simulated_train(run, hardware: str, max_steps: int, *settings: str):
+    """`olmo-green train --simulate` into `run` (in-process), with each setting as `--set KEY=VALUE` and no
+    progress bar; it must succeed. Returns the click result."""
+    from click.testing import CliRunner
+
+    from olmo_green.cli import cli
+
+    args = ["train", "--hardware", hardware, "--simulate", "--max-steps", str(max_steps),
+            "--run-dir", str(run)]
+    for setting in (*settings, "progress=false"):
+        args += ["--set", setting]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return result

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from olmo_green.dashboards import build_dashboard, write_run_dashboard
+from tests.cli_checks import simulated_train
 from tests.dashboards.browser import check_page, find_chromium
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -66,10 +67,7 @@ def test_dashboard_of_a_simulated_training_run_renders_every_panel(tmp_path):
     from olmo_green.cli import cli
 
     run = tmp_path / "run"
-    trained = CliRunner().invoke(cli, [
-        "train", "--hardware", "lumi", "--simulate", "--max-steps", "4", "--run-dir", str(run),
-        "--set", "model.sequence_length=32", "--set", "eval_interval=2", "--set", "progress=false"])
-    assert trained.exit_code == 0, trained.output
+    simulated_train(run, "lumi", 4, "model.sequence_length=32", "eval_interval=2")
     page = tmp_path / "simulated.html"
     built = CliRunner().invoke(cli, ["dashboard", str(run), "-o", str(page)])
     assert built.exit_code == 0, built.output

@@ -17,6 +17,7 @@ from olmo_green.record.summaries import summary_path
 from olmo_green.reports import account_run
 from olmo_green.reports.energy import run_energy
 from olmo_green.traces.samples import trace_energy
+from tests.cli_checks import simulated_train
 
 T0_S = 1.7e9
 
@@ -232,10 +233,7 @@ def test_verify_refuses_a_trace(tmp_path):
 
 def test_a_simulated_training_run_writes_summaries_as_it_goes(tmp_path):
     run_dir = tmp_path / "run"
-    result = CliRunner().invoke(cli, [
-        "train", "--hardware", "h100", "--simulate", "--max-steps", "3", "--run-dir", str(run_dir),
-        "--set", "model.sequence_length=16", "--set", "progress=false", "--set", "eval_interval=100"])
-    assert result.exit_code == 0, result.output
+    simulated_train(run_dir, "h100", 3, "model.sequence_length=16", "eval_interval=100")
     node = rr.node_names(run_dir)[0]
     assert summary_path(run_dir, node, "devices").exists()  # written by the node's writer at close
     verified = CliRunner().invoke(cli, ["report", str(run_dir), "--verify"])
