@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from olmo_green.checks import Checked
+from olmo_green.commands.options import carbon_options
 
 
 @click.command()
@@ -13,11 +13,7 @@ from olmo_green.checks import Checked
               help="Write here (e.g. README.md) instead of stdout. An existing card keeps its text: only "
                    "co2_eq_emissions and the Environmental impact section are updated.")
 @click.option("--model-name", help="The card's title.  [default: the first run's folder name]")
-@click.option("--hardware", help="Hardware profile whose PUE and intensity apply.")
-@click.option("--pue", type=Checked("pue"), help="Power usage effectiveness of the data centre.")
-@click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
-@click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
-@click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
+@carbon_options
 def command(run_dirs: tuple[str, ...], output: str | None, model_name: str | None, hardware: str | None,
             pue: float | None, intensity: float | None, country: str | None,
             intensity_series: str | None) -> None:

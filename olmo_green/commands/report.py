@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from olmo_green.checks import Checked
+from olmo_green.commands.options import carbon_options
 
 
 @click.command()
@@ -19,11 +20,7 @@ from olmo_green.checks import Checked
               help="Time zone of a log's local timestamps (nvidia-smi): IANA name or offset like +02:00.")
 @click.option("--trace-devices", type=int, help="GPUs per round of a log without an index column.")
 @click.option("--trace-node", help="The node of a single log file (default: from its file name).")
-@click.option("--hardware", help="Hardware profile whose PUE and intensity apply.")
-@click.option("--pue", type=Checked("pue"), help="Power usage effectiveness of the data centre.")
-@click.option("--intensity", type=Checked("intensity_kg_per_kwh"), help="Carbon intensity in kg CO2e/kWh.")
-@click.option("--country", help="ISO 3166 alpha-3 code: use that country's grid average.")
-@click.option("--intensity-series", type=click.Path(), help="Hourly CSV (timestamp, g/kWh).")
+@carbon_options
 @click.option("--wue", type=Checked("wue_l_per_kwh"),
               help="Water usage effectiveness in L/kWh, on-site + off-site (default: the profile's).")
 @click.option("--by", "by", metavar="KEY",
