@@ -52,6 +52,7 @@ from olmo_green.hardware.profiles import HardwareProfile, load_profile  # noqa: 
 from olmo_green.integrations.olmo_core_windows import WindowWrappers  # noqa: E402
 from olmo_green.record.options import TelemetryOptions  # noqa: E402
 from olmo_green.telemetry.meter import EnergyMeter  # noqa: E402
+from olmo_green.telemetry.resumable import ResumableMeter  # noqa: E402
 from olmo_green.units import J_PER_KWH  # noqa: E402
 
 LR_METRIC = "optim/LR (group 0)"  # what OLMo-core's TransformerTrainModule records
@@ -88,7 +89,9 @@ class EnergyCallbackConfig(CallbackConfig, TelemetryOptions):
 
 
 @dataclass
-class EnergyCallback(Callback):
+class EnergyCallback(ResumableMeter, Callback):
+    """OLMo-core saves its state_dict (the meter's totals) in each checkpoint (train/rank<R>.pt)."""
+
     priority: ClassVar[int] = 10
     config: EnergyCallbackConfig = field(default_factory=EnergyCallbackConfig)
 
@@ -116,15 +119,9 @@ class EnergyCallback(Callback):
             raise ConfigError(f"the trainer has {len(names)} olmo-green energy callbacks "
                               f"({', '.join(names)}); configure one: each would meter the same devices")
 
-    def state_dict(self) -> dict[str, Any]:
-        """The meter's totals; OLMo-core saves them in each checkpoint (train/rank<R>.pt)."""
-        return self.meter.state_dict() if self.meter is not None else dict(self._pending_state or {})
-
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Called on resume before pre_train: kept until the meter exists."""
-        self._pending_state = dict(state_dict)
-        if self.meter is not None:
-            self.meter.load_state_dict(state_dict)
+        """Called on resume before pre_train."""
+        self._hold_state(state_dict)
 
     # -- run -------------------------------------------------------------------------------------
     def pre_train(self) -> None:
@@ -137,8 +134,7 @@ class EnergyCallback(Callback):
         options = dataclasses.replace(TelemetryOptions.of(cfg), sync_interval_steps=NEVER,
                                       merge_idle_s=MERGE_IDLE_S)
         self.meter = EnergyMeter(run_dir, profile, simulate=cfg.simulate, tags=cfg.tags, options=options)
-        if self._pending_state is not None:
-            self.meter.load_state_dict(self._pending_state)
+        self._resume_meter()
         self.meter.start(step=trainer.global_step, first_phase="idle")
         self._tokens_seen = trainer.global_train_tokens_seen
         self._recorded = (trainer.global_step, self.meter.totals.phase_j.get("train", 0.0), self._train_s)

@@ -16,11 +16,12 @@ from typing import Any
 from olmo_green.carbon.accounting import headline_factor
 from olmo_green.hardware.profiles import HardwareProfile
 from olmo_green.telemetry.meter import EnergyMeter
+from olmo_green.telemetry.resumable import ResumableMeter
 
 log = logging.getLogger(__name__)
 
 
-class EnergyCallback:
+class EnergyCallback(ResumableMeter):
     def __init__(self, run_dir: str | Path | None = None, hardware: str | HardwareProfile = "local",
                  **meter_options: Any) -> None:
         self.run_dir, self.hardware, self.meter_options = run_dir, hardware, meter_options
@@ -32,8 +33,7 @@ class EnergyCallback:
     def pre_train(self, state: dict[str, Any]) -> None:
         run_dir = state.get("run_dir") or self.run_dir
         self.meter = EnergyMeter(run_dir, self.hardware, **self.meter_options)
-        if self._pending_state is not None:
-            self.meter.load_state_dict(self._pending_state)
+        self._resume_meter()
         step = int(state["step"]) if "step" in state else None
         self.meter.start(step, first_phase="idle")
 
@@ -92,14 +92,9 @@ class EnergyCallback:
         forecast = self.meter.live.progress_text() if self.meter.live is not None else ""
         return f"{text}  [{status['method']}]" + (f"  {forecast}" if forecast else "")
 
-    def state_dict(self) -> dict[str, Any]:
-        return self.meter.state_dict() if self.meter is not None else dict(self._pending_state or {})
-
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Called on --resume, before or after pre_train."""
-        self._pending_state = dict(state)
-        if self.meter is not None:
-            self.meter.load_state_dict(state)
+        self._hold_state(state)
 
     def _meter(self, phase: str) -> None:
         if self.meter is not None:
