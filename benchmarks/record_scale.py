@@ -36,7 +36,6 @@ import multiprocessing
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+from fresh_process import run_fresh
 
 from olmo_green.units import S_PER_HOUR
 
@@ -150,11 +150,7 @@ def timed(args: list[str]) -> tuple[float, float, str]:
             "except SystemExit as e:\n    code = e.code\nelse:\n    code = 0\n"
             "print('maxrss_kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
             "sys.exit(code)\n")
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"olmo-green {' '.join(args)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    seconds, done = run_fresh([sys.executable, "-c", code, *args], f"olmo-green {' '.join(args)}")
     rss_kib = next(int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("maxrss_kib"))
     return seconds, rss_kib / 2**20, done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
 

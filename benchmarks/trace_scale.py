@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fresh_process import run_fresh
 
 from olmo_green.units import J_PER_MWH, S_PER_HOUR
 
@@ -122,13 +122,9 @@ def run_peak(args: list[str], env: dict | None = None) -> tuple[float, float, st
                "peak=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss*1024;"
                "sys.stderr.write('\\nPEAK %d\\n' % peak);"
                "sys.exit(p.returncode)")
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", wrapper, *args], capture_output=True, env=env)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:4])} failed: {proc.stderr.decode()[-800:]}")
-    peak = float(proc.stderr.decode().rsplit("PEAK ", 1)[1].split()[0])
-    return seconds, peak, proc.stdout.decode()
+    seconds, proc = run_fresh([sys.executable, "-c", wrapper, *args], " ".join(args[:4]), env=env)
+    peak = float(proc.stderr.rsplit("PEAK ", 1)[1].split()[0])
+    return seconds, peak, proc.stdout
 
 
 def run_case(case: Case, scale: float, tmp: Path, duckdb_path: str | None) -> dict:
