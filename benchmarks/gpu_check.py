@@ -527,8 +527,7 @@ def markdown(outcomes: list[Outcome], dry_run: bool) -> str:
              "| item | status | seconds | note |", "|---|---|---:|---|"]
     lines += [f"| {o.name} | {o.status} | {o.seconds:.0f} | {o.detail} |" for o in outcomes]
     by_name = {o.name: o.result for o in outcomes if o.status == "ok"}
-    lines += _training_table(by_name) + _polling_table(by_name) + _overhead_lines(by_name)
-    lines += _report_lines(by_name) + _sensor_lines(by_name)
+    lines += _training_table(by_name) + _polling_table(by_name) + _result_sections(by_name)
     return "\n".join(lines) + "\n"
 
 
@@ -560,28 +559,33 @@ def _polling_table(results: dict) -> list[str]:
     return lines
 
 
-def _overhead_lines(results: dict) -> list[str]:
-    r = results.get("overhead")
-    if not r:
-        return []
-    return ["", "### Telemetry overhead", "", f"- tokens/s with the meter / without: "
-            f"{r['ratio_meter_over_bare']:.4f} (overhead {r['overhead_pct']:+.2f} %), ABBA, "
-            f"{r['steps_per_segment']} steps per segment"]
+def _overhead_body(r: dict) -> list[str]:
+    return [f"- tokens/s with the meter / without: {r['ratio_meter_over_bare']:.4f} (overhead "
+            f"{r['overhead_pct']:+.2f} %), ABBA, {r['steps_per_segment']} steps per segment"]
 
 
-def _report_lines(results: dict) -> list[str]:
-    r = results.get("report")
-    if not r:
-        return []
-    return ["", "### Report", "", f"- run {r['run']}: method {r['method']}, report {r['report_j']:.1f} J, "
+def _report_body(r: dict) -> list[str]:
+    return [f"- run {r['run']}: method {r['method']}, report {r['report_j']:.1f} J, "
             f"counter delta in the record {r['record_counter_j']:.1f} J (relative difference "
             f"{r['relative_diff']:.2e}); tokens/kWh {_fmt(r['tokens_per_kwh'], ',.0f')}, "
             f"MFU {_fmt(r['mfu'], '.1%')}", f"- dashboard: {r['dashboard']}"]
 
 
-def _sensor_lines(results: dict) -> list[str]:
-    r = results.get("sensors")
-    return ["", "### Sensors", "", "```", r["text"], "```"] if r else []
+# item -> (its section's title, its lines from the item's result)
+RESULT_SECTIONS = {
+    "overhead": ("Telemetry overhead", _overhead_body),
+    "report": ("Report", _report_body),
+    "sensors": ("Sensors", lambda r: ["```", r["text"], "```"]),
+}
+
+
+def _result_sections(results: dict) -> list[str]:
+    """A section for each item of RESULT_SECTIONS that succeeded; none for one that did not."""
+    lines = []
+    for item, (title, body) in RESULT_SECTIONS.items():
+        if results.get(item):
+            lines += ["", f"### {title}", "", *body(results[item])]
+    return lines
 
 
 # ---------------------------------------------------------------- main
