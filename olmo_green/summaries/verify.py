@@ -32,12 +32,12 @@ TOLERANCE_REL = 1e-4  # 0.01 %
 class Verification:
     """What --verify found: one line per problem, and what was checked."""
 
+    problems: list[str] = field(default_factory=list)
     nodes: int = 0
     chunks: int = 0
     devices: int = 0
     samples: int = 0
     rebuilt: int = 0  # chunks with no current stored summary (built now, so they agree trivially)
-    problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
