@@ -150,8 +150,9 @@ def path_cases() -> list[Case]:
     return cases
 
 
-def _yaml(text: str):
-    return lambda c: (c.tmp / "m.yaml").write_text(text)
+def _write(name: str, text: str):
+    """A setup that writes `text` to the file `name` in the case's folder."""
+    return lambda c: (c.tmp / name).write_text(text)
 
 
 def _tiny_yaml(**changes):
@@ -210,12 +211,12 @@ def estimate_cases() -> list[Case]:
         for k, (model, hardware, needle) in unknown.items()
     ]
     yamls = {
-        "python-object": _yaml("!!python/object/apply:os.system ['echo pwned']\n"),
-        "syntax-error": _yaml("d_model: [1, 2\n"),
-        "list": _yaml("- 1\n- 2\n"),
-        "empty": _yaml(""),
-        "incomplete": _yaml("d_model: 64\nn_layers: 2\nn_heads: 2\n"),
-        "binary": _yaml("\x00\x01\x02\xff"),
+        "python-object": _write("m.yaml", "!!python/object/apply:os.system ['echo pwned']\n"),
+        "syntax-error": _write("m.yaml", "d_model: [1, 2\n"),
+        "list": _write("m.yaml", "- 1\n- 2\n"),
+        "empty": _write("m.yaml", ""),
+        "incomplete": _write("m.yaml", "d_model: 64\nn_layers: 2\nn_heads: 2\n"),
+        "binary": _write("m.yaml", "\x00\x01\x02\xff"),
         "string-layers": _tiny_yaml(n_layers="two"),
         "negative-width": _tiny_yaml(d_model=-64),
         "enormous-width": _tiny_yaml(d_model=10**30),
@@ -245,10 +246,6 @@ def estimate_cases() -> list[Case]:
         )
     )
     return cases
-
-
-def _write(name: str, text: str):
-    return lambda c: (c.tmp / name).write_text(text)
 
 
 def other_cases() -> list[Case]:
