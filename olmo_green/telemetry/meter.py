@@ -366,6 +366,7 @@ class EnergyMeter:
             "step": window.step, "time_start_s": window.start_s, "time_end_s": window.end_s,
             "tokens": m.get("tokens"), "loss": _float(m.get("loss")), "lr": _float(m.get("lr")),
             "energy_j": None if unmeasured else window.energy_j, "phase": window.phase,
+            **{key: m.get(key) for key in rr.MFU_INPUTS},  # the row's `mfu` (record.window_mfu)
         })
 
     def snapshot(self, window: Window | None = None) -> LiveSnapshot:
