@@ -116,6 +116,6 @@ def write_synthetic_run(run_dir: str | Path, spec: SyntheticRun | None = None) -
     train["energy_j"] = (train["time_end_s"] - train["time_start_s"]) * TRAIN_W * gpus
     steps = pd.concat([train, phases], ignore_index=True).sort_values("time_start_s", kind="stable")
     steps["attempt"] = 0  # one uninterrupted attempt
-    _write_csv(steps[rr.STEP_COLUMNS], run_dir / rr.STEPS_FILE)
+    _write_csv(steps.reindex(columns=rr.STEP_COLUMNS), run_dir / rr.STEPS_FILE)  # no model: mfu empty
     rr.RunConfig.from_dict({"hardware": spec.hardware, "max_steps": spec.steps}).save(run_dir)
     return run_dir

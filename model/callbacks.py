@@ -32,7 +32,8 @@ class Callback(Protocol):
         """Before optimizer step `step` begins (its data loading included)."""
 
     def post_step(self, step: int, metrics: dict[str, float]) -> None:
-        """After optimizer step `step` (metrics: loss, lr, tokens, grad_norm, tokens_per_s, mfu)."""
+        """After optimizer step `step` (metrics: loss, lr, tokens, grad_norm, tokens_per_s, mfu on
+        GPUs, and record.MFU_INPUTS for the step row's own `mfu`)."""
 
     def pre_eval(self, step: int) -> None:
         """Before an evaluation window."""

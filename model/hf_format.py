@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -33,7 +34,9 @@ from olmo_green.errors import InputFileError
 from olmo_green.model.config import OLMoConfig
 from olmo_green.model.hf_config import HF_CONFIG, config_from_hf, config_to_hf
 from olmo_green.model.interop_common import some_names
-from olmo_green.model.olmo import OLMo
+
+if TYPE_CHECKING:  # the loaders take the model class: model/olmo.py imports them, not they it
+    from olmo_green.model.olmo import OLMo
 
 HF_WEIGHTS = "model.safetensors"
 HF_INDEX = "model.safetensors.index.json"
@@ -47,15 +50,15 @@ BLOCK_NORMS = (("self_attn.q_norm", "q_norm"), ("self_attn.k_norm", "k_norm"),
 # --- reading and writing --------------------------------------------------------
 
 
-def read_hf(root: Path) -> tuple[OLMoConfig, dict[str, torch.Tensor]]:
-    """The config and the state dict (our names) of an HF checkpoint directory."""
+def read_hf(root: Path, model_class: type[OLMo]) -> tuple[OLMoConfig, dict[str, torch.Tensor]]:
+    """The config and the state dict (our names) of an HF checkpoint directory for `model_class`."""
     document = _read_json(root / HF_CONFIG)
     if not isinstance(document, dict):
         raise InputFileError(f"{root / HF_CONFIG} holds a JSON {type(document).__name__}, not a model "
                              "configuration (an object with model_type, hidden_size, ...)")
     config = config_from_hf(document)
     tensors = _read_safetensors(root)
-    check_hf_shapes(tensors, config, root)
+    check_hf_shapes(tensors, config, root, model_class)
     return config, state_dict_from_hf(tensors, config)
 
 
@@ -95,14 +98,15 @@ def dtype_name(model: OLMo) -> str:
 # --- state dicts ----------------------------------------------------------------
 
 
-def check_hf_shapes(hf: dict[str, torch.Tensor], config: OLMoConfig, source: Path) -> None:
+def check_hf_shapes(hf: dict[str, torch.Tensor], config: OLMoConfig, source: Path,
+                    model_class: type[OLMo]) -> None:
     """Every tensor of the configuration's shape, or one line naming the first that is not.
 
     The expected shapes come from our own writer applied to a model on the meta device,
     so reading and writing cannot disagree about them.
     """
     with torch.device("meta"):
-        expected = state_dict_to_hf(OLMo(config, init=False).state_dict(), config)
+        expected = state_dict_to_hf(model_class(config, init=False).state_dict(), config)
     for name, tensor in expected.items():
         if name in hf and hf[name].shape != tensor.shape:
             raise InputFileError(f"{source}: {name} has shape {tuple(hf[name].shape)}, but "

@@ -7,14 +7,17 @@ Two on-disk formats hold the same weights (OLMo v1, 2 or 3) under different name
 - native OLMo, unsharded (model/native_format.py): `model.pt` and `config.yaml`,
   with our own names, which are OLMo's.
 
-This module is the entry point: it tells the formats apart, loads either into an
-OLMo, and re-exports each format's public names (save_hf, config_from_hf, ...).
+This module is the entry point: it tells the formats apart, loads either into the
+model class it is given (OLMo.from_pretrained passes itself), and re-exports each
+format's public names (save_hf, config_from_hf, ...). It and the formats never import
+model/olmo.py at run time: OLMo's from_pretrained and save_pretrained import them.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -43,13 +46,15 @@ from olmo_green.model.native_format import (
     read_native,
     save_native,
 )
-from olmo_green.model.olmo import OLMo
 from olmo_green.model.trainer_checkpoint import (
     TrainerCheckpoint,
     is_trainer_checkpoint,
     locate,
     read_trainer_checkpoint,
 )
+
+if TYPE_CHECKING:  # the loaders take the model class, so model/olmo.py imports this module, not it olmo
+    from olmo_green.model.olmo import OLMo
 
 __all__ = [
     "HF_CONFIG", "HF_INDEX", "HF_LAYER_NORM_EPS", "HF_SHARD_GLOB", "HF_WEIGHTS", "MAX_SHARD_BYTES",
@@ -81,25 +86,26 @@ def detect_format(path: str | os.PathLike) -> str:
         f"for Hugging Face format, or {NATIVE_WEIGHTS} with {NATIVE_CONFIG} for native OLMo")
 
 
-def load(path: str | os.PathLike, dtype: torch.dtype | None = None) -> OLMo:
-    """Load either format into an OLMo; dtype None keeps the stored dtype."""
+def load(path: str | os.PathLike, model_class: type[OLMo], dtype: torch.dtype | None = None) -> OLMo:
+    """Load either format into a `model_class` (OLMo.from_pretrained passes itself); dtype None
+    keeps the stored dtype."""
     root = Path(path)
-    config, state = read_hf(root) if detect_format(root) == "hf" else read_native(root)
-    return _build(config, state, dtype, root)
+    config, state = read_hf(root, model_class) if detect_format(root) == "hf" else read_native(root)
+    return _build(model_class, config, state, dtype, root)
 
 
-def load_trainer(found: TrainerCheckpoint, model: str | None = None) -> OLMo:
-    """An OLMo from a checkpoint `olmo-green train` wrote (model/trainer_checkpoint.py)."""
+def load_trainer(found: TrainerCheckpoint, model_class: type[OLMo], model: str | None = None) -> OLMo:
+    """A `model_class` from a checkpoint `olmo-green train` wrote (model/trainer_checkpoint.py)."""
     config, state = read_trainer_checkpoint(found, model)
-    return _build(config, state, None, found.path)
+    return _build(model_class, config, state, None, found.path)
 
 
-def _build(config: OLMoConfig, state: dict[str, torch.Tensor], dtype: torch.dtype | None,
-           source: Path) -> OLMo:
+def _build(model_class: type[OLMo], config: OLMoConfig, state: dict[str, torch.Tensor],
+           dtype: torch.dtype | None, source: Path) -> OLMo:
     # Built on the meta device and given the loaded tensors (assign=True): no random
     # init and no second copy of a 7B model in memory.
     with torch.device("meta"):
-        model = OLMo(config, init=False)
+        model = model_class(config, init=False)
     expected = set(model.state_dict())
     missing, unexpected = expected - set(state), set(state) - expected
     if missing or unexpected:

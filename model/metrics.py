@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from olmo_green.model.config import OLMoConfig
+from olmo_green.record.steps import mfu  # the one MFU formula: steps.csv's `mfu` column uses it too
+
+__all__ = ["flops_per_token", "mfu"]
 
 
 def flops_per_token(config: OLMoConfig, sequence_length: int) -> float:
@@ -18,11 +21,3 @@ def flops_per_token(config: OLMoConfig, sequence_length: int) -> float:
     keys = sum(min(config.window(i) or sequence_length, sequence_length) for i in range(config.n_layers))
     attention = 12 * config.d_model * keys
     return 6.0 * matmul_params + attention
-
-
-def mfu(tokens_per_s: float, flops_token: float, peak_flops_per_device: float | None,
-        world_size: int) -> float | None:
-    """Model FLOPs utilisation, or None where the device's peak is unknown (CPU)."""
-    if not peak_flops_per_device:
-        return None
-    return tokens_per_s * flops_token / (peak_flops_per_device * world_size)

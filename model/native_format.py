@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 import yaml
@@ -22,7 +23,9 @@ import yaml
 from olmo_green.errors import InputFileError
 from olmo_green.model.config import OLMoConfig
 from olmo_green.model.interop_common import make_config, require_value, required_field
-from olmo_green.model.olmo import OLMo
+
+if TYPE_CHECKING:  # model/olmo.py imports this module (through interop), not it olmo
+    from olmo_green.model.olmo import OLMo
 
 NATIVE_WEIGHTS = "model.pt"
 NATIVE_CONFIG = "config.yaml"

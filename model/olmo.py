@@ -264,14 +264,14 @@ class OLMo(nn.Module):
 
         dtype None keeps the stored dtype. Raises InputFileError if `path` is neither.
         """
-        from olmo_green.model import interop  # interop imports this module
+        from olmo_green.model import interop  # safetensors and yaml only when a checkpoint is read
 
-        return interop.load(path, dtype=dtype)
+        return interop.load(path, cls, dtype=dtype)
 
     def save_pretrained(self, path: str | os.PathLike, format: str = "hf") -> None:
         """Write Hugging Face format ("hf": config.json + model.safetensors) or native
         OLMo format ("olmo": model.pt + config.yaml) to the directory `path`."""
-        from olmo_green.model import interop
+        from olmo_green.model import interop  # the formats take the class: they never import this module
 
         savers = {"hf": interop.save_hf, "olmo": interop.save_native}
         if format not in savers:

@@ -13,6 +13,7 @@ from typing import Any
 from olmo_green.clock import Clock
 from olmo_green.model.callbacks import Callback
 from olmo_green.record.linelog import StepLog
+from olmo_green.record.steps import MFU_INPUTS
 
 
 class StepRows(Callback):
@@ -34,7 +35,7 @@ class StepRows(Callback):
 
     def post_step(self, step: int, metrics: dict[str, float]) -> None:
         self._write(step, "train", tokens=metrics.get("tokens"), loss=metrics.get("loss"),
-                    lr=metrics.get("lr"))
+                    lr=metrics.get("lr"), **{key: metrics.get(key) for key in MFU_INPUTS})
 
     def post_eval(self, step: int, metrics: dict[str, float]) -> None:
         self._write(step, "eval", loss=metrics.get("eval_loss"))

@@ -235,6 +235,9 @@ class Trainer:
         util = mfu(tokens_per_s, self.flops_token, parts.peak_flops_per_device, parts.env.world_size)
         if util is not None and parts.device.type != "cpu":
             metrics["mfu"] = util
+        # what the step-row writer needs for the row's `mfu` over its own window (record.window_mfu)
+        metrics |= {"flops_per_token": self.flops_token, "peak_flops_per_device": parts.peak_flops_per_device,
+                    "world_size": parts.env.world_size}
         self._each(lambda cb: cb.post_step(step, metrics))
         self._advance_progress(loss, tokens_per_s)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from olmo_green import checks
 from olmo_green.carbon.country import country_intensity
@@ -19,12 +19,24 @@ from olmo_green.carbon.intensity import ConstantIntensity, HourlyIntensity, Inte
 from olmo_green.carbon.series import check_covers, read_intensity_series
 from olmo_green.errors import ConfigError
 
-if TYPE_CHECKING:  # types only: carbon needs no telemetry or hardware code at run time
-    from olmo_green.hardware import HardwareProfile
-    from olmo_green.telemetry.integrate import EnergyCurve
+if TYPE_CHECKING:  # types only: the integration rules sit below carbon (docs/design.md, Layers)
+    from olmo_green.integrate import EnergyCurve
 
 log = logging.getLogger(__name__)
 NO_PUE_SOURCE = "no PUE given: 1.0, accelerator energy only (pass --pue or --hardware)"
+
+
+class SiteFactors(Protocol):
+    """What carbon reads of a hardware profile (hardware/profiles.py HardwareProfile, a layer
+    above): the site's PUE and intensities, each with its source in `sources`."""
+
+    name: str
+    pue: float
+    headline: str  # "location" or "market"
+    intensity_market_kg_per_kwh: float | None
+    intensity_location_kg_per_kwh: float | None
+    country: str | None
+    sources: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ def _user_intensity(options: CarbonOptions) -> Intensity | None:
     return None
 
 
-def _profile_intensities(profile: HardwareProfile | None) -> list[Intensity]:
+def _profile_intensities(profile: SiteFactors | None) -> list[Intensity]:
     if profile is None:
         return []
     found: list[Intensity] = []
@@ -107,7 +119,7 @@ def _profile_intensities(profile: HardwareProfile | None) -> list[Intensity]:
     return sorted(found, key=lambda i: i.basis != profile.headline)
 
 
-def resolve_factors(options: CarbonOptions, profile: HardwareProfile | None,
+def resolve_factors(options: CarbonOptions, profile: SiteFactors | None,
                     require_intensity: bool = True) -> CarbonFactors:
     """PUE and intensities from the options, else from the profile; the headline first.
 
@@ -151,7 +163,7 @@ def carbon_lines(curves: Sequence[EnergyCurve], factors: CarbonFactors) -> list[
     return lines
 
 
-def headline_factor(profile: HardwareProfile) -> tuple[float, str] | tuple[()]:
+def headline_factor(profile: SiteFactors) -> tuple[float, str] | tuple[()]:
     """(PUE x headline intensity in kg/kWh, its basis) for live figures; () if none is known.
 
     The report recomputes emissions from the record; this is only the running figure.

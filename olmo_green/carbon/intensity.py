@@ -20,7 +20,7 @@ import numpy as np
 from olmo_green.units import G_PER_KG, J_PER_KWH, S_PER_HOUR
 
 if TYPE_CHECKING:  # types only: carbon needs no telemetry or hardware code at run time
-    from olmo_green.telemetry.integrate import EnergyCurve
+    from olmo_green.integrate import EnergyCurve
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ def command(direction: str, src: Path, dst: Path, run_dirs: tuple[str, ...] = ()
     `olmo-green model-card RUN` (energy and emissions of the training).
     """
     from olmo_green.model import interop  # imports torch: keep `--help` fast
+    from olmo_green.model.olmo import OLMo
 
     source_format, target_format = DIRECTIONS[direction]
     trainer = src.is_dir() and interop.is_trainer_checkpoint(src)
@@ -59,7 +60,7 @@ def command(direction: str, src: Path, dst: Path, run_dirs: tuple[str, ...] = ()
     card, note = _card(direction, run_dirs, dst, checkpoint, carbon)
     if checkpoint is not None:
         click.echo(f"converting {checkpoint.chosen}")
-    model = interop.load_trainer(checkpoint, model_name) if checkpoint else interop.load(src)
+    model = interop.load_trainer(checkpoint, OLMo, model_name) if checkpoint else OLMo.from_pretrained(src)
     _save_whole(model, dst, target_format, card)
     click.echo(f"wrote {FORMAT_NAMES[target_format]} checkpoint {dst} "
                f"({model.num_params():,} parameters, {interop.dtype_name(model)})")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from olmo_green.telemetry.integrate import EnergyCurve, curve_from_samples
+from olmo_green.integrate import EnergyCurve, curve_from_samples
 
 # The sensors' stated error. NVML: nvmlDeviceGetPowerUsage "accurate to within +/- 5% of current
 # power draw" (NVML API reference, nvmlDeviceQueries); nvidia-smi --help-query-gpu: power.draw

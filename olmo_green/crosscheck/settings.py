@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from olmo_green import record as rr
+from olmo_green.integrate import GAP_FACTOR
 from olmo_green.record.summaries import stored_intervals_s
-from olmo_green.telemetry.integrate import GAP_FACTOR
 
 
 def observed_interval_s(run_dir: str | Path) -> float | None:

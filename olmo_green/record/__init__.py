@@ -60,18 +60,27 @@ from olmo_green.record.layout import (
 )
 from olmo_green.record.nodes import chunk_listing, match_nodes, node_chunk_paths, node_names, sample_chunks
 from olmo_green.record.options import TelemetryOptions
-from olmo_green.record.steps import MAX_STEP_TOKENS, STEP_COLUMNS, STEP_NUMBERS, read_steps, superseded_steps
+from olmo_green.record.steps import (
+    MAX_STEP_TOKENS,
+    MFU_INPUTS,
+    STEP_COLUMNS,
+    STEP_NUMBERS,
+    read_steps,
+    superseded_steps,
+    window_mfu,
+)
 
 __all__ = [
     "CHECKPOINTS_DIR", "CONFIG_FILE", "DOMAINS", "EVENTS_FILE", "EVENT_CHECKPOINT_WRITE",
     "EVENT_COUNTER_CHECK", "EVENT_FORECAST", "EVENT_GAP_END", "EVENT_GAP_START", "EVENT_JOB",
     "EVENT_NO_SENSORS",
     "EVENT_RECORDS_DROPPED", "EVENT_REJECTED_SAMPLES", "EVENT_RESUME_GAP", "EVENT_SENSORS", "MAX_DURATION_S",
-    "MAX_STEP_TOKENS", "METHODS", "OPEN_CHUNK_SUFFIX", "REQUIRED_SAMPLE_COLUMNS", "SAMPLE_COLUMNS",
+    "MAX_STEP_TOKENS", "METHODS", "MFU_INPUTS",
+    "OPEN_CHUNK_SUFFIX", "REQUIRED_SAMPLE_COLUMNS", "SAMPLE_COLUMNS",
     "SAMPLE_DTYPES", "STEPS_FILE", "STEP_COLUMNS", "STEP_NUMBERS", "TELEMETRY_DIR", "Events", "RunConfig",
     "TelemetryOptions", "chunk_listing", "chunk_path", "closed_csv_path", "convert_chunk", "is_run_dir",
     "last_sample_time_s",
     "match_nodes", "node_chunk_paths", "node_names", "normalise_samples", "open_chunk_path",
     "read_csv_tolerant", "read_events", "read_sample_chunk", "read_samples", "read_steps", "sample_chunks",
-    "superseded_steps", "telemetry_dir",
+    "superseded_steps", "telemetry_dir", "window_mfu",
 ]

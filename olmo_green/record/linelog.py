@@ -28,7 +28,7 @@ from pathlib import Path
 from olmo_green.fileio import replacing
 from olmo_green.record.events import EVENT_RECORDS_DROPPED
 from olmo_green.record.layout import EVENTS_FILE, STEPS_FILE
-from olmo_green.record.steps import STEP_COLUMNS, read_steps
+from olmo_green.record.steps import STEP_COLUMNS, read_steps, window_mfu
 
 
 class LossTally:
@@ -165,7 +165,8 @@ class StepLog(LineLog):
         super().__init__(path, header=",".join(STEP_COLUMNS))
 
     def append(self, row: dict) -> None:
-        row = {**row, "attempt": self.attempt}
+        """Write one row; `mfu` is computed here from the row's window (record.window_mfu)."""
+        row = {**row, "attempt": self.attempt, "mfu": window_mfu(row)}
         self.write(",".join(_cell(row.get(c)) for c in STEP_COLUMNS))
 
 

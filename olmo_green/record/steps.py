@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +14,15 @@ from olmo_green.record.layout import STEPS_FILE
 # Step columns. `phase` is "train" for an optimizer step; other windows
 # ("eval", "checkpoint", "idle") are rows of their own that carry the step they follow.
 # `attempt` numbers the processes that wrote the file: 0 for the first, one more per resume
-# (see superseded_steps).
-STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase", "attempt"]
+# (see superseded_steps). `mfu` is a train row's model FLOPs utilisation over its own window
+# (window_mfu), empty where unknown: a CPU run, a loop that gives no FLOPs, a record from before
+# the column. It is not among STEP_NUMBERS: a bad `mfu` cell must not drop the row's energy, so
+# it stays as written and the report checks it (reports/efficiency.py, checks.py's "mfu" rule).
+STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase", "attempt",
+                "mfu"]
 STEP_NUMBERS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "attempt"]
+# What a training loop passes with a train row (in its step metrics) for the row's `mfu`.
+MFU_INPUTS = ("flops_per_token", "peak_flops_per_device", "world_size")
 MAX_STEP_TOKENS = 1e10  # tokens in one step: 2,500x OLMo 7B's 4M-token batches is no step
 
 
@@ -56,6 +63,34 @@ def read_steps(run_dir: str | Path) -> pd.DataFrame:
     steps["phase"] = steps["phase"].astype("string").fillna("train")  # a window's phase defaults to train
     steps.attrs["dropped_rows"] = int(bad_rows + garbage.sum())
     return steps
+
+
+def mfu(tokens_per_s: float, flops_token: float, peak_flops_per_device: float | None,
+        world_size: int) -> float | None:
+    """Model FLOPs utilisation, or None where the device's peak is unknown (CPU).
+
+    The one formula (model/metrics.py re-exports it for the trainer's live figure):
+    tokens/s x training FLOPs per token / (peak FLOP/s per device x devices).
+    """
+    if not peak_flops_per_device:
+        return None
+    return tokens_per_s * flops_token / (peak_flops_per_device * world_size)
+
+
+def window_mfu(row: Mapping) -> float | None:
+    """The `mfu` cell of a step row: its tokens over its own window (time_end_s - time_start_s).
+
+    None unless it is a train row with tokens, a window of some length and the MFU_INPUTS
+    (a loop that gives no FLOPs or peak, a CPU run, an eval or checkpoint window).
+    """
+    flops_token, peak, devices = (row.get(key) for key in MFU_INPUTS)
+    tokens, start, end = row.get("tokens"), row.get("time_start_s"), row.get("time_end_s")
+    if row.get("phase") != "train" or None in (flops_token, devices, tokens, start, end):
+        return None
+    seconds = float(end) - float(start)
+    if not tokens or seconds <= 0:
+        return None
+    return mfu(float(tokens) / seconds, float(flops_token), peak, int(devices))
 
 
 def superseded_steps(steps: pd.DataFrame) -> pd.Series:

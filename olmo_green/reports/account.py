@@ -66,6 +66,7 @@ class RunAccount:
     phases_j: dict[str, float] = field(default_factory=dict)  # train, eval, checkpoint, ..., outside
     tokens: float | None = None
     mfu: float | None = None  # model FLOPs utilisation on GPUs; None where unknown (reports/efficiency.py)
+    mfu_note: str = ""  # why mfu is None, in words (reports/efficiency.py)
     gaps: Gaps = field(default_factory=Gaps)
     error_band_rel: float = 0.0
     error_band_source: str = ""

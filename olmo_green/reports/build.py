@@ -268,5 +268,5 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
     account = account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
                              profile=profile, steps=steps, events=rr.read_events(run_dir),
                              wue=options.wue, tags=run_tags(run_dir))
-    account.mfu = run_mfu(run_dir, profile, account, clean_steps(steps))
+    account.mfu, account.mfu_note = run_mfu(profile, account, clean_steps(steps))
     return account

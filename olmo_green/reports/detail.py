@@ -46,7 +46,7 @@ def _carbon(a: RunAccount) -> list[str]:
 def _per_token(a: RunAccount) -> list[str]:
     if not a.tokens:
         return ["- Energy per token: n/a (no tokens in steps.csv)"]
-    mfu = "n/a (no GPU peak, or modelled energy)" if a.mfu is None else f"{a.mfu:.1%} of the profile's peak"
+    mfu = f"n/a ({a.mfu_note or 'unknown'})" if a.mfu is None else f"{a.mfu:.1%} of the profile's peak"
     return [f"- Tokens: {a.tokens:,.0f}; energy per token {a.energy_per_token_j:.4g} J/token;"
             f" {a.kwh_per_billion_tokens:.4g} kWh per billion tokens (all GPU energy / train tokens)",
             f"- Efficiency: {a.tokens_per_kwh:,.0f} tokens per kWh of GPU energy; MFU {mfu}"]

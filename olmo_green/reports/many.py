@@ -14,7 +14,6 @@ from olmo_green.errors import ConfigError
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.build import account_run
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
-from olmo_green.traces.report import account_traces
 
 
 def account_trace(path: str | Path | Sequence[str | Path], bucket_s: float = DEFAULT_BUCKET_S,
@@ -25,6 +24,10 @@ def account_trace(path: str | Path | Sequence[str | Path], bucket_s: float = DEF
 
     `bucket_s`: the width of the power buckets (a divisor of an hour); a sparse trace spanning
     years is held in wider buckets, at the price of seeing no swing within 10 s."""
+    # Imported here: traces/read.py imports reports.energy, which loads this package first; a
+    # module-level import would then ask traces/report.py for a half-loaded traces/read.py.
+    from olmo_green.traces.report import account_traces
+
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     return account_traces(paths, trace_format, trace_options, bucket_s, **carbon_options)
 

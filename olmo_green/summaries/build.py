@@ -1,4 +1,4 @@
-"""One chunk of samples -> its summary, with telemetry/integrate.py's method.
+"""One chunk of samples -> its summary, with integrate.py's method.
 
 Per device (node, device, domain), the summary holds what joins the chunk to its
 neighbours exactly: the first and last time and reading, the energy inside the
@@ -24,11 +24,7 @@ import pandas as pd
 
 from olmo_green.crosscheck.counter import CounterCheck, checked_curve
 from olmo_green.crosscheck.duplicates import content_hash
-
-# The summary files' columns and ChunkSummary are the record's layout (record/summaries.py).
-from olmo_green.record.options import DEFAULT_BUCKET_S
-from olmo_green.record.summaries import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
-from olmo_green.telemetry.integrate import (
+from olmo_green.integrate import (
     EnergyCurve,
     bucket_of,
     counter_values,
@@ -36,6 +32,10 @@ from olmo_green.telemetry.integrate import (
     device_slices,
     uses_counter,
 )
+
+# The summary files' columns and ChunkSummary are the record's layout (record/summaries.py).
+from olmo_green.record.options import DEFAULT_BUCKET_S
+from olmo_green.record.summaries import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
 from olmo_green.units import S_PER_HOUR
 
 # Wider resolutions a reader may hold a long record at: divisors of an hour (hourly intensities

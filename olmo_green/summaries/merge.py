@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from olmo_green.crosscheck.counter import allowed_difference_j
+from olmo_green.integrate import EnergyCurve, bucket_of, counter_step_j, method_for, uses_counter
 from olmo_green.summaries.build import resolution_s
-from olmo_green.telemetry.integrate import EnergyCurve, bucket_of, counter_step_j, method_for, uses_counter
 
 
 class MixedMethods(Exception):

@@ -18,10 +18,10 @@ import pandas as pd
 from olmo_green import record as rr
 from olmo_green.crosscheck.settings import interval_contradiction, observed_interval_s
 from olmo_green.errors import GreenError
+from olmo_green.integrate import GAP_FACTOR
 from olmo_green.record import RunConfig
 from olmo_green.record.summaries import ChunkId, load_node, save_node
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
-from olmo_green.telemetry.integrate import GAP_FACTOR
 
 log = logging.getLogger(__name__)
 

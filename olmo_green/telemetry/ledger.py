@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 from olmo_green import record as rr
-from olmo_green.telemetry.integrate import GAP_FACTOR, SOURCE_METHODS, interval_j, trapezoid_step_j
+from olmo_green.integrate import GAP_FACTOR, SOURCE_METHODS, interval_j, trapezoid_step_j
 from olmo_green.telemetry.sources.base import Reading
 
 

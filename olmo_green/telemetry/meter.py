@@ -28,12 +28,12 @@ from olmo_green import checks, runlock
 from olmo_green import record as rr
 from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
+from olmo_green.integrate import GAP_FACTOR
 from olmo_green.record.config import RunConfig
 from olmo_green.record.linelog import EventLog, StepLog
 from olmo_green.record.options import TelemetryOptions, renamed
 from olmo_green.summaries.record import SummarySettings
 from olmo_green.telemetry.distributed import NodeGroup
-from olmo_green.telemetry.integrate import GAP_FACTOR
 from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
 from olmo_green.telemetry.live import LiveOutputs, job_event, run_params
 from olmo_green.telemetry.outputs import LiveSnapshot, TrackReading
@@ -366,6 +366,7 @@ class EnergyMeter:
             "step": window.step, "time_start_s": window.start_s, "time_end_s": window.end_s,
             "tokens": m.get("tokens"), "loss": _float(m.get("loss")), "lr": _float(m.get("lr")),
             "energy_j": None if unmeasured else window.energy_j, "phase": window.phase,
+            **{key: m.get(key) for key in rr.MFU_INPUTS},  # the row's `mfu` (record.window_mfu)
         })
 
     def snapshot(self, window: Window | None = None) -> LiveSnapshot:

@@ -22,6 +22,7 @@ import yaml
 
 from olmo_green.hardware.profiles import load_profile
 from olmo_green.model.config import OLMoConfig
+from olmo_green.record import window_mfu
 from olmo_green.telemetry.sources.base import Reading
 from olmo_green.telemetry.store import SampleStore
 
@@ -29,7 +30,8 @@ START_S = 1_767_225_600.0  # 2026-01-01T00:00:00Z: hourly intensity series line 
 PERIOD_S = 0.5
 STEP_S = 4.0
 TOKENS = 2048
-STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase", "attempt"]
+STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "phase", "attempt",
+                "mfu"]
 
 # name -> (model preset, hardware profile, devices, steps, seed, config shape)
 RUNS = {
@@ -77,21 +79,38 @@ def _samples(rng: np.random.Generator, devices: int, t0: float, t1: float,
     return readings
 
 
-def _steps(first: int, last: int, t0: float, attempt: int, rng: np.random.Generator) -> list[list]:
+def _mfu_inputs(model: str, hardware: str, devices: int) -> dict:
+    """What the trainer passes with a train row on the profile's GPUs (model/trainer.py _after_step)."""
+    from olmo_green.config import TrainConfig
+    from olmo_green.model.metrics import flops_per_token
+
+    config, profile = OLMoConfig.from_preset(model), load_profile(hardware)
+    sequence = TrainConfig().model.sequence_length or config.max_sequence_length
+    return {"flops_per_token": flops_per_token(config, sequence),
+            "peak_flops_per_device": profile.peak_flops_per_device,
+            "world_size": devices * profile.devices_per_package}
+
+
+def _steps(first: int, last: int, t0: float, attempt: int, rng: np.random.Generator,
+           mfu_inputs: dict) -> list[list]:
+    """Step rows; `mfu` as the trainer's writer computes it (empty without mfu_inputs: a CPU run)."""
     rows, t = [], t0
     for step in range(first, last + 1):
+        window = {"phase": "train", "tokens": TOKENS, "time_start_s": t, "time_end_s": t + STEP_S}
+        mfu = window_mfu(window | mfu_inputs) if mfu_inputs else None
         rows.append([step, t, t + STEP_S, TOKENS, round(4.0 - 0.05 * step, 4), 1e-3,
-                     round(1000.0 + 50 * rng.random(), 3), "train", attempt])
+                     round(1000.0 + 50 * rng.random(), 3), "train", attempt,
+                     "" if mfu is None else repr(mfu)])
         t += STEP_S
         if step % 10 == 0:
-            rows.append([step, t, t + STEP_S, 0, "", "", "", "eval", attempt])
+            rows.append([step, t, t + STEP_S, 0, "", "", "", "eval", attempt, ""])
             t += STEP_S
     return rows
 
 
 def _write_attempt(run: Path, rng, devices: int, first: int, last: int, t0: float, attempt: int,
-                   close: bool, source: str = "simulated") -> float:
-    rows = _steps(first, last, t0, attempt, rng)
+                   close: bool, source: str = "simulated", mfu_inputs: dict | None = None) -> float:
+    rows = _steps(first, last, t0, attempt, rng, mfu_inputs or {})
     t1 = rows[-1][2]
     store = SampleStore(run, "node0", flush_interval_s=1e9, chunk_rows=400)  # flushes: ours only
     for start in np.arange(t0, t1, 10.0):
@@ -131,7 +150,10 @@ def make_run(root: Path, name: str) -> Path:
     else:
         # a measured source for the train runs: MFU and the measured methods are reported too
         source = "simulated" if shape == "meter" else "nvml" if "a100" in hardware else "amdsmi"
-        end = _write_attempt(run, rng, devices, 1, steps, START_S, 0, close=True, source=source)
+        # a loop of the user's own (the meter shape) passes no FLOPs: its rows have no mfu
+        inputs = _mfu_inputs(model, hardware, devices) if shape == "train" else None
+        end = _write_attempt(run, rng, devices, 1, steps, START_S, 0, close=True, source=source,
+                             mfu_inputs=inputs)
         events += [{"kind": "gap_start", "time_s": START_S + 20.0, "error": "simulated fault"},
                    {"kind": "gap_end", "time_s": START_S + 21.0, "duration_s": 1.0}]
     with open(run / "events.jsonl", "w", encoding="utf-8") as f:
