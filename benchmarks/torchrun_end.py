@@ -9,10 +9,13 @@ loads the machine, and counts how each run ended:
 - nonzero: torchrun's exit code was not 0;
 - hang: the run passed --hang-s (killed).
 
-    python benchmarks/torchrun_end.py [--runs 10] [--stress-cpu 2] [--keep DIR] [--results]
+    python benchmarks/torchrun_end.py [--runs 10] [--stress-cpu 2] [--launch test|finding]
+                                      [--set KEY=VALUE ...] [--keep DIR] [--results]
 
-The launch is the one tests/safety/test_torchrun_end.py uses (micro-batch 4 so that the
-global batch of 8 divides into 2 ranks x 4). --results appends the section to RESULTS.md.
+`--launch test` is the one tests/safety/test_torchrun_end.py uses (simulated mosaicml-a100);
+`--launch finding` is the hostile pass's (the default `local` profile and its real sensors).
+Both set micro-batch 4, so that the global batch of 8 divides into 2 ranks x 4. `--set` adds
+train settings (e.g. async_checkpoint=true). --results appends the section to RESULTS.md.
 """
 
 from __future__ import annotations
@@ -42,21 +45,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _command(run_dir: Path, data: Path) -> list[str]:
+LAUNCHES = {"test": ["--hardware", "mosaicml-a100", "--simulate"], "finding": []}
+
+
+def _command(run_dir: Path, data: Path, launch: str, settings: list[str]) -> list[str]:
+    extra = [arg for setting in settings for arg in ("--set", setting)]
     return [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
             "--master-port", str(_free_port()), "-m", "olmo_green.cli", "train",
-            "--model", "tiny", "--hardware", "mosaicml-a100", "--simulate", "--data", str(data),
+            "--model", "tiny", *LAUNCHES[launch], "--data", str(data),
             "--run-dir", str(run_dir), "--save-interval", "3", "--max-steps", "6",
             "--set", "batch.micro_batch_size=4", "--set", "model.sequence_length=32",
-            "--set", "progress=false"]
+            "--set", "progress=false", *extra]
 
 
-def one_run(run_dir: Path, data: Path, hang_s: float) -> tuple[set[str], float, str]:
+def one_run(run_dir: Path, command: list[str], hang_s: float) -> tuple[set[str], float, str]:
     """The ways this run ended badly (empty: clean), its wall time, and its output."""
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     start = time.monotonic()
     try:
-        done = subprocess.run(_command(run_dir, data), capture_output=True, text=True, env=env,
+        done = subprocess.run(command, capture_output=True, text=True, env=env,
                               timeout=hang_s, cwd=ROOT)
     except subprocess.TimeoutExpired as hung:
         return {"hang"}, time.monotonic() - start, str(hung.stdout or "") + str(hung.stderr or "")
@@ -87,6 +94,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--stress-cpu", type=int, default=2, help="stress --cpu N beside the runs (0: none)")
     parser.add_argument("--hang-s", type=float, default=900, help="a run this long is a hang")
+    parser.add_argument("--launch", choices=sorted(LAUNCHES), default="test")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--keep", type=Path, help="keep run folders and logs here")
     parser.add_argument("--results", action="store_true", help="append the section to RESULTS.md")
     args = parser.parse_args()
@@ -102,7 +111,8 @@ def main() -> None:
     try:
         for attempt in range(args.runs):
             run_dir = work / f"run{attempt:02d}"
-            bad, wall_s, said = one_run(run_dir, data, args.hang_s)
+            command = _command(run_dir, data, args.launch, args.settings)
+            bad, wall_s, said = one_run(run_dir, command, args.hang_s)
             (work / f"run{attempt:02d}.log").write_text(said, encoding="utf-8")
             counts.update(bad or {"clean"})
             times.append(wall_s)
@@ -129,8 +139,9 @@ def _section(args: argparse.Namespace, counts: Counter[str], times: list[float])
     return (f"## Distributed run end (benchmarks/torchrun_end.py, issue 24 finding 14)\n\n"
             f"{date.today().isoformat()}, {os.cpu_count()} cores ({platform.machine()}), Python "
             f"{platform.python_version()}, torch {torch.__version__}, {load} beside the runs. "
-            f"`torchrun --nproc-per-node 2` (gloo, CPU) `train --model tiny --simulate "
-            f"--save-interval 3 --max-steps 6`, {args.runs} runs, "
+            f"`torchrun --nproc-per-node 2` (gloo, CPU) `train --model tiny "
+            f"{' '.join(LAUNCHES[args.launch])} --save-interval 3 --max-steps 6"
+            f"{''.join(' --set ' + s for s in args.settings)}` (launch `{args.launch}`), {args.runs} runs, "
             f"{min(times):.0f}-{max(times):.0f} s each.\n\n"
             "| runs | clean | rank aborts | report/dashboard lost | nonzero exits | hangs |\n"
             "|---:|---:|---:|---:|---:|---:|\n"

@@ -6,16 +6,16 @@ a `--by` rollup. A run is known three ways, each enough to make two inputs one r
 
 - its folder (device and inode: what every name of it resolves to);
 - its id: config.yaml's `run_id`, written once when the record is created and kept on resume;
-- its content: a hash of its telemetry chunks' content hashes (crosscheck/duplicates.py), so a
-  copy whose id was removed or edited, or a record older than run ids, still counts once.
+- its content: the set of its telemetry chunks' content hashes (crosscheck/duplicates.py), so
+  a copy whose id was removed or edited, or a record older than run ids, still counts once.
 
-Two records with the same run_id but different telemetry are two runs (a config.yaml copied
-into a new run): they are never merged, and the command line is a finding the report refuses.
+Two records with the same run_id but different telemetry (a config.yaml copied into a new run),
+or that share some chunks but not all (a copy taken before the run went on), are never merged
+and never both counted: the command line is a finding the report refuses.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +27,12 @@ from olmo_green.record.config import RunConfig
 
 @dataclass(frozen=True)
 class RunIdentity:
-    """The three ways a run is known; `run_id` and `content` are None where the record lacks them."""
+    """The three ways a run is known; `run_id` is None where the record lacks one, `content`
+    (its chunks' hashes) is empty where it holds no hashed telemetry."""
 
     folder: str
     run_id: str | None
-    content: str | None
+    content: frozenset[str]
 
 
 def run_identity(run_dir: str | Path) -> RunIdentity:
@@ -56,31 +57,29 @@ def _run_id(run_dir: str | Path) -> str | None:
     return config.run_id if config is not None else None
 
 
-def content_identity(run_dir: str | Path) -> str | None:
-    """A hash of the record's distinct chunk hashes (from the chunk summaries, built and saved
-    where missing, as the report would); None for a record without hashed telemetry."""
+def content_identity(run_dir: str | Path) -> frozenset[str]:
+    """The record's chunk hashes (from the chunk summaries, built and saved where missing, as
+    the report would); empty for a record without hashed telemetry."""
     from olmo_green.summaries.record import record_settings, summarised_chunks
 
     if not Path(run_dir).is_dir():
-        return None
+        return frozenset()
     settings = record_settings(run_dir)
     hashes: set[str] = set()
     for node, paths in rr.chunk_listing(run_dir).items():
         devices = summarised_chunks(run_dir, node, settings, True, paths).devices
         if "chunk_hash" in devices:
             hashes |= {str(h) for h in devices["chunk_hash"].dropna() if h}
-    if not hashes:
-        return None
-    return hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest()
+    return frozenset(hashes)
 
 
 def distinct_runs(run_dirs: Sequence[str | Path],
                   refuse: bool = True) -> tuple[list[str | Path], list[str]]:
     """The runs in the order given, each once, and one line per input left out (and why).
 
-    Two inputs with the same run_id but different telemetry are two runs claiming one id: with
-    `refuse` that is a ConfigError (no total can be right); without it (`--verify`) both are
-    kept and the line is among the returned ones."""
+    Two inputs that are neither one run nor two (one run_id on different telemetry, or some
+    chunks shared and not all): with `refuse` a ConfigError (no total can be right); without
+    it (`--verify`) both are kept and the line is among the returned ones."""
     kept: list[tuple[str | Path, RunIdentity]] = []
     lines = []
     for run_dir in run_dirs:
@@ -89,15 +88,12 @@ def distinct_runs(run_dirs: Sequence[str | Path],
         if same is not None and why is not None:
             lines.append(f"{run_dir}: the same run as {same} ({why}); counted once")
             continue
-        clash = next((other for other, seen in kept if _clash(identity, seen)), None)
+        clash = next((f"{run_dir} and {other} {why}" for other, seen in kept
+                      if (why := _clash(identity, seen)) is not None), None)
         if clash is not None:
-            line = (f"{run_dir} and {clash} carry the same run_id ({identity.run_id}) but different "
-                    "telemetry: two runs claiming one id (a config.yaml copied into a new run, or a copy "
-                    "taken before the run went on); "
-                    f"not merged. Give each run its own run_id in its {rr.CONFIG_FILE}")
             if refuse:
-                raise ConfigError(line)
-            lines.append(line)
+                raise ConfigError(clash)
+            lines.append(clash)
         kept.append((run_dir, identity))
     return [run_dir for run_dir, _ in kept], lines
 
@@ -108,17 +104,25 @@ def _same_as(identity: RunIdentity,
     for other, seen in kept:
         if identity.folder == seen.folder:
             return other, "the same folder"
-        if identity.content is not None and identity.content == seen.content:
+        if identity.content and identity.content == seen.content:
             if identity.run_id == seen.run_id:
                 return other, "a copy: the same run_id and telemetry" if identity.run_id else \
                     "a copy: the same telemetry"
             return other, "the same telemetry; its run_id is missing or differs"
         if identity.run_id is not None and identity.run_id == seen.run_id and \
-                (identity.content is None or seen.content is None):
+                not (identity.content and seen.content):
             return other, "the same run_id; no telemetry to compare"
     return None, None
 
 
-def _clash(identity: RunIdentity, seen: RunIdentity) -> bool:
-    return identity.run_id is not None and identity.run_id == seen.run_id and \
-        identity.content is not None and seen.content is not None and identity.content != seen.content
+def _clash(identity: RunIdentity, seen: RunIdentity) -> str | None:
+    """Why two inputs (not one run) cannot both be counted; None if they can."""
+    shared = len(identity.content & seen.content)
+    if shared:  # equal sets are one run (_same_as): these share some samples, not all
+        return (f"share {shared} telemetry chunk(s) but not all (a copy taken before the run went on, "
+                "or chunks copied between runs): their samples would count twice; report one of them")
+    if identity.run_id is not None and identity.run_id == seen.run_id and identity.content and seen.content:
+        return (f"carry the same run_id ({identity.run_id}) but different telemetry: two runs claiming "
+                f"one id (a config.yaml copied into a new run); not merged. Give each run its own run_id "
+                f"in its {rr.CONFIG_FILE}")
+    return None

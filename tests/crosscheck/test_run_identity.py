@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from olmo_green.cli import cli
 from olmo_green.crosscheck.identity import distinct_runs
 from olmo_green.record import RunConfig
-from tests.crosscheck.records import report, steady_run, verify
+from tests.crosscheck.records import chunks, report, steady_run, verify
 from tests.model.helpers import byte_data
 
 
@@ -111,6 +111,25 @@ def test_two_runs_with_one_run_id_are_not_merged_the_report_refuses(runs):
     code, out = verify(runs / "a", clash)
     assert code == 1 and "same run_id" in out
     assert str(clash) in out and str(runs / "a") in out
+
+
+@pytest.mark.parametrize("keep_id", [True, False])
+def test_a_copy_that_went_on_sharing_some_chunks_is_refused_not_counted_twice(runs, keep_id):
+    """A copy taken before the run went on: its early chunks are the run's, its later ones not.
+    Neither one run (merge would drop samples) nor two (the shared samples would count twice)."""
+    grown = _copy(runs, f"grown{keep_id}")
+    (first,), (later,) = chunks(runs / "a"), chunks(runs / "b")
+    node = first.name.split(".")[0]  # the host's name
+    shutil.copy(later, grown / "telemetry" / f"{node}.000001.parquet")  # b's samples as a's next chunk
+    if not keep_id:
+        data = _config(grown)
+        del data["run_id"]
+        _write_config(grown, data)
+    code, out = report(runs / "a", grown)
+    assert code != 0 and "Traceback" not in out and len(out.strip().splitlines()) == 1
+    assert "share 1 telemetry chunk(s) but not all" in out
+    code, out = verify(runs / "a", grown)
+    assert code == 1 and "share 1 telemetry chunk(s)" in out
 
 
 def test_two_different_runs_count_twice(runs):
