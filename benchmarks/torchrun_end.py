@@ -9,13 +9,14 @@ loads the machine, and counts how each run ended:
 - nonzero: torchrun's exit code was not 0;
 - hang: the run passed --hang-s (killed).
 
-    python benchmarks/torchrun_end.py [--runs 10] [--stress-cpu 2] [--launch test|finding]
-                                      [--set KEY=VALUE ...] [--keep DIR] [--results]
+    python benchmarks/torchrun_end.py [--runs 10] [--stress-cpu 2] [--set KEY=VALUE ...]
+                                      [--keep DIR] [--results]
 
-`--launch test` is the one tests/safety/test_torchrun_end.py uses (simulated mosaicml-a100);
-`--launch finding` is the hostile pass's (the default `local` profile and its real sensors).
-Both set micro-batch 4, so that the global batch of 8 divides into 2 ranks x 4. `--set` adds
-train settings (e.g. async_checkpoint=true). --results appends the section to RESULTS.md.
+The launch is the one tests/safety/test_torchrun_end.py uses (simulated mosaicml-a100, whose
+report needs no sensor; the `local` profile on a machine without one never writes a report),
+with micro-batch 4 so that the global batch of 8 divides into 2 ranks x 4. `--set` adds train
+settings (async_checkpoint=true: the background checkpoint writer; telemetry.metrics_port=N:
+the metrics server). --results appends the section to RESULTS.md.
 """
 
 from __future__ import annotations
@@ -45,14 +46,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-LAUNCHES = {"test": ["--hardware", "mosaicml-a100", "--simulate"], "finding": []}
-
-
-def _command(run_dir: Path, data: Path, launch: str, settings: list[str]) -> list[str]:
+def _command(run_dir: Path, data: Path, settings: list[str]) -> list[str]:
     extra = [arg for setting in settings for arg in ("--set", setting)]
     return [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
             "--master-port", str(_free_port()), "-m", "olmo_green.cli", "train",
-            "--model", "tiny", *LAUNCHES[launch], "--data", str(data),
+            "--model", "tiny", "--hardware", "mosaicml-a100", "--simulate", "--data", str(data),
             "--run-dir", str(run_dir), "--save-interval", "3", "--max-steps", "6",
             "--set", "batch.micro_batch_size=4", "--set", "model.sequence_length=32",
             "--set", "progress=false", *extra]
@@ -94,7 +92,6 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--stress-cpu", type=int, default=2, help="stress --cpu N beside the runs (0: none)")
     parser.add_argument("--hang-s", type=float, default=900, help="a run this long is a hang")
-    parser.add_argument("--launch", choices=sorted(LAUNCHES), default="test")
     parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--keep", type=Path, help="keep run folders and logs here")
     parser.add_argument("--results", action="store_true", help="append the section to RESULTS.md")
@@ -111,7 +108,7 @@ def main() -> None:
     try:
         for attempt in range(args.runs):
             run_dir = work / f"run{attempt:02d}"
-            command = _command(run_dir, data, args.launch, args.settings)
+            command = _command(run_dir, data, args.settings)
             bad, wall_s, said = one_run(run_dir, command, args.hang_s)
             (work / f"run{attempt:02d}.log").write_text(said, encoding="utf-8")
             counts.update(bad or {"clean"})
@@ -139,9 +136,9 @@ def _section(args: argparse.Namespace, counts: Counter[str], times: list[float])
     return (f"## Distributed run end (benchmarks/torchrun_end.py, issue 24 finding 14)\n\n"
             f"{date.today().isoformat()}, {os.cpu_count()} cores ({platform.machine()}), Python "
             f"{platform.python_version()}, torch {torch.__version__}, {load} beside the runs. "
-            f"`torchrun --nproc-per-node 2` (gloo, CPU) `train --model tiny "
-            f"{' '.join(LAUNCHES[args.launch])} --save-interval 3 --max-steps 6"
-            f"{''.join(' --set ' + s for s in args.settings)}` (launch `{args.launch}`), {args.runs} runs, "
+            f"`torchrun --nproc-per-node 2` (gloo, CPU) `train --model tiny --hardware mosaicml-a100 "
+            f"--simulate --save-interval 3 --max-steps 6{''.join(' --set ' + s for s in args.settings)}`, "
+            f"{args.runs} runs, "
             f"{min(times):.0f}-{max(times):.0f} s each.\n\n"
             "| runs | clean | rank aborts | report/dashboard lost | nonzero exits | hangs |\n"
             "|---:|---:|---:|---:|---:|---:|\n"
