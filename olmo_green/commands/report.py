@@ -102,7 +102,7 @@ def _verify(run_dirs: tuple[str, ...], trace: str | None, nodes: str | None) -> 
     from olmo_green.crosscheck.identity import distinct_runs
     from olmo_green.reports.build import record_findings
 
-    run_dirs, repeated = distinct_runs(run_dirs)
+    run_dirs, repeated = distinct_runs(run_dirs, refuse=False)  # two runs claiming one id: a finding
     for line in repeated:  # a run named twice is verified once, and the command line is a finding
         click.echo(line)
     failed = bool(repeated)

@@ -244,9 +244,11 @@ def _step_of(checkpoint: Path) -> int:
 
 def _save_config(config, run_dir: Path, model_cfg, profile) -> None:
     from olmo_green.record import RunConfig
+    from olmo_green.record.config import kept_run_id
 
-    # atomic; a failure is one line
-    RunConfig.for_training(config, model_cfg.to_dict(), dataclasses.asdict(profile)).save(run_dir)
+    # atomic; a failure is one line. A resume rewrites the file and keeps the run's id.
+    RunConfig.for_training(config, model_cfg.to_dict(), dataclasses.asdict(profile),
+                           kept_run_id(run_dir)).save(run_dir)
 
 
 def _remove_new_run_dir(run_dir: Path, lock) -> None:

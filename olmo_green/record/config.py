@@ -9,6 +9,10 @@ So a file holds any subset of TrainConfig's keys plus the resolved ones; `given`
 because a section it lacks is unknown, not the default (a loop of the user's own may have
 compiled its model: the dashboard must not say "eager").
 
+Both writers give the run a `run_id` (uuid4 hex) when they create the file, and only then: a
+resumed run rewrites config.yaml with the id it has, so the id names the run across resumes and
+copies of its folder (crosscheck/identity.py counts a run given twice, or copied, once).
+
 Loading validates everything: an unknown or mistyped key, a value of the wrong type or unit, a
 number out of range (checks.py) is one line naming the file and the key. Records written before
 this module (by either writer) load unchanged.
@@ -18,6 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,12 @@ from olmo_green.record.train import TrainConfig
 
 RESOLVED = ("resolved_model", "resolved_hardware")  # written for readers; never set by a user
 METER_KEYS = ("hardware", "simulate", "resolved_hardware", "telemetry", "tags")  # a loop's own
+RUN_ID = "run_id"  # top-level key: the run's id, written once when the record is created
+_RUN_ID_FORM = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # ours are uuid4().hex; any plain word reads
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex
 
 
 @dataclass
@@ -45,6 +57,7 @@ class RunConfig:
     resolved_hardware: dict[str, Any] | None = None  # the HardwareProfile, values and sources
     # the keys the file holds, top-level and dotted (model, model.compile, ...): all, for train's
     given: frozenset[str] = frozenset()
+    run_id: str | None = None  # None: a record written before run ids
 
     # -- the parts readers use ------------------------------------------------------------------
     @property
@@ -79,8 +92,11 @@ class RunConfig:
 
     # -- files -------------------------------------------------------------------------------------
     @classmethod
-    def for_training(cls, train: TrainConfig, model: dict[str, Any], hardware: dict[str, Any]) -> RunConfig:
-        return cls(train, model, hardware, _keys({**train.to_dict(), **dict.fromkeys(RESOLVED)}))
+    def for_training(cls, train: TrainConfig, model: dict[str, Any], hardware: dict[str, Any],
+                     run_id: str | None = None) -> RunConfig:
+        """`run_id`: the resumed run's (kept_run_id); a new one where None."""
+        return cls(train, model, hardware, _keys({**train.to_dict(), **dict.fromkeys(RESOLVED)}),
+                   run_id or new_run_id())
 
     @classmethod
     def for_meter(cls, profile, simulate: bool, telemetry: TelemetryOptions,
@@ -91,10 +107,11 @@ class RunConfig:
                             tags=dict(tags or {}))
         data = {"hardware": 0, "simulate": 0, "resolved_hardware": 0,
                 "telemetry": dataclasses.asdict(telemetry)}
-        return cls(train, None, dataclasses.asdict(profile), _keys(data | ({"tags": 0} if tags else {})))
+        return cls(train, None, dataclasses.asdict(profile), _keys(data | ({"tags": 0} if tags else {})),
+                   new_run_id())  # saved only where the run has no config.yaml: a new record
 
     def to_dict(self) -> dict[str, Any]:
-        data = {}
+        data: dict[str, Any] = {RUN_ID: self.run_id} if self.run_id is not None else {}
         for key, value in self.train.to_dict().items():
             if key in self.given:
                 data[key] = {k: v for k, v in value.items() if f"{key}.{k}" in self.given} \
@@ -110,17 +127,19 @@ class RunConfig:
             raise ConfigError(f"{origin}: a configuration is a mapping of keys to values, got {data!r}")
         known = [f.name for f in dataclasses.fields(TrainConfig)]
         for key in data:
-            if key not in known and key not in RESOLVED:
-                raise _named(origin, unknown_key(str(key), [*known, *RESOLVED]))
+            if key not in known and key not in RESOLVED and key != RUN_ID:
+                raise _named(origin, unknown_key(str(key), [*known, *RESOLVED, RUN_ID]))
+        run_id = _run_id(data.get(RUN_ID), origin)
         resolved = {key: data.get(key) for key in RESOLVED}
         for key, value in resolved.items():
             if value is not None and not isinstance(value, dict):
                 raise ConfigError(f"{origin}: {key} must be a mapping, got {value!r}")
         try:
-            train = TrainConfig.from_dict({k: v for k, v in data.items() if k not in RESOLVED})
+            train = TrainConfig.from_dict({k: v for k, v in data.items() if k not in (*RESOLVED, RUN_ID)})
         except GreenError as e:
             raise _named(origin, e) from None
-        return cls(train, resolved["resolved_model"], resolved["resolved_hardware"], _keys(data))
+        return cls(train, resolved["resolved_model"], resolved["resolved_hardware"],
+                   _keys({k: v for k, v in data.items() if k != RUN_ID}), run_id)
 
     @classmethod
     def load(cls, run_dir: str | Path) -> RunConfig | None:
@@ -146,6 +165,23 @@ class RunConfig:
             write_atomic(path, text, what="--run-dir")
             return True
         return write_if_absent(path, text)
+
+
+def _run_id(value: Any, origin: str) -> str | None:
+    """config.yaml's run_id: absent in older records; else one word (ours: uuid4().hex)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _RUN_ID_FORM.fullmatch(value):
+        raise ConfigError(f"{origin}: {RUN_ID} must be one word of 1-64 letters, digits, '_', '.' "
+                          f"or '-' (olmo-green writes a uuid4 hex), got {value!r}; restore it, or "
+                          "delete the line")
+    return value
+
+
+def kept_run_id(run_dir: str | Path) -> str:
+    """The run id of the run in `run_dir` (a resume keeps it), else a new one."""
+    recorded = RunConfig.load(run_dir) if exists(run_dir) else None
+    return (recorded.run_id if recorded is not None else None) or new_run_id()
 
 
 def _keys(data: dict[str, Any]) -> frozenset[str]:

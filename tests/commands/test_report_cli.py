@@ -31,7 +31,7 @@ def test_json_report_of_a_trace(tmp_path):
 
 
 def test_several_runs_side_by_side_in_every_format(tmp_path):
-    a, b = write_run(tmp_path / "a"), write_run(tmp_path / "b", hardware="lumi")
+    a, b = write_run(tmp_path / "a"), write_run(tmp_path / "b", hardware="lumi", node="n1")
     for fmt, marker in (("md", "| a |"), ("csv", "\na,"), ("latex", r"\end{tabular}")):
         result = _run([str(a), str(b), "--format", fmt])
         assert result.exit_code == 0, result.output

@@ -12,7 +12,8 @@ from tests.reports.traces import write_run
 
 
 def _run(tmp_path, name, tags=None, hardware="jupiter"):
-    run = write_run(tmp_path / name, hardware=hardware, node_domain=False)  # 2 GPUs at 300 W, 100 s
+    # 2 GPUs at 300 W, 100 s; on a node of its own name, so that each run's samples are its own
+    run = write_run(tmp_path / name, hardware=hardware, node_domain=False, node=name)
     lines = [f"hardware: {hardware}"] + (["tags:"] + [f"  {k}: {v}" for k, v in tags.items()] if tags else [])
     (run / "config.yaml").write_text("\n".join(lines) + "\n")
     return run

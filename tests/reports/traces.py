@@ -27,19 +27,21 @@ def constant_power_trace(path: Path, energy_mwh: float, devices: int = 8, power_
     return path
 
 
-def write_run(run_dir: Path, hardware: str = "mosaicml-a100", node_domain: bool = True) -> Path:
-    """A tiny run record: 2 GPUs at 300 W for 100 s, steps/eval windows, a gap event."""
+def write_run(run_dir: Path, hardware: str = "mosaicml-a100", node_domain: bool = True,
+              node: str = "n0") -> Path:
+    """A tiny run record: 2 GPUs at 300 W for 100 s, steps/eval windows, a gap event. Records with
+    the same `node` hold the same samples: one run to a report (crosscheck/identity.py)."""
     telemetry = run_dir / "telemetry"
     telemetry.mkdir(parents=True)
     (run_dir / "config.yaml").write_text(f"hardware: {hardware}\n")
     time_s = 1.7e9 + np.arange(0.0, 101.0, 1.0)
-    rows = [pd.DataFrame({"time_s": time_s, "node": "n0", "device": str(d), "domain": "gpu",
+    rows = [pd.DataFrame({"time_s": time_s, "node": node, "device": str(d), "domain": "gpu",
                           "power_w": 300.0, "energy_j": np.nan, "source": "nvml"}) for d in range(2)]
     if node_domain:
-        rows.append(pd.DataFrame({"time_s": time_s, "node": "n0", "device": "node", "domain": "node",
+        rows.append(pd.DataFrame({"time_s": time_s, "node": node, "device": "node", "domain": "node",
                                   "power_w": np.nan, "energy_j": 1000.0 * (time_s - time_s[0]),
                                   "source": "cray_pm"}))
-    pd.concat(rows).to_csv(telemetry / "n0.open.csv", index=False)
+    pd.concat(rows).to_csv(telemetry / f"{node}.open.csv", index=False)
     starts = 1.7e9 + np.array([10.0, 20.0, 30.0, 40.0, 50.0])
     pd.DataFrame({"step": [1, 2, 3, 3, 4], "time_start_s": starts, "time_end_s": starts + 10.0,
                   "tokens": [1000, 1000, 1000, 0, 1000], "loss": 1.0, "lr": 1e-3, "energy_j": np.nan,
