@@ -24,6 +24,13 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
                    bucket_s: float = DEFAULT_BUCKET_S, progress: bool | None = None,
                    **carbon_options) -> RunAccount:
     """The account of one or more power logs (one file per node)."""
+    return read_and_account(paths, fmt, options, bucket_s, progress, **carbon_options)[0]
+
+
+def read_and_account(paths: list[str | Path], fmt: str = "auto", options: TraceOptions | None = None,
+                     bucket_s: float = DEFAULT_BUCKET_S, progress: bool | None = None,
+                     **carbon_options) -> tuple[RunAccount, TraceRead]:
+    """The account, and what was read (per node buckets: the dashboard draws them)."""
     from olmo_green.record import EVENT_REJECTED_SAMPLES
     from olmo_green.reports.build import CarbonOptions, account_energy, options_profile, resolve_factors
     from olmo_green.traces.formats.common import require_file
@@ -44,7 +51,7 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
     account.trace = trace_json(read)
     if account.power_swings is not None:
         account.power_swings = swings_of(read, account.power_swings)
-    return account
+    return account, read
 
 
 def file_notes(read: TraceRead) -> list[str]:
