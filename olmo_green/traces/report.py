@@ -9,6 +9,7 @@ at the log's resolution (reports/swings.at_resolution).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,14 @@ import pandas as pd
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.swings import PowerSwings, at_resolution, power_swings
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
+from olmo_green.traces import read as trace_read  # the module: see below
 from olmo_green.traces.formats import TraceOptions
-from olmo_green.traces.read import ACCELERATORS, TraceFile, TraceRead, read_traces
+
+# The module, not its names: read.py imports olmo_green.reports, whose __init__ imports this module,
+# so `import olmo_green.traces.read` first met a partial read.py and failed.
+
+if TYPE_CHECKING:
+    from olmo_green.traces.read import TraceFile, TraceRead
 
 
 def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOptions | None = None,
@@ -41,7 +48,7 @@ def read_and_account(paths: list[str | Path], fmt: str = "auto", options: TraceO
     profile = options_profile(options_, None)
     factors = resolve_factors(options_, profile)  # a bad option fails before a large file is read
     paths = [Path(p) for p in paths]
-    read = read_traces(paths, fmt, options, profile, bucket_s, progress)
+    read = trace_read.read_traces(paths, fmt, options, profile, bucket_s, progress)
     events = [{"kind": EVENT_REJECTED_SAMPLES, "source": "trace", "counts": dict(read.rejected)}] \
         if read.rejected else []
     name = paths[0].name if len(paths) == 1 else f"{paths[0].parent.resolve().name} ({len(paths)} files)"
@@ -106,7 +113,7 @@ def swings_of(read: TraceRead, swings: PowerSwings) -> PowerSwings:
 
 
 def _node_power(node) -> pd.DataFrame:
-    frames = [f for d, f in node.power.items() if d in ACCELERATORS and len(f)]
+    frames = [f for d, f in node.power.items() if d in trace_read.ACCELERATORS and len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["bucket", "power_w"])
 
 
