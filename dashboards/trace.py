@@ -29,7 +29,7 @@ from olmo_green.dashboards.figures import (
     energy_unit,
     run_color,
 )
-from olmo_green.dashboards.page import STYLE, _section  # one way to draw a section, as the run page
+from olmo_green.dashboards.page import STYLE, section_html  # one way to draw a section, as the run page
 from olmo_green.units import J_PER_KWH
 
 MAX_NODE_LINES = 64  # more lines are unreadable, and each costs page size: the rest are named as left out
@@ -155,7 +155,8 @@ def render_trace_page(account, read, report_text: str) -> str:
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
             f"<h1>{html.escape(title)}</h1><p class='note'>Built {built} from the power log only.</p>"
-            f"{describe(account, read)}<nav>{nav}</nav>{''.join(_section(p) for p in panels)}</body></html>")
+            f"{describe(account, read)}<nav>{nav}</nav>{''.join(section_html(p) for p in panels)}"
+            "</body></html>")
 
 
 def build_trace_dashboard(paths: list[str | Path], output: str | Path, fmt: str = "auto", options=None,
