@@ -101,3 +101,35 @@ def test_a_row_with_no_time_names_its_line(tmp_path, fmt):
     with pytest.raises(GreenError) as caught:
         pd.concat(list(open_trace(path, fmt, TraceOptions()).batches))
     assert f"{path}:{first_row}: " in str(caught.value), (first_row, str(caught.value))
+
+
+def test_quoted_commas_crlf_and_a_bom_do_not_shift_the_line(tmp_path):
+    """A record trace with a quoted comment holding commas, Windows line ends and a BOM."""
+    rows = ["time_s,device,power_w,comment"]
+    rows += [f'{1_700_000_000 + t},{d},300,"a, b, c"' for t in range(50) for d in range(2)]
+    rows[60:60] = ["", 'torn,"x, y"']
+    rows[81] = rows[81].replace(",300,", f",{BAD_W},")
+    path = tmp_path / "node.csv"
+    path.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n").encode())
+    assert f"{path}:{_line_of_bad(path)}: " in _refusal(path, "record")
+
+
+def test_a_single_sample_device_is_named_at_its_line(tmp_path):
+    """The refusal of a device seen once (no energy from one sample) names its row's line, found
+    with the other single-sample devices in one more pass."""
+    from click.testing import CliRunner
+
+    from olmo_green.cli import cli
+    from tests.cli_checks import one_line
+
+    path = tmp_path / "node.csv"
+    WRITERS["nvidia-smi"](curve(samples=100, devices=2), path)
+    lines = path.read_text().splitlines()
+    at = next(i for i in range(120, len(lines)) if ", 1, " in lines[i])
+    lines.insert(at, lines[at].replace(", 1, ", ", 7, ", 1))  # device 7, once
+    lines[40:40] = ["", "torn"]  # skipped by Arrow, before it
+    path.write_text("\n".join(lines) + "\n")
+    line = next(n for n, text in enumerate(lines, start=1) if ", 7, " in text)
+    assert line == at + 3
+    result = CliRunner().invoke(cli, ["report", "--trace", str(path), "--intensity", "0.5"])
+    one_line(result, f"{path}:{line}: device 7 has a single sample")

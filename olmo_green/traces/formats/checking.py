@@ -145,10 +145,12 @@ class DeviceClock:
 
     def finish(self) -> None:
         # the consumer refuses a device with a single sample (read.py); here only where its row is
-        resolve = self.locate or (lambda raw: raw)
-        self.stats.single_sample_lines.update(
-            {name: resolve(where) for name, (rows, where) in self.first_at.items()
-             if rows == 1 and where is not None and where >= 0})
+        single = {name: where for name, (rows, where) in self.first_at.items()
+                  if rows == 1 and where is not None and where >= 0}
+        if self.locate is not None and single:  # one more pass over the file for all of them
+            many = getattr(self.locate, "many", lambda raws: [self.locate(r) for r in raws])
+            single = dict(zip(single, many(list(single.values())), strict=True))
+        self.stats.single_sample_lines.update({name: line for name, line in single.items() if line > 0})
         if self.stats.time_jumps:
             self.stats.note(f"{self.stats.time_jumps} time jump(s) over {JUMP_S / 3600:g} h (longest "
                             f"{self.stats.longest_jump_s / 3600:.2f} h): gaps, not integrated across")

@@ -4,7 +4,7 @@ blank or skipped lines counted) and a user can open the log there.
 Line-by-line readers (dcgm, amd-smi, rocm-smi) know each row's line as they read it. The CSVs that
 Arrow parses (nvidia-smi, record) give rows only: Arrow skips blank lines and lines with the wrong
 number of fields without saying where (its InvalidRow.number is None in the streaming reader,
-pyarrow 14-21), and it parses blocks ahead of the batch being checked. So those rows carry their
+seen with pyarrow 26), and it parses blocks ahead of the batch being checked. So those rows carry their
 ordinal among the rows Arrow yielded, and a refusal finds the physical line by reading the file
 again, skipping what Arrow skips (csv_locator). That costs one more pass, only on the way out.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -59,32 +59,55 @@ class _NoStats:
         pass
 
 
-def csv_locator(path: Path, header_lines: int, fields: int) -> Locate:
-    """ordinal (0-based, among the rows Arrow parsed) -> the file line of that row."""
+class CsvLocator:
+    """ordinal (0-based, among the rows Arrow parsed) -> the file line of that row, by one more
+    pass over the file that skips what Arrow skips: blank lines, rows with another field count."""
 
-    def locate(ordinal: int) -> int:
-        seen = -1
-        with io.TextIOWrapper(open_stream(path, _NoStats()), encoding="utf-8-sig", errors="replace",
+    def __init__(self, path: Path, header_lines: int, fields: int) -> None:
+        self.path, self.header_lines, self.fields = path, header_lines, fields
+
+    def __call__(self, ordinal: int) -> int:
+        return self.many([ordinal])[0]
+
+    def many(self, ordinals: list[int]) -> list[int]:
+        """The lines of several rows in one pass (0 for one not found: the file changed since)."""
+        wanted = sorted(set(ordinals))
+        found: dict[int, int] = {}
+        seen, k = -1, 0
+        with io.TextIOWrapper(open_stream(self.path, _NoStats()), encoding="utf-8-sig", errors="replace",
                               newline="") as f:
-            for number, text in enumerate(_lines(f), start=1):
-                if number <= header_lines or text in ("", "\r"):  # Arrow's ignore_empty_lines
-                    continue
-                if len(next(csv.reader([text]), [])) != fields:  # Arrow's invalid row: skipped
+            for number, (text, commas) in enumerate(_shapes(f), start=1):
+                if k == len(wanted):
+                    break
+                if number <= self.header_lines or not self._row(text, commas):
                     continue
                 seen += 1
-                if seen == ordinal:
-                    return number
-        return 0  # not found (the file changed under us): fail() then names the file alone
+                if seen == wanted[k]:
+                    found[seen], k = number, k + 1
+        return [found.get(o, 0) for o in ordinals]
 
-    return locate
+    def _row(self, text: str, commas: int) -> bool:
+        if not text:  # Arrow's ignore_empty_lines
+            return False
+        if '"' not in text or len(text) >= MAX_LINE_CHARS:  # the common case, without csv's cost
+            return commas + 1 == self.fields
+        return len(next(csv.reader([text]), [])) == self.fields
 
 
-def _lines(f) -> object:
-    """Each line without its newline; an overlong one cut, as common.text_lines reads it."""
-    while line := f.readline(MAX_LINE_CHARS):
-        while not line.endswith("\n") and len(line) >= MAX_LINE_CHARS:
-            more = f.readline(MAX_LINE_CHARS)
-            if not more:
-                break
-            line = more
-        yield line.rstrip("\n")
+def csv_locator(path: Path, header_lines: int, fields: int) -> CsvLocator:
+    return CsvLocator(path, header_lines, fields)
+
+
+def _shapes(f) -> Iterator[tuple[str, int]]:
+    """Per line: its text (without the line end; only its start past MAX_LINE_CHARS) and its comma
+    count, read in pieces, so a garbage line of gigabytes is never held whole."""
+    text, commas = "", 0
+    while piece := f.readline(MAX_LINE_CHARS):
+        commas += piece.count(",")
+        if len(text) < MAX_LINE_CHARS:
+            text += piece
+        if piece.endswith(("\n", "\r")):
+            yield text.rstrip("\r\n"), commas
+            text, commas = "", 0
+    if text:
+        yield text.rstrip("\r\n"), commas
