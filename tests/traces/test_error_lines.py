@@ -133,3 +133,25 @@ def test_a_single_sample_device_is_named_at_its_line(tmp_path):
     assert line == at + 3
     result = CliRunner().invoke(cli, ["report", "--trace", str(path), "--intensity", "0.5"])
     one_line(result, f"{path}:{line}: device 7 has a single sample")
+
+
+def test_an_unknown_domain_is_named_at_its_line(tmp_path):
+    rows = ["time_s,device,power_w,domain"]
+    rows += [f"{1_700_000_000 + t},{d},300,gpu" for t in range(20) for d in range(2)]
+    rows[25] = rows[25].replace(",gpu", ",accel")
+    rows[10:10] = ["", "torn"]
+    path = tmp_path / "node.csv"
+    path.write_text("\n".join(rows) + "\n")
+    line = next(n for n, text in enumerate(rows, start=1) if text.endswith(",accel"))
+    with pytest.raises(GreenError, match=rf"{re.escape(str(path))}:{line}: unknown domain 'accel'"):
+        pd.concat(list(open_trace(path, "record", TraceOptions()).batches))
+
+
+def test_a_malformed_row_in_a_log_without_index_is_named_at_its_line(tmp_path):
+    path = tmp_path / "node.csv"
+    write_nvidia_smi(curve(samples=100, devices=4), path, index=False, units=False)
+    lines = path.read_text().splitlines()
+    lines[150] = lines[150].rsplit(",", 1)[0]  # a field short: Arrow skips it
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(GreenError, match=rf"{re.escape(str(path))}:151: a malformed row breaks the rounds"):
+        pd.concat(list(open_trace(path, "nvidia-smi", TraceOptions(tz="+02:00")).batches))

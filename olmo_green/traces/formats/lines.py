@@ -86,6 +86,15 @@ class CsvLocator:
                     found[seen], k = number, k + 1
         return [found.get(o, 0) for o in ordinals]
 
+    def first_skipped(self) -> int:
+        """The line of the first row Arrow skipped (another field count); 0 if none."""
+        with io.TextIOWrapper(open_stream(self.path, _NoStats()), encoding="utf-8-sig", errors="replace",
+                              newline="") as f:
+            for number, (text, commas) in enumerate(_shapes(f), start=1):
+                if number > self.header_lines and text and not self._row(text, commas):
+                    return number
+        return 0
+
     def _row(self, text: str, commas: int) -> bool:
         if not text:  # Arrow's ignore_empty_lines
             return False

@@ -123,8 +123,9 @@ def _samples(path: Path, text: pd.DataFrame, cols, scale: float, clock: LocalClo
         energy = energy * scale
     if rounds is not None:
         if stats.rows_dropped.get("malformed row (wrong number of fields)"):
-            raise fail(path, None, "a malformed row breaks the rounds of GPUs of a log without an index "
-                       "column", "repair the row, or log an index column")
+            line = rounds.locate.first_skipped() if rounds.locate is not None else 0
+            raise fail(path, line or None, "a malformed row breaks the rounds of GPUs of a log without an "
+                       "index column", "repair the row, or log an index column")
         device = rounds.devices(len(text))
         rounds.advance(time_s)
     else:

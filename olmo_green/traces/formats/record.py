@@ -63,8 +63,9 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str, lines: RowLines) 
         keep &= ~rows
     stats.gaps_na += int((power_na & energy_na & keep).sum())
     text = text[keep].reset_index(drop=True)
+    domains = _domains(path, text, lines, keep)
     frame = sample_frame(time_s[keep], _labels(text, "node", node), device[keep].reset_index(drop=True),
-                         power[keep], energy[keep], _labels(text, "source", NAME), _domains(path, text))
+                         power[keep], energy[keep], _labels(text, "source", NAME), domains)
     frame["line"] = lines.values[keep]
     return frame
 
@@ -103,12 +104,15 @@ def _labels(text: pd.DataFrame, column: str, default: str) -> pd.Series | str:
     return values.where(values != "", default)
 
 
-def _domains(path: Path, text: pd.DataFrame) -> pd.Series | str:
+def _domains(path: Path, text: pd.DataFrame, lines: RowLines, keep: np.ndarray) -> pd.Series | str:
+    """The kept rows' domains (`text` is already cut to them: `keep` maps back to `lines`)."""
     domains = _labels(text, "domain", "gpu")
     if isinstance(domains, str):
         return domains
     domains = domains.str.lower()
-    unknown = sorted(set(domains.unique()) - set(DOMAINS))
-    if unknown:
-        raise fail(path, None, f"unknown domain {unknown[0]!r}", f"use one of {', '.join(DOMAINS)}")
+    known = domains.isin(DOMAINS).to_numpy(dtype=bool)
+    if not known.all():
+        first = int(np.flatnonzero(~known)[0])
+        line = lines.line(int(np.flatnonzero(keep)[first])) or None
+        raise fail(path, line, f"unknown domain {domains.iloc[first]!r}", f"use one of {', '.join(DOMAINS)}")
     return domains
