@@ -4,6 +4,10 @@ The account is built by reports/build.account_energy, as a run's is; a trace
 adds what was read (each file's format, whether it was sniffed, its node, rows
 read, dropped and N/A: lines in the notes and in JSON `trace`), and its swings
 at the log's resolution (reports/swings.at_resolution).
+
+traces/read.py is imported as a module (its names looked up at call time): it
+imports olmo_green.reports, whose __init__ imports this module, so taking its
+names here made a first `import olmo_green.traces.read` fail on a partial module.
 """
 
 from __future__ import annotations
@@ -17,11 +21,8 @@ import pandas as pd
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.swings import PowerSwings, at_resolution, power_swings
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
-from olmo_green.traces import read as trace_read  # the module: see below
+from olmo_green.traces import read as trace_read  # the module, not its names: see the docstring
 from olmo_green.traces.formats import TraceOptions
-
-# The module, not its names: read.py imports olmo_green.reports, whose __init__ imports this module,
-# so `import olmo_green.traces.read` first met a partial read.py and failed.
 
 if TYPE_CHECKING:
     from olmo_green.traces.read import TraceFile, TraceRead
