@@ -8,15 +8,18 @@ fresh processes (peak RSS is each one's own):
 - `read`: pyarrow reading the whole CSV, and nothing else (the floor);
 - `stream`: pyarrow's incremental CSV reader, block by block (what a streaming reader can do);
 - `duckdb`: DuckDB summing the file's power (only where `duckdb` imports);
-- `report`: `olmo-green report --trace FILE --format json`.
+- `report`: `olmo-green report --trace FILE --format json`;
+- `dashboard`: `olmo-green dashboard --trace FILE -o PAGE.html` (plotly.js inlined, ~4.8 MB).
 
 It prints a table (rows, MB, seconds, peak RSS, report/read ratio, relative
-error of the energy) and deletes the files.
+error of the energy; the dashboard's seconds, peak RSS, time over pyarrow's read
+and page size) and deletes the files.
 
     nice python benchmarks/trace_scale.py [--cases big,huge,table19,linear] [--scale 1.0]
 
 Targets: 8.1 M rows exact (1e-6) under 2 GB in at most 15x pyarrow's read;
-32 M rows under 2 GB and linear in rows; the Table 19 traces under 1 GB.
+32 M rows under 2 GB and linear in rows; the Table 19 traces under 1 GB; the
+dashboard of such a trace under 10 MB.
 """
 
 from __future__ import annotations
@@ -142,12 +145,18 @@ def run_case(case: Case, scale: float, tmp: Path, duckdb_path: str | None) -> di
     report_s, report_peak, out = run_peak([olmo, "report", "--trace", str(path), "--intensity", "0.5",
                                            "--format", "json"])
     got_j = json.loads(out)["runs"][0]["gpu_energy_mwh"] * J_PER_MWH
+    page = tmp / "dashboard.html"
+    dash_s, dash_peak, _ = run_peak([olmo, "dashboard", "--trace", str(path), "--intensity", "0.5",
+                                     "-o", str(page)])
+    page_mb = page.stat().st_size / 1e6
+    page.unlink()
     path.unlink()
     return {"case": case.name, "rows": rows, "mb": size / 1e6, "read_s": read_s, "read_gb": read_peak / GB,
             "stream_s": stream_s, "stream_gb": stream_peak / GB,
             "duckdb_s": duck[0] if duck else None, "duckdb_gb": duck[1] / GB if duck else None,
             "report_s": report_s, "report_gb": report_peak / GB, "ratio": report_s / read_s,
-            "rel_error": abs(got_j - want_j) / want_j}
+            "rel_error": abs(got_j - want_j) / want_j,
+            "dash_s": dash_s, "dash_gb": dash_peak / GB, "dash_ratio": dash_s / read_s, "page_mb": page_mb}
 
 
 def main() -> None:
@@ -161,7 +170,7 @@ def main() -> None:
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.node()} {machine} "
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     header = ("case", "rows", "MB", "pyarrow read s", "GB", "stream s", "duckdb s", "report s", "report GB",
-              "report/read", "rel. error")
+              "report/read", "rel. error", "dashboard s", "dashboard GB", "dashboard/read", "page MB")
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     with tempfile.TemporaryDirectory(prefix="trace_scale_") as tmp:
         for group in args.cases.split(","):
@@ -171,7 +180,8 @@ def main() -> None:
                 print(f"| {r['case']} | {r['rows']:,} | {r['mb']:.0f} | {r['read_s']:.1f} | "
                       f"{r['read_gb']:.2f} | "
                       f"{r['stream_s']:.1f} | {duck} | {r['report_s']:.1f} | {r['report_gb']:.2f} | "
-                      f"{r['ratio']:.1f} | {r['rel_error']:.1e} |", flush=True)
+                      f"{r['ratio']:.1f} | {r['rel_error']:.1e} | {r['dash_s']:.1f} | {r['dash_gb']:.2f} | "
+                      f"{r['dash_ratio']:.1f} | {r['page_mb']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

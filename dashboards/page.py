@@ -63,7 +63,8 @@ def _job_power(run: RunData) -> tuple:
     return run.name, frame, power_swings(frame, windows) if len(frame) else None
 
 
-def _section(panel: Panel) -> str:
+def section_html(panel: Panel) -> str:
+    """One panel as an HTML section (its figure without plotly.js, its notes); the trace page uses it too."""
     body = panel.html
     if panel.figure is not None:
         body = pio.to_html(panel.figure, include_plotlyjs=False, full_html=False,
@@ -107,7 +108,7 @@ def render_page(runs: list[RunData], panels: list[Panel]) -> str:
         f"<style>{STYLE}</style><script type='text/javascript'>{get_plotlyjs()}</script></head><body>"
         f"<h1>{html.escape(title)}</h1><p class='note'>Built {built} from the saved run records only.</p>"
         f"{_run_list(runs)}{_summary(panels)}<nav>{nav}</nav>"
-        f"{''.join(_section(p) for p in panels)}</body></html>"
+        f"{''.join(section_html(p) for p in panels)}</body></html>"
     )
 
 

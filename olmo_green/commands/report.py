@@ -5,21 +5,12 @@ from pathlib import Path
 import click
 
 from olmo_green.checks import Checked
-from olmo_green.commands.options import carbon_options
+from olmo_green.commands.options import carbon_options, trace_files, trace_options
 
 
 @click.command()
 @click.argument("run_dirs", nargs=-1, type=click.Path())
-@click.option("--trace", type=click.Path(), multiple=True,
-              help="A power log to account for like a run; repeat for several files (one per node).")
-@click.option("--trace-format", default="auto", show_default=True,
-              type=click.Choice(["auto", "record", "nvidia-smi", "dcgm", "prometheus", "amd-smi",
-                                 "rocm-smi"]),
-              help="The log's format; auto sniffs the header and the report names its choice.")
-@click.option("--trace-tz", default="UTC", show_default=True,
-              help="Time zone of a log's local timestamps (nvidia-smi): IANA name or offset like +02:00.")
-@click.option("--trace-devices", type=int, help="GPUs per round of a log without an index column.")
-@click.option("--trace-node", help="The node of a single log file (default: from its file name).")
+@trace_options
 @carbon_options
 @click.option("--wue", type=Checked("wue_l_per_kwh"),
               help="Water usage effectiveness in L/kWh, on-site + off-site (default: the profile's).")
@@ -65,8 +56,7 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
         return
     if sacct and not run_dirs and not trace and Path(sacct).is_dir():
         run_dirs, sacct = (sacct,), ""  # `report --sacct RUN`: click took the run for --sacct's FILE
-    if trace and run_dirs and all(Path(p).is_file() for p in run_dirs):
-        trace, run_dirs = (*trace, *run_dirs), ()  # `--trace a.csv b.csv`: the files after the first
+    trace, run_dirs = trace_files(trace, run_dirs)  # `--trace a.csv b.csv`: the files after the first
     if run_dirs and trace:  # a trace is accounted for instead of a run's telemetry, never beside it
         raise ConfigError(f"give RUN_DIR ... or --trace FILE, not both ({run_dirs[0]} and --trace "
                           f"{trace[0]}); "

@@ -4,11 +4,16 @@ The account is built by reports/build.account_energy, as a run's is; a trace
 adds what was read (each file's format, whether it was sniffed, its node, rows
 read, dropped and N/A: lines in the notes and in JSON `trace`), and its swings
 at the log's resolution (reports/swings.at_resolution).
+
+traces/read.py is imported as a module (its names looked up at call time): it
+imports olmo_green.reports, whose __init__ imports this module, so taking its
+names here made a first `import olmo_green.traces.read` fail on a partial module.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,14 +21,24 @@ import pandas as pd
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.swings import PowerSwings, at_resolution, power_swings
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
+from olmo_green.traces import read as trace_read  # the module, not its names: see the docstring
 from olmo_green.traces.formats import TraceOptions
-from olmo_green.traces.read import ACCELERATORS, TraceFile, TraceRead, read_traces
+
+if TYPE_CHECKING:
+    from olmo_green.traces.read import TraceFile, TraceRead
 
 
 def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOptions | None = None,
                    bucket_s: float = DEFAULT_BUCKET_S, progress: bool | None = None,
                    **carbon_options) -> RunAccount:
     """The account of one or more power logs (one file per node)."""
+    return read_and_account(paths, fmt, options, bucket_s, progress, **carbon_options)[0]
+
+
+def read_and_account(paths: list[str | Path], fmt: str = "auto", options: TraceOptions | None = None,
+                     bucket_s: float = DEFAULT_BUCKET_S, progress: bool | None = None,
+                     **carbon_options) -> tuple[RunAccount, TraceRead]:
+    """The account, and what was read (per node buckets: the dashboard draws them)."""
     from olmo_green.record import EVENT_REJECTED_SAMPLES
     from olmo_green.reports.build import CarbonOptions, account_energy, options_profile, resolve_factors
     from olmo_green.traces.formats.common import require_file
@@ -34,7 +49,7 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
     profile = options_profile(options_, None)
     factors = resolve_factors(options_, profile)  # a bad option fails before a large file is read
     paths = [Path(p) for p in paths]
-    read = read_traces(paths, fmt, options, profile, bucket_s, progress)
+    read = trace_read.read_traces(paths, fmt, options, profile, bucket_s, progress)
     events = [{"kind": EVENT_REJECTED_SAMPLES, "source": "trace", "counts": dict(read.rejected)}] \
         if read.rejected else []
     name = paths[0].name if len(paths) == 1 else f"{paths[0].parent.resolve().name} ({len(paths)} files)"
@@ -44,7 +59,7 @@ def account_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOpt
     account.trace = trace_json(read)
     if account.power_swings is not None:
         account.power_swings = swings_of(read, account.power_swings)
-    return account
+    return account, read
 
 
 def file_notes(read: TraceRead) -> list[str]:
@@ -99,7 +114,7 @@ def swings_of(read: TraceRead, swings: PowerSwings) -> PowerSwings:
 
 
 def _node_power(node) -> pd.DataFrame:
-    frames = [f for d, f in node.power.items() if d in ACCELERATORS and len(f)]
+    frames = [f for d, f in node.power.items() if d in trace_read.ACCELERATORS and len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["bucket", "power_w"])
 
 

@@ -77,3 +77,25 @@ def test_dashboard_of_a_simulated_training_run_renders_every_panel(tmp_path):
     assert set(panels) == set(FIGURE_PANELS) | {"report-table"}
     for panel_id in FIGURE_PANELS:
         assert panels[panel_id]["drawn"] >= 1 and panels[panel_id]["svg"], panel_id
+
+
+def test_dashboard_of_a_trace_renders_every_panel(tmp_path):
+    """`olmo-green dashboard --trace`: the power log's page in the browser, as a reader opens it."""
+    from click.testing import CliRunner
+
+    from olmo_green.cli import cli
+    from tests.traces.write_formats import curve, write_all
+
+    written = write_all(tmp_path, curve(samples=600, devices=4))
+    page = tmp_path / "trace.html"
+    built = CliRunner().invoke(cli, ["dashboard", "--trace", str(written["dcgm"]), "--intensity", "0.5",
+                                     "-o", str(page)])
+    assert built.exit_code == 0, built.output
+    rendered = check_page(BROWSER, page, ARTIFACTS / "dashboard-trace.png")
+    assert rendered["errors"] == []
+    panels = {p["id"]: p for p in rendered["panels"]}
+    assert set(panels) == {"node-power", "job-power", "cumulative-energy", "report-table"}
+    for panel_id in ("node-power", "job-power", "cumulative-energy"):
+        assert panels[panel_id]["svg"] and panels[panel_id]["drawn"] == panels[panel_id]["traces"] >= 1, \
+            panels[panel_id]
+    assert "gpu-node-07.dcgm.log" in panels["report-table"]["text"]  # the report, below the plots

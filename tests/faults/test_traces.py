@@ -19,9 +19,6 @@ import pytest
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
-from olmo_green.errors import InputFileError
-from olmo_green.hardware import load_profile
-from olmo_green.reports.trace import read_trace, trace_events
 
 T0 = 1_700_000_000.0
 TRUE_J = 6000.0
@@ -181,38 +178,44 @@ def test_years_away_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- with the profile: dropped and counted
+# Through `report --trace` (olmo_green/traces/), as a user runs it; these checked the retired
+# reports/trace.py reader's frame before.
+
+
+def _run_json(trace: Path, *extra: str) -> dict:
+    result = report(trace, *extra)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)["runs"][0]
 
 
 def test_power_above_3x_tdp_is_dropped_and_counted_with_the_profile(tmp_path):
     rows = _replace(lines(), 5, f"{T0 + 3},0,5000.0")  # an A100 (TDP 400 W) cannot draw 5 kW
-    frame = read_trace(write(tmp_path / "t.csv", rows), load_profile("mosaicml-a100"))
-    assert len(frame) == 21 and not (frame["power_w"] > 1200).any()
-    assert trace_events(frame) == [{"kind": "rejected_samples", "source": "trace",
-                                    "counts": {"above_limit": 1}}]
+    run = _run_json(write(tmp_path / "t.csv", rows), "--hardware", "mosaicml-a100")
+    assert run["rejected_samples"] == {"above_limit": 1}
+    without = _run_json(write(tmp_path / "without.csv", rows[:4] + rows[5:]), "--hardware", "mosaicml-a100")
+    assert run["gpu_energy_mwh"] == pytest.approx(without["gpu_energy_mwh"], rel=1e-12)  # as if never read
 
 
 def test_without_the_profile_the_same_value_is_refused(tmp_path):
     rows = _replace(lines(), 5, f"{T0 + 3},0,50000.0")
-    with pytest.raises(InputFileError, match=r"t\.csv:5: power_w 50000 W"):
-        read_trace(write(tmp_path / "t.csv", rows))
+    refused(report(write(tmp_path / "t.csv", rows)), "t.csv:5:", "50000 W")
 
 
-def test_a_clean_trace_has_no_rejection_event(tmp_path):
-    frame = read_trace(write(tmp_path / "t.csv", lines()), load_profile("h100"))
-    assert trace_events(frame) == [] and len(frame) == 22
+def test_a_clean_trace_has_no_rejection(tmp_path):
+    run = _run_json(write(tmp_path / "t.csv", lines()), "--hardware", "h100")
+    assert run["rejected_samples"] == {}
+    assert run["gpu_energy_mwh"] * 3.6e9 == pytest.approx(TRUE_J)
 
 
 def test_kilowatts_are_refused_against_the_profile_idle_power(tmp_path):
     trace = write(tmp_path / "t.csv", lines(power_w=3.0))  # 3 W: below an A100's idle 50 W / 10
-    with pytest.raises(InputFileError, match="not kW"):
-        read_trace(trace, load_profile("mosaicml-a100"))
-    assert len(read_trace(trace)) == 22  # without a profile, 3 W is a possible reading
+    refused(report(trace, "--hardware", "mosaicml-a100"), "t.csv", "not kW")
+    assert energy_j(report(trace)) == pytest.approx(TRUE_J / 100)  # without a profile, 3 W is possible
 
 
-def test_a_large_sorted_trace_keeps_its_order_and_values(tmp_path):
+def test_a_large_sorted_trace_gives_its_exact_energy(tmp_path):
     time_s = T0 + np.arange(5000.0)
     frame = pd.DataFrame({"time_s": np.tile(time_s, 3), "device": np.repeat(["0", "1", "2"], 5000),
                           "power_w": 250.0})
     frame.to_csv(tmp_path / "big.csv", index=False)
-    read = read_trace(tmp_path / "big.csv")
-    assert read["time_s"].tolist() == frame["time_s"].tolist()
+    assert energy_j(report(tmp_path / "big.csv")) == pytest.approx(3 * 250.0 * 4999, rel=1e-12)

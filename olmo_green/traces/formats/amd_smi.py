@@ -60,7 +60,7 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str, secondaries: Seco
             stats.note("times from amd-smi's `timestamp` column: whole seconds")
         time_s = np.where(np.isnan(time_s), stamp, time_s)
     if np.isnan(time_s).any():
-        raise fail(path, None, *NO_TIME)
+        raise fail(path, int(csvblocks.lines(text)[np.isnan(time_s)][0]), *NO_TIME)
     power_column = next(p for p in POWER_COLUMNS if p in text)
     power, na, bad = numbers(text[power_column], unit="W")
     energy = np.full(len(text), np.nan)
@@ -68,7 +68,9 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str, secondaries: Seco
         energy = numbers(text[ENERGY_COLUMN], unit="J")[0]
     stats.drop("unreadable power", int(bad.sum()))
     rows = pd.DataFrame({"time_s": time_s, "device": text["gpu"].str.strip(), "power_w": power,
-                         "energy_j": energy, "power_na": na})[~bad].reset_index(drop=True)
+                         "energy_j": energy, "power_na": na,
+                         "line": csvblocks.lines(text)})[~bad].reset_index(drop=True)
     rows = secondaries.keep(rows)
     stats.gaps_na += int(rows["power_na"].sum())
-    return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"], NAME)
+    return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"],
+                        NAME).assign(line=rows["line"].to_numpy())

@@ -3,7 +3,7 @@
 - Times are plausible UNIX seconds (checks.implausible_times), else refused.
 - Power in mW or kW by mistake is refused, naming the likely unit: above
   checks.ABSURD_POWER_W no accelerator draws (mW read as W), and a batch whose
-  highest reading is positive but under reports.trace.MIN_ACCELERATOR_W (1 W:
+  highest reading is positive but under MIN_ACCELERATOR_W (1 W:
   a powered GPU idles at tens of W) is kW read as W. Negative power or energy is refused.
 - A device's time going back is refused (a log concatenated out of order, or a
   clock set back): integrating it would count a stretch twice. A jump forward of
@@ -16,9 +16,10 @@
   single row in the file has its line kept (stats.single_sample_lines) for the
   consumer's refusal: no energy can be integrated from one sample.
 
-Where a reader gives each row its file line (a `line` column, as record.py
-does), refusals name `FILE:LINE`; the column is taken off before the batch is
-yielded. Without it they name the data row.
+Every reader gives each row its file line (a `line` column, or a row ordinal
+that `locate` turns into one: formats/lines.py), so refusals name `FILE:LINE`;
+the column is taken off before the batch is yielded. Without it (samples
+already in memory) they name the data row.
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ import pandas as pd
 
 from olmo_green import checks
 from olmo_green.traces.formats.common import fail, split_rows
+from olmo_green.traces.formats.lines import Locate, RowLines
 from olmo_green.units import S_PER_HOUR
 
 JUMP_S = S_PER_HOUR  # "timestamps that jump by hours": a node down, a log resumed the next day
-MIN_ACCELERATOR_W = 1.0  # as reports/trace.py: no powered accelerator reads less at its highest
+MIN_ACCELERATOR_W = 1.0  # no powered accelerator reads less at its highest (a GPU idles at tens of W)
 STOPPED_S = 60.0  # a device silent this long before the log's end has disappeared
 
 
@@ -47,8 +49,9 @@ class DeviceClock:
         self.last_energy: dict[str, tuple[float, float]] = {}  # device -> (time_s, energy_j)
         self.last_values: dict[str, tuple[float, float]] = {}  # device -> (power_w, energy_j) at last_s
         self.first_at: dict[str, tuple[int, int | None]] = {}  # device -> (rows, where its first row is)
+        self.locate: Locate | None = None  # turns a stored `where` into a file line (lines.RowLines)
 
-    def check(self, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:
+    def check(self, frame: pd.DataFrame, first_row: int, lines: RowLines | None = None) -> None:
         if frame.empty:
             return
         devices = frame["device"].to_numpy(dtype=object)
@@ -78,7 +81,7 @@ class DeviceClock:
             self.last_s[names[code]] = float(last)
         self._check_counter(frame, first_row, lines)
 
-    def _count(self, order, c, names, start, first_row: int, lines: np.ndarray | None) -> None:
+    def _count(self, order, c, names, start, first_row: int, lines: RowLines | None) -> None:
         """Rows per device, and where each device's first row is (for the single-sample refusal).
         `c` is the codes sorted stably, so each device's first sorted row is its first in the file."""
         heads = np.flatnonzero(start)
@@ -87,7 +90,8 @@ class DeviceClock:
         for k, name in enumerate(names[c[heads]]):
             rows, where = self.first_at.get(name, (0, None))
             if where is None:
-                where = int(lines[firsts[k]]) if lines is not None else -(first_row + int(firsts[k]) + 1)
+                # unresolved: resolving may read the file again, so only for a single-sample device
+                where = lines.raw(firsts[k]) if lines is not None else -(first_row + int(firsts[k]) + 1)
             self.first_at[name] = (rows + int(counts[k]), where)
 
     def _check_repeats(self, frame, order, c, names, start, step, first_row, lines) -> None:
@@ -112,7 +116,7 @@ class DeviceClock:
         for code, value in zip(c[ends], values[order[ends]], strict=True):
             self.last_values[names[code]] = (float(value[0]), float(value[1]))
 
-    def _check_counter(self, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:
+    def _check_counter(self, frame: pd.DataFrame, first_row: int, lines: RowLines | None = None) -> None:
         """A counter rising faster than any accelerator draws is mJ (or uJ) read as J."""
         energy = frame["energy_j"].to_numpy(dtype=np.float64)
         rows = np.flatnonzero(np.isfinite(energy))
@@ -141,8 +145,12 @@ class DeviceClock:
 
     def finish(self) -> None:
         # the consumer refuses a device with a single sample (read.py); here only where its row is
-        self.stats.single_sample_lines.update(
-            {name: where for name, (rows, where) in self.first_at.items() if rows == 1 and where > 0})
+        single = {name: where for name, (rows, where) in self.first_at.items()
+                  if rows == 1 and where is not None and where >= 0}
+        if self.locate is not None and single:  # one more pass over the file for all of them
+            many = getattr(self.locate, "many", lambda raws: [self.locate(r) for r in raws])
+            single = dict(zip(single, many(list(single.values())), strict=True))
+        self.stats.single_sample_lines.update({name: line for name, line in single.items() if line > 0})
         if self.stats.time_jumps:
             self.stats.note(f"{self.stats.time_jumps} time jump(s) over {JUMP_S / 3600:g} h (longest "
                             f"{self.stats.longest_jump_s / 3600:.2f} h): gaps, not integrated across")
@@ -154,14 +162,14 @@ class DeviceClock:
                 self.stats.note(f"device {device} stops {end_s - last:,.0f} s before the log ends")
 
 
-def _where(first_row: int, lines: np.ndarray | None, i: int) -> tuple[int | None, str]:
+def _where(first_row: int, lines: RowLines | None, i: int) -> tuple[int | None, str]:
     """(file line, "") of the batch's row i where the reader knows lines, else (None, "data row N: ")."""
     if lines is not None:
-        return int(lines[i]), ""
+        return lines.line(i) or None, ""
     return None, f"data row {first_row + i + 1}: "
 
 
-def check_values(path: Path, frame: pd.DataFrame, first_row: int, lines: np.ndarray | None = None) -> None:
+def check_values(path: Path, frame: pd.DataFrame, first_row: int, lines: RowLines | None = None) -> None:
     """Times in UNIX seconds; power and counters in W and J, not mW or kW."""
     time_s = frame["time_s"].to_numpy(dtype=np.float64)
     bad = np.flatnonzero(checks.implausible_times(time_s))
@@ -183,20 +191,23 @@ def check_values(path: Path, frame: pd.DataFrame, first_row: int, lines: np.ndar
         raise fail(path, line, f"{at}power {power[bad[0]]:g} W is above any "
                    f"accelerator's ({checks.ABSURD_POWER_W:g} W); it looks like mW", "log power in W")
     if np.isfinite(power).any() and 0 < np.nanmax(power) < MIN_ACCELERATOR_W:
-        span = (f"lines {lines[0]}..{lines[-1]}" if lines is not None
+        span = (f"lines {lines.line(0)}..{lines.line(len(lines) - 1)}" if lines is not None
                 else f"rows {first_row + 1}..{first_row + len(power)}")
         raise fail(path, None, f"the highest power in {span} is "
                    f"{np.nanmax(power):g} W, under any powered accelerator's ({MIN_ACCELERATOR_W:g} W); "
                    "it looks like kW", "log power in W, not kW")
 
 
-def checked(path: Path, frames: Iterator[pd.DataFrame], stats, batch_rows: int) -> Iterator[pd.DataFrame]:
-    """`frames` checked and cut to at most batch_rows rows; the end-of-log notes when exhausted."""
+def checked(path: Path, frames: Iterator[pd.DataFrame], stats, batch_rows: int,
+            locate: Locate | None = None) -> Iterator[pd.DataFrame]:
+    """`frames` checked and cut to at most batch_rows rows; the end-of-log notes when exhausted.
+    `locate`: where the frames' `line` column holds row ordinals, what turns one into a file line."""
     clock = DeviceClock(path, stats)
+    clock.locate = locate
     done = 0
     for frame in frames:
         for batch in split_rows(frame, batch_rows):
-            lines = batch.pop("line").to_numpy() if "line" in batch else None
+            lines = RowLines(batch.pop("line").to_numpy(), locate) if "line" in batch else None
             check_values(path, batch, done, lines)
             clock.check(batch, done, lines)
             done += len(batch)

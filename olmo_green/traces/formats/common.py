@@ -160,6 +160,8 @@ def text_lines(path: Path, stats) -> Iterator[str]:
                 if not overlong:
                     stats.drop("overlong line")
                 overlong = not line.endswith("\n")
+                if not overlong:
+                    yield "\n"  # read as blank, so the lines after it keep their numbers
                 continue
             yield line
 

@@ -1,8 +1,8 @@
 """CSV printed in blocks (amd-smi, rocm-smi): headers repeated, time lines between, rows parsed by Arrow.
 
 Python only sorts the lines: a header, a time line (textlog.TimeLines), a
-blank or chatter line, or a row. Rows are gathered with the time of their
-block written in front (`time,row`), and each batch of them is parsed by
+blank or chatter line, or a row. Rows are gathered with their file line and the
+time of their block written in front (`line,time,row`), and each batch of them is parsed by
 Arrow's CSV reader as text columns, then converted in Arrow's compute kernels
 (common.numbers). 1 M amd-smi rows: 7 s, most of it Python sorting lines; csv.reader
 and a dict per row took 18 s.
@@ -23,6 +23,7 @@ from olmo_green.traces.formats.arrowcsv import MALFORMED
 from olmo_green.traces.formats.common import fail, numbers, text_lines
 
 TIME = "__time_s"  # the column the block's time is written in, before the row's own
+LINE = "__line"  # and before it, the row's line in the file (1-based), so refusals name FILE:LINE
 
 
 class Blocks(textlog.TimeLines):
@@ -50,7 +51,7 @@ class Blocks(textlog.TimeLines):
                     self.fields = fields
                 self.header_seen()
             else:
-                self.pending.append(f"{'' if self.time_s is None else repr(self.time_s)},{text}\n")
+                self.pending.append(f"{number},{'' if self.time_s is None else repr(self.time_s)},{text}\n")
                 if len(self.pending) >= self.options.batch_rows:
                     yield from self._flush()
             if not self.found and not self.pending and number >= textlog.GARBAGE_LINES:
@@ -84,7 +85,7 @@ class Blocks(textlog.TimeLines):
             self.stats.drop(MALFORMED)
             return "skip"
 
-        names = [TIME, *self.fields]
+        names = [LINE, TIME, *self.fields]
         columns = [f"c{i}" for i in range(len(names))]  # unique: a header may repeat a name
         read = pacsv.ReadOptions(column_names=columns, block_size=max(len(data), 1 << 20))
         convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in columns},
@@ -102,3 +103,8 @@ class Blocks(textlog.TimeLines):
 def times(frame: pd.DataFrame) -> np.ndarray:
     """The block's time of each row (NaN where no time line preceded it)."""
     return numbers(frame[TIME])[0]
+
+
+def lines(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's line in the file."""
+    return frame[LINE].astype(np.int64).to_numpy()

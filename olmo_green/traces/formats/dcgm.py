@@ -78,7 +78,7 @@ class _Parser(textlog.TimeLines):
         self.stats.rows_read += 1
         time_s = textlog.parse_time(" ".join(tokens[:at]), self.options.tz) if at else self.time_s
         if time_s is None:
-            raise fail(self.path, None, NO_TIME[0] + " and this log has none", NO_TIME[1])
+            raise fail(self.path, rows.line, NO_TIME[0] + " and this log has none", NO_TIME[1])
         values = tokens[at + 2:]
         if not self.fields or len(values) != len(self.fields):
             self.stats.drop("malformed row (wrong number of fields)")
@@ -114,4 +114,5 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
 
 def _samples(rows: pd.DataFrame, stats, node: str) -> pd.DataFrame:
     stats.gaps_na += int(rows["power_na"].sum())
-    return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"], NAME)
+    return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"],
+                        NAME).assign(line=rows["line"].to_numpy())

@@ -28,6 +28,7 @@ import pandas as pd
 from olmo_green.traces.formats import arrowcsv
 from olmo_green.traces.formats.checking import checked
 from olmo_green.traces.formats.common import LocalClock, fail, numbers, read_head, sample_frame
+from olmo_green.traces.formats.lines import csv_locator, ordinals
 from olmo_green.traces.formats.rounds import RoundCheck, infer
 
 NAME = "nvidia-smi"
@@ -76,15 +77,16 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
     scale = _energy_scale(path, cols["energy"]) if cols["energy"] else 1.0
     stats.note(f"timestamps read as local time in {options.tz} (--trace-tz; UTC unless given)")
     rounds = None
+    locate = csv_locator(path, 1, len(names))
     if cols["device"] is None:
         sample = _head_times(head, names, LocalClock(options.tz, path))
         n, mode, threshold = infer(path, sample, options.devices, stats)
-        rounds = RoundCheck(path, n, mode, threshold, stats)
+        rounds = RoundCheck(path, n, mode, threshold, stats, locate)
     keep = [c for c in (cols["timestamp"], cols["device"], cols["power"], cols["energy"]) if c]
     text = arrowcsv.stream(path, stats, names, keep)
     clock = LocalClock(options.tz, path)
     frames = (_samples(path, frame, cols, scale, clock, stats, node, rounds) for frame in text)
-    return checked(path, _finished(frames, rounds), stats, options.batch_rows)
+    return checked(path, _finished(frames, rounds), stats, options.batch_rows, locate)
 
 
 def _finished(frames: Iterator[pd.DataFrame], rounds: RoundCheck | None) -> Iterator[pd.DataFrame]:
@@ -110,7 +112,8 @@ def _times(text: pd.Series, clock: LocalClock, first_line: int) -> np.ndarray:
 
 def _samples(path: Path, text: pd.DataFrame, cols, scale: float, clock: LocalClock, stats, node: str,
              rounds: RoundCheck | None) -> pd.DataFrame:
-    first = stats.rows_read - len(text) + 2  # file line of the batch's first row (after the header)
+    ordinal = ordinals(stats, text)  # each row's ordinal among Arrow's rows: lines.csv_locator finds its line
+    first = stats.rows_read - len(text) + 2  # the batch's first line, were no line skipped
     time_s = _times(text[cols["timestamp"]], clock, first)
     power, power_na, bad_power = numbers(text[cols["power"]], unit="W")
     energy = np.full(len(text), np.nan)
@@ -120,8 +123,9 @@ def _samples(path: Path, text: pd.DataFrame, cols, scale: float, clock: LocalClo
         energy = energy * scale
     if rounds is not None:
         if stats.rows_dropped.get("malformed row (wrong number of fields)"):
-            raise fail(path, None, "a malformed row breaks the rounds of GPUs of a log without an index "
-                       "column", "repair the row, or log an index column")
+            line = rounds.locate.first_skipped() if rounds.locate is not None else 0
+            raise fail(path, line or None, "a malformed row breaks the rounds of GPUs of a log without an "
+                       "index column", "repair the row, or log an index column")
         device = rounds.devices(len(text))
         rounds.advance(time_s)
     else:
@@ -133,4 +137,5 @@ def _samples(path: Path, text: pd.DataFrame, cols, scale: float, clock: LocalClo
         keep &= ~rows
     stats.gaps_na += int((power_na & keep).sum())
     device = device[keep].reset_index(drop=True) if isinstance(device, pd.Series) else device[keep]
-    return sample_frame(time_s[keep], node, device, power[keep], energy[keep], NAME)
+    frame = sample_frame(time_s[keep], node, device, power[keep], energy[keep], NAME)
+    return frame.assign(line=ordinal[keep])

@@ -18,11 +18,17 @@ Memory: the answer is one JSON document, parsed whole. That is bounded by
 Prometheus itself (a range query returns at most 11,000 points per series),
 so a real answer is megabytes; a file over MAX_BYTES is refused before it
 is read. Rows come out device by device, each in time order.
+
+Each sample carries the line of its `[time, "value"]` pair's value (found by a
+pattern over the raw text, in file order, and used only where it finds exactly
+the answer's pairs), so a refusal names FILE:LINE; an answer saved on one line
+(curl's) is all line 1.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +43,7 @@ MAX_BYTES = 512 << 20
 POWER = ("DCGM_FI_DEV_POWER_USAGE_INSTANT", "DCGM_FI_DEV_POWER_USAGE", "dcgm_power_usage")
 ENERGY = ("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", "dcgm_total_energy_consumption")
 MJ_PER_J = 1000.0
+_PAIR = re.compile(rb'\[\s*[-+0-9.eE]+\s*,\s*"')  # a [time, "value"] pair, up to its value
 
 
 def sniff(head: str) -> bool:
@@ -44,13 +51,14 @@ def sniff(head: str) -> bool:
     return text.startswith("{") and '"result' in text and any(f'"{name}"' in text for name in POWER + ENERGY)
 
 
-def _load(path: Path, stats) -> list[dict]:
+def _load(path: Path, stats) -> tuple[list[dict], np.ndarray | None]:
     if path.stat().st_size > MAX_BYTES:
         raise fail(path, None, f"is {path.stat().st_size / 2**20:,.0f} MiB, over the "
                    f"{MAX_BYTES >> 20} MiB read whole",
                    "split the range query into shorter ranges, one file each")
     try:
-        document = json.loads(_bytes(path))
+        raw = _bytes(path)
+        document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError, OSError) as e:
         raise fail(path, None, f"is not whole JSON ({str(e).splitlines()[0]})",
                    "save the full query answer") from e
@@ -60,7 +68,18 @@ def _load(path: Path, stats) -> list[dict]:
         kind = data.get("resultType") if isinstance(data, dict) else type(document).__name__
         raise fail(path, None, f"is not a range-query answer (resultType {kind!r}, not 'matrix')",
                    "save the answer of /api/v1/query_range")
-    return data["result"]
+    return data["result"], _pair_lines(raw, data["result"])
+
+
+def _pair_lines(raw: bytes, result: list) -> np.ndarray | None:
+    """The file line of every [time, "value"] pair's value in file order; None where the pattern does not
+    find exactly the answer's pairs (a label holding such text), then refusals name the file only."""
+    starts = np.fromiter((m.end() for m in _PAIR.finditer(raw)), dtype=np.int64)  # the value's line
+    pairs = sum(len(s["values"]) for s in result if isinstance(s, dict) and isinstance(s.get("values"), list))
+    if len(starts) != pairs:
+        return None
+    newlines = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == ord("\n"))
+    return np.searchsorted(newlines, starts) + 1
 
 
 def _bytes(path: Path) -> bytes:
@@ -74,14 +93,21 @@ def _bytes(path: Path) -> bytes:
         return f.read()
 
 
-def _series(path: Path, result: list[dict], options, stats, node: str) -> dict[tuple[str, str], dict]:
-    """(node, device) -> {"power": (times, values), "energy": ...}, power preferring the instant series."""
+def _series(path: Path, loaded: tuple[list[dict], np.ndarray | None], options, stats,
+            node: str) -> dict[tuple[str, str], dict]:
+    """(node, device) -> {"power": (times, values, lines), "energy": ...}, power preferring the
+    instant series."""
+    result, pair_lines = loaded
     found: dict[tuple[str, str], dict] = {}
+    at = 0  # the first pair of this series among all the answer's pairs
     for series in result:
         labels = series.get("metric") or {}
         name = labels.get("__name__")
         kind = "energy" if name in ENERGY else "power" if name in POWER else None
         values = series.get("values")
+        lines = np.zeros(len(values) if isinstance(values, list) else 0, dtype=np.int64)
+        if pair_lines is not None and isinstance(values, list):
+            lines, at = pair_lines[at:at + len(values)], at + len(values)
         if kind is None or not isinstance(values, list):
             stats.drop("series of another metric", len(values) if isinstance(values, list) else 1)
             continue
@@ -91,18 +117,21 @@ def _series(path: Path, result: list[dict], options, stats, node: str) -> dict[t
         rank = POWER.index(name) if kind == "power" else 0
         if kind in slot and slot[kind][0] <= rank:
             continue  # a less direct power series of the same device
-        slot[kind] = (rank, _values(path, values))
+        slot[kind] = (rank, _values(path, values, lines))
         stats.rows_read += len(values)
     return found
 
 
-def _values(path: Path, values: list) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        pairs = np.array([(float(t), float(v)) for t, v in values], dtype=np.float64).reshape(-1, 2)
-    except (TypeError, ValueError) as e:
-        raise fail(path, None, f"a sample is not [time, \"value\"] ({e})",
-                   "save the query answer as given") from e
-    return pairs[:, 0], pairs[:, 1]
+def _values(path: Path, values: list, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    pairs = np.full((len(values), 2), np.nan)
+    for k, pair in enumerate(values):
+        try:
+            pairs[k] = [float(x) for x in pair]
+        except (TypeError, ValueError) as e:
+            line = int(lines[k]) if k < len(lines) and lines[k] else None
+            raise fail(path, line, f"a sample is not [time, \"value\"] ({e}): {json.dumps(pair)[:60]}",
+                       "save the query answer as given") from e
+    return pairs[:, 0], pairs[:, 1], lines
 
 
 def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame]:
@@ -122,12 +151,15 @@ def _frame(where: tuple[str, str], slot: dict, stats) -> pd.DataFrame:
     parts = []
     for kind, column, scale in (("power", "power_w", 1.0), ("energy", "energy_j", 1 / MJ_PER_J)):
         if kind in slot:
-            time_s, value = slot[kind][1]
-            parts.append(pd.Series(value * scale, index=time_s, name=column).groupby(level=0).last())
+            time_s, value, lines = slot[kind][1]
+            part = pd.DataFrame({column: value * scale, f"{kind}_line": lines}, index=time_s)
+            parts.append(part.groupby(level=0).last())
     joined = pd.concat(parts, axis=1).sort_index()
-    power = joined["power_w"] if "power_w" in joined else pd.Series(np.nan, index=joined.index)
-    energy = joined["energy_j"] if "energy_j" in joined else pd.Series(np.nan, index=joined.index)
+    nothing = pd.Series(np.nan, index=joined.index)
+    power, energy = joined.get("power_w", nothing), joined.get("energy_j", nothing)
+    # the power pair's line where the time has one, else the counter's
+    line = joined.get("power_line", nothing).fillna(joined.get("energy_line", nothing)).fillna(0)
     stats.gaps_na += int(power.isna().sum())
     node, device = where
     return sample_frame(joined.index.to_numpy(), node, np.full(len(joined), device, dtype=object),
-                        power.to_numpy(), energy.to_numpy(), NAME)
+                        power.to_numpy(), energy.to_numpy(), NAME).assign(line=line.to_numpy(np.int64))

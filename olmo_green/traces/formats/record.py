@@ -8,11 +8,10 @@ one row is a gap (stats.gaps_na); an unreadable time or number drops the row
 and counts it. An infinite reading ("inf") is refused: a logger wrote an
 overflow, and the row's neighbours cannot be trusted to bridge it.
 
-Each row carries its file line (a `line` column that checking.checked takes
-off), so refusals name FILE:LINE. Lines are counted from the header (line 1);
-a blank or malformed line that Arrow skipped in the same block is not seen
-(Arrow does not say where it was), so a line named after one may be that
-many lines early.
+Each row carries its ordinal among the rows Arrow parsed (a `line` column that
+checking.checked takes off and resolves, with lines.csv_locator, only when it
+refuses), so refusals name FILE:LINE, the header being line 1 and blank or
+malformed lines counted.
 """
 
 from __future__ import annotations
@@ -25,9 +24,9 @@ import pandas as pd
 
 from olmo_green.record import DOMAINS, SAMPLE_COLUMNS
 from olmo_green.traces.formats import arrowcsv
-from olmo_green.traces.formats.arrowcsv import MALFORMED
 from olmo_green.traces.formats.checking import checked
 from olmo_green.traces.formats.common import fail, numbers, read_head, sample_frame
+from olmo_green.traces.formats.lines import RowLines, csv_locator, ordinals
 
 NAME = "record"
 
@@ -43,23 +42,13 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
         raise fail(path, 1, f"is not a record trace (header {', '.join(names)[:120]})",
                    "give time_s, device and power_w or energy_j columns, or name the log's --trace-format")
     keep = [c for c in SAMPLE_COLUMNS if c in names]
-    return checked(path, _numbered(path, arrowcsv.stream(path, stats, names, keep), stats, node), stats,
-                   options.batch_rows)
+    locate = csv_locator(path, 1, len(names))
+    frames = (_samples(path, text, stats, node, RowLines(ordinals(stats, text), locate))
+              for text in arrowcsv.stream(path, stats, names, keep))
+    return checked(path, frames, stats, options.batch_rows, locate)
 
 
-def _numbered(path: Path, texts: Iterator[pd.DataFrame], stats, node: str) -> Iterator[pd.DataFrame]:
-    """Sample frames with each row's file line (header = line 1; skipped lines counted batch by batch)."""
-    parsed = skipped = 0
-    for text in texts:
-        # the lines Arrow skipped in earlier blocks; this block's are counted as it is parsed, so
-        # they are not known to lie before a given row of it (the named line may be early)
-        lines = 2 + parsed + skipped + np.arange(len(text))
-        parsed += len(text)
-        skipped = stats.rows_dropped.get(MALFORMED, 0)
-        yield _samples(path, text, stats, node, lines)
-
-
-def _samples(path: Path, text: pd.DataFrame, stats, node: str, lines: np.ndarray) -> pd.DataFrame:
+def _samples(path: Path, text: pd.DataFrame, stats, node: str, lines: RowLines) -> pd.DataFrame:
     time_s, _, bad_time = numbers(text["time_s"])
     power, power_na, bad_power = _optional(text, "power_w")
     energy, energy_na, bad_energy = _optional(text, "energy_j")
@@ -74,13 +63,14 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str, lines: np.ndarray
         keep &= ~rows
     stats.gaps_na += int((power_na & energy_na & keep).sum())
     text = text[keep].reset_index(drop=True)
+    domains = _domains(path, text, lines, keep)
     frame = sample_frame(time_s[keep], _labels(text, "node", node), device[keep].reset_index(drop=True),
-                         power[keep], energy[keep], _labels(text, "source", NAME), _domains(path, text))
-    frame["line"] = lines[keep]
+                         power[keep], energy[keep], _labels(text, "source", NAME), domains)
+    frame["line"] = lines.values[keep]
     return frame
 
 
-def _refuse_infinite(path: Path, text: pd.DataFrame, lines: np.ndarray, unreadable: np.ndarray) -> None:
+def _refuse_infinite(path: Path, text: pd.DataFrame, lines: RowLines, unreadable: np.ndarray) -> None:
     """"inf" is no reading numbers() can drop as garbage: a logger wrote an overflow. In Arrow's
     kernels, as numbers() is, so a million rows cost milliseconds."""
     import pyarrow as pa
@@ -94,7 +84,7 @@ def _refuse_infinite(path: Path, text: pd.DataFrame, lines: np.ndarray, unreadab
             bad = rows[np.flatnonzero(pc.fill_null(hit, False).to_numpy(zero_copy_only=False))]
             if len(bad):
                 value = text[column].iloc[bad[0]].strip()
-                raise fail(path, int(lines[bad[0]]), f"{column} is infinite ({value})",
+                raise fail(path, lines.line(int(bad[0])) or None, f"{column} is infinite ({value})",
                            "log finite readings (an overflowing logger), or drop the row")
 
 
@@ -114,12 +104,15 @@ def _labels(text: pd.DataFrame, column: str, default: str) -> pd.Series | str:
     return values.where(values != "", default)
 
 
-def _domains(path: Path, text: pd.DataFrame) -> pd.Series | str:
+def _domains(path: Path, text: pd.DataFrame, lines: RowLines, keep: np.ndarray) -> pd.Series | str:
+    """The kept rows' domains (`text` is already cut to them: `keep` maps back to `lines`)."""
     domains = _labels(text, "domain", "gpu")
     if isinstance(domains, str):
         return domains
     domains = domains.str.lower()
-    unknown = sorted(set(domains.unique()) - set(DOMAINS))
-    if unknown:
-        raise fail(path, None, f"unknown domain {unknown[0]!r}", f"use one of {', '.join(DOMAINS)}")
+    known = domains.isin(DOMAINS).to_numpy(dtype=bool)
+    if not known.all():
+        first = int(np.flatnonzero(~known)[0])
+        line = lines.line(int(np.flatnonzero(keep)[first])) or None
+        raise fail(path, line, f"unknown domain {domains.iloc[first]!r}", f"use one of {', '.join(DOMAINS)}")
     return domains

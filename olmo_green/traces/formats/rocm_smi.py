@@ -59,7 +59,7 @@ def read_batches(path: Path, options, stats, node: str) -> Iterator[pd.DataFrame
 def _samples(path: Path, text: pd.DataFrame, stats, node: str, secondaries: Secondaries) -> pd.DataFrame:
     time_s = csvblocks.times(text)
     if np.isnan(time_s).any():
-        raise fail(path, None, *NO_TIME)
+        raise fail(path, int(csvblocks.lines(text)[np.isnan(time_s)][0]), *NO_TIME)
     n = len(text)
     power, na, bad = np.full(n, np.nan), np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
     for column in (c for c in POWER_COLUMNS if c in text):  # the current socket power first
@@ -72,7 +72,9 @@ def _samples(path: Path, text: pd.DataFrame, stats, node: str, secondaries: Seco
     stats.drop("unreadable power", int(bad.sum()))
     device = text["device"].str.strip().str.removeprefix("card")
     rows = pd.DataFrame({"time_s": time_s, "device": device, "power_w": power, "energy_j": energy,
-                         "power_na": na})[~bad].reset_index(drop=True)
+                         "power_na": na,
+                         "line": csvblocks.lines(text)})[~bad].reset_index(drop=True)
     rows = secondaries.keep(rows)
     stats.gaps_na += int(rows["power_na"].sum())
-    return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"], NAME)
+    return sample_frame(rows["time_s"], node, rows["device"], rows["power_w"], rows["energy_j"],
+                        NAME).assign(line=rows["line"].to_numpy())

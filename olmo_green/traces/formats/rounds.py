@@ -95,8 +95,9 @@ def _check_given(path, gaps: np.ndarray, n: int) -> tuple[str, float]:
 class RoundCheck:
     """Devices of each row from its position, and the pattern checked as rows stream by."""
 
-    def __init__(self, path, n: int, mode: str, threshold_s: float, stats) -> None:
+    def __init__(self, path, n: int, mode: str, threshold_s: float, stats, locate=None) -> None:
         self.path, self.n, self.mode, self.threshold_s, self.stats = path, n, mode, threshold_s, stats
+        self.locate = locate  # row ordinal -> file line (formats/lines.csv_locator)
         self.rows = 0
         self.last_s = np.nan
         self.broken = 0
@@ -125,9 +126,11 @@ class RoundCheck:
     def _judge(self, first_bad: int | None) -> None:
         rounds = max(self.rows // self.n, 1)
         if self.broken > BROKEN_MIN and self.broken > BROKEN_SHARE * rounds:
-            raise fail(self.path, None, f"the rows stop coming in rounds of {self.n} GPUs ({self.broken} "
-                       f"breaks by data row {self.rows + (first_bad or 0) + 1}: a GPU missing from its "
-                       "rounds?)", FIX)
+            ordinal = self.rows + (first_bad or 0)
+            line = self.locate(ordinal) if self.locate is not None else None
+            where = f"line {line}" if line else f"data row {ordinal + 1}"
+            raise fail(self.path, line, f"the rows stop coming in rounds of {self.n} GPUs ({self.broken} "
+                       f"breaks by {where}: a GPU missing from its rounds?)", FIX)
 
     def finish(self) -> None:
         if self.n > 1 and self.rows % self.n:  # a log stopped mid-round: its rows are still good

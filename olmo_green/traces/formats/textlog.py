@@ -85,16 +85,18 @@ class TimeLines:
 class Rows:
     """Parsed rows gathered column by column until a batch is full."""
 
-    COLUMNS = ("time_s", "device", "power_w", "energy_j", "power_na")
+    COLUMNS = ("time_s", "device", "power_w", "energy_j", "power_na", "line")
 
     def __init__(self) -> None:
+        self.line = 0  # the file line being parsed (1-based): each row added carries it
         self.clear()
 
     def clear(self) -> None:
         self.data: dict[str, list] = {c: [] for c in self.COLUMNS}
 
     def add(self, time_s: float, device: str, power_w: float, energy_j: float, power_na: bool) -> None:
-        for column, value in zip(self.COLUMNS, (time_s, device, power_w, energy_j, power_na), strict=True):
+        values = (time_s, device, power_w, energy_j, power_na, self.line)
+        for column, value in zip(self.COLUMNS, values, strict=True):
             self.data[column].append(value)
 
     def __len__(self) -> int:
@@ -112,6 +114,7 @@ def batches(path: Path, stats, batch_rows: int, parse: Callable[[str, Rows], Non
     rows = Rows()
     found = False
     for number, line in enumerate(text_lines(path, stats), start=1):
+        rows.line = number
         parse(line, rows)
         found = found or len(rows) > 0
         if not found and number >= GARBAGE_LINES:
