@@ -408,7 +408,7 @@ class Pollers:
         """The counter's energy and each polled series' trapezoid integral, as % difference."""
         import numpy as np
 
-        from olmo_green.telemetry.integrate import trapezoid_j
+        from olmo_green.integrate import trapezoid_j
 
         counter_j = self.end_j - self.start_j
         out = {"source": self.probe.source, "counter_j": counter_j, "seconds": self.end_s - self.start_s}

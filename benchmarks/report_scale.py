@@ -24,7 +24,7 @@ import numpy as np
 
 REPORT = """
 import sys
-from olmo_green.reports import account_trace
+from olmo_green.accounts import account_trace
 from olmo_green.reports.formats import render
 account = account_trace(sys.argv[1], hardware="mosaicml-a100")
 text = render([account], "md")

@@ -31,8 +31,8 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.hardware.profiles import load_profile
+from olmo_green.integrate import curve_from_samples
 from olmo_green.telemetry import EnergyMeter
-from olmo_green.telemetry.integrate import curve_from_samples
 from olmo_green.telemetry.ledger import Ledger
 from olmo_green.telemetry.sampler import Sampler
 from olmo_green.telemetry.sources.simulated import SimulatedSource

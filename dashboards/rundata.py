@@ -18,9 +18,9 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.errors import InputFileError
+from olmo_green.integrate import GAP_FACTOR, EnergyCurve
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy
 from olmo_green.reports.steps import usable_steps, window_energy_j
-from olmo_green.telemetry.integrate import GAP_FACTOR, EnergyCurve
 
 ACCELERATOR_DOMAIN = "gpu"
 # The device panel draws every device of this many nodes (by name) unless --nodes picks others:

@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
         if is_distributed():
             torch.distributed.destroy_process_group()
     if rank == 0:
-        from olmo_green.reports import account_many, render
+        from olmo_green.accounts import account_many, render
 
         print(render(account_many([str(run_dir)]), "md"), end="")  # what `olmo-green report RUN` prints
 

@@ -71,7 +71,7 @@ def command(direction: str, src: Path, dst: Path, run_dirs: tuple[str, ...] = ()
 def _card(direction: str, run_dirs: tuple[str, ...], dst: Path, checkpoint=None,
           carbon: dict | None = None) -> tuple[str | None, str]:
     """The model card (or None) and a line saying where it came from, or why there is none."""
-    from olmo_green.reports import account_many
+    from olmo_green.accounts import account_many
     from olmo_green.reports.modelcard import model_card
 
     def card_text(runs: list[str] | tuple[str, ...], name: str) -> str:  # model-card's, with our options

@@ -38,7 +38,7 @@ def command(run_dirs: tuple[str, ...], output: str | None, model_name: str | Non
 
 def card_text(run_dirs: tuple[str, ...] | list[str], model_name: str | None = None, **carbon_options) -> str:
     """The card for these runs (also written by `convert olmo-to-hf --run-dir`)."""
-    from olmo_green.reports import account_many
+    from olmo_green.accounts import account_many
     from olmo_green.reports.modelcard import model_card
 
     accounts = account_many(list(run_dirs), **carbon_options)
@@ -47,8 +47,8 @@ def card_text(run_dirs: tuple[str, ...] | list[str], model_name: str | None = No
 
 def merged_card_text(run_dirs: tuple[str, ...] | list[str], existing: str, **carbon_options) -> str:
     """The existing card at `existing` with our metadata and section updated, the rest kept as is."""
+    from olmo_green.accounts import account_many
     from olmo_green.errors import InputFileError
-    from olmo_green.reports import account_many
     from olmo_green.reports.modelcard_merge import merge_card
 
     try:

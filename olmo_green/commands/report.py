@@ -45,8 +45,8 @@ def command(run_dirs: tuple[str, ...], trace: tuple[str, ...], hardware: str | N
     Reports read each run's chunk summaries (built and saved on first read where
     missing), so a second report costs O(chunks + steps), not O(samples).
     """
+    from olmo_green.accounts import account_many
     from olmo_green.errors import ConfigError
-    from olmo_green.reports import account_many
 
     if sacct is None and (sacct_jobs or sacct_columns):  # silently ignored, they'd hide a missing check
         raise ConfigError(f"{'--sacct-job' if sacct_jobs else '--sacct-columns'} goes with --sacct: "
@@ -89,8 +89,8 @@ def _verify(run_dirs: tuple[str, ...], trace: str | None, nodes: str | None) -> 
     if trace or not run_dirs:
         raise ConfigError("--verify checks run directories (their raw chunks against their summaries): "
                           "give RUN_DIR ..., not --trace")
-    from olmo_green.crosscheck.identity import distinct_runs
     from olmo_green.reports.build import record_findings
+    from olmo_green.summaries.identity import distinct_runs
 
     run_dirs, repeated = distinct_runs(run_dirs, refuse=False)  # two runs claiming one id: a finding
     for line in repeated:  # a run named twice is verified once, and the command line is a finding

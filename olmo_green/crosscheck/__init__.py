@@ -4,8 +4,8 @@
     duplicates.py   a chunk's content hash against every other chunk's (the same samples twice)
     settings.py     config.yaml's sampling interval against the chunks' timestamps
     record.py       steps.csv's energies against the telemetry; the findings as report lines
-    identity.py     a run known by its folder, run id and content, not its path (copies: counted once)
 
 `report` fixes what it can and says so in its notes and method; `report --verify`
-exits 1 with one line per finding.
+exits 1 with one line per finding. Which inputs are the same run (a copy, a symlink) is
+summaries/identity.py: it compares runs by their summarised chunks.
 """

@@ -11,7 +11,7 @@ compiled its model: the dashboard must not say "eager").
 
 Both writers give the run a `run_id` (uuid4 hex) when they create the file, and only then: a
 resumed run rewrites config.yaml with the id it has, so the id names the run across resumes and
-copies of its folder (crosscheck/identity.py counts a run given twice, or copied, once).
+copies of its folder (summaries/identity.py counts a run given twice, or copied, once).
 
 Loading validates everything: an unknown or mistyped key, a value of the wrong type or unit, a
 number out of range (checks.py) is one line naming the file and the key. Records written before

@@ -1,6 +1,6 @@
 """Run records or a trace -> RunAccount.
 
-The energy method is telemetry.integrate's (curves_from_samples): the meter,
+The energy method is integrate's (curves_from_samples): the meter,
 the reports and the dashboards count energy the same way.
 """
 
@@ -16,6 +16,7 @@ from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolv
 from olmo_green.crosscheck import record as crosscheck
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
+from olmo_green.integrate import EnergyCurve
 from olmo_green.record import RunConfig
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
 from olmo_green.reports.efficiency import run_mfu
@@ -24,7 +25,6 @@ from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
 from olmo_green.reports.swings import power_swings
-from olmo_green.telemetry.integrate import EnergyCurve
 from olmo_green.units import S_PER_HOUR
 
 # A fault opens a gap (gap_start) and recovery closes it with its duration

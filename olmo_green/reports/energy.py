@@ -18,8 +18,8 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.crosscheck.duplicates import SeenChunks
+from olmo_green.integrate import EnergyCurve
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings
-from olmo_green.telemetry.integrate import EnergyCurve
 
 GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
 

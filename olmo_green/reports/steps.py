@@ -18,8 +18,8 @@ import pandas as pd
 
 from olmo_green import checks
 from olmo_green.carbon import CarbonFactors, emissions_kg
+from olmo_green.integrate import EnergyCurve
 from olmo_green.record import superseded_steps
-from olmo_green.telemetry.integrate import EnergyCurve
 
 OUTSIDE = "outside"  # energy in no step or phase window: start-up, data stalls, idle
 

@@ -21,8 +21,8 @@ _HOMES = {"EnergyCallback": "callback", "EnergyMeter": "meter", "hf_energy_callb
 
 
 def __getattr__(name: str) -> Any:
-    """Imported on first use: a module of telemetry (its sources, or the old path of
-    integrate.py) is imported without pulling in the meter, its store and the summaries."""
+    """Imported on first use: a module of telemetry (its sources, say) is imported without
+    pulling in the meter, its store and the summaries."""
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

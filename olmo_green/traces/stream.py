@@ -3,7 +3,7 @@
 Each batch (traces.formats: sample columns, file order) is sorted by device and
 time, joined to each device's last sample of the batches before (carried, so the
 seam between two batches is integrated once), and integrated by
-telemetry/integrate.py's rules, called, not rewritten:
+integrate.py's rules, called, not rewritten:
 
 - counter where the device has counter readings (counter_step_j: a drop is a
   restart or a step back), else the trapezoid of power (trapezoid_j);
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from olmo_green.errors import InputFileError
-from olmo_green.telemetry.integrate import GAP_FACTOR, counter_step_j, trapezoid_j, uses_counter
+from olmo_green.integrate import GAP_FACTOR, counter_step_j, trapezoid_j, uses_counter
 from olmo_green.traces.buckets import BucketStore
 
 KEYS = ("node", "device", "domain")

@@ -7,7 +7,7 @@ import pytest
 from olmo_green.carbon import CarbonOptions, country_intensity, read_intensity_series, resolve_factors
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import load_profile
-from olmo_green.telemetry.integrate import curve_from_samples
+from olmo_green.integrate import curve_from_samples
 
 T0 = 1_700_000_000.0 - 1_700_000_000.0 % 3600  # an hour boundary
 

@@ -1,6 +1,6 @@
 """Any module imports first, in a fresh interpreter: a package whose __init__ loads a module that
-imports back into a half-loaded one (traces/read.py -> reports/ -> reports/many.py ->
-traces/report.py -> traces/read.py) fails only in the order a user's script happens to use."""
+imports back into a half-loaded one (as traces/read.py -> reports/ -> reports/many.py ->
+traces/report.py -> traces/read.py did) fails only in the order a user's script happens to use."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ import pytest
 
 FIRST = ["olmo_green.traces.read", "olmo_green.traces.report", "olmo_green.reports.energy",
          "olmo_green.integrate", "olmo_green.summaries.build", "olmo_green.carbon.accounting",
-         "olmo_green.model.olmo", "olmo_green.model.interop"]
+         "olmo_green.model.olmo", "olmo_green.model.interop", "olmo_green.accounts"]
 
 
 @pytest.mark.parametrize("module", FIRST)

@@ -15,8 +15,8 @@ import yaml
 from click.testing import CliRunner
 
 from olmo_green.cli import cli
-from olmo_green.crosscheck.identity import distinct_runs
 from olmo_green.record import RunConfig
+from olmo_green.summaries.identity import distinct_runs
 from tests.crosscheck.records import chunks, report, steady_run, verify
 from tests.model.helpers import byte_data
 

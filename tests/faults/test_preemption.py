@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from olmo_green import record as rr
 from olmo_green.cli import cli
+from olmo_green.integrate import curves_from_samples
 from olmo_green.model import checkpoint as ckpt
-from olmo_green.telemetry.integrate import curves_from_samples
 from tests.faults.helpers import assert_kept, train_steps
 
 ROOT = Path(__file__).resolve().parents[2]

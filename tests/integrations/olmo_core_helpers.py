@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from olmo_green import record as rr
-from olmo_green.telemetry.integrate import curves_from_samples
+from olmo_green.integrate import curves_from_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "olmo_core_train.py"

@@ -12,8 +12,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from olmo_green.accounts import account_trace
 from olmo_green.cli import cli
-from olmo_green.reports import account_run, account_trace, render, to_json_dict
+from olmo_green.reports import account_run, render, to_json_dict
 from tests.reports.traces import constant_power_trace, write_run
 
 HOUR_S = 3600.0

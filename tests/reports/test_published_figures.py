@@ -6,7 +6,8 @@ megabytes (10 s buckets took minutes and ~15 GB each); the energy does not depen
 
 import pytest
 
-from olmo_green.reports import FIXED_KEYS, account_trace, to_json_dict
+from olmo_green.accounts import account_trace
+from olmo_green.reports import FIXED_KEYS, to_json_dict
 from tests.reports.traces import constant_power_trace
 
 HOUR_S = 3600.0

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olmo_green.reports import account_run, account_trace
+from olmo_green.accounts import account_trace
+from olmo_green.reports import account_run
 from tests.reports.traces import write_run
 
 

@@ -30,7 +30,7 @@ def constant_power_trace(path: Path, energy_mwh: float, devices: int = 8, power_
 def write_run(run_dir: Path, hardware: str = "mosaicml-a100", node_domain: bool = True,
               node: str = "n0") -> Path:
     """A tiny run record: 2 GPUs at 300 W for 100 s, steps/eval windows, a gap event. Records with
-    the same `node` hold the same samples: one run to a report (crosscheck/identity.py)."""
+    the same `node` hold the same samples: one run to a report (summaries/identity.py)."""
     telemetry = run_dir / "telemetry"
     telemetry.mkdir(parents=True)
     (run_dir / "config.yaml").write_text(f"hardware: {hardware}\n")

@@ -6,7 +6,7 @@ import sys
 import time
 
 from olmo_green import record as rr
-from olmo_green.telemetry.integrate import curves_from_samples
+from olmo_green.integrate import curves_from_samples
 
 ROOT = __file__.rsplit("/tests/", 1)[0]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from olmo_green.telemetry.integrate import counter_deltas_j, curve_from_samples, curves_from_samples
+from olmo_green.integrate import counter_deltas_j, curve_from_samples, curves_from_samples
 
 
 def _samples(time_s, power_w=None, energy_j=None, source="nvml", device="0"):

@@ -5,8 +5,8 @@ import time
 import pytest
 
 from olmo_green import record as rr
+from olmo_green.integrate import curves_from_samples
 from olmo_green.telemetry import EnergyMeter
-from olmo_green.telemetry.integrate import curves_from_samples
 from tests.telemetry.fakes import SteadySource, SwitchedSource
 
 

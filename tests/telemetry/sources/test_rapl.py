@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from olmo_green.errors import SensorError
-from olmo_green.telemetry.integrate import counter_deltas_j
+from olmo_green.integrate import counter_deltas_j
 from olmo_green.telemetry.sources.rapl import RaplSource
 from tests.telemetry.sources.sysfs import powercap_tree, write
 

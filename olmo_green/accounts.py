@@ -1,7 +1,8 @@
 """Accounts of several sources side by side: run directories and power logs (traces).
 
-Apart from reports/build.py because a trace's account (traces/report.py) is built by
-build.account_energy: build -> traces -> build would be an import circle.
+A layer above reports and traces (docs/design.md): a trace's account (traces/report.py) is built
+with reports' accounting (build.account_energy), so what combines the two cannot live in reports/
+without reports and traces importing each other.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from olmo_green.crosscheck.identity import distinct_runs
 from olmo_green.errors import ConfigError
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.build import account_run
 from olmo_green.summaries.build import DEFAULT_BUCKET_S
+from olmo_green.summaries.identity import distinct_runs
+from olmo_green.traces.report import account_traces
 
 
 def account_trace(path: str | Path | Sequence[str | Path], bucket_s: float = DEFAULT_BUCKET_S,
@@ -24,10 +26,6 @@ def account_trace(path: str | Path | Sequence[str | Path], bucket_s: float = DEF
 
     `bucket_s`: the width of the power buckets (a divisor of an hour); a sparse trace spanning
     years is held in wider buckets, at the price of seeing no swing within 10 s."""
-    # Imported here: traces/read.py imports reports.energy, which loads this package first; a
-    # module-level import would then ask traces/report.py for a half-loaded traces/read.py.
-    from olmo_green.traces.report import account_traces
-
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     return account_traces(paths, trace_format, trace_options, bucket_s, **carbon_options)
 

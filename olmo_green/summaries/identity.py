@@ -23,6 +23,7 @@ from pathlib import Path
 from olmo_green import record as rr
 from olmo_green.errors import ConfigError, GreenError
 from olmo_green.record.config import RunConfig
+from olmo_green.summaries.record import record_settings, summarised_chunks
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,6 @@ def _run_id(run_dir: str | Path) -> str | None:
 def content_identity(run_dir: str | Path) -> frozenset[str]:
     """The record's chunk hashes (from the chunk summaries, built and saved where missing, as
     the report would); empty for a record without hashed telemetry."""
-    from olmo_green.summaries.record import record_settings, summarised_chunks
-
     if not Path(run_dir).is_dir():
         return frozenset()
     settings = record_settings(run_dir)
