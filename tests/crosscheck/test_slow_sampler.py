@@ -95,6 +95,23 @@ def test_a_config_edited_after_a_slow_run_is_still_a_finding(slow_run, tmp_path)
     assert account_run(run_dir).gpu_energy_j == pytest.approx(honest_j, rel=1e-6)
 
 
+def test_config_and_event_edited_together_are_beyond_the_check_but_keep_the_energy(slow_run, tmp_path):
+    """docs/record.md: indistinguishable from a slow sampler (a note, no finding); the energy stays right."""
+    run_dir = tmp_path / "run"
+    _copy(slow_run, run_dir)
+    honest_j = account_run(slow_run).gpu_energy_j
+    for name in ("config.yaml", rr.EVENTS_FILE):
+        text = (run_dir / name).read_text()
+        edited = text.replace("sampling_interval_s: 0.005", "sampling_interval_s: 0.001")
+        edited = edited.replace('"requested_interval_s": 0.005', '"requested_interval_s": 0.001')
+        assert edited != text
+        (run_dir / name).write_text(edited)
+    assert verify(run_dir)[0] == 0
+    account = account_run(run_dir)
+    assert [n for n in account.notes if n.startswith("Sampling: asked for 0.001 s")]
+    assert account.gpu_energy_j == pytest.approx(honest_j, rel=1e-6)
+
+
 def test_without_the_event_the_chunks_decide_as_before(slow_run, tmp_path):
     """An older record (or another writer's) has no `sampling` event: the slow chunks contradict
     the config, as before."""
