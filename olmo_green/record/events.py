@@ -24,6 +24,10 @@ EVENT_JOB = "job"
 # The meter's projection of the run's total (at_step, energy_mwh_at_end, emissions_tco2eq_at_end,
 # water_kl_at_end; GPU energy, headline intensity x PUE), at most every forecast_interval_s.
 EVENT_FORECAST = "forecast"
+# What the meter's sampler was asked for and achieved on a node (requested_interval_s,
+# achieved_interval_s: the median interval between its rounds so far): at close, and at the
+# first flush where the two are more than GAP_FACTOR apart (crosscheck/settings.py reads it).
+EVENT_SAMPLING = "sampling"
 
 
 class Events(list):
@@ -37,7 +41,8 @@ MAX_DURATION_S = 30 * 366 * 86_400.0
 # Fields whose type a reader relies on, per event kind: a line with another type is skipped.
 _EVENT_NUMBERS = {EVENT_GAP_END: ("duration_s",), EVENT_RESUME_GAP: ("duration_s",),
                   EVENT_RECORDS_DROPPED: ("rows",), EVENT_FORECAST: ("at_step", "energy_mwh_at_end"),
-                  EVENT_CHECKPOINT_WRITE: ("duration_s",)}
+                  EVENT_CHECKPOINT_WRITE: ("duration_s",),
+                  EVENT_SAMPLING: ("requested_interval_s", "achieved_interval_s")}
 
 
 def read_events(run_dir: str | Path) -> Events:

@@ -25,6 +25,7 @@ from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
 from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
 from olmo_green.reports.swings import power_swings
+from olmo_green.summaries.record import record_settings
 from olmo_green.units import S_PER_HOUR
 
 # A fault opens a gap (gap_start) and recovery closes it with its duration
@@ -269,4 +270,6 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
                              profile=profile, steps=steps, events=rr.read_events(run_dir),
                              wue=options.wue, tags=run_tags(run_dir))
     account.mfu, account.mfu_note = run_mfu(profile, account, clean_steps(steps))
+    sampling_note = record_settings(run_dir).sampling_note  # a slow but honest sampler (crosscheck/settings)
+    account.notes += [sampling_note] if sampling_note else []
     return account

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green import record as rr
-from olmo_green.crosscheck.settings import interval_contradiction, observed_interval_s
+from olmo_green.crosscheck.settings import judged_interval
 from olmo_green.errors import GreenError
 from olmo_green.integrate import GAP_FACTOR
 from olmo_green.record import RunConfig
@@ -38,6 +38,8 @@ class SummarySettings:
     # Where config.yaml's sampling interval contradicts the chunks' (crosscheck/settings.py): the
     # finding, the chunks' interval having been used instead. Not part of a summary's identity.
     contradiction: str | None = field(default=None, compare=False)
+    # An honest sampler slower than asked (a `sampling` event the chunks agree with): a report note.
+    sampling_note: str | None = field(default=None, compare=False)
 
 
 def record_settings(run_dir: str | Path) -> SummarySettings:
@@ -52,12 +54,9 @@ def record_settings(run_dir: str | Path) -> SummarySettings:
     # (a record of another tool, or of a version that did not store it), not the default 0.1 s.
     interval_s = config.value("telemetry.sampling_interval_s")
     bucket_s = config.value("telemetry.summary_bucket_s") or DEFAULT_BUCKET_S
-    if interval_s:
-        observed_s = observed_interval_s(run_dir)
-        contradiction = interval_contradiction(interval_s, observed_s)
-        if contradiction:
-            return SummarySettings(bucket_s, GAP_FACTOR * observed_s, contradiction)
-    return SummarySettings(bucket_s, GAP_FACTOR * interval_s if interval_s else None)
+    verdict = judged_interval(run_dir, interval_s)
+    return SummarySettings(bucket_s, GAP_FACTOR * verdict.interval_s if verdict.interval_s else None,
+                           verdict.finding, verdict.note)
 
 
 @dataclass

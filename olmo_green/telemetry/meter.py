@@ -21,6 +21,7 @@ import logging
 import math
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
 from olmo_green.integrate import GAP_FACTOR
 from olmo_green.record.config import RunConfig
+from olmo_green.record.events import EVENT_SAMPLING
 from olmo_green.record.linelog import EventLog, StepLog
 from olmo_green.record.options import TelemetryOptions, renamed
 from olmo_green.summaries.record import SummarySettings
@@ -91,6 +93,7 @@ class EnergyMeter:
         self._since_sync = 0
         self._run_lock: runlock.RunLock | None = None
         self.live: LiveOutputs | None = None  # metrics endpoint, trackers, forecast
+        self._pace_checked_s, self._pace_sent = time.monotonic(), False  # the early `sampling` event
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, step: int | None = None, first_phase: str = "train") -> EnergyMeter:
@@ -191,6 +194,7 @@ class EnergyMeter:
         try:
             if self.sampler is not None:
                 self.sampler.stop()  # its last round ends the record
+                self._pace_event()
             end_s = max(self.ledger.last_time_s() or 0.0, self.clock.now_s())
             with self._lock:
                 self.ledger.finish(end_s)
@@ -310,6 +314,26 @@ class EnergyMeter:
             self.ledger.add(readings)  # first: live totals never depend on the disk
         if self.store is not None:
             self.store.append(readings)
+        self._check_pace()
+
+    def _check_pace(self) -> None:
+        """At the flush cadence: where the sampler falls behind its interval by more than
+        GAP_FACTOR, say so once now, so a killed run's record still has it (close says it again)."""
+        now_s = time.monotonic()
+        if self._pace_sent or now_s - self._pace_checked_s < self.options.flush_interval_s:
+            return
+        self._pace_checked_s = now_s
+        achieved_s = self.sampler.pace.median_s() if self.sampler is not None else None
+        if achieved_s is not None and achieved_s > GAP_FACTOR * self.options.sampling_interval_s:
+            self._pace_sent = True
+            self._pace_event()
+
+    def _pace_event(self) -> None:
+        """A `sampling` event: the interval asked for and the median one achieved so far."""
+        achieved_s = self.sampler.pace.median_s() if self.sampler is not None else None
+        if achieved_s is not None:
+            self._event({"kind": EVENT_SAMPLING, "requested_interval_s": self.options.sampling_interval_s,
+                         "achieved_interval_s": achieved_s, "time_s": self.clock.now_s()})
 
     def _event(self, event: dict) -> None:
         if self.events is not None:

@@ -19,12 +19,17 @@ from collections.abc import Callable
 from olmo_green import record as rr
 from olmo_green.clock import Clock
 from olmo_green.record.options import DEFAULT_SAMPLING_INTERVAL_S
+from olmo_green.telemetry.pace import IntervalTally
 from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.validate import SampleFilter
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_S = DEFAULT_SAMPLING_INTERVAL_S  # the one default (record/options.py)
+# A round slower than the interval leaves no wait before the next; the thread still pauses this long
+# so that a boundary read (sample_now from training) gets the round lock: without it the thread took
+# it back at once and a step boundary waited seconds behind 40 ms sensor reads.
+YIELD_S = 0.001
 REJECTS_EVERY_S = 10.0  # a lying sensor writes one event per source this often, not one per sample
 
 
@@ -44,6 +49,7 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self.rounds = 0
         self.cpu_s = 0.0
+        self.pace = IntervalTally()  # the intervals it achieved, against interval_s asked for
 
     def start(self) -> None:
         if self._thread is None:
@@ -71,13 +77,14 @@ class Sampler:
             self.sample_now()
             # Fixed-rate schedule; after a stall, skip missed rounds instead of bursting.
             next_s = max(next_s + self.interval_s, time.monotonic())
-            self._stop.wait(max(0.0, next_s - time.monotonic()))
+            self._stop.wait(max(YIELD_S, next_s - time.monotonic()))
 
     def sample_now(self) -> list[Reading]:
         """One round over all sources, handed to the sink; never raises."""
         with self._round_lock:
             cpu0_s = time.thread_time()
             time_s = self.clock.now_s()
+            self.pace.add(time_s)  # before the sink: the meter reads the pace from there
             readings: list[Reading] = []
             for source in self.sources:
                 readings += self._read_one(source, time_s)
