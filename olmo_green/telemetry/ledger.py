@@ -104,6 +104,17 @@ class Ledger:
         # recomputed, so a window resolved early (forced) cannot lose the energy after it.
         self._start_j: dict[tuple[str, str], float] = {}
 
+    def judge_gaps_at(self, interval_s: float) -> None:
+        """Judge gaps against `interval_s` from now on where it is longer than the interval asked
+        for: a sampler that honestly manages only every 40 ms (a loaded host, slow sensor reads)
+        must not turn each of its intervals into a gap, as the reports judge them (the `sampling`
+        event, crosscheck/settings.py)."""
+        max_gap_s = GAP_FACTOR * interval_s
+        if max_gap_s > self.max_gap_s:
+            self.max_gap_s = max_gap_s
+            for track in self.tracks.values():
+                track.max_gap_s = max_gap_s
+
     def add(self, readings: list[Reading]) -> None:
         for r in readings:
             track = self.tracks.get((r.device, r.domain))

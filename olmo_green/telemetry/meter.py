@@ -49,6 +49,8 @@ from olmo_green.units import J_PER_KWH
 
 log = logging.getLogger(__name__)
 
+_EARLY_ROUNDS = 32  # the sampler's first rounds: the ledger follows its pace at every one
+
 
 # The meter's options are config.yaml's telemetry section (record/options.py): one type, one set
 # of names for the CLI, the callbacks and the meter. MeterOptions is its old name here.
@@ -94,6 +96,7 @@ class EnergyMeter:
         self._run_lock: runlock.RunLock | None = None
         self.live: LiveOutputs | None = None  # metrics endpoint, trackers, forecast
         self._pace_checked_s, self._pace_sent = time.monotonic(), False  # the early `sampling` event
+        self._pace_followed_s = time.monotonic()  # when the ledger last took the sampler's pace
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self, step: int | None = None, first_phase: str = "train") -> EnergyMeter:
@@ -311,10 +314,23 @@ class EnergyMeter:
 
     def _on_samples(self, readings: list[Reading]) -> None:
         with self._lock:
+            self._follow_pace()
             self.ledger.add(readings)  # first: live totals never depend on the disk
         if self.store is not None:
             self.store.append(readings)
         self._check_pace()
+
+    def _follow_pace(self) -> None:
+        """The live ledger judges gaps at the interval the sampler achieves, as the reports do: at
+        once over its first rounds, then once a second (a median of a few hundred bins)."""
+        pace = self.sampler.pace if self.sampler is not None else None
+        now_s = time.monotonic()
+        if pace is None or (pace.count > _EARLY_ROUNDS and now_s - self._pace_followed_s < 1.0):
+            return
+        self._pace_followed_s = now_s
+        achieved_s = pace.median_s()
+        if achieved_s is not None:
+            self.ledger.judge_gaps_at(achieved_s)
 
     def _check_pace(self) -> None:
         """At the flush cadence: where the sampler falls behind its interval by more than

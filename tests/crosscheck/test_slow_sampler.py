@@ -72,6 +72,15 @@ def test_the_meter_records_what_it_asked_for_and_achieved(slow_run):
     assert event["node"]
 
 
+def test_the_live_step_energies_follow_the_pace_the_sampler_achieved(slow_run):
+    """steps.csv's energies come from the meter's ledger: judged at the 5 ms asked for, every
+    40 ms interval would be a gap and the train steps would hold almost nothing."""
+    steps = rr.read_steps(slow_run)
+    train = steps[steps["phase"] == "train"]
+    seconds = float((train["time_end_s"] - train["time_start_s"]).sum())
+    assert float(train["energy_j"].sum()) == pytest.approx(POWER_W * seconds, rel=0.1)
+
+
 def test_an_honest_slow_sampler_passes_verify_with_a_note_and_its_energy(slow_run):
     code, out = verify(slow_run)
     assert code == 0, out
