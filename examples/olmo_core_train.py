@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         if is_distributed():
             torch.distributed.destroy_process_group()
     if rank == 0:
-        from olmo_green.accounts import account_many, render
+        from olmo_green.accounts import account_many
+        from olmo_green.reports import render
 
         print(render(account_many([str(run_dir)]), "md"), end="")  # what `olmo-green report RUN` prints
 
