@@ -134,8 +134,9 @@ def phase_findings(curves: Sequence[EnergyCurve], steps: pd.DataFrame, recorded:
     most allowed, POWER_TOLERANCE_W over the windows' time): steps.csv was edited, down or up.
     Compared per phase, not per window: a phase's windows cover whole buckets where a window
     alone rarely does, so the bound is tight enough to see an edit, and provable either way."""
-    if not curves or not np.isfinite(recorded).all() or (recorded < 0).any():
-        return []  # a row without an energy: the curves give every window already
+    clipped = "overlap_s" in steps and bool((steps["overlap_s"].to_numpy(float) > 0).any())
+    if not curves or clipped or not np.isfinite(recorded).all() or (recorded < 0).any():
+        return []  # a row without an energy, or overlapping windows: the curves give every window already
     start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
     phases = steps["phase"].astype(str).to_numpy() if "phase" in steps else np.full(len(steps), "train")
     lines = []
