@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from olmo_green.crosscheck.counter import POWER_TOLERANCE_REL, POWER_TOLERANCE_W
+from olmo_green.integrate import EnergyCurve
 
 STEPS_ENERGY = "energy_j"
 
@@ -56,14 +57,15 @@ def repaired(checks: Sequence[pd.DataFrame]) -> bool:
     return any(bool((frame["repaired_windows"] > 0).any()) for frame in checks)
 
 
-def checked_steps(steps: pd.DataFrame, total_j: float,
-                  counter_repaired: bool) -> tuple[pd.DataFrame, list[str]]:
+def checked_steps(steps: pd.DataFrame, total_j: float, counter_repaired: bool,
+                  curves: Sequence[EnergyCurve] = ()) -> tuple[pd.DataFrame, list[str]]:
     """Steps whose recorded window energies can be trusted; else without them (read off the curves).
 
     The recorded energies come from the same sensors as the telemetry: together they cannot exceed
     the run's total beyond the sensors' error (a finding: an edited steps.csv). Where they exceed it
     at all, or the counter they were read from was repaired, the curves give the windows instead,
-    so no share exceeds 100 % and `outside` is never negative.
+    so no share exceeds 100 % and `outside` is never negative. Each phase's recorded sum is also
+    held against what the curves allow for its windows, in both directions (phase_findings).
     """
     if steps.empty or STEPS_ENERGY not in steps:
         return steps, []
@@ -78,6 +80,8 @@ def checked_steps(steps: pd.DataFrame, total_j: float,
         findings.append(f"steps.csv: the windows' recorded energy_j adds up to {recorded_j:,.1f} J, more "
                         f"than the telemetry's {total_j:,.1f} J for the whole run ({ratio:.1f}x); the "
                         "windows' energy is read off the telemetry instead (was steps.csv edited?)")
+    elif not counter_repaired:
+        findings += phase_findings(curves, steps, recorded)
     if findings or counter_repaired or recorded_j > total_j * (1 + 1e-9):
         return steps.drop(columns=[STEPS_ENERGY]), findings
     return steps, findings
@@ -88,3 +92,64 @@ def shares_findings(phases_j: dict[str, float], total_j: float) -> list[str]:
     bad = {k: v for k, v in phases_j.items() if v < -1e-9 * max(total_j, 1.0) or v > total_j * (1 + 1e-9)}
     return [f"phase {k}: {v:,.1f} J of {total_j:,.1f} J is outside [0, 100] % of the run"
             for k, v in bad.items()]
+
+
+def covered_s(knots_s: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
+    """Seconds of each segment between consecutive knots that the windows cover (windows sorted and
+    disjoint, as clean_steps leaves them): the windows' covered time below x is piecewise linear."""
+    edges = np.column_stack([start_s, end_s]).ravel()
+    below = np.column_stack([np.r_[0.0, np.cumsum(end_s - start_s)[:-1]], np.cumsum(end_s - start_s)]).ravel()
+    return np.diff(np.interp(knots_s, edges, below))
+
+
+def phase_bounds_j(curves: Sequence[EnergyCurve], start_s: np.ndarray,
+                   end_s: np.ndarray) -> tuple[float, float]:
+    """The least and most energy the curves allow inside the windows (sorted, disjoint).
+
+    A timeline curve is exact at its knots (every bucket edge, the first and last sample) and
+    linear between them; the energy inside a segment (a bucket) is E >= 0, spent somehow within
+    it. A segment the windows cover whole gives exactly E; one they miss gives 0; one they cover
+    in part gives anything in [0, E], whatever the power did inside it. Summing these over the
+    segments bounds the windows' true energy with no assumption about power within a bucket, so
+    honest records never fall outside (beyond the sensors' error): the bound is coarse by at most
+    the energy of the buckets a phase's edges fall in, and exact over whole buckets.
+    """
+    low = high = 0.0
+    for curve in curves:
+        if len(curve.time_s) < 2:
+            continue
+        energy = np.diff(curve.cumulative_j)
+        width = np.diff(curve.time_s)
+        covered = covered_s(curve.time_s, start_s, end_s)
+        whole = covered >= width * (1 - 1e-9) - 1e-9
+        some = covered > 1e-9 * np.maximum(width, 1.0)
+        low += float(energy[whole].sum())
+        high += float(energy[whole | some].sum())
+    return low, high
+
+
+def phase_findings(curves: Sequence[EnergyCurve], steps: pd.DataFrame, recorded: np.ndarray) -> list[str]:
+    """A phase whose recorded energy_j sum lies outside what the telemetry allows for its windows
+    (phase_bounds_j) beyond the sensors' error (the counter check's POWER_TOLERANCE_REL of the
+    most allowed, POWER_TOLERANCE_W over the windows' time): steps.csv was edited, down or up.
+    Compared per phase, not per window: a phase's windows cover whole buckets where a window
+    alone rarely does, so the bound is tight enough to see an edit, and provable either way."""
+    clipped = "overlap_s" in steps and bool((steps["overlap_s"].to_numpy(float) > 0).any())
+    if not curves or clipped or not np.isfinite(recorded).all() or (recorded < 0).any():
+        return []  # a row without an energy, or overlapping windows: the curves give every window already
+    start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
+    phases = steps["phase"].astype(str).to_numpy() if "phase" in steps else np.full(len(steps), "train")
+    lines = []
+    for phase in sorted(set(phases)):
+        mine = phases == phase
+        order = np.argsort(start[mine], kind="stable")
+        low, high = phase_bounds_j(curves, start[mine][order], end[mine][order])
+        recorded_j = float(recorded[mine].sum())
+        allowed_j = POWER_TOLERANCE_REL * high + POWER_TOLERANCE_W * float((end[mine] - start[mine]).sum())
+        if low - allowed_j <= recorded_j <= high + allowed_j:
+            continue
+        telemetry = f"{low:,.1f} J" if high - low < 1e-9 * max(high, 1.0) else f"{low:,.1f} to {high:,.1f} J"
+        lines.append(f"steps.csv: the {phase} windows' recorded energy_j adds up to {recorded_j:,.1f} J, "
+                     f"but the telemetry over the same windows gives {telemetry}; the windows' energy is "
+                     "read off the telemetry instead (was steps.csv edited?)")
+    return lines

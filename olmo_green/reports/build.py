@@ -222,7 +222,8 @@ def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float,
     if shared and refuse:  # no figure can be right: which copy is the run's is unknown
         more = f" (and {len(shared) - 1} more device(s))" if len(shared) > 1 else ""
         raise InputFileError(shared[0] + more)
-    steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks))
+    steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks),
+                                                 energy.timeline())
     return steps, (crosscheck.counter_findings(checks) + energy.duplicates + shared
                    + ([energy.contradiction] if energy.contradiction else []) + step_lines)
 

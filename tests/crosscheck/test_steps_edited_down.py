@@ -1,0 +1,64 @@
+"""Issue #24 finding 2, the other direction: steps.csv energies edited DOWN are not trusted.
+
+The report's curves are held at 10 s or wider (summaries/build.RESOLUTIONS_S), so the record has
+15 s of train steps between its evals: they cover whole buckets and the telemetry can bound the
+phase (crosscheck/record.phase_bounds_j). One record (~35 s to write), copied for each test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from olmo_green import record as rr
+from olmo_green.crosscheck.record import phase_bounds_j
+from olmo_green.reports import account_run
+from olmo_green.reports.build import run_energy
+from olmo_green.reports.steps import clean_steps
+from tests.crosscheck.records import steady_run, verify
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    path = tmp_path_factory.mktemp("edited_down") / "run"
+    steady_run(path, hardware="lumi", steps=300, eval_every=150)
+    return path
+
+
+@pytest.fixture
+def run(written, tmp_path):
+    return Path(shutil.copytree(written, tmp_path / "run"))
+
+
+def _edit_train(run, scale: float) -> None:
+    steps = pd.read_csv(run / "steps.csv")
+    train = steps["phase"].fillna("train") == "train"
+    steps.loc[train, "energy_j"] = steps.loc[train, "energy_j"] * scale
+    steps.to_csv(run / "steps.csv", index=False)
+
+
+def test_honest_record_has_no_step_finding(run):
+    code, out = verify(run)
+    assert code == 0, out
+    assert not any("steps.csv" in n for n in account_run(run).notes)
+
+
+@pytest.mark.parametrize("scale", [0.1, 0.0])
+def test_train_energy_edited_down_is_a_finding_and_read_off_the_telemetry(run, scale):
+    honest = account_run(run)
+    _edit_train(run, scale)
+    account = account_run(run)
+    assert any("steps.csv: the train windows" in n and "edited" in n for n in account.notes), account.notes
+    # Read off the curves now: train (99 % of the run) matches the untampered record; the short
+    # evals are coarse by the buckets their edges fall in, and stay inside the telemetry's bounds.
+    assert account.phases_j["train"] == pytest.approx(honest.phases_j["train"], rel=0.02)
+    assert 0 <= account.phases_j["outside"] <= 0.02 * account.gpu_energy_j
+    steps = clean_steps(rr.read_steps(run))
+    evals = steps[steps["phase"] == "eval"]
+    low, high = phase_bounds_j(run_energy(run).timeline(), evals["time_start_s"].to_numpy(float),
+                               evals["time_end_s"].to_numpy(float))
+    assert low <= honest.phases_j["eval"] <= high and low <= account.phases_j["eval"] <= high
+    code, out = verify(run)
+    assert code == 1 and "steps.csv" in out and "was steps.csv edited?" in out
