@@ -147,6 +147,37 @@ def check(value: Any, kind: str, label: str | None = None) -> float | int:
     return number + 0 if rule.integer else number + 0.0  # -0.0 is 0.0: a table never prints "-0"
 
 
+def check_column(values: Any, kind: str, label_of: Any) -> Any:
+    """A column of values checked as check() checks each one, vectorised for tables of millions
+    of rows (steps.csv): a float array, or the ConfigError check() gives the first refused value,
+    named by `label_of(position)`."""
+    import numpy as np  # here, not at the top: the CLI imports this module for --help
+    import pandas as pd
+
+    series = pd.Series(values).reset_index(drop=True)
+    numbers = pd.to_numeric(series, errors="coerce").to_numpy(float)
+    rule = RULES[kind]
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(numbers)
+        if series.dtype == bool:  # YAML's or pandas' true is not 1.0
+            ok[:] = False
+        elif series.dtype == object:
+            ok &= ~series.map(lambda v: isinstance(v, bool)).to_numpy(bool)
+        if rule.low is not None:
+            ok &= numbers > rule.low if rule.low_open else numbers >= rule.low
+        if rule.high is not None:
+            ok &= numbers <= rule.high
+        if rule.integer:
+            ok &= numbers == np.round(numbers)
+    bad = np.flatnonzero(~ok)
+    if len(bad):
+        value = series.iloc[bad[0]]
+        value = value.item() if isinstance(value, np.generic) else value  # np.True_ reads as True
+        check(value, kind, label_of(int(bad[0])))  # raises, in check()'s words
+        raise ConfigError(f"{_named(label_of(int(bad[0])))}{value!r} is not a number")
+    return numbers + 0.0
+
+
 def finite(value: Any, label: str) -> float:
     return float(to_number(value, label))
 

@@ -49,9 +49,10 @@ def run_mfu(profile: HardwareProfile | None, account: RunAccount,
     if unknown:
         return None, (f"steps.csv has no mfu for {unknown} of {len(timed)} train steps (written before the "
                       "trainer recorded it, or by another training loop)")
+    step = timed["step"].to_numpy()
     try:
-        known = [checks.check(value, "mfu", f"steps.csv step {step:.0f}: mfu")
-                 for step, value in zip(timed["step"], values, strict=True)]
+        known = checks.check_column(values, "mfu", lambda i: f"steps.csv step {step[i]:.0f}: mfu")
     except ConfigError as e:  # an edited cell: named, never averaged
         return None, str(e)
-    return math.fsum(m * w for m, w in zip(known, seconds, strict=True)) / math.fsum(seconds), ""
+    weights = seconds.to_numpy(float)
+    return math.fsum(known * weights) / math.fsum(weights), ""

@@ -217,3 +217,19 @@ def test_implausible_times_catch_milliseconds_nanoseconds_and_years_away():
     assert "milliseconds" in checks.time_problem(1.7e12)
     assert "nanoseconds" in checks.time_problem(1.7e18)
     assert "future" in checks.time_problem(4.0e9) and "before 2000" in checks.time_problem(1e8)
+
+
+@pytest.mark.parametrize("kind", ["mfu", "pue", "intensity_kg_per_kwh"])
+@pytest.mark.parametrize("value", [0.4, 1.0, 1.2, 0.0, -0.2, 47.0, float("nan"), float("inf"), "0.5", "abc",
+                                   True, None])
+def test_a_column_is_checked_as_each_of_its_values(kind, value):
+    """check_column (steps.csv's mfu, millions of rows) refuses exactly what check() refuses, in its words."""
+    column = [value]
+    try:
+        expected = checks.check(value, kind, "row 0")
+    except ConfigError as e:
+        with pytest.raises(ConfigError) as refused:
+            checks.check_column(column, kind, lambda i: f"row {i}")
+        assert str(refused.value) == str(e)
+    else:
+        assert checks.check_column(column, kind, lambda i: f"row {i}")[0] == expected
