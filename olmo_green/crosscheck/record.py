@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from olmo_green.crosscheck.counter import POWER_TOLERANCE_REL, POWER_TOLERANCE_W
-from olmo_green.integrate import EnergyCurve
+from olmo_green.integrate import EnergyCurve, covered_before
 
 STEPS_ENERGY = "energy_j"
 
@@ -94,17 +94,9 @@ def shares_findings(phases_j: dict[str, float], total_j: float) -> list[str]:
             for k, v in bad.items()]
 
 
-def covered_s(knots_s: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> np.ndarray:
-    """Seconds of each segment between consecutive knots that the windows cover (windows sorted and
-    disjoint, as clean_steps leaves them): the windows' covered time below x is piecewise linear."""
-    edges = np.column_stack([start_s, end_s]).ravel()
-    below = np.column_stack([np.r_[0.0, np.cumsum(end_s - start_s)[:-1]], np.cumsum(end_s - start_s)]).ravel()
-    return np.diff(np.interp(knots_s, edges, below))
-
-
 def phase_bounds_j(curves: Sequence[EnergyCurve], start_s: np.ndarray,
                    end_s: np.ndarray) -> tuple[float, float]:
-    """The least and most energy the curves allow inside the windows (sorted, disjoint).
+    """The least and most energy the curves allow inside the windows (overlaps counted once).
 
     A timeline curve is exact at its knots (every bucket edge, the first and last sample) and
     linear between them; the energy inside a segment (a bucket) is E >= 0, spent somehow within
@@ -115,12 +107,13 @@ def phase_bounds_j(curves: Sequence[EnergyCurve], start_s: np.ndarray,
     the energy of the buckets a phase's edges fall in, and exact over whole buckets.
     """
     low = high = 0.0
+    covered_below = covered_before(start_s, end_s)
     for curve in curves:
         if len(curve.time_s) < 2:
             continue
         energy = np.diff(curve.cumulative_j)
         width = np.diff(curve.time_s)
-        covered = covered_s(curve.time_s, start_s, end_s)
+        covered = np.diff(covered_below(curve.time_s))
         whole = covered >= width * (1 - 1e-9) - 1e-9
         some = covered > 1e-9 * np.maximum(width, 1.0)
         low += float(energy[whole].sum())
@@ -142,8 +135,7 @@ def phase_findings(curves: Sequence[EnergyCurve], steps: pd.DataFrame, recorded:
     lines = []
     for phase in sorted(set(phases)):
         mine = phases == phase
-        order = np.argsort(start[mine], kind="stable")
-        low, high = phase_bounds_j(curves, start[mine][order], end[mine][order])
+        low, high = phase_bounds_j(curves, start[mine], end[mine])
         recorded_j = float(recorded[mine].sum())
         allowed_j = POWER_TOLERANCE_REL * high + POWER_TOLERANCE_W * float((end[mine] - start[mine]).sum())
         if low - allowed_j <= recorded_j <= high + allowed_j:

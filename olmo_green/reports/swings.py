@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
+from olmo_green.integrate import covered_before
 from olmo_green.reports.steps import OUTSIDE
 
 WINDOWS_S = (1.0, 10.0)
@@ -110,32 +111,14 @@ def _phase_cover(steps: pd.DataFrame, start_s: np.ndarray, end_s: np.ndarray) ->
         return np.full(len(start_s), OUTSIDE, dtype=object)
     covered: dict[str, np.ndarray] = {}
     for phase, rows in steps.groupby("phase", sort=True):
-        covered[str(phase)] = _covered_s(rows["time_start_s"].to_numpy(float),
-                                         rows["time_end_s"].to_numpy(float), start_s, end_s)
+        before = covered_before(rows["time_start_s"].to_numpy(float), rows["time_end_s"].to_numpy(float))
+        covered[str(phase)] = before(end_s) - before(start_s)
     names = list(covered)
     table = np.vstack([covered[n] for n in names])
     outside = (end_s - start_s) - table.sum(axis=0)
     best = table.argmax(axis=0)
     winner = table[best, np.arange(len(start_s))]
     return np.where(outside >= winner, OUTSIDE, np.array(names, dtype=object)[best])
-
-
-def _covered_s(win_start: np.ndarray, win_end: np.ndarray, start_s: np.ndarray,
-               end_s: np.ndarray) -> np.ndarray:
-    """Seconds of each [start, end) covered by the windows: a cumulative covered-time function
-    over the merged windows, read at both ends (O((windows + buckets) log))."""
-    order = np.argsort(win_start)
-    merged: list[list[float]] = []
-    for a, b in zip(win_start[order], win_end[order], strict=True):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    knots = np.array(merged).ravel()  # start0, end0, start1, end1, ...: strictly increasing
-    lengths = np.diff(np.array(merged), axis=1).ravel()
-    cumulative = np.repeat(np.r_[0.0, np.cumsum(lengths)[:-1]], 2) + np.tile([0.0, 1.0], len(merged)) * \
-        np.repeat(lengths, 2)
-    return np.interp(end_s, knots, cumulative) - np.interp(start_s, knots, cumulative)
 
 
 def _largest(time_s: np.ndarray, power_w: np.ndarray, window_s: float, bucket_s: float,

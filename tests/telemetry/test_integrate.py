@@ -93,3 +93,24 @@ def test_categorical_columns_give_only_the_devices_present():
     frame.loc[frame["device"] == "1", "node"] = "n1"
     frame = frame.astype({"node": "category", "device": "category", "domain": "category"})
     assert [(c.node, c.device) for c in curves_from_samples(frame)] == [("n0", "0"), ("n1", "1")]
+
+
+def test_covered_before_counts_overlapping_windows_once():
+    """The covered-time function the swings' phases and the steps.csv check read, against a fine grid."""
+    import numpy as np
+
+    from olmo_green.integrate import covered_before
+
+    rng = np.random.default_rng(0)
+    grid = np.linspace(-10.0, 130.0, 140_001)
+    step = grid[1] - grid[0]
+    for _ in range(50):
+        n = int(rng.integers(0, 20))
+        start = rng.uniform(0.0, 100.0, n)
+        end = start + rng.uniform(0.0, 20.0, n)
+        at = np.sort(rng.uniform(-10.0, 130.0, 30))
+        inside = np.zeros(len(grid), bool)
+        for a, b in zip(start, end, strict=True):
+            inside |= (grid >= a) & (grid < b)
+        brute = np.interp(at, grid, np.r_[0.0, np.cumsum(inside[:-1]) * step])
+        assert np.allclose(covered_before(start, end)(at), brute, atol=2e-3)
