@@ -41,10 +41,11 @@ def read_and_account(paths: list[str | Path], fmt: str = "auto", options: TraceO
     """The account, and what was read (per node buckets: the dashboard draws them)."""
     from olmo_green.record import EVENT_REJECTED_SAMPLES
     from olmo_green.reports.build import CarbonOptions, account_energy, options_profile, resolve_factors
-    from olmo_green.traces.formats.common import require_file
+    from olmo_green.traces.formats.common import refuse_copies, require_file
 
     for path in paths:  # a missing file is named before any option is resolved
         require_file(Path(path))
+    refuse_copies([Path(p) for p in paths])
     options_ = CarbonOptions(**carbon_options)
     profile = options_profile(options_, None)
     factors = resolve_factors(options_, profile)  # a bad option fails before a large file is read

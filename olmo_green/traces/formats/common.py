@@ -46,6 +46,30 @@ def require_file(path: Path) -> None:
         raise fail(path, None, "trace not found", "pass an existing power log")
 
 
+def refuse_copies(paths: list[Path]) -> None:
+    """Two files with the same bytes are one node's log given twice (copied under another
+    node's name): each file is read as a node, so its energy would count twice. Only files of
+    equal size are hashed, so distinct logs cost one stat each."""
+    import hashlib
+
+    by_size: dict[int, list[Path]] = {}
+    for path in paths:
+        by_size.setdefault(path.stat().st_size, []).append(path)
+    for same_size in by_size.values():
+        if len(same_size) < 2:  # a size held by one file needs no hash
+            continue
+        seen: dict[str, Path] = {}
+        for path in same_size:
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                for block in iter(lambda f=f: f.read(8 << 20), b""):
+                    digest.update(block)
+            first = seen.setdefault(digest.hexdigest(), path)
+            if first != path:
+                raise fail(path, None, f"holds the same bytes as {first} (one log given twice would count "
+                                       "its energy twice)", "pass each node's log once")
+
+
 def check_options(options) -> None:
     parse_tz(options.tz)
     devices = options.devices
