@@ -19,6 +19,7 @@ the rows it redoes stay (their energy was really spent) and
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import math
 import os
@@ -178,13 +179,32 @@ def _next_attempt(path: Path) -> int:
     """
     if not path.exists() or path.stat().st_size == 0:
         return 0
-    rows = read_steps(path.parent)
     with path.open(encoding="utf-8") as f:
         header = f.readline().strip()
     if header != ",".join(STEP_COLUMNS):
-        with replacing(path) as tmp:  # mkstemp beside it: never writes through a planted link
-            rows.to_csv(tmp, index=False, columns=STEP_COLUMNS)
+        _upgrade_columns(path, header.split(","))
+    rows = read_steps(path.parent)
     return int(rows["attempt"].max()) + 1 if len(rows) else 0
+
+
+def _upgrade_columns(path: Path, old: list[str]) -> None:
+    """Rewrite a steps.csv of older columns with today's, cell text kept as written (an integer
+    stays "5", not "5.0"). A row that does not fit its header (torn by a kill, garbage) is kept
+    as it was, so the reader still drops it and the report still counts it."""
+    with path.open(encoding="utf-8", newline="") as f:
+        lines = f.read().splitlines()[1:]
+    defaults = {"attempt": "0"}  # rows from before the column are the first attempt's
+    with replacing(path) as tmp:  # mkstemp beside it: never writes through a planted link
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(STEP_COLUMNS)
+            for line in lines:
+                cells = next(csv.reader([line]), [])
+                if len(cells) == len(old):
+                    by_name = dict(zip(old, cells, strict=True))
+                    writer.writerow([by_name.get(c, defaults.get(c, "")) for c in STEP_COLUMNS])
+                else:
+                    out.write(line + "\n")
 
 
 def _cell(value: object) -> str:

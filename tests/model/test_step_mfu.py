@@ -66,3 +66,21 @@ def test_a_resumed_old_record_gains_the_column_empty_for_its_old_rows(tmp_path):
     assert math.isnan(steps["mfu"].iloc[0])
     assert steps["mfu"].iloc[1] == pytest.approx(64 / 2.0 * 1e6 / PEAK, rel=1e-12)
     assert steps["attempt"].tolist() == [0, 1]
+
+
+def test_upgrading_an_old_steps_csv_keeps_its_torn_row_counted_and_its_cells_as_written(tmp_path):
+    """Resuming a record from before `mfu` (or `attempt`) rewrites its header; a row torn by the
+    kill stays in the file for the reader to drop and count, and "5" is not rewritten as "5.0"."""
+    old = [c for c in rr.STEP_COLUMNS if c not in ("mfu", "attempt")]
+    rows = [f"{s},{1e9 + s!r},{1e9 + s + 1!r},64,3.0,0.001,5.0,train" for s in range(1, 6)]
+    (tmp_path / rr.STEPS_FILE).write_text("\n".join([",".join(old), *rows, "6,1000000006.0,10000"]) + "\n",
+                                          encoding="utf-8")
+    assert rr.read_steps(tmp_path).attrs["dropped_rows"] == 1
+    StepLog(tmp_path).close()
+    text = (tmp_path / rr.STEPS_FILE).read_text(encoding="utf-8").splitlines()
+    assert text[0] == ",".join(rr.STEP_COLUMNS)
+    assert text[1].split(",")[0] == "1" and "6,1000000006.0,10000" in text
+    steps = rr.read_steps(tmp_path)
+    assert steps.attrs["dropped_rows"] == 1
+    assert steps["step"].tolist() == [1, 2, 3, 4, 5] and steps["attempt"].tolist() == [0] * 5
+    assert steps["energy_j"].tolist() == [5.0] * 5
