@@ -85,7 +85,12 @@ def distinct_runs(run_dirs: Sequence[str | Path],
         identity = run_identity(run_dir)
         same, why = _same_as(identity, kept)
         if same is not None and why is not None:
-            lines.append(f"{run_dir}: the same run as {same} ({why}); counted once")
+            position = next(i for i, (other, _) in enumerate(kept) if other is same)
+            if identity.content and not kept[position][1].content:  # keep the input holding the telemetry
+                lines.append(f"{same}: the same run as {run_dir} ({why}); counted once")
+                kept[position] = (run_dir, identity)
+            else:
+                lines.append(f"{run_dir}: the same run as {same} ({why}); counted once")
             continue
         clash = next((f"{run_dir} and {other} {why}" for other, seen in kept
                       if (why := _clash(identity, seen)) is not None), None)

@@ -187,3 +187,18 @@ def test_train_writes_a_run_id_and_a_resume_keeps_it(tmp_path):
     result = CliRunner().invoke(cli, ["train", *small, "--data", str(data), "--run-dir", str(run),
                                       "--max-steps", "2", "--set", "run_id=x"])
     assert result.exit_code != 0 and "run_id" in result.output  # not a key --set can change
+
+
+@pytest.mark.parametrize("empty_first", [True, False])
+def test_a_copy_without_telemetry_never_takes_the_place_of_the_run(runs, empty_first):
+    """A copy of config.yaml alone (same run_id, no telemetry) is the same run; whichever order
+    they are given in, the input holding the telemetry is the one counted."""
+    empty = runs.parent / f"{runs.name}-empty"
+    shutil.rmtree(empty, ignore_errors=True)
+    empty.mkdir()
+    shutil.copy(runs / "a" / "config.yaml", empty / "config.yaml")
+    once = _json(runs / "a")["runs"][0]["gpu_energy_mwh"]
+    given = (empty, runs / "a") if empty_first else (runs / "a", empty)
+    both = _json(*given)
+    assert len(both["runs"]) == 1
+    assert both["runs"][0]["gpu_energy_mwh"] == pytest.approx(once, rel=1e-12)
