@@ -51,6 +51,10 @@ class EnergyCurve:
     peak_w: float = 0.0  # highest power used (power integration only): the bound of a gap
     max_gap_s: float = float("inf")  # intervals longer than this were gaps
     counter: bool = False  # True: from the cumulative counter; False: integrated power
+    # A domain's timeline only: the most and least power it drew inside each segment between
+    # knots (summaries/bounds.py; inf and 0 where unknown), for the steps.csv check.
+    ceiling_w: np.ndarray | None = None
+    floor_w: np.ndarray | None = None
 
     @property
     def total_j(self) -> float:

@@ -100,11 +100,14 @@ def phase_bounds_j(curves: Sequence[EnergyCurve], start_s: np.ndarray,
 
     A timeline curve is exact at its knots (every bucket edge, the first and last sample) and
     linear between them; the energy inside a segment (a bucket) is E >= 0, spent somehow within
-    it. A segment the windows cover whole gives exactly E; one they miss gives 0; one they cover
-    in part gives anything in [0, E], whatever the power did inside it. Summing these over the
-    segments bounds the windows' true energy with no assumption about power within a bucket, so
-    honest records never fall outside (beyond the sensors' error): the bound is coarse by at most
-    the energy of the buckets a phase's edges fall in, and exact over whole buckets.
+    it. A segment the windows cover whole gives exactly E; one they miss gives 0. One they cover
+    in part gives E less what the rest of the segment can have held: at least E - (seconds
+    outside the windows) x the most power the domain drew there, at most E - (seconds outside)
+    x the least (summaries/bounds.py: ceiling_w, floor_w, wide where the samples say little),
+    within [0, E]. Summing these over the segments bounds the windows' true energy with no
+    assumption about where in a bucket the power went, so honest records never fall outside
+    (beyond the sensors' error); and a phase sharing every bucket with short evals is still
+    bounded to within the evals' seconds.
     """
     low = high = 0.0
     covered_below = covered_before(start_s, end_s)
@@ -116,9 +119,26 @@ def phase_bounds_j(curves: Sequence[EnergyCurve], start_s: np.ndarray,
         covered = np.diff(covered_below(curve.time_s))
         whole = covered >= width * (1 - 1e-9) - 1e-9
         some = covered > 1e-9 * np.maximum(width, 1.0)
-        low += float(energy[whole].sum())
-        high += float(energy[whole | some].sum())
+        least, most = _segment_bounds_j(curve, energy, np.clip(width - covered, 0.0, None))
+        low += float(np.where(whole, energy, np.where(some, least, 0.0)).sum())
+        high += float(np.where(whole, energy, np.where(some, most, 0.0)).sum())
     return low, high
+
+
+def _segment_bounds_j(curve: EnergyCurve, energy: np.ndarray,
+                      outside_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: the least and most of its energy inside the windows, given `outside_s`
+    seconds of it outside them (the whole [0, E] where the curve has no power bounds)."""
+    count = len(energy)
+    ceiling = curve.ceiling_w if curve.ceiling_w is not None and len(curve.ceiling_w) == count \
+        else np.full(count, np.inf)
+    floor = curve.floor_w if curve.floor_w is not None and len(curve.floor_w) == count else np.zeros(count)
+    with np.errstate(invalid="ignore", over="ignore"):
+        held_outside_max = np.where(outside_s > 0, outside_s * ceiling, 0.0)
+        held_outside_min = np.where(outside_s > 0, outside_s * np.nan_to_num(floor), 0.0)
+    least = np.clip(energy - np.nan_to_num(held_outside_max, nan=np.inf), 0.0, energy)
+    most = np.clip(energy - held_outside_min, 0.0, energy)
+    return least, most
 
 
 def phase_findings(curves: Sequence[EnergyCurve], steps: pd.DataFrame, recorded: np.ndarray) -> list[str]:

@@ -42,7 +42,9 @@ stay the ground truth: `olmo-green report RUN --verify` re-integrates them.
              chunk_bad_rows (unreadable rows skipped)
     domains  (DOMAIN_COLUMNS) node, domain, bucket (floor(time_s / bucket_s), epoch-
              aligned so an hour is whole buckets), energy_j (inside the bucket),
-             power_w (sum of the devices' mean power), covered_s, devices
+             power_w (sum of the devices' mean power), covered_s, devices, and
+             ceiling_w / floor_w: the most and least power the domain can have
+             drawn in the bucket (summaries/bounds.py; inf and 0 where unknown)
     buckets  (BUCKET_COLUMNS) node, device, domain, bucket, energy_j, covered_s, and
              min_w / max_w: the lowest and highest power read in the bucket (what
              the dashboard draws)

@@ -16,6 +16,8 @@ Format 2 (the cross-checks, olmo_green/crosscheck) added to the device rows the
 counter's and power's own energy, the windows repaired from power, the median
 sample interval, power at the chunk's ends, and `chunk_hash` (the samples'
 content hash); a file without them is of format 1 and is rebuilt on first read.
+Format 3 added to the domain rows the power bounds of each bucket (`ceiling_w`,
+`floor_w`: summaries/bounds.py); a domain file without them is rebuilt likewise.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_reading
                   "counter_j", "power_j", "repaired_windows", "repaired_s", "repaired_counter_j",
                   "repaired_power_j", "median_dt_s", "first_power_w", "last_power_w"]
 BUCKET_COLUMNS = ["node", "device", "domain", "bucket", "energy_j", "covered_s", "min_w", "max_w"]
-DOMAIN_COLUMNS = ["node", "domain", "bucket", "energy_j", "power_w", "covered_s", "devices"]
+# format 3: the domain's power bounds in the bucket (summaries/bounds.py), for the steps.csv check
+DOMAIN_COLUMNS = ["node", "domain", "bucket", "energy_j", "power_w", "covered_s", "devices", "ceiling_w",
+                  "floor_w"]
 
 
 @dataclass
@@ -187,7 +191,9 @@ def _valid(frames: dict[str, pd.DataFrame | None]) -> dict[str, ChunkId]:
     """Chunks whose rows in every loaded file are complete (a save cut short is not)."""
     devices = frames["devices"]
     needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains", "chunk_hash"]
-    if devices is None or not set(needed) <= set(devices):
+    domains = frames.get("domains")
+    if devices is None or not set(needed) <= set(devices) or \
+            (domains is not None and not set(DOMAIN_COLUMNS) <= set(domains)):
         raise ValueError("not a summary file of this version")
     ids = devices.drop_duplicates("chunk").set_index(IDENTITY)
     complete = pd.Series(True, index=ids.index)

@@ -36,10 +36,12 @@ from olmo_green.integrate import (
 # The summary files' columns and ChunkSummary are the record's layout (record/summaries.py).
 from olmo_green.record.options import DEFAULT_BUCKET_S
 from olmo_green.record.summaries import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
+from olmo_green.summaries.bounds import device_bounds
 from olmo_green.units import S_PER_HOUR
 
 # Wider resolutions a reader may hold a long record at: divisors of an hour (hourly intensities
 # stay exact at every edge), then whole hours.
+BOUND_COLUMNS = ["ceiling_w", "floor_w"]  # summaries/bounds.py
 RESOLUTIONS_S = (10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, S_PER_HOUR)
 
 
@@ -78,7 +80,8 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
     bucket_frame = _bucket_frame(buckets)
     # A chunk's hash finds it under another name (crosscheck/duplicates.py); a trace has no names.
     digest = content_hash(samples) if len(samples) and not whole else ""
-    return ChunkSummary(device_frame, bucket_frame, domain_buckets(bucket_frame), content_hash=digest)
+    return ChunkSummary(device_frame, bucket_frame[BUCKET_COLUMNS], domain_buckets(bucket_frame),
+                        content_hash=digest)
 
 
 def empty_chunk_row(node: str) -> pd.DataFrame:
@@ -130,18 +133,23 @@ def _device_buckets(curve: EnergyCurve, rows: pd.DataFrame, bucket_s: float) -> 
     covered = _coverage(curve)
     covered_s = np.interp(high, time_s, covered) - np.interp(low, time_s, covered)
     min_w, max_w = _power_extremes(curve, rows, index, bucket_s)
+    ceiling_w, floor_w = device_bounds(energy_j, covered_s, min_w, max_w, bucket_s)
     keep = (covered_s > 0) | (energy_j != 0) | np.isfinite(max_w)
     count = int(keep.sum())
     labels = {k: np.full(count, getattr(curve, k), dtype=object) for k in ("node", "device", "domain")}
     return {**labels, "bucket": index[keep].astype(np.int64), "energy_j": energy_j[keep],
-            "covered_s": covered_s[keep], "min_w": min_w[keep], "max_w": max_w[keep]}
+            "covered_s": covered_s[keep], "min_w": min_w[keep], "max_w": max_w[keep],
+            "ceiling_w": ceiling_w[keep], "floor_w": floor_w[keep]}
 
 
 def _bucket_frame(parts: list[dict[str, np.ndarray]]) -> pd.DataFrame:
+    """The device buckets, with each one's power bounds (summaries/bounds.py: summed into the
+    domain rows, not stored per device)."""
+    columns = [*BUCKET_COLUMNS, *BOUND_COLUMNS]
     parts = [p for p in parts if p]
     if not parts:
-        return pd.DataFrame(columns=BUCKET_COLUMNS)
-    return pd.DataFrame({column: np.concatenate([p[column] for p in parts]) for column in BUCKET_COLUMNS})
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame({column: np.concatenate([p[column] for p in parts]) for column in columns})
 
 
 def _coverage(curve: EnergyCurve) -> np.ndarray:
@@ -177,7 +185,8 @@ def _power_extremes(curve: EnergyCurve, rows: pd.DataFrame, index: np.ndarray,
 
 
 def domain_buckets(buckets: pd.DataFrame) -> pd.DataFrame:
-    """Per node, domain and bucket: energy summed over devices, and the sum of their mean powers."""
+    """Per node, domain and bucket: energy summed over devices, the sum of their mean powers, and
+    the sums of their power bounds (summaries/bounds.py)."""
     if buckets.empty:
         return pd.DataFrame(columns=DOMAIN_COLUMNS)
     covered = buckets["covered_s"].to_numpy(dtype=float)
@@ -186,5 +195,6 @@ def domain_buckets(buckets: pd.DataFrame) -> pd.DataFrame:
     frame = buckets.assign(power_w=mean_w)
     grouped = frame.groupby(["node", "domain", "bucket"], sort=True, observed=True)
     out = grouped.agg(energy_j=("energy_j", "sum"), power_w=("power_w", "sum"),
-                      covered_s=("covered_s", "sum"), devices=("device", "count")).reset_index()
+                      covered_s=("covered_s", "sum"), devices=("device", "count"),
+                      ceiling_w=("ceiling_w", "sum"), floor_w=("floor_w", "sum")).reset_index()
     return out[DOMAIN_COLUMNS]

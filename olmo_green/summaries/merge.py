@@ -21,6 +21,7 @@ import pandas as pd
 
 from olmo_green.crosscheck.counter import allowed_difference_j
 from olmo_green.integrate import EnergyCurve, bucket_of, counter_step_j, method_for, uses_counter
+from olmo_green.summaries.bounds import bucket_bounds, held_bounds, with_seams
 from olmo_green.summaries.build import resolution_s
 
 
@@ -199,15 +200,33 @@ def _timelines(node: str, curves: list[EnergyCurve], domains: pd.DataFrame, seam
         start_s = min(float(c.time_s[0]) for c in members)
         end_s = max(float(c.time_s[-1]) for c in members)
         mine = seams.domain == domain
-        energy = _bucket_energy(rows, _Seams(seams.domain[mine], seams.start_s[mine], seams.end_s[mine],
-                                             seams.energy_j[mine]), start_s, end_s, bucket_s)
+        domain_seams = _Seams(seams.domain[mine], seams.start_s[mine], seams.end_s[mine],
+                              seams.energy_j[mine])
+        energy = _bucket_energy(rows, domain_seams, start_s, end_s, bucket_s)
+        bounds = _power_bounds(rows, domain_seams, start_s, len(energy), bucket_s)
         if held_s > bucket_s:  # sum whole buckets into the held resolution's steps
             first = int(bucket_of(start_s, bucket_s))
             step = ((first + np.arange(len(energy))) * bucket_s // held_s).astype(np.int64)
             energy = np.bincount(step - step[0], energy)
-        timeline.append(_domain_curve(node, domain, members, energy, start_s, end_s, held_s))
+            bounds = held_bounds(*bounds, step - step[0])
+        curve = _domain_curve(node, domain, members, energy, start_s, end_s, held_s)
+        curve.ceiling_w, curve.floor_w = bounds if len(curve.time_s) > 1 else (np.empty(0), np.empty(0))
+        timeline.append(curve)
         power[domain] = _domain_power(rows)
     return timeline, power
+
+
+def _power_bounds(rows: pd.DataFrame, seams: _Seams, start_s: float, count: int,
+                  bucket_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """The domain's (ceiling_w, floor_w) in each bucket from the first sample on (bounds.py)."""
+    first = int(bucket_of(start_s, bucket_s))
+    ceiling, floor = bucket_bounds(rows, first, count)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate_w = np.where(seams.end_s > seams.start_s, seams.energy_j / (seams.end_s - seams.start_s),
+                          np.where(seams.energy_j > 0, np.inf, 0.0))
+    with_seams(ceiling, floor, first, bucket_of(seams.start_s, bucket_s).astype(np.int64),
+               bucket_of(seams.end_s, bucket_s).astype(np.int64), rate_w)
+    return ceiling, floor
 
 
 def _bucket_energy(rows: pd.DataFrame, seams: _Seams, start_s: float, end_s: float,

@@ -62,3 +62,34 @@ def test_train_energy_edited_down_is_a_finding_and_read_off_the_telemetry(run, s
     assert low <= honest.phases_j["eval"] <= high and low <= account.phases_j["eval"] <= high
     code, out = verify(run)
     assert code == 1 and "steps.csv" in out and "was steps.csv edited?" in out
+
+
+@pytest.fixture(scope="module")
+def frequent_evals(tmp_path_factory):
+    """An eval every 2.5 s (every 25 steps of 0.1 s, the simulate default's rhythm on short steps):
+    every 10 s bucket holds some eval, so no bucket is wholly train."""
+    path = tmp_path_factory.mktemp("frequent_evals") / "run"
+    steady_run(path, hardware="lumi", steps=300, eval_every=25)
+    return path
+
+
+def test_frequent_evals_honest_record_has_no_step_finding(frequent_evals):
+    code, out = verify(frequent_evals)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.8])
+def test_train_edited_down_with_an_eval_in_every_bucket_is_a_finding(frequent_evals, tmp_path, scale):
+    run = Path(shutil.copytree(frequent_evals, tmp_path / "run"))
+    steps = clean_steps(rr.read_steps(run))
+    buckets = (steps["time_start_s"] // 10).astype(int)
+    assert set(buckets[steps["phase"] == "eval"]) >= set(buckets[steps["phase"] == "train"]) - \
+        {buckets.min(), buckets.max()}, "the record must have an eval in every inner bucket"
+    honest = account_run(run)
+    _edit_train(run, scale)
+    account = account_run(run)
+    assert any("steps.csv: the train windows" in n for n in account.notes), account.notes
+    assert account.phases_j["train"] == pytest.approx(honest.phases_j["train"], rel=0.05)
+    code, out = verify(run)
+    assert code == 1 and "was steps.csv edited?" in out
+

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from olmo_green.reports import account_run
-from olmo_green.summaries.build import DEVICE_COLUMNS
+from olmo_green.summaries.build import DEVICE_COLUMNS, DOMAIN_COLUMNS
 from tests.simulated_runs import steady_run
 
 FORMAT_2 = ["counter_j", "power_j", "repaired_windows", "median_dt_s", "chunk_hash"]
@@ -21,3 +21,18 @@ def test_a_format_1_summary_is_rebuilt_with_the_cross_check_columns(tmp_path):
     rebuilt = pd.read_parquet(path)
     assert set(FORMAT_2) <= set(rebuilt.columns) and set(DEVICE_COLUMNS) <= set(rebuilt.columns)
     assert (rebuilt["chunk_hash"].str.len() == 64).all()
+
+
+def test_a_format_2_domain_file_is_rebuilt_with_the_power_bounds(tmp_path):
+    """Format 3 added each domain bucket's power bounds (summaries/bounds.py): a domain file
+    without them would leave the steps.csv check unbounded in partly covered buckets."""
+    run = tmp_path / "run"
+    steady_run(run, hardware="lumi", steps=4)
+    honest_j = account_run(run).gpu_energy_j
+    path = next((run / "telemetry").glob("*.domains.parquet"))
+    pd.read_parquet(path).drop(columns=["ceiling_w", "floor_w"]).to_parquet(path, index=False)
+    assert account_run(run).gpu_energy_j == pytest.approx(honest_j, rel=1e-12)
+    rebuilt = pd.read_parquet(path)
+    assert set(DOMAIN_COLUMNS) <= set(rebuilt.columns)
+    assert (rebuilt["ceiling_w"] >= rebuilt["floor_w"]).all() and (rebuilt["floor_w"] >= 0).all()
+    assert rebuilt["ceiling_w"].notna().all()
