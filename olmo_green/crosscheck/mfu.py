@@ -17,11 +17,15 @@ passes the tolerance moves the run's MFU (a train-seconds-weighted mean) by at m
 TOLERANCE_REL of itself: a row's weight in that mean is its seconds, and the spacing term only
 widens for windows too short to weigh.
 
-What this cannot catch: every judged cell of an attempt scaled by one factor (or an attempt with
-a single judged row), since the constant is only compared within an attempt. Catching that needs
-the expected constant itself: the model's FLOPs per token (config.yaml's model, built through the
-model package), the profile's peak (which `report --hardware` may replace) and the world size,
-which the telemetry does not give (a node's sampler reads every GPU it sees, used or not).
+What this cannot catch: every judged cell of an attempt scaled by one factor, or an attempt with
+a single judged row (an honest resume killed after one step; or an edited `attempt` cell that puts
+the row alone), since the constant is only compared within an attempt; and a cell edited together
+with its row's tokens or window in proportion (the row then agrees with itself). Catching the
+first needs the expected constant itself: the model's FLOPs per token (config.yaml's
+resolved_model and sequence length), the peak (config.yaml's resolved_hardware) and each
+attempt's world size, which no part of the record holds (the telemetry's GPU count is not it: a
+node's sampler reads every GPU it sees, used or not, and the attempts of a resume on fewer GPUs
+share one telemetry folder).
 """
 
 from __future__ import annotations
@@ -93,4 +97,4 @@ def _line(attempt: int, steps: np.ndarray, judged: int) -> str:
     return (f"steps.csv {noun} {named}{more} (attempt {attempt}): mfu disagrees with the row's tokens and "
             f"window (mfu x seconds / tokens departs by more than {TOLERANCE_REL:.1%} from the median of the "
             f"attempt's {judged} train rows, which the trainer writes as one constant): an edited cell; "
-            "restore steps.csv from a copy, or remove the mfu column to report no MFU")
+            "restore steps.csv from a copy (until then the report gives no MFU)")

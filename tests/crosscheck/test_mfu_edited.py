@@ -119,9 +119,12 @@ def test_superseded_eval_and_token_less_rows_are_not_judged(tmp_path):
     steps.loc[steps["phase"] == "eval", "mfu"] = 0.5  # an eval window has no FLOPs constant
     steps.loc[steps["tokens"].isna(), "mfu"] = 0.5  # no tokens: no constant to compute
     assert mfu_findings(steps) == []
-    current = steps.index[~steps["superseded"] & (steps["phase"] == "train")][5]
+    judged = (steps["phase"] == "train") & steps["tokens"].notna() & steps["mfu"].notna()
+    current = steps.index[(steps["attempt"] == 1) & judged][-1]
     steps.loc[current, "mfu"] *= 2
-    assert len(mfu_findings(steps)) == 1
+    (line,) = mfu_findings(steps)
+    assert line.startswith("steps.csv step 60 (attempt 1): mfu disagrees")
+    assert "median of the attempt's 30 train rows" in line  # its own attempt's constant, not attempt 0's
 
 
 def test_an_overlapping_window_is_judged_on_the_window_its_writer_saw():
