@@ -9,18 +9,24 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 
 from olmo_green import record as rr
 from olmo_green.cli import cli
 from olmo_green.crosscheck import mfu_findings
 from olmo_green.hardware import load_profile
+from olmo_green.model.build import build_parts
+from olmo_green.model.distributed import DistEnv
+from olmo_green.model.steprows import StepRows
+from olmo_green.model.trainer import Trainer
 from olmo_green.record import window_mfu
 from olmo_green.record.linelog import StepLog
 from olmo_green.reports.account import DeviceEnergy, RunAccount
 from olmo_green.reports.efficiency import run_mfu
 from olmo_green.reports.steps import clean_steps
 from tests.crosscheck.records import verify
+from tests.model.helpers import byte_data, small_config
 from tests.record.golden_runs import make_run
 
 START_S = 1_767_225_600.0
@@ -153,3 +159,18 @@ def test_a_million_steps_are_judged_at_once_and_an_edit_among_them_is_found():
     assert mfu_findings(steps) == []
     steps.loc[123_456, "mfu"] *= 1.01
     assert mfu_findings(steps)[0].startswith("steps.csv step 123457 (attempt 0)")
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_the_trainer_s_own_rows_on_the_real_clock_agree_and_one_edit_among_them_is_found(tmp_path):
+    config = small_config(byte_data(tmp_path / "data"), "max_steps=6", "save_interval=2", "eval_interval=3")
+    run = tmp_path / "run"
+    run.mkdir()
+    peak = load_profile("h100").peak_flops_per_device  # on CPU: windows of milliseconds, a tiny model
+    Trainer(build_parts(config, run, torch.device("cpu"), DistEnv(), [StepRows()], peak)).fit()
+    steps = clean_steps(rr.read_steps(run))
+    assert steps.loc[steps["phase"] == "train", "mfu"].notna().sum() == 6
+    assert mfu_findings(steps) == []
+    _set_mfu(run, 5, repr(float(_set_mfu(run, 5, "")) * 1.01))
+    (line,) = mfu_findings(clean_steps(rr.read_steps(run)))
+    assert line.startswith("steps.csv step 5 (attempt 0): mfu disagrees")
