@@ -94,7 +94,7 @@ def _line(attempt: int, steps: np.ndarray, judged: int) -> str:
     named = ", ".join(f"{s:.0f}" for s in steps[:NAMED_STEPS])
     more = f" and {len(steps) - NAMED_STEPS} more" if len(steps) > NAMED_STEPS else ""
     noun = "step" if len(steps) == 1 else "steps"
-    return (f"steps.csv {noun} {named}{more} (attempt {attempt}): mfu disagrees with the row's tokens and "
-            f"window (mfu x seconds / tokens departs by more than {TOLERANCE_REL:.1%} from the median of the "
-            f"attempt's {judged} train rows, which the trainer writes as one constant): an edited cell; "
-            "restore steps.csv from a copy (until then the report gives no MFU)")
+    return (f"steps.csv {noun} {named}{more} (attempt {attempt}): mfu disagrees with the row's "
+            f"tokens and window by more than {TOLERANCE_REL:.1%} (the trainer writes mfu x seconds / "
+            f"tokens as one constant per attempt; here the median of its {judged} train rows): an edited "
+            "cell; restore steps.csv from a copy, and until then the report gives no MFU")

@@ -130,7 +130,7 @@ def test_superseded_eval_and_token_less_rows_are_not_judged(tmp_path):
     steps.loc[current, "mfu"] *= 2
     (line,) = mfu_findings(steps)
     assert line.startswith("steps.csv step 60 (attempt 1): mfu disagrees")
-    assert "median of the attempt's 30 train rows" in line  # its own attempt's constant, not attempt 0's
+    assert "median of its 30 train rows" in line  # its own attempt's constant, not attempt 0's
 
 
 def test_an_overlapping_window_is_judged_on_the_window_its_writer_saw():
