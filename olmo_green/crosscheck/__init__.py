@@ -3,9 +3,14 @@
     counter.py      a device's energy counter against its polled power, window by window
     duplicates.py   a chunk's content hash against every other chunk's (the same samples twice)
     settings.py     config.yaml's sampling interval against the chunks' timestamps
+    mfu.py          steps.csv's mfu cells against their rows' tokens and windows
     record.py       steps.csv's energies against the telemetry; the findings as report lines
 
 `report` fixes what it can and says so in its notes and method; `report --verify`
 exits 1 with one line per finding. Which inputs are the same run (a copy, a symlink) is
 summaries/identity.py: it compares runs by their summarised chunks.
 """
+
+from olmo_green.crosscheck.mfu import mfu_findings
+
+__all__ = ["mfu_findings"]

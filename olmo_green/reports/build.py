@@ -13,6 +13,7 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
+from olmo_green.crosscheck import mfu_findings
 from olmo_green.crosscheck import record as crosscheck
 from olmo_green.errors import ConfigError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
@@ -233,7 +234,7 @@ def record_findings(run_dir: str | Path) -> list[str]:
     energy = run_energy(run_dir, save=False)
     gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
     steps = clean_steps(rr.read_steps(Path(run_dir)))
-    return crosschecked(energy, steps, gpu_j, refuse=False)[1]
+    return crosschecked(energy, steps, gpu_j, refuse=False)[1] + mfu_findings(steps)  # report: run_mfu's note
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:

@@ -11,7 +11,8 @@ over the run's current (not superseded) train rows. It is None (null in JSON), w
 reason in `RunAccount.mfu_note`, where it cannot be known: no peak in the profile, modelled
 or replayed energy (a simulated run ran on no such GPU), or train rows without `mfu` (a
 record from before the column, or a loop other than `olmo-green train`). An `mfu` that
-fails checks.py's "mfu" rule (an edited 47, nan, inf, text) is never averaged: it is named.
+fails checks.py's "mfu" rule (an edited 47, nan, inf, text) is never averaged: it is named;
+so is a plausible cell that disagrees with its row's tokens and window (crosscheck/mfu.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import math
 import pandas as pd
 
 from olmo_green import checks
+from olmo_green.crosscheck.mfu import mfu_findings
 from olmo_green.errors import ConfigError
 from olmo_green.hardware import HardwareProfile
 from olmo_green.reports.account import RunAccount
@@ -54,5 +56,8 @@ def run_mfu(profile: HardwareProfile | None, account: RunAccount,
         known = checks.check_column(values, "mfu", lambda i: f"steps.csv step {step[i]:.0f}: mfu")
     except ConfigError as e:  # an edited cell: named, never averaged
         return None, str(e)
+    edited = mfu_findings(steps)  # a plausible cell edited (0.3 to 0.999): the rule above passes it
+    if edited:
+        return None, "; ".join(edited)
     weights = seconds.to_numpy(float)
     return math.fsum(known * weights) / math.fsum(weights), ""
