@@ -54,7 +54,7 @@ def mfu_findings(steps: pd.DataFrame) -> list[str]:
         median = float(np.median(constant[begin:end]))
         off = np.abs(constant[begin:end] / median - 1.0) > slack[begin:end]
         if off.any():
-            lines.append(_line(int(attempt[begin]), step[begin:end][off], int(end - begin)))
+            lines.append(_line(attempt[begin], step[begin:end][off], int(end - begin)))
     return lines
 
 
@@ -84,17 +84,19 @@ def _judged(steps: pd.DataFrame) -> tuple[np.ndarray, ...] | None:
     if not keep.any():
         return None
     start, end, seconds = start[keep], end[keep], seconds[keep]
-    attempt = steps["attempt"].to_numpy()[keep] if "attempt" in steps else np.zeros(int(keep.sum()))
+    # read_steps gives whole numbers; a frame from elsewhere may not: any value groups its rows
+    attempt = pd.to_numeric(steps["attempt"], errors="coerce").fillna(0).to_numpy(float)[keep] \
+        if "attempt" in steps else np.zeros(int(keep.sum()))
     slack = np.maximum(TOLERANCE_REL, (np.spacing(np.abs(start)) + np.spacing(np.abs(end))) / seconds)
-    return (attempt.astype(np.int64), steps["step"].to_numpy(float)[keep],
+    return (attempt, steps["step"].to_numpy(float)[keep],
             mfu[keep] * seconds / tokens[keep], slack)
 
 
-def _line(attempt: int, steps: np.ndarray, judged: int) -> str:
+def _line(attempt: float, steps: np.ndarray, judged: int) -> str:
     named = ", ".join(f"{s:.0f}" for s in steps[:NAMED_STEPS])
     more = f" and {len(steps) - NAMED_STEPS} more" if len(steps) > NAMED_STEPS else ""
     noun = "step" if len(steps) == 1 else "steps"
-    return (f"steps.csv {noun} {named}{more} (attempt {attempt}): mfu disagrees with the row's "
+    return (f"steps.csv {noun} {named}{more} (attempt {attempt:g}): mfu disagrees with the row's "
             f"tokens and window by more than {TOLERANCE_REL:.1%} (the trainer writes mfu x seconds / "
             f"tokens as one constant per attempt; here the median of its {judged} train rows): an edited "
             "cell; restore steps.csv from a copy, and until then the report gives no MFU")
