@@ -20,11 +20,12 @@ location-based figure there, whatever the report's headline is:
 `basis_of_row` says which; docs/integrations/codecarbon.md lists the mapping.
 
 What we fill: timestamp (local time, no zone, whole seconds, as codecarbon writes it: the end
-of the run's last step), project_name (the run's name), run_id (a UUID derived from the run's
-path, stable across re-reports), duration (s), emissions (kg) and emissions_rate (kg/s), both
-on the basis above, gpu_power (mean W x PUE), gpu_energy and energy_consumed (GPU kWh x PUE: our
-headline counts GPUs only, so energy_consumed x intensity = emissions, as in codecarbon),
-country_name,
+of the run's last step), project_name (the run's name), run_id (the record's own `run_id` from
+config.yaml as a UUID, so a moved or copied folder keeps it; a record older than run ids, or a
+trace, gets a UUID derived from its path, stable across re-reports), duration (s), emissions
+(kg) and emissions_rate (kg/s), both on the basis above, gpu_power (mean W x PUE),
+gpu_energy and energy_consumed (GPU kWh x PUE: our headline counts GPUs only, so
+energy_consumed x intensity = emissions, as in codecarbon), country_name,
 country_iso_code (the profile's), gpu_count, gpu_model, pue, and water_consumed and wue where
 the report knows water.
 What stays empty: experiment_id, cpu and ram power and energy (not in the headline; the
@@ -43,7 +44,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from olmo_green.errors import GreenError
 from olmo_green.hardware import HardwareProfile
+from olmo_green.record.config import RunConfig
 from olmo_green.reports.account import RunAccount
 from olmo_green.reports.jsonform import run_to_json
 from olmo_green.reports.runinfo import account_profile, end_time_s, gpu_devices
@@ -60,7 +63,7 @@ COLUMNS = ["timestamp", "project_name", "run_id", "experiment_id", "duration", "
 FILLED = ("timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate", "gpu_power",
           "gpu_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code",
           "gpu_count", "gpu_model", "pue", "wue")
-RUN_ID_NAMESPACE = uuid.UUID("6f1c8a52-5b3e-4d0a-9f6e-0c1e2a7b9d41")  # ours: run ids from run paths
+RUN_ID_NAMESPACE = uuid.UUID("6f1c8a52-5b3e-4d0a-9f6e-0c1e2a7b9d41")  # ours: run ids from run paths or words
 
 
 def location_emissions(account: RunAccount, profile: HardwareProfile | None) -> tuple[float | None, str]:
@@ -83,6 +86,20 @@ def basis_of_row(account: RunAccount) -> str:
     return location_emissions(account, account_profile(account))[1]
 
 
+def codecarbon_run_id(path: str) -> str:
+    """codecarbon's run_id (a UUID string) for a run: its record's run_id where it has one."""
+    try:
+        config = RunConfig.load(path) if Path(path).is_dir() else None
+    except GreenError:  # a broken config.yaml is named where the report reads it
+        config = None
+    if config is not None and config.run_id:
+        try:
+            return str(uuid.UUID(hex=config.run_id))  # ours: uuid4().hex
+        except ValueError:  # another word: a UUID of its own, the same wherever the folder goes
+            return str(uuid.uuid5(RUN_ID_NAMESPACE, f"run_id:{config.run_id}"))
+    return str(uuid.uuid5(RUN_ID_NAMESPACE, str(Path(path).resolve())))
+
+
 def codecarbon_row(account: RunAccount) -> dict[str, object]:
     from olmo_green.carbon.country import country_name
 
@@ -97,7 +114,7 @@ def codecarbon_row(account: RunAccount) -> dict[str, object]:
     row |= {
         "timestamp": datetime.fromtimestamp(end_s).strftime("%Y-%m-%dT%H:%M:%S") if end_s else "",
         "project_name": account.name,
-        "run_id": str(uuid.uuid5(RUN_ID_NAMESPACE, str(Path(account.path).resolve()))),
+        "run_id": codecarbon_run_id(account.path),
         "duration": duration_s, "emissions": "" if emissions_kg is None else emissions_kg,
         "emissions_rate": emissions_kg / duration_s if duration_s > 0 and emissions_kg is not None else "",
         "gpu_power": account.gpu_energy_j * account.pue / duration_s if duration_s > 0 else "",

@@ -82,3 +82,17 @@ def test_without_any_location_figure_emissions_stay_empty_not_a_market_zero(runs
     assert row["emissions"] == "" and row["emissions_rate"] == ""
     assert basis_of_row(market_only).startswith("none:")
     assert basis_of_row(lumi).startswith("location: Finland grid average")
+
+
+def test_run_id_is_the_records_own_wherever_the_folder_goes(runs, tmp_path):
+    """A moved or copied folder keeps its codecarbon run_id (the record's config.yaml run_id as a
+    UUID); two runs differ."""
+    import shutil
+    import uuid
+
+    from olmo_green.record.config import RunConfig
+
+    moved = shutil.copytree(runs / "lumi", tmp_path / "elsewhere" / "renamed")
+    here, there, other = (rows(path).iloc[0]["run_id"] for path in (runs / "lumi", moved, runs / "a100"))
+    assert here == there != other
+    assert uuid.UUID(here).hex == RunConfig.load(runs / "lumi").run_id
