@@ -38,6 +38,7 @@ def run_to_json(account: RunAccount) -> dict:
         "energy_per_token_j": account.energy_per_token_j,
         "kwh_per_billion_tokens": account.kwh_per_billion_tokens,
         "tokens_per_kwh": account.tokens_per_kwh, "mfu": account.mfu,
+        "mfu_note": account.mfu_note,  # why mfu is null, in words ("" where it is known)
         "gaps": asdict(account.gaps), "notes": account.notes,
         "rejected_samples": account.rejected_samples, "records_dropped": account.records_dropped,
     }

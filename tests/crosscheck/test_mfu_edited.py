@@ -55,6 +55,7 @@ def test_a_plausible_mfu_edit_publishes_no_mfu_and_fails_verify_naming_the_step(
     assert 0.0 < float(old) < 0.5  # the edit is plausible: inside (0, 1], so checks.py passes it
     report = _report_json(run)
     assert report["mfu"] is None  # before: the edited cell moved the run's MFU
+    assert honest["mfu_note"] == "" and "steps.csv step 4 (attempt 0): mfu disagrees" in report["mfu_note"]
     markdown = CliRunner().invoke(cli, ["report", str(run)]).output
     line = next(line for line in markdown.splitlines() if "MFU" in line)
     assert "MFU n/a (" in line and "steps.csv step 4 (attempt 0): mfu disagrees" in line
