@@ -1,0 +1,177 @@
+"""Two runs holding the same device over the same time: a copy, or energy counted twice.
+
+Whole-chunk hashes (identity.py) miss a copied run whose chunk was cut to a prefix, a
+suffix or a slice, or re-sorted: its hash differs, and with its run_id removed it reads as
+another run. What they cannot hide is time: per run, each (node, device, domain) spans
+[first_s, last_s] in its chunk summaries. Where two runs' spans of one device meet, the
+samples of both inside the overlap are read (only the chunks whose span meets it, only
+that device) and compared:
+
+- the same time with the same reading (time_s, power_w and energy_j equal exactly: a
+  format conversion keeps the values, as the chunk hash assumes) is a copied sample;
+- a measured device (not "simulated" nor "replay", integrate.SOURCE_METHODS) read by both
+  runs over a stretch of time is one physical device measured twice, its energy counted
+  twice, where both read one counter: merged by time, the readings climb as one counter
+  does (a drop only where one of the runs drops too). Counters that interleave up and down
+  are two devices under one name: nvml and amdsmi name a GPU by its index among the job's
+  visible ones, so two jobs sharing a node both hold a "0". A device without counter
+  readings cannot tell, and is refused (the energy may be counted twice);
+- two simulated (or replayed) runs at one time on one machine with different samples (two
+  `olmo-green train` in parallel on a laptop, one hostname) are two runs: both count.
+
+Runs at different times cost only the comparison of spans: one sort per device key, no
+chunk read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from olmo_green import record as rr
+from olmo_green.integrate import SOURCE_METHODS
+
+KEY = ["node", "device", "domain"]
+SPAN_COLUMNS = [*KEY, "source", "first_s", "last_s", "path"]
+READINGS = ["power_w", "energy_j"]
+
+
+def chunk_spans(devices: pd.DataFrame, paths: Sequence[Path]) -> pd.DataFrame:
+    """Each chunk's span of each device (SPAN_COLUMNS), from a node's summary device rows."""
+    if not len(devices) or "first_s" not in devices:
+        return pd.DataFrame(columns=SPAN_COLUMNS)
+    by_name = {path.name: str(path) for path in paths}
+    rows = devices.dropna(subset=["first_s", "last_s"])
+    return rows.assign(path=rows["chunk"].map(by_name))[SPAN_COLUMNS].dropna(subset=["path"])
+
+
+def joined_spans(spans: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The spans of a run's nodes in one frame."""
+    spans = [s for s in spans if len(s)]
+    return pd.concat(spans, ignore_index=True) if spans else pd.DataFrame(columns=SPAN_COLUMNS)
+
+
+def overlap_findings(inputs: Sequence[str | Path], spans: Sequence[pd.DataFrame],
+                     judged: Callable[[int, int], bool]) -> list[str]:
+    """One line per pair of inputs (not one run) holding one device over the same time and
+    sharing samples, or measuring it twice; `judged(a, b)`: the pair was named already."""
+    candidates = _overlapping(spans)
+    lines, named, cache = [], set(), {}
+    for a, b, key in candidates.itertuples(index=False, name=None) if len(candidates) else ():
+        if (a, b) in named or judged(a, b):
+            continue
+        why = _judge(spans[a], spans[b], key, cache)
+        if why is not None:
+            named.add((a, b))
+            lines.append(f"{inputs[a]} and {inputs[b]} {why}")
+    return lines
+
+
+def _run_spans(spans: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Per input and device key: the span over all its chunks, and whether it is measured."""
+    frames = [s.assign(run=i) for i, s in enumerate(spans) if len(s)]
+    if not frames:
+        return pd.DataFrame(columns=["run", *KEY, "first_s", "last_s", "measured"])
+    spans_all = pd.concat(frames, ignore_index=True)
+    spans_all["measured"] = ~spans_all["source"].astype(str).isin(SOURCE_METHODS)
+    return spans_all.groupby(["run", *KEY], sort=False, observed=True).agg(
+        first_s=("first_s", "min"), last_s=("last_s", "max"), measured=("measured", "any")).reset_index()
+
+
+def _overlapping(spans: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """(input a, input b, key) pairs whose spans of one device meet, a < b: a sweep per key
+    (sorted by start; a span meets an earlier one iff it starts before their running end)."""
+    runs = _run_spans(spans)
+    if runs["run"].nunique() < 2:
+        return pd.DataFrame(columns=["a", "b", "key"])
+    runs = runs.sort_values([*KEY, "first_s"], kind="stable", ignore_index=True)
+    same_key = runs[KEY].eq(runs[KEY].shift()).all(axis=1).to_numpy()
+    before = runs.groupby(KEY, sort=False, observed=True)["last_s"].cummax().shift().to_numpy()
+    joins = same_key & (runs["first_s"].to_numpy() <= np.where(same_key, before, -np.inf))
+    cluster = np.cumsum(~joins)  # a new cluster wherever a span starts after all before it end
+    shared = pd.Series(cluster).duplicated(keep=False).to_numpy()  # clusters of two spans or more
+    pairs = []
+    for _, group in runs[shared].groupby(cluster[shared], sort=False):
+        pairs += _pairs_in(group)
+    return pd.DataFrame(pairs, columns=["a", "b", "key"])
+
+
+def _pairs_in(group: pd.DataFrame) -> list[tuple[int, int, tuple]]:
+    """The overlapping pairs of one cluster (few rows: only runs that meet in time)."""
+    rows = list(group[["run", "first_s", "last_s", *KEY]].itertuples(index=False, name=None))
+    pairs = []
+    for i, (run_i, _, last_i, *key) in enumerate(rows):
+        for run_j, first_j, _, *_ in rows[i + 1:]:
+            if first_j <= last_i and run_i != run_j:
+                pairs.append((min(run_i, run_j), max(run_i, run_j), tuple(key)))
+    return pairs
+
+
+def _judge(first: pd.DataFrame, second: pd.DataFrame, key: tuple, cache: dict) -> str | None:
+    """Why two inputs' samples of one device cannot both count; None if they can."""
+    mine, theirs = _device_spans(first, key), _device_spans(second, key)
+    lo = max(mine["first_s"].min(), theirs["first_s"].min())
+    hi = min(mine["last_s"].max(), theirs["last_s"].max())
+    a, b = _samples(mine, key, lo, hi, cache), _samples(theirs, key, lo, hi, cache)
+    device = f"device {key[1]} ({key[2]}) of node {key[0]}"
+    when = _when(lo, hi)
+    shared = len(a.merge(b, on=["time_s", *READINGS], how="inner"))  # NaN matches NaN in a merge
+    if shared:
+        return (f"hold {shared} identical sample(s) of {device} {when}: a copy of one run, or samples "
+                "copied between runs; they would count twice. Report one of them")
+    measured = ~pd.concat([mine, theirs])["source"].astype(str).isin(SOURCE_METHODS)
+    if measured.any() and hi > lo and _one_counter(a, b):
+        return (f"both measured {device} {when} (source {', '.join(sorted(set(mine['source'])))}): one "
+                "device's energy would count twice (two jobs sharing a node, or one run recorded "
+                "twice). Report one of them")
+    return None
+
+
+def _device_spans(spans: pd.DataFrame, key: tuple) -> pd.DataFrame:
+    return spans[(spans["node"] == key[0]) & (spans["device"] == key[1]) & (spans["domain"] == key[2])]
+
+
+def _samples(spans: pd.DataFrame, key: tuple, lo: float, hi: float, cache: dict) -> pd.DataFrame:
+    """The device's samples in [lo, hi], from only the chunks whose span meets it."""
+    frames = []
+    for path in spans.loc[(spans["first_s"] <= hi) & (spans["last_s"] >= lo), "path"].unique():
+        if path not in cache:
+            try:
+                cache[path] = rr.read_sample_chunk(Path(path))[0]
+            except (OSError, ValueError, UnicodeError):  # unreadable: the report names it per run
+                cache[path] = pd.DataFrame(columns=["time_s", *KEY, *READINGS])
+        chunk = cache[path]
+        keep = (chunk["node"].astype(str) == key[0]) & (chunk["device"].astype(str) == key[1]) & \
+            (chunk["domain"].astype(str) == key[2]) & chunk["time_s"].between(lo, hi)
+        frames.append(chunk.loc[keep, ["time_s", *READINGS]])
+    return pd.concat(frames, ignore_index=True).astype(float) if frames else \
+        pd.DataFrame(columns=["time_s", *READINGS], dtype=float)
+
+
+def _one_counter(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """Whether two runs' readings of a device may be one physical device's: true without
+    counter readings on both sides (nothing tells them apart); with them, true where the
+    counters merged by time climb as one (drops no more than the two runs' own)."""
+    a, b = (s.dropna(subset=["energy_j"]).sort_values("time_s", kind="stable") for s in (a, b))
+    if len(a) < 2 or len(b) < 2:
+        return True
+    merged = pd.concat([a, b]).sort_values("time_s", kind="stable")
+    return _drops(merged) <= _drops(a) + _drops(b)
+
+
+def _drops(samples: pd.DataFrame) -> int:
+    """Times a counter goes down, beyond a reading's rounding (1 J, or a millionth of it)."""
+    energy_j = samples["energy_j"].to_numpy(dtype=float)
+    slack_j = np.maximum(1.0, 1e-6 * np.abs(energy_j[1:]))
+    return int((np.diff(energy_j) < -slack_j).sum())
+
+
+def _when(lo: float, hi: float) -> str:
+    """The overlap in UTC, to the millisecond (test runs overlap for a fraction of a second)."""
+    def at(t: float) -> str:
+        return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return f"from {at(lo)} to {at(hi)} ({hi - lo:.3f} s)"
