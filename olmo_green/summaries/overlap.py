@@ -34,6 +34,7 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.integrate import SOURCE_METHODS
+from olmo_green.summaries.samedevice import one_device
 
 KEY = ["node", "device", "domain"]
 SPAN_COLUMNS = [*KEY, "source", "first_s", "last_s", "path"]
@@ -120,14 +121,14 @@ def _judge(first: pd.DataFrame, second: pd.DataFrame, key: tuple, cache: dict) -
     device = f"device {key[1]} ({key[2]}) of node {key[0]}"
     when = _when(lo, hi)
     shared = len(a.merge(b, on=["time_s", *READINGS], how="inner"))  # NaN matches NaN in a merge
-    if shared:
+    if shared and 2 * shared >= min(len(a), len(b)):  # a coincidence is one sample, a copy is most
         return (f"hold {shared} identical sample(s) of {device} {when}: a copy of one run, or samples "
                 "copied between runs; they would count twice. Report one of them")
-    measured = ~pd.concat([mine, theirs])["source"].astype(str).isin(SOURCE_METHODS)
-    if measured.any() and hi > lo and _one_counter(a, b):
-        return (f"both measured {device} {when} (source {', '.join(sorted(set(mine['source'])))}): one "
-                "device's energy would count twice (two jobs sharing a node, or one run recorded "
-                "twice). Report one of them")
+    sources = [set(spans["source"].astype(str)) for spans in (mine, theirs)]
+    if sources[0] == sources[1] and not sources[0] & set(SOURCE_METHODS) and hi > lo and one_device(a, b):
+        return (f"both measured {device} {when} (source {', '.join(sorted(sources[0]))}): one device's "
+                "energy would count twice (two jobs sharing one device, or one run recorded twice). "
+                "Report one of them")
     return None
 
 
@@ -150,24 +151,6 @@ def _samples(spans: pd.DataFrame, key: tuple, lo: float, hi: float, cache: dict)
         frames.append(chunk.loc[keep, ["time_s", *READINGS]])
     return pd.concat(frames, ignore_index=True).astype(float) if frames else \
         pd.DataFrame(columns=["time_s", *READINGS], dtype=float)
-
-
-def _one_counter(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    """Whether two runs' readings of a device may be one physical device's: true without
-    counter readings on both sides (nothing tells them apart); with them, true where the
-    counters merged by time climb as one (drops no more than the two runs' own)."""
-    a, b = (s.dropna(subset=["energy_j"]).sort_values("time_s", kind="stable") for s in (a, b))
-    if len(a) < 2 or len(b) < 2:
-        return True
-    merged = pd.concat([a, b]).sort_values("time_s", kind="stable")
-    return _drops(merged) <= _drops(a) + _drops(b)
-
-
-def _drops(samples: pd.DataFrame) -> int:
-    """Times a counter goes down, beyond a reading's rounding (1 J, or a millionth of it)."""
-    energy_j = samples["energy_j"].to_numpy(dtype=float)
-    slack_j = np.maximum(1.0, 1e-6 * np.abs(energy_j[1:]))
-    return int((np.diff(energy_j) < -slack_j).sum())
 
 
 def _when(lo: float, hi: float) -> str:

@@ -20,6 +20,7 @@ import yaml
 from olmo_green import record as rr
 from olmo_green.summaries.identity import distinct_runs
 from olmo_green.summaries.overlap import SPAN_COLUMNS, _overlapping
+from olmo_green.summaries.samedevice import one_device
 from tests.crosscheck.records import chunks, report, steady_run, verify
 
 
@@ -166,3 +167,23 @@ def test_the_sweep_finds_exactly_the_overlapping_pairs():
                 if whole[i].loc[device, "first_s"] <= whole[j].loc[device, "last_s"]
                 and whole[j].loc[device, "first_s"] <= whole[i].loc[device, "last_s"]}
     assert found == expected and expected
+
+
+def _device(time_s, power_w, energy_j=None) -> pd.DataFrame:
+    energy_j = np.full(len(time_s), np.nan) if energy_j is None else energy_j
+    return pd.DataFrame({"time_s": time_s, "power_w": power_w, "energy_j": energy_j})
+
+
+def test_one_device_is_told_by_its_counter_or_by_power_that_moves_together():
+    rng = np.random.default_rng(5)
+    t = np.arange(0.0, 60.0, 0.1)
+    power = 300 + 150 * np.sin(t / 3) + rng.normal(0, 2, len(t))
+    counter = 1e7 + np.cumsum(power * 0.1)
+    counter[400:] -= 1e7  # a reset, seen by both reads of the one counter
+    later = t + 0.03
+    assert one_device(_device(t, power, counter), _device(later, power, counter + power * 0.03))
+    assert not one_device(_device(t, power, counter), _device(later, power, counter + 5e6))  # two GPUs "0"
+    assert one_device(_device(t, power), _device(later, power + rng.normal(0, 1, len(t))))  # power only
+    cpu_a, cpu_b = 60 + 10 * rng.random(len(t)), 60 + 10 * rng.random(len(t))  # two idle CPUs
+    assert not one_device(_device(t, cpu_a), _device(later, cpu_b))
+    assert not one_device(_device(t, power), _device(later, 300 - 150 * np.sin(t / 3)))  # their own loads
