@@ -61,11 +61,13 @@ def overlap_findings(inputs: Sequence[str | Path], spans: Sequence[pd.DataFrame]
     """One line per pair of inputs (not one run) holding one device over the same time and
     sharing samples, or measuring it twice; `judged(a, b)`: the pair was named already."""
     candidates = _overlapping(spans)
-    lines, named, cache = [], set(), {}
-    for a, b, key in candidates.itertuples(index=False, name=None) if len(candidates) else ():
+    if not len(candidates):
+        return []
+    lines, named, chunks = [], set(), _Chunks(spans)
+    for a, b, key in candidates.sort_values(["a", "b"], kind="stable").itertuples(index=False, name=None):
         if (a, b) in named or judged(a, b):
             continue
-        why = _judge(spans[a], spans[b], key, cache)
+        why = _judge(chunks.spans(a, key), chunks.spans(b, key), key, chunks)
         if why is not None:
             named.add((a, b))
             lines.append(f"{inputs[a]} and {inputs[b]} {why}")
@@ -112,12 +114,12 @@ def _pairs_in(group: pd.DataFrame) -> list[tuple[int, int, tuple]]:
     return pairs
 
 
-def _judge(first: pd.DataFrame, second: pd.DataFrame, key: tuple, cache: dict) -> str | None:
-    """Why two inputs' samples of one device cannot both count; None if they can."""
-    mine, theirs = _device_spans(first, key), _device_spans(second, key)
+def _judge(mine: pd.DataFrame, theirs: pd.DataFrame, key: tuple, chunks: _Chunks) -> str | None:
+    """Why two inputs' samples of one device (their chunk spans of it) cannot both count; None
+    if they can."""
     lo = max(mine["first_s"].min(), theirs["first_s"].min())
     hi = min(mine["last_s"].max(), theirs["last_s"].max())
-    a, b = _samples(mine, key, lo, hi, cache), _samples(theirs, key, lo, hi, cache)
+    a, b = chunks.samples(mine, key, lo, hi), chunks.samples(theirs, key, lo, hi)
     device = f"device {key[1]} ({key[2]}) of node {key[0]}"
     when = _when(lo, hi)
     shared = len(a.merge(b, on=["time_s", *READINGS], how="inner"))  # NaN matches NaN in a merge
@@ -132,25 +134,39 @@ def _judge(first: pd.DataFrame, second: pd.DataFrame, key: tuple, cache: dict) -
     return None
 
 
-def _device_spans(spans: pd.DataFrame, key: tuple) -> pd.DataFrame:
-    return spans[(spans["node"] == key[0]) & (spans["device"] == key[1]) & (spans["domain"] == key[2])]
+class _Chunks:
+    """The inputs' chunk spans by device, and the chunks read: each once, split by device."""
+
+    def __init__(self, spans: Sequence[pd.DataFrame]) -> None:
+        self._spans = spans
+        self._by_key: dict[int, dict[tuple, pd.DataFrame]] = {}
+        self._read: dict[str, dict[tuple, pd.DataFrame]] = {}
+
+    def spans(self, run: int, key: tuple) -> pd.DataFrame:
+        if run not in self._by_key:
+            self._by_key[run] = dict(tuple(self._spans[run].groupby(KEY, sort=False, observed=True)))
+        return self._by_key[run][key]
+
+    def samples(self, spans: pd.DataFrame, key: tuple, lo: float, hi: float) -> pd.DataFrame:
+        """The device's samples in [lo, hi], from only the chunks whose span meets it."""
+        frames = [pd.DataFrame(columns=["time_s", *READINGS], dtype=float)]
+        for path in spans.loc[(spans["first_s"] <= hi) & (spans["last_s"] >= lo), "path"].unique():
+            if path not in self._read:
+                self._read[path] = _by_device(Path(path))
+            device = self._read[path].get(key)
+            if device is not None:
+                frames.append(device[device["time_s"].between(lo, hi)])
+        return pd.concat(frames, ignore_index=True)
 
 
-def _samples(spans: pd.DataFrame, key: tuple, lo: float, hi: float, cache: dict) -> pd.DataFrame:
-    """The device's samples in [lo, hi], from only the chunks whose span meets it."""
-    frames = []
-    for path in spans.loc[(spans["first_s"] <= hi) & (spans["last_s"] >= lo), "path"].unique():
-        if path not in cache:
-            try:
-                cache[path] = rr.read_sample_chunk(Path(path))[0]
-            except (OSError, ValueError, UnicodeError):  # unreadable: the report names it per run
-                cache[path] = pd.DataFrame(columns=["time_s", *KEY, *READINGS])
-        chunk = cache[path]
-        keep = (chunk["node"].astype(str) == key[0]) & (chunk["device"].astype(str) == key[1]) & \
-            (chunk["domain"].astype(str) == key[2]) & chunk["time_s"].between(lo, hi)
-        frames.append(chunk.loc[keep, ["time_s", *READINGS]])
-    return pd.concat(frames, ignore_index=True).astype(float) if frames else \
-        pd.DataFrame(columns=["time_s", *READINGS], dtype=float)
+def _by_device(path: Path) -> dict[tuple, pd.DataFrame]:
+    try:
+        samples = rr.read_sample_chunk(path)[0]
+    except (OSError, ValueError, UnicodeError):  # unreadable: the report names it, run by run
+        return {}
+    keys = samples[KEY].astype(str)
+    readings = samples[["time_s", *READINGS]].astype(float)
+    return dict(tuple(readings.groupby([keys[k] for k in KEY], sort=False)))
 
 
 def _when(lo: float, hi: float) -> str:
