@@ -12,6 +12,13 @@ a `--by` rollup. A run is known three ways, each enough to make two inputs one r
 Two records with the same run_id but different telemetry (a config.yaml copied into a new run),
 or that share some chunks but not all (a copy taken before the run went on), are never merged
 and never both counted: the command line is a finding the report refuses.
+
+Whole-chunk hashes miss a copy whose chunk was cut to a prefix, a suffix or a slice, or
+re-sorted (another hash), with its run_id removed. So inputs that are not one run are also
+compared in time (overlap.py): each chunk's span of each device is collected in the same walk
+of the summaries as the hashes, and two inputs holding one device over the same time are
+refused where they share samples (a copy) or measured one physical device twice
+(samedevice.py); two simulated runs at once on one machine both count.
 """
 
 from __future__ import annotations
