@@ -12,17 +12,27 @@ a `--by` rollup. A run is known three ways, each enough to make two inputs one r
 Two records with the same run_id but different telemetry (a config.yaml copied into a new run),
 or that share some chunks but not all (a copy taken before the run went on), are never merged
 and never both counted: the command line is a finding the report refuses.
+
+Whole-chunk hashes miss a copy whose chunk was cut to a prefix, a suffix or a slice, or
+re-sorted (another hash), with its run_id removed. So inputs that are not one run are also
+compared in time (overlap.py): each chunk's span of each device is collected in the same walk
+of the summaries as the hashes, and two inputs holding one device over the same time are
+refused where they share samples (a copy) or measured one physical device twice
+(samedevice.py); two simulated runs at once on one machine both count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.errors import ConfigError, GreenError
 from olmo_green.record.config import RunConfig
+from olmo_green.summaries.overlap import SPAN_COLUMNS, chunk_spans, joined_spans, overlap_findings
 from olmo_green.summaries.record import record_settings, summarised_chunks
 
 
@@ -34,10 +44,14 @@ class RunIdentity:
     folder: str
     run_id: str | None
     content: frozenset[str]
+    # Each chunk's span in time of each (node, device, domain): overlap.SPAN_COLUMNS.
+    spans: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SPAN_COLUMNS),
+                                compare=False, repr=False)
 
 
 def run_identity(run_dir: str | Path) -> RunIdentity:
-    return RunIdentity(_folder(Path(run_dir)), _run_id(run_dir), content_identity(run_dir))
+    content, spans = _content(run_dir)
+    return RunIdentity(_folder(Path(run_dir)), _run_id(run_dir), content, spans)
 
 
 def _folder(run_dir: Path) -> str:
@@ -61,15 +75,22 @@ def _run_id(run_dir: str | Path) -> str | None:
 def content_identity(run_dir: str | Path) -> frozenset[str]:
     """The record's chunk hashes (from the chunk summaries, built and saved where missing, as
     the report would); empty for a record without hashed telemetry."""
+    return _content(run_dir)[0]
+
+
+def _content(run_dir: str | Path) -> tuple[frozenset[str], pd.DataFrame]:
+    """The chunk hashes, and each chunk's device spans, from one walk of the summaries."""
     if not Path(run_dir).is_dir():
-        return frozenset()
+        return frozenset(), pd.DataFrame(columns=SPAN_COLUMNS)
     settings = record_settings(run_dir)
     hashes: set[str] = set()
+    spans = []
     for node, paths in rr.chunk_listing(run_dir).items():
         devices = summarised_chunks(run_dir, node, settings, True, paths).devices
         if "chunk_hash" in devices:
             hashes |= {str(h) for h in devices["chunk_hash"].dropna() if h}
-    return frozenset(hashes)
+        spans.append(chunk_spans(devices, paths))
+    return frozenset(hashes), joined_spans(spans)
 
 
 def distinct_runs(run_dirs: Sequence[str | Path],
@@ -99,7 +120,17 @@ def distinct_runs(run_dirs: Sequence[str | Path],
                 raise ConfigError(clash)
             lines.append(clash)
         kept.append((run_dir, identity))
+    for line in _overlaps(kept):
+        if refuse:
+            raise ConfigError(line)
+        lines.append(line)
     return [run_dir for run_dir, _ in kept], lines
+
+
+def _overlaps(kept: list[tuple[str | Path, RunIdentity]]) -> list[str]:
+    """Inputs holding one device over the same time (overlap.py), but for pairs named already."""
+    return overlap_findings([d for d, _ in kept], [i.spans for _, i in kept],
+                            lambda a, b: _clash(kept[b][1], kept[a][1]) is not None)
 
 
 def _same_as(identity: RunIdentity,
