@@ -8,10 +8,12 @@ the first host of SLURM_JOB_NODELIST. No environment: one process, no group.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import os
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -23,6 +25,9 @@ import torch.nn as nn
 from olmo_green.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+# Set once this process has joined a process group; read by end_process.
+_joined_group = False
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ def init_distributed(env: DistEnv, device: torch.device) -> None:
     os.environ.setdefault("MASTER_PORT", "29500")
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(backend, rank=env.rank, world_size=env.world_size)
+    global _joined_group
+    _joined_group = True
 
 
 def shard_model(model: nn.Module, device: torch.device, replicate_degree: int = 1) -> nn.Module:
@@ -165,3 +172,49 @@ def join_threads(timeout_s: float = 30.0) -> list[str]:
     if left:
         log.warning("threads still running at shutdown: %s", ", ".join(left))
     return left
+
+
+def joined_group() -> bool:
+    """Whether this process joined a process group (it may have left it since)."""
+    return _joined_group
+
+
+def end_process(code: int) -> None:
+    """End a process that joined a process group: run its atexit handlers, flush, os._exit(code).
+
+    torch leaves a destroyed group's native threads running (gloo's run loops and transport loop;
+    found on torch 2.13: FSDP2's fully_shard keeps a reference to the default group that
+    destroy_process_group cannot drop, and torch.distributed.nn.functional, when imported after
+    the group is made, holds it in its default arguments). The interpreter's finalisation and
+    C++ static destructors then run beside those threads, which now and then aborts the process
+    (`terminate called without an active exception`, SIGABRT) after every output was written,
+    and torchrun reports the job failed (issue 24, finding 14). Ending with os._exit skips
+    exactly that finalisation: atexit handlers (the meter's close among them) still run first.
+    """
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
+
+
+def collective_threads() -> list[str]:
+    """Names of this process's native threads that belong to a collective backend (gloo, NCCL),
+    read from /proc (Linux names threads there); empty where /proc is absent."""
+    names = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return names
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/comm") as comm:
+                name = comm.read().strip()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if name.startswith(("pt_gloo", "gloo_", "pt_nccl")):
+            names.append(name)
+    return sorted(names)

@@ -8,6 +8,7 @@ inside the command body, so `olmo-green --help` stays fast.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -81,8 +82,27 @@ for _verb, _module in VERBS.items():
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli()
+    """Console-script entry point; also `python -m olmo_green.cli`, as torchrun and srun start it."""
+    try:
+        cli()
+    except SystemExit as end:
+        _end_distributed(end)
+        raise
+
+
+def _end_distributed(end: SystemExit) -> None:
+    """A process that joined a process group ends through model.distributed.end_process, which
+    skips the interpreter's finalisation (it can abort beside torch's leftover collective
+    threads); any other process ends as usual. torch is not imported to find out."""
+    distributed = sys.modules.get("olmo_green.model.distributed")
+    if distributed is None or not distributed.joined_group():
+        return
+    if end.code is None or isinstance(end.code, int):
+        code = end.code or 0
+    else:  # sys.exit("message"): Python prints it and exits 1
+        print(end.code, file=sys.stderr)
+        code = 1
+    distributed.end_process(code)
 
 
 if __name__ == "__main__":
