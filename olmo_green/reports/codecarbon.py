@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -63,6 +64,7 @@ COLUMNS = ["timestamp", "project_name", "run_id", "experiment_id", "duration", "
 FILLED = ("timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate", "gpu_power",
           "gpu_energy", "energy_consumed", "water_consumed", "country_name", "country_iso_code",
           "gpu_count", "gpu_model", "pue", "wue")
+_OUR_RUN_ID = re.compile(r"[0-9a-f]{32}")  # what RunConfig writes: uuid4().hex
 RUN_ID_NAMESPACE = uuid.UUID("6f1c8a52-5b3e-4d0a-9f6e-0c1e2a7b9d41")  # ours: run ids from run paths or words
 
 
@@ -93,10 +95,12 @@ def codecarbon_run_id(path: str) -> str:
     except GreenError:  # a broken config.yaml is named where the report reads it
         config = None
     if config is not None and config.run_id:
-        try:
-            return str(uuid.UUID(hex=config.run_id))  # ours: uuid4().hex
-        except ValueError:  # another word: a UUID of its own, the same wherever the folder goes
-            return str(uuid.uuid5(RUN_ID_NAMESPACE, f"run_id:{config.run_id}"))
+        if _OUR_RUN_ID.fullmatch(config.run_id):
+            return str(uuid.UUID(hex=config.run_id))  # ours: uuid4().hex, read back as itself
+        # Any other word gets a UUID of its own, the same wherever the folder goes. uuid.UUID
+        # would also read 'ABC..', '{..}' or a dashed form as a UUID, so two distinct run ids
+        # ('abc..' and 'ABC..') would share one codecarbon run_id.
+        return str(uuid.uuid5(RUN_ID_NAMESPACE, f"run_id:{config.run_id}"))
     return str(uuid.uuid5(RUN_ID_NAMESPACE, str(Path(path).resolve())))
 
 

@@ -96,3 +96,27 @@ def test_run_id_is_the_records_own_wherever_the_folder_goes(runs, tmp_path):
     here, there, other = (rows(path).iloc[0]["run_id"] for path in (runs / "lumi", moved, runs / "a100"))
     assert here == there != other
     assert uuid.UUID(here).hex == RunConfig.load(runs / "lumi").run_id
+
+
+def test_run_ids_that_one_uuid_would_read_alike_keep_distinct_codecarbon_run_ids(tmp_path):
+    """uuid.UUID reads 'ABC..' and a dashed form as one UUID; only our own form (32
+    lowercase hex) is taken as the UUID itself, so distinct run ids never share a codecarbon
+    run_id, and ours is read back unchanged."""
+    import uuid
+
+    import yaml
+
+    from olmo_green.reports.codecarbon import codecarbon_run_id
+
+    ours = uuid.uuid4().hex
+    words = [ours, ours.upper(), str(uuid.UUID(hex=ours))]  # each a valid run_id word
+    ids = []
+    for n, word in enumerate(words):
+        run = tmp_path / f"r{n}"
+        steady_run(run, "h100", steps=2)
+        config = yaml.safe_load((run / "config.yaml").read_text())
+        config["run_id"] = word
+        (run / "config.yaml").write_text(yaml.safe_dump(config))
+        ids.append(codecarbon_run_id(str(run)))
+    assert ids[0] == str(uuid.UUID(hex=ours))
+    assert len(set(ids)) == len(words), ids
