@@ -71,10 +71,11 @@ def checked_steps(steps: pd.DataFrame, total_j: float, counter_repaired: bool,
         return steps, []
     recorded = pd.to_numeric(steps[STEPS_ENERGY], errors="coerce").to_numpy(float)
     usable = np.isfinite(recorded) & (recorded >= 0)
-    recorded_j = float(recorded[usable].sum())
+    with np.errstate(over="ignore"):  # cells near 1e308 add up to inf: still "more than the total"
+        recorded_j = float(recorded[usable].sum())
     duration_s = float(np.nansum(steps["time_end_s"].to_numpy(float) - steps["time_start_s"].to_numpy(float)))
     allowed_j = POWER_TOLERANCE_REL * total_j + POWER_TOLERANCE_W * duration_s
-    findings = []
+    findings = negative_findings(steps, recorded)
     if recorded_j > total_j + allowed_j:
         ratio = recorded_j / max(total_j, 1e-12)
         findings.append(f"steps.csv: the windows' recorded energy_j adds up to {recorded_j:,.1f} J, more "
@@ -85,6 +86,18 @@ def checked_steps(steps: pd.DataFrame, total_j: float, counter_repaired: bool,
     if findings or counter_repaired or recorded_j > total_j * (1 + 1e-9):
         return steps.drop(columns=[STEPS_ENERGY]), findings
     return steps, findings
+
+
+def negative_findings(steps: pd.DataFrame, recorded: np.ndarray) -> list[str]:
+    """An energy is never negative: a window whose recorded energy_j is below zero was edited."""
+    negative = np.flatnonzero(recorded < 0)
+    if not len(negative):
+        return []
+    first = steps.iloc[int(negative[0])]
+    where = f"step {first['step']}" if "step" in steps else f"row {int(negative[0]) + 1}"
+    return [f"steps.csv: {len(negative)} window(s) with a negative energy_j (first: {where}, "
+            f"{recorded[negative[0]]:,.1f} J); the windows' energy is read off the telemetry instead "
+            "(was steps.csv edited?)"]
 
 
 def shares_findings(phases_j: dict[str, float], total_j: float) -> list[str]:
@@ -148,13 +161,16 @@ def phase_findings(curves: Sequence[EnergyCurve], steps: pd.DataFrame, recorded:
     Compared per phase, not per window: a phase's windows cover whole buckets where a window
     alone rarely does, so the bound is tight enough to see an edit, and provable either way."""
     clipped = "overlap_s" in steps and bool((steps["overlap_s"].to_numpy(float) > 0).any())
-    if not curves or clipped or not np.isfinite(recorded).all() or (recorded < 0).any():
-        return []  # a row without an energy, or overlapping windows: the curves give every window already
+    if not curves or clipped:
+        return []  # overlapping windows: the curves give every window already
     start, end = steps["time_start_s"].to_numpy(float), steps["time_end_s"].to_numpy(float)
     phases = steps["phase"].astype(str).to_numpy() if "phase" in steps else np.full(len(steps), "train")
+    # Only rows with an energy are held against the telemetry over their own windows: the bound
+    # holds for any subset of windows, so one blanked cell cannot hide an edit of the others.
+    has_energy = np.isfinite(recorded) & (recorded >= 0) & np.isfinite(start) & np.isfinite(end)
     lines = []
-    for phase in sorted(set(phases)):
-        mine = phases == phase
+    for phase in sorted(set(phases[has_energy])):
+        mine = has_energy & (phases == phase)
         low, high = phase_bounds_j(curves, start[mine], end[mine])
         recorded_j = float(recorded[mine].sum())
         allowed_j = POWER_TOLERANCE_REL * high + POWER_TOLERANCE_W * float((end[mine] - start[mine]).sum())

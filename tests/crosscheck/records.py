@@ -19,7 +19,7 @@ __all__ = ["chunks", "first_chunk", "node_run", "report", "steady_run", "verify"
 
 def node_run(run_dir: Path, node: str, steps: int = 6) -> None:
     """One node's steady simulated steps (a multi-node record is several of these)."""
-    with EnergyMeter(run_dir, "lumi", simulate=True, interval_s=0.01, node=node) as meter:
+    with EnergyMeter(run_dir, "lumi", simulate=True, sampling_interval_s=0.01, node=node) as meter:
         for _ in range(steps):
             time.sleep(STEP_S)
             meter.step(tokens=TOKENS, loss=3.0, lr=1e-3)

@@ -93,3 +93,42 @@ def test_train_edited_down_with_an_eval_in_every_bucket_is_a_finding(frequent_ev
     code, out = verify(run)
     assert code == 1 and "was steps.csv edited?" in out
 
+
+
+def _blank_one_train_row(steps: pd.DataFrame) -> None:
+    steps.loc[steps.index[steps["phase"].fillna("train") == "train"][3], "energy_j"] = float("nan")
+
+
+def _negative_one_train_row(steps: pd.DataFrame) -> None:
+    steps.loc[steps.index[steps["phase"].fillna("train") == "train"][3], "energy_j"] = -5.0
+
+
+@pytest.mark.parametrize("hide", [_blank_one_train_row, _negative_one_train_row])
+def test_one_blanked_or_negative_cell_does_not_hide_an_edit_of_the_others(run, hide):
+    """The phase check runs over the rows that have an energy: blanking one cell (or making it
+    negative, itself a finding) used to switch it off, and `--verify` said OK on an edited file."""
+    honest = account_run(run)
+    _edit_train(run, 0.1)
+    steps = pd.read_csv(run / "steps.csv")
+    hide(steps)
+    steps.to_csv(run / "steps.csv", index=False)
+    account = account_run(run)
+    assert any("steps.csv: the train windows" in n for n in account.notes), account.notes
+    assert account.phases_j["train"] == pytest.approx(honest.phases_j["train"], rel=0.02)
+    code, out = verify(run)
+    assert code == 1 and "was steps.csv edited?" in out
+
+
+def test_a_negative_energy_alone_is_a_finding_and_a_blank_alone_is_not(run, tmp_path):
+    blank = Path(shutil.copytree(run, tmp_path / "blank"))
+    steps = pd.read_csv(blank / "steps.csv")
+    _blank_one_train_row(steps)
+    steps.to_csv(blank / "steps.csv", index=False)
+    code, out = verify(blank)
+    assert code == 0, out  # a row without an energy is read off the telemetry, not a lie
+    steps = pd.read_csv(run / "steps.csv")
+    _negative_one_train_row(steps)
+    steps.to_csv(run / "steps.csv", index=False)
+    assert any("negative energy_j" in n for n in account_run(run).notes)
+    code, out = verify(run)
+    assert code == 1 and "1 window(s) with a negative energy_j" in out

@@ -32,7 +32,7 @@ def dashboard() -> dict:
 def exported(tmp_path_factory) -> dict[str, set[str]]:
     """Sample names and their label names, scraped over HTTP from a live meter and parsed."""
     run = tmp_path_factory.mktemp("grafana") / "run"
-    with EnergyMeter(run, "mosaicml-a100", simulate=True, interval_s=0.01, metrics_port=0) as meter:
+    with EnergyMeter(run, "mosaicml-a100", simulate=True, sampling_interval_s=0.01, metrics_port=0) as meter:
         for _ in range(3):
             meter.step(tokens=100)
         with urllib.request.urlopen(f"http://127.0.0.1:{meter.live.endpoint.port}/metrics", timeout=5) as r:

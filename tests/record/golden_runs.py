@@ -101,6 +101,8 @@ def _steps(first: int, last: int, t0: float, attempt: int, rng: np.random.Genera
         rows.append([step, t, t + STEP_S, TOKENS, round(4.0 - 0.05 * step, 4), 1e-3,
                      round(1000.0 + 50 * rng.random(), 3), "train", attempt,
                      "" if mfu is None else repr(mfu)])
+        # energy_j is replaced by _energy_from_samples; the draw stays so the samples, drawn
+        # from the same generator after it, keep the values the golden figures were made from
         t += STEP_S
         if step % 10 == 0:
             rows.append([step, t, t + STEP_S, 0, "", "", "", "eval", attempt, ""])
@@ -108,15 +110,31 @@ def _steps(first: int, last: int, t0: float, attempt: int, rng: np.random.Genera
     return rows
 
 
+def _energy_from_samples(rows: list[list], readings: list[Reading]) -> None:
+    """Each train row's energy_j: its GPUs' power over its window, from the samples just made, as
+    the meter's ledger reads it off the same sensors (so the record's parts agree)."""
+    gpu = [r for r in readings if r.domain == "gpu"]
+    times = np.array([r.time_s for r in gpu])
+    joules = np.array([r.power_w for r in gpu]) * PERIOD_S
+    for row in rows:
+        if row[7] == "train":
+            inside = (times >= row[1]) & (times < row[2])
+            row[6] = round(float(joules[inside].sum()), 3)
+
+
 def _write_attempt(run: Path, rng, devices: int, first: int, last: int, t0: float, attempt: int,
                    close: bool, source: str = "simulated", mfu_inputs: dict | None = None) -> float:
     rows = _steps(first, last, t0, attempt, rng, mfu_inputs or {})
     t1 = rows[-1][2]
     store = SampleStore(run, "node0", flush_interval_s=1e9, chunk_rows=400)  # flushes: ours only
+    made: list[Reading] = []
     for start in np.arange(t0, t1, 10.0):
-        store.append(_samples(rng, devices, start, min(start + 10.0, t1), None if devices < 4 else
-                              np.zeros(1), source))
+        block = _samples(rng, devices, start, min(start + 10.0, t1), None if devices < 4 else
+                         np.zeros(1), source)
+        store.append(block)
         store.flush()  # rolls a chunk at 400 rows: chunk seams fall at the same samples every time
+        made += block
+    _energy_from_samples(rows, made)
     if close:
         store.close()
     else:  # killed: what was flushed stays in the open chunk; no summary of it

@@ -12,7 +12,7 @@ from olmo_green.telemetry.meter import EnergyMeter
 
 
 def _meter(run_dir):
-    return EnergyMeter(run_dir, "h100", simulate=True, interval_s=0.01)
+    return EnergyMeter(run_dir, "h100", simulate=True, sampling_interval_s=0.01)
 
 
 def test_a_second_meter_on_the_same_run_in_one_process_is_refused(tmp_path):
