@@ -17,15 +17,18 @@ passes the tolerance moves the run's MFU (a train-seconds-weighted mean) by at m
 TOLERANCE_REL of itself: a row's weight in that mean is its seconds, and the spacing term only
 widens for windows too short to weigh.
 
-What this cannot catch: every judged cell of an attempt scaled by one factor, or an attempt with
-a single judged row (an honest resume killed after one step; or an edited `attempt` cell that puts
-the row alone), since the constant is only compared within an attempt; and a cell edited together
-with its row's tokens or window in proportion (the row then agrees with itself). Catching the
-first needs the expected constant itself: the model's FLOPs per token (config.yaml's
-resolved_model and sequence length), the peak (config.yaml's resolved_hardware) and each
-attempt's world size, which no part of the record holds (the telemetry's GPU count is not it: a
-node's sampler reads every GPU it sees, used or not, and the attempts of a resume on fewer GPUs
-share one telemetry folder).
+The expected constant itself is FLOPs per token / (peak x world size). config.yaml holds the
+model, sequence length and peak of the last attempt (each resume rewrites it), and no part of
+the record holds the world size (the telemetry's GPU count is not it: a node's sampler reads
+every GPU it sees, used or not). So the last attempt's constant must imply a whole world size
+of at least 1 (world_size_findings): that catches a row edited alone into a new last attempt,
+and any raise of a whole last attempt past its world size. Attempts must also follow each other
+in time (attempt_order_findings), so a row cannot be moved into an earlier attempt unseen.
+
+What this cannot catch: every judged cell of an earlier attempt scaled by one factor, or such an
+attempt with a single judged row; the last attempt scaled by a factor that still implies a whole
+number (from 4 devices to 2, or anything once the implied size is in the hundreds); and a cell
+edited together with its row's tokens or window in proportion (the row then agrees with itself).
 """
 
 from __future__ import annotations
@@ -33,29 +36,94 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from olmo_green import checks
+from olmo_green.errors import ConfigError
+
 TOLERANCE_REL = 1e-3
 NAMED_STEPS = 5  # steps named per attempt in a finding; the rest are counted
 
 
-def mfu_findings(steps: pd.DataFrame) -> list[str]:
-    """One line per attempt whose train rows' mfu disagree with their tokens and windows.
+def mfu_findings(steps: pd.DataFrame, flops_per_peak: float | None = None) -> list[str]:
+    """One line per attempt whose train rows' mfu disagree with their tokens and windows; one for
+    cells the report refuses outright; one for attempts out of time order; and, given
+    `flops_per_peak` (FLOPs per token / peak FLOP/s per device, from config.yaml), one where the
+    last attempt's constant implies no whole number of devices (world_size_findings).
 
     `steps` as reports.steps.clean_steps gives them (`superseded` and `overlap_s` columns).
     """
+    lines = refused_cells(steps) + attempt_order_findings(steps)
     judged = _judged(steps)
     if judged is None:
-        return []
+        return lines
     attempt, step, constant, slack = judged
     order = np.argsort(attempt, kind="stable")
     attempt, step, constant, slack = attempt[order], step[order], constant[order], slack[order]
     starts = np.r_[0, np.flatnonzero(np.diff(attempt)) + 1]
-    lines = []
     for begin, end in zip(starts, np.r_[starts[1:], len(attempt)], strict=True):
         median = float(np.median(constant[begin:end]))
         off = np.abs(constant[begin:end] / median - 1.0) > slack[begin:end]
         if off.any():
             lines.append(_line(attempt[begin], step[begin:end][off], int(end - begin)))
+    if flops_per_peak:
+        last = starts[-1]
+        lines += world_size_findings(attempt[last], float(np.median(constant[last:])), flops_per_peak)
     return lines
+
+
+def refused_cells(steps: pd.DataFrame) -> list[str]:
+    """The first current train cell that checks.py's "mfu" rule refuses (text, 0, negative, inf,
+    above 1), as the report's mfu_note names it: the report gives no MFU, and --verify fails."""
+    if steps.empty or "mfu" not in steps:
+        return []
+    current = (steps["phase"] == "train").to_numpy() & ~pd.isna(steps["mfu"]).to_numpy()
+    if "superseded" in steps:
+        current &= ~steps["superseded"].to_numpy(bool)
+    if not current.any():
+        return []
+    rows = steps[current]
+    step = rows["step"].to_numpy()
+    try:
+        checks.check_column(rows["mfu"], "mfu", lambda i: f"steps.csv step {step[i]:.0f}: mfu")
+    except ConfigError as refused:
+        return [f"{refused} (the report gives no MFU)"]
+    return []
+
+
+def attempt_order_findings(steps: pd.DataFrame) -> list[str]:
+    """Attempts follow each other in time (each writer appends after the last, resumed later):
+    a row that starts after a row of a later attempt carries an edited `attempt` cell."""
+    if steps.empty or "attempt" not in steps:
+        return []
+    attempt = pd.to_numeric(steps["attempt"], errors="coerce").to_numpy(float)
+    start = steps["time_start_s"].to_numpy(float)
+    known = np.isfinite(attempt) & np.isfinite(start)
+    order = np.argsort(start[known], kind="stable")
+    attempt, step = attempt[known][order], steps["step"].to_numpy(float)[known][order]
+    later_max = np.maximum.accumulate(attempt) if len(attempt) else attempt
+    back = np.flatnonzero(attempt < later_max)
+    if not len(back):
+        return []
+    first = back[0]
+    return [f"steps.csv step {step[first]:.0f}: attempt {attempt[first]:g} starts after a row of attempt "
+            f"{later_max[first]:g} ({len(back)} row(s) out of order): attempts follow each other in "
+            "time, so an `attempt` cell was edited; restore steps.csv from a copy"]
+
+
+def world_size_findings(attempt: float, constant: float, flops_per_peak: float) -> list[str]:
+    """The last attempt's constant is FLOPs per token / (peak x world size): with config.yaml's
+    model, sequence length and peak it implies the world size, a whole number of at least 1. A
+    row edited alone into an attempt of its own (the one case the per-attempt comparison cannot
+    see) implies none. Only the last attempt: config.yaml is rewritten by each resume, so an
+    earlier attempt may have run another model or profile. Blind where the implied size is large
+    (every number is within 0.5 of a whole one), but a raised cell lowers the implied size."""
+    world_size = flops_per_peak / constant
+    whole = round(world_size)
+    if whole >= 1 and abs(world_size - whole) <= TOLERANCE_REL * world_size:
+        return []
+    return [f"steps.csv attempt {attempt:g}: its mfu cells imply {world_size:.4g} devices (config.yaml's "
+            "model FLOPs per token over its profile's peak, divided by mfu x seconds / tokens), not a "
+            "whole number: an edited cell; restore steps.csv from a copy, and until then the report "
+            "gives no MFU"]
 
 
 def _judged(steps: pd.DataFrame) -> tuple[np.ndarray, ...] | None:

@@ -20,7 +20,7 @@ from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.integrate import EnergyCurve
 from olmo_green.record import RunConfig
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
-from olmo_green.reports.efficiency import run_mfu
+from olmo_green.reports.efficiency import record_flops_per_peak, run_mfu
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy
 from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
@@ -234,7 +234,8 @@ def record_findings(run_dir: str | Path) -> list[str]:
     energy = run_energy(run_dir, save=False)
     gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
     steps = clean_steps(rr.read_steps(Path(run_dir)))
-    return crosschecked(energy, steps, gpu_j, refuse=False)[1] + mfu_findings(steps)  # report: run_mfu's note
+    return (crosschecked(energy, steps, gpu_j, refuse=False)[1]  # report: run_mfu's note
+            + mfu_findings(steps, record_flops_per_peak(run_dir)))
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:
@@ -271,7 +272,8 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
     account = account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
                              profile=profile, steps=steps, events=rr.read_events(run_dir),
                              wue=options.wue, tags=run_tags(run_dir))
-    account.mfu, account.mfu_note = run_mfu(profile, account, clean_steps(steps))
+    account.mfu, account.mfu_note = run_mfu(profile, account, clean_steps(steps),
+                                            record_flops_per_peak(run_dir))
     sampling_note = record_settings(run_dir).sampling_note  # a slow but honest sampler (crosscheck/settings)
     account.notes += [sampling_note] if sampling_note else []
     return account

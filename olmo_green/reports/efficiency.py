@@ -18,21 +18,49 @@ so is a plausible cell that disagrees with its row's tokens and window (crossche
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
 from olmo_green import checks
 from olmo_green.crosscheck.mfu import mfu_findings
-from olmo_green.errors import ConfigError
+from olmo_green.errors import ConfigError, GreenError
 from olmo_green.hardware import HardwareProfile
+from olmo_green.record import RunConfig
 from olmo_green.reports.account import RunAccount
 
 MEASURED_METHODS = ("counter", "power_integration")
 
 
-def run_mfu(profile: HardwareProfile | None, account: RunAccount,
-            steps: pd.DataFrame) -> tuple[float | None, str]:
-    """The run's MFU and "", or None and why it is not known (see the module's docstring)."""
+def record_flops_per_peak(run_dir: str | Path) -> float | None:
+    """FLOPs per token over peak FLOP/s per device for the model, sequence length and profile
+    config.yaml records (what the trainer's mfu used: model/trainer.py), or None where it records
+    no model or peak (a loop of the user's own, an older record) or they cannot be read (the
+    readers of config.yaml name a broken file; this check then stands aside)."""
+    from olmo_green.model.config import OLMoConfig  # torch-free
+    from olmo_green.model.metrics import flops_per_token
+
+    try:
+        config = RunConfig.load(run_dir)
+    except GreenError:
+        return None
+    if config is None or not config.resolved_model or not isinstance(config.resolved_hardware, dict):
+        return None
+    peak = config.resolved_hardware.get("peak_flops_per_device")
+    if not isinstance(peak, int | float) or isinstance(peak, bool) or not peak > 0:
+        return None
+    try:
+        model = OLMoConfig.from_dict(config.resolved_model)
+        sequence = config.train.model.sequence_length or model.max_sequence_length
+        return flops_per_token(model, int(sequence)) / float(peak)
+    except (GreenError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def run_mfu(profile: HardwareProfile | None, account: RunAccount, steps: pd.DataFrame,
+            flops_per_peak: float | None = None) -> tuple[float | None, str]:
+    """The run's MFU and "", or None and why it is not known (see the module's docstring).
+    `flops_per_peak`: record_flops_per_peak, for crosscheck.mfu's world-size check."""
     if profile is None or not profile.peak_flops_per_device:
         return None, "no GPU peak in the hardware profile"
     if not all(part in MEASURED_METHODS for part in account.method.split("+")):
@@ -56,7 +84,8 @@ def run_mfu(profile: HardwareProfile | None, account: RunAccount,
         known = checks.check_column(values, "mfu", lambda i: f"steps.csv step {step[i]:.0f}: mfu")
     except ConfigError as e:  # an edited cell: named, never averaged
         return None, str(e)
-    edited = mfu_findings(steps)  # a plausible cell edited (0.3 to 0.999): the rule above passes it
+    # a plausible cell edited (0.3 to 0.999): the rule above passes it
+    edited = mfu_findings(steps, flops_per_peak)
     if edited:
         return None, "; ".join(edited)
     weights = seconds.to_numpy(float)

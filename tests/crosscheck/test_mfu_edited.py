@@ -111,6 +111,8 @@ def test_an_honest_record_of_short_windows_and_attempts_of_other_world_sizes_is_
     assert steps["attempt"].nunique() == 3 and steps["superseded"].sum() == 15
     assert steps["mfu"].notna().sum() == 100  # every train row with tokens and a window has one
     assert mfu_findings(steps) == []
+    # config.yaml holds the last attempt's model and peak: one GPU of 3.12e14 implies 1 device
+    assert mfu_findings(steps, 6.1e5 / 3.12e14) == []
     # run_mfu's "no mfu" rule still answers first for the token-less rows; without them, a figure
     mfu, note = run_mfu(load_profile("h100"), _account(8), steps[steps["tokens"].notna()])
     assert mfu is not None and note == ""
@@ -152,12 +154,13 @@ def test_a_million_steps_are_judged_at_once_and_an_edit_among_them_is_found():
     rng = np.random.default_rng(1)
     seconds = rng.uniform(0.05, 2.0, n)
     start = START_S + np.r_[0.0, np.cumsum(seconds)[:-1]]
-    tokens = rng.integers(1, 4_000_000, n).astype(float)
+    share = rng.uniform(0.05, 0.6, n)  # of peak: every cell inside checks.py's (0, 1]
+    tokens = np.maximum(1.0, np.floor(share * 9.89e14 * 256 / 6.1e9 * seconds))
     mfu = tokens / ((start + seconds) - start) * 6.1e9 / (9.89e14 * 256)
     steps = pd.DataFrame({"step": np.arange(1, n + 1, dtype=float), "phase": "train", "time_start_s": start,
                           "time_end_s": start + seconds, "tokens": tokens, "attempt": 0, "mfu": mfu,
                           "superseded": False})
-    assert mfu_findings(steps) == []
+    assert mfu_findings(steps) == [] and mfu_findings(steps, 6.1e9 / 9.89e14) == []  # 256 devices
     steps.loc[123_456, "mfu"] *= 1.01
     assert mfu_findings(steps)[0].startswith("steps.csv step 123457 (attempt 0)")
 
@@ -175,3 +178,50 @@ def test_the_trainer_s_own_rows_on_the_real_clock_agree_and_one_edit_among_them_
     _set_mfu(run, 5, repr(float(_set_mfu(run, 5, "")) * 1.01))
     (line,) = mfu_findings(clean_steps(rr.read_steps(run)))
     assert line.startswith("steps.csv step 5 (attempt 0): mfu disagrees")
+
+
+@pytest.mark.parametrize("cell", ["abc", "-0.5", "0", "inf"])
+def test_a_cell_the_report_refuses_also_fails_verify(tmp_path, cell):
+    """The report gave no MFU for these (checks.py's rule) but `--verify` said OK."""
+    run = make_run(tmp_path, "olmo2-a100")
+    _set_mfu(run, 4, cell)
+    assert _report_json(run)["mfu"] is None
+    code, out = verify(run)
+    assert code == 1 and "steps.csv step 4: mfu" in out, out
+
+
+def _set_attempt(run, rows: slice, attempt: str, mfu: str | None = None) -> None:
+    steps = pd.read_csv(run / "steps.csv", dtype=str, keep_default_na=False)
+    steps.loc[steps.index[rows], "attempt"] = attempt
+    if mfu is not None:
+        steps.loc[steps.index[-1], "mfu"] = mfu
+    steps.to_csv(run / "steps.csv", index=False)
+
+
+def test_a_row_edited_alone_into_an_attempt_of_its_own_implies_no_whole_world_size(tmp_path):
+    """The per-attempt constant cannot judge a lone row; config.yaml's model and peak can: the
+    raised cell (0.9 for ~7e-6) implies 1.5e-5 devices. Before: the run's MFU became 0.036."""
+    run = make_run(tmp_path, "olmo2-a100")
+    honest = _report_json(run)
+    _set_attempt(run, slice(-1, None), "1", mfu="0.9")
+    report = _report_json(run)
+    assert report["mfu"] is None and "attempt 1: its mfu cells imply" in report["mfu_note"]
+    assert report["gpu_energy_mwh"] == pytest.approx(honest["gpu_energy_mwh"])
+    code, out = verify(run)
+    assert code == 1 and "not a whole number" in out
+
+
+def test_an_attempt_cell_that_goes_back_in_time_is_a_finding(tmp_path):
+    run = make_run(tmp_path, "olmo2-a100")
+    _set_attempt(run, slice(None, -1), "1")  # every row attempt 1 but the last, left at 0
+    code, out = verify(run)
+    assert code == 1 and "steps.csv step 25: attempt 0 starts after a row of attempt 1" in out
+
+
+def test_an_honest_resumed_record_passes_every_mfu_check(tmp_path):
+    from tests.record.golden_runs import RESUMED
+
+    run = make_run(tmp_path, RESUMED)  # attempt 1 resumed from step 10 after a kill at step 12
+    steps = clean_steps(rr.read_steps(run))
+    assert steps["attempt"].nunique() == 2
+    assert mfu_findings(steps) == [] and verify(run)[0] == 0
