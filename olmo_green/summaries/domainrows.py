@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+TOLERANCE_REL = 1e-4  # 0.01 %: --verify's (verify.py), and a summary's agreement with itself
 VALUE_COLUMNS = ["energy_j", "power_w", "covered_s", "devices", "ceiling_w", "floor_w"]
 ROW_KEY = ["chunk", "domain", "bucket"]
 NAMED_ROWS = 10  # differing domain rows named per node; the rest are counted in one more line
@@ -91,3 +92,35 @@ def _capped(node: str, lines: list[str]) -> list[str]:
         return lines
     return [*lines[:NAMED_ROWS], f"{node}: and {len(lines) - NAMED_ROWS} more domain summary "
                                  "difference(s) (the stored domain rows disagree with the chunks)"]
+
+
+def inconsistent_chunks(devices: pd.DataFrame, domains: pd.DataFrame) -> dict[str, str]:
+    """Chunk name -> why its stored domain rows contradict its own device rows: a NaN value, a
+    domain whose bucket energies do not add up to its devices' energy in the chunk (the buckets
+    of a sound summary telescope to the device totals), or a ceiling below the mean power (each
+    device's ceiling holds its mean power: bounds.py). `devices`, `domains`: the stored frames,
+    identity columns included."""
+    found = {}
+    for chunk in domains.loc[domains[VALUE_COLUMNS].isna().any(axis=1), "chunk"].astype(str):
+        found.setdefault(chunk, "a domain row holds a NaN")
+    for chunk in _unbalanced(devices, domains):
+        found.setdefault(chunk, "its domain rows' energy does not add up to its devices' energy")
+    with np.errstate(invalid="ignore"):
+        low = domains["ceiling_w"].to_numpy(dtype=float) < \
+            domains["power_w"].to_numpy(dtype=float) * (1.0 - TOLERANCE_REL)
+    for chunk in domains.loc[low, "chunk"].astype(str):
+        found.setdefault(chunk, "a domain row's power ceiling is below its mean power")
+    return found
+
+
+def _unbalanced(devices: pd.DataFrame, domains: pd.DataFrame) -> list[str]:
+    """Chunks where some domain's bucket energy and device energy differ beyond TOLERANCE_REL."""
+    def per_domain_j(frame: pd.DataFrame) -> pd.Series:
+        keys = [frame["chunk"].astype(str), frame["domain"].astype(str)]
+        return frame["energy_j"].astype(float).groupby(keys, sort=False).sum(min_count=1)
+
+    device_j = per_domain_j(devices).rename("devices")
+    bucket_j = per_domain_j(domains).rename("buckets")
+    both = pd.concat([device_j, bucket_j], axis=1).fillna(0.0)
+    apart = differs(both["buckets"].to_numpy(float), both["devices"].to_numpy(float), TOLERANCE_REL)
+    return sorted({str(chunk) for chunk, _domain in both.index[apart]})

@@ -1,12 +1,14 @@
-"""A hand-edited domains.parquet (issue 24): --verify names the row, the domain and the column.
+"""A hand-edited domains.parquet (issue 24): --verify names the row, the domain and the column,
+and a plain report reads a chunk again where its domain rows contradict its device rows.
 
 The domain rows carry the energy per bucket (emissions, the steps.csv phases) and the power
 bounds; an edit there left every device total right, so --verify, which compared only those,
-passed it and a plain report printed the edited emissions with exit 0.
+passed it, and a plain report printed the edited emissions with exit 0.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import numpy as np
@@ -40,6 +42,13 @@ def edit_domains(run_dir, edit: Callable[[pd.DataFrame, pd.Series], None]) -> No
 def verify(run_dir) -> tuple[int, list[str]]:
     result = CliRunner().invoke(cli, ["report", str(run_dir), "--verify"])
     return result.exit_code, result.output.splitlines()
+
+
+def json_run(run_dir) -> dict:
+    """A plain `report --format json`: the run's object (exit 0 asserted)."""
+    result = CliRunner().invoke(cli, ["report", str(run_dir), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["runs"][0]
 
 
 def double_energy(frame, rows):
@@ -110,3 +119,23 @@ def test_a_sound_record_verifies_clean_domain_rows_included(tmp_path):
     code, lines = verify(run_dir)
     assert code == 0, lines
     assert not any(" domain " in line for line in lines)
+
+
+@pytest.mark.parametrize("column", ["energy_j", "energy_j-train-window", "ceiling_w"])
+def test_a_plain_report_summarises_a_self_contradicting_chunk_again_and_says_so(tmp_path, column):
+    run_dir = sound_record(tmp_path)
+    sound = json_run(run_dir)
+    edit_domains(run_dir, EDITS[column])
+    stored = pd.read_parquet(summary_path(run_dir, "n0", "domains"))
+    edited = json_run(run_dir)
+    assert edited["emissions_tco2eq"] == pytest.approx(sound["emissions_tco2eq"], rel=1e-12)
+    assert edited["phases_j"] == pytest.approx(sound["phases_j"], rel=1e-12)
+    assert any("contradicted themselves" in note and TAMPERED in note for note in edited["notes"])
+    # The edited file stays as found (a report never rewrites the evidence), so --verify still fails.
+    pd.testing.assert_frame_equal(pd.read_parquet(summary_path(run_dir, "n0", "domains")), stored)
+    assert verify(run_dir)[0] == 1
+
+
+def test_a_sound_record_has_no_contradiction_note(tmp_path):
+    run_dir = sound_record(tmp_path)
+    assert not any("contradicted" in note for note in json_run(run_dir)["notes"])
