@@ -245,6 +245,10 @@ def _record_notes(energy: RunEnergy) -> list[str]:
         notes.append(f"{len(energy.unreadable)} sample chunk(s) could not be read and are left out "
                      f"({'; '.join(energy.unreadable)}): their nodes' energy is incomplete; a counter still "
                      "measures across the missing stretch, integrated power counts it as a gap (in the band)")
+    if energy.distrusted:
+        notes.append(f"{len(energy.distrusted)} stored chunk summary(ies) contradicted themselves "
+                     f"({'; '.join(energy.distrusted)}): edited or damaged, so those chunks were "
+                     "summarised again from their samples; `report --verify` names what differed")
     if energy.bad_rows:
         notes.append(f"{energy.bad_rows:,} unreadable sample row(s) skipped (torn or garbled lines, text "
                      "in a numeric column, an infinite, negative or absurd reading, no device, or a time "

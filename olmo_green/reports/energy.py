@@ -76,6 +76,11 @@ class RunEnergy:
         return [f"{n.node}: {why}" for n in self.nodes for why in n.unreadable]
 
     @property
+    def distrusted(self) -> list[str]:
+        """Stored chunk summaries that contradicted themselves, summarised again (summaries/domainrows.py)."""
+        return [f"{n.node}: {why}" for n in self.nodes for why in n.distrusted]
+
+    @property
     def bad_rows(self) -> int:
         return sum(n.bad_rows for n in self.nodes)
 

@@ -51,7 +51,8 @@ def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None
                             max_buckets)
     except MixedMethods:  # a device read by counter in some chunks and by power in others
         energy = _whole_node(run_dir, node, settings, paths)
-    energy.unreadable, energy.bad_rows = chunks.unreadable, chunks.bad_rows
+    energy.unreadable, energy.bad_rows, energy.distrusted = chunks.unreadable, chunks.bad_rows, \
+        chunks.distrusted
     return energy
 
 

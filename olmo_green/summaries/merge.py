@@ -47,6 +47,7 @@ class NodeEnergy:
     samples: int = 0
     unreadable: list[str] = field(default_factory=list)
     bad_rows: int = 0
+    distrusted: list[str] = field(default_factory=list)  # summaries rebuilt as self-contradicting
     device_buckets: pd.DataFrame | None = None  # build.BUCKET_COLUMNS, loaded for the dashboard only
     # The accelerators' power at the summaries' own bucket width, for the job's power (summed
     # over nodes by the caller, which then drops it): `power` may be held coarser (merge_node).

@@ -1,7 +1,8 @@
 """A node's chunks, each with a summary that is current: stored, or built now.
 
 A chunk without a usable stored summary (none yet, changed since, another
-setting, a corrupt file) is read once and summarised with summaries/build.py;
+setting, a corrupt file, domain rows that contradict the chunk's own device
+rows: summaries/domainrows.py) is read once and summarised with summaries/build.py;
 the result is saved where the record is writable, so the next report reads
 only summaries. A chunk that cannot be read at all is named, left out, and
 reported: its node's energy is then incomplete.
@@ -20,8 +21,9 @@ from olmo_green.crosscheck.settings import judged_interval
 from olmo_green.errors import GreenError
 from olmo_green.integrate import GAP_FACTOR
 from olmo_green.record import RunConfig
-from olmo_green.record.summaries import ChunkId, load_node, save_node
+from olmo_green.record.summaries import ChunkId, NodeSummaries, load_node, save_node
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, ChunkSummary, empty_chunk_row, summarise_chunk
+from olmo_green.summaries.domainrows import inconsistent_chunks
 
 log = logging.getLogger(__name__)
 
@@ -70,18 +72,24 @@ class NodeChunks:
     unreadable: list[str] = field(default_factory=list)  # "file: why", one per chunk left out
     bad_rows: int = 0  # rows skipped inside readable chunks (torn or garbled lines)
     built: int = 0  # chunks summarised now rather than read from stored summaries
+    distrusted: list[str] = field(default_factory=list)  # "file: why", stored summaries that contradicted
+    # themselves (summaries/domainrows.py) and were summarised again from their chunk
 
 
 def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings, save: bool = True,
-                      paths: list[Path] | None = None, with_buckets: bool = False) -> NodeChunks:
+                      paths: list[Path] | None = None, with_buckets: bool = False,
+                      as_stored: bool = False) -> NodeChunks:
     """Every chunk of `node` with a current summary; saves new ones where it can.
 
-    `paths`: the node's chunks in time order when the caller listed the record already.
+    `paths`: the node's chunks in time order when the caller listed the record already;
+    `as_stored`: keep a stored summary that contradicts itself (--verify compares it with the
+    chunk, and names what differs).
     """
     kinds = ("devices", "domains", "buckets") if with_buckets else ("devices", "domains")
     stored = load_node(run_dir, node, kinds)
     if stored.unreadable:
         log.warning("olmo-green: summaries %s unreadable; rebuilding them from the chunks", stored.unreadable)
+    distrusted = [] if as_stored else _distrust_inconsistent(stored, node)
     unreadable, built, order = [], 0, {}
     for path in rr.node_chunk_paths(run_dir, node) if paths is None else paths:
         chunk = _identify(path, settings)
@@ -98,15 +106,29 @@ def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
         order[chunk.name] = len(order)
     stored.keep_only(set(order))
     # A chunk that cannot be read now keeps its stored summary on disk: it may be the only copy left
-    # of that chunk's figures (a report must never destroy part of a record).
-    if save and stored.changed and not unreadable:
+    # of that chunk's figures (a report must never destroy part of a record). A summary that
+    # contradicts itself stays on disk too, as found: every report notes it, --verify names it.
+    if save and stored.changed and not unreadable and not distrusted:
         save_node(run_dir, node, stored)  # False on a read-only record: the summaries stay in memory
     devices = stored.frame("devices")
     devices = devices.assign(order=devices["chunk"].map(order).astype("int64"))
     first_rows = devices.drop_duplicates("chunk")
     return NodeChunks(node, devices, stored.frame("domains"),
                       stored.frame("buckets") if with_buckets else None, unreadable,
-                      int(first_rows["chunk_bad_rows"].sum()) if len(first_rows) else 0, built)
+                      int(first_rows["chunk_bad_rows"].sum()) if len(first_rows) else 0, built,
+                      distrusted)
+
+
+def _distrust_inconsistent(stored: NodeSummaries, node: str) -> list[str]:
+    """Forget the stored summaries whose domain rows contradict their device rows (an edit, or
+    damage the row counts did not catch), so their chunks are summarised again in memory: the
+    chunks are the ground truth. "file: why" for each, for the report's note."""
+    found = inconsistent_chunks(stored.frame("devices"), stored.frame("domains"))
+    if found:
+        stored.keep_only(set(stored.valid) - set(found))
+        log.warning("olmo-green: node %s: %d chunk summary(ies) contradict themselves (%s); summarising "
+                    "those chunks again", node, len(found), ", ".join(sorted(found)))
+    return [f"{name}: {why}" for name, why in sorted(found.items())]
 
 
 def _identify(path: Path, settings: SummarySettings) -> ChunkId | None:

@@ -3,10 +3,13 @@
 The raw chunks are the ground truth (docs/design.md, Run record). Verification
 summarises every raw chunk afresh, in a process pool (one task per chunk), joins
 them with the same seam rules, and compares each device's total with what the
-stored summaries give. A device that differs by more than TOLERANCE_REL, a
-device found on one side only, and a chunk that cannot be read are each one
-line. `--nodes PATTERN` restricts the work to some nodes, so a big record can be
-checked node by node (examples/verify_record_srun.sh fans it out with srun).
+stored summaries give; and each chunk's stored domain rows (energy and power
+bounds per bucket: what emissions and the steps.csv check read) with the rows
+its samples give (summaries/domainrows.py). A device that differs by more than
+TOLERANCE_REL, a device found on one side only, a domain row value that
+differs, and a chunk that cannot be read are each one line. `--nodes PATTERN`
+restricts the work to some nodes, so a big record can be checked node by node
+(examples/verify_record_srun.sh fans it out with srun).
 """
 
 from __future__ import annotations
@@ -22,10 +25,9 @@ import pandas as pd
 from olmo_green import record as rr
 from olmo_green.errors import InputFileError
 from olmo_green.summaries.build import DOMAIN_COLUMNS, summarise_chunk
+from olmo_green.summaries.domainrows import TOLERANCE_REL, relative_gap, row_differences
 from olmo_green.summaries.merge import MixedMethods, merge_node
 from olmo_green.summaries.record import SummarySettings, record_settings, summarised_chunks
-
-TOLERANCE_REL = 1e-4  # 0.01 %
 
 
 @dataclass
@@ -59,13 +61,16 @@ def verify_record(run_dir: str | Path, nodes: str | None = None, workers: int | 
     result = Verification(nodes=len(listing), chunks=sum(len(p) for p in listing.values()))
     fresh = _fresh_summaries(listing, settings, workers, progress)
     for node, paths in listing.items():
-        stored = summarised_chunks(run_dir, node, settings, save=False, paths=paths)
+        # As stored: a plain read summarises a chunk that contradicts itself again (domainrows.py),
+        # which would hide the edit from this comparison.
+        stored = summarised_chunks(run_dir, node, settings, save=False, paths=paths, as_stored=True)
         result.rebuilt += stored.built
         raw = fresh[node]
         result.problems += [f"{node}: cannot read {name}: {why}" for name, why in raw.unreadable]
         result.samples += raw.samples
         result.problems += _compare(node, _totals(node, stored.devices, settings),
                                     _totals(node, raw.devices, settings), result)
+        result.problems += _domain_problems(node, stored.domains, raw)
     return result
 
 
@@ -81,6 +86,8 @@ def _chosen(listing: dict[str, list[Path]], pattern: str | None,
 @dataclass
 class _Fresh:
     devices: list[pd.DataFrame] = field(default_factory=list)
+    domains: list[pd.DataFrame] = field(default_factory=list)  # DOMAIN_COLUMNS + `chunk`
+    read: set[str] = field(default_factory=set)  # names of the chunks read
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     samples: int = 0
 
@@ -93,25 +100,27 @@ def _fresh_summaries(listing: dict[str, list[Path]], settings: SummarySettings, 
     fresh = {node: _Fresh() for node in listing}
     workers = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
     with ProcessPoolExecutor(workers) as pool:
-        for node, order, path, devices, error in pool.map(_summarise, tasks, chunksize=4):
+        for node, order, path, summary, error in pool.map(_summarise, tasks, chunksize=4):
             if error is not None:
                 fresh[node].unreadable.append((Path(path).name, error))
             else:
-                fresh[node].devices.append(devices.assign(order=order))
-                fresh[node].samples += int(devices["rows"].sum())
+                fresh[node].devices.append(summary.devices.assign(order=order))
+                fresh[node].domains.append(summary.domains.assign(chunk=Path(path).name))
+                fresh[node].read.add(Path(path).name)
+                fresh[node].samples += int(summary.devices["rows"].sum())
             if progress is not None:
                 progress(1)
     return fresh
 
 
 def _summarise(task: tuple[str, int, str, SummarySettings]) -> tuple:
-    """One chunk, in a worker process: its device rows, or why it could not be read."""
+    """One chunk, in a worker process: its summary, or why it could not be read."""
     node, order, path, settings = task
     try:
         samples, _ = rr.read_sample_chunk(Path(path))
     except (OSError, ValueError, UnicodeError) as e:
         return node, order, path, None, (str(e).splitlines()[0] if str(e) else type(e).__name__)
-    return node, order, path, summarise_chunk(samples, settings.bucket_s, settings.max_gap_s).devices, None
+    return node, order, path, summarise_chunk(samples, settings.bucket_s, settings.max_gap_s), None
 
 
 def _totals(node: str, devices: pd.DataFrame | list[pd.DataFrame], settings: SummarySettings) -> dict:
@@ -139,8 +148,17 @@ def _compare(node: str, stored: dict, raw: dict, result: Verification) -> list[s
         elif isinstance(raw[key], str) or isinstance(stored[key], str):
             problems.append(f"{node}: {raw[key] if isinstance(raw[key], str) else stored[key]}")
         else:
-            rel = abs(stored[key] - raw[key]) / max(abs(raw[key]), 1e-12)
+            rel = relative_gap(stored[key], raw[key])
             if rel > TOLERANCE_REL:
                 problems.append(f"{node}/{device} ({domain}): summaries {stored[key]:,.3f} J, raw chunks "
                                 f"{raw[key]:,.3f} J ({rel:.4%} apart)")
     return problems
+
+
+def _domain_problems(node: str, stored: pd.DataFrame, fresh: _Fresh) -> list[str]:
+    """The stored domain rows of the chunks read now against the rows their samples give (a chunk
+    that could not be read is already a line; its stored rows cannot be judged)."""
+    columns = [*DOMAIN_COLUMNS, "chunk"]
+    rebuilt = pd.concat(fresh.domains, ignore_index=True) if fresh.domains else pd.DataFrame(columns=columns)
+    judged = stored[stored["chunk"].astype(str).isin(fresh.read)] if len(stored) else stored
+    return row_differences(node, judged, rebuilt, TOLERANCE_REL)
