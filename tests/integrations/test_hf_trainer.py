@@ -41,7 +41,7 @@ def train_rows(run_dir, attempt: int = 0):
 def metered(tmp_path, logging_steps: int, max_steps: int = 4):
     """(run directory, its hf_energy_callback, a tiny Trainer that calls it)."""
     run = tmp_path / "run"
-    callback = hf_energy_callback(run, "h100", simulate=True, interval_s=0.01)
+    callback = hf_energy_callback(run, "h100", simulate=True, sampling_interval_s=0.01)
     return run, callback, tiny_trainer(tmp_path, callback, logging_steps, max_steps)
 
 
