@@ -89,7 +89,7 @@ def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
     stored = load_node(run_dir, node, kinds)
     if stored.unreadable:
         log.warning("olmo-green: summaries %s unreadable; rebuilding them from the chunks", stored.unreadable)
-    distrusted = [] if as_stored else _distrust_inconsistent(stored, node)
+    distrusted = [] if as_stored else _distrust_inconsistent(stored, node, run_dir)
     unreadable, built, order = [], 0, {}
     for path in rr.node_chunk_paths(run_dir, node) if paths is None else paths:
         chunk = _identify(path, settings)
@@ -119,15 +119,21 @@ def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
                       distrusted)
 
 
-def _distrust_inconsistent(stored: NodeSummaries, node: str) -> list[str]:
+_WARNED: set[tuple[str, str, tuple[str, ...]]] = set()  # (run, node, chunks) warned of in this process
+
+
+def _distrust_inconsistent(stored: NodeSummaries, node: str, run_dir: Path) -> list[str]:
     """Forget the stored summaries whose domain rows contradict their device rows (an edit, or
     damage the row counts did not catch), so their chunks are summarised again in memory: the
     chunks are the ground truth. "file: why" for each, for the report's note."""
     found = inconsistent_chunks(stored.frame("devices"), stored.frame("domains"))
     if found:
         stored.keep_only(set(stored.valid) - set(found))
-        log.warning("olmo-green: node %s: %d chunk summary(ies) contradict themselves (%s); summarising "
-                    "those chunks again", node, len(found), ", ".join(sorted(found)))
+    key = (str(Path(run_dir).resolve()), node, tuple(sorted(found)))
+    if found and key not in _WARNED:  # a report reads the summaries more than once: say it once
+        _WARNED.add(key)
+        log.warning("olmo-green: %s node %s: %d chunk summary(ies) contradict themselves (%s); "
+                    "summarising those chunks again", run_dir, node, len(found), ", ".join(sorted(found)))
     return [f"{name}: {why}" for name, why in sorted(found.items())]
 
 

@@ -139,3 +139,16 @@ def test_a_plain_report_summarises_a_self_contradicting_chunk_again_and_says_so(
 def test_a_sound_record_has_no_contradiction_note(tmp_path):
     run_dir = sound_record(tmp_path)
     assert not any("contradicted" in note for note in json_run(run_dir)["notes"])
+
+
+def test_the_contradiction_is_warned_once_per_run_however_often_it_is_read(tmp_path, caplog):
+    """A report reads the summaries more than once (run identity, then energy): one warning."""
+    import logging
+
+    run_dir = sound_record(tmp_path)
+    edit_domains(run_dir, EDITS["energy_j"])
+    with caplog.at_level(logging.WARNING):
+        json_run(run_dir)
+        json_run(run_dir)
+    said = [r.getMessage() for r in caplog.records if "contradict themselves" in r.getMessage()]
+    assert len(said) == 1 and str(run_dir) in said[0], said
