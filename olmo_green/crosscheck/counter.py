@@ -78,8 +78,14 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) 
     measured = np.diff(np.interp(time_s, power.time_s, _covered(power))) >= MIN_POWER_COVERAGE * dt
     # Across a counter reset (a restarted process or driver) the counter's first delta is the new
     # reading, energy from before the samples began that power cannot confirm: like a power gap,
-    # the interval ending at the reset is the counter's, not compared.
-    measured &= ~np.isin(time_s[1:], _reset_times_s(rows))
+    # the interval ending at the reset is the counter's, not compared. Unless the new reading is
+    # more than the device can have drawn over the interval (twice the highest power seen, plus
+    # the sensors' error) where power measured it: a garbage counter "resets" at every fall, and
+    # such a reading (1e9 J in 20 ms) is no energy since a restart: power takes that interval.
+    reset = np.isin(time_s[1:], _reset_times_s(rows))
+    powered = measured.copy()  # power measured the interval: where a window is bad, power takes it
+    impossible = reset & powered & (counter_dj > (EDGE_INTERVALS * power.peak_w + POWER_TOLERANCE_W) * dt)
+    measured &= ~reset
     slot = _windows(time_s, bucket_s)
     window_counter = np.bincount(slot, counter_dj * measured)
     window_power = np.bincount(slot, power_dj * measured)
@@ -96,9 +102,10 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) 
     # stopped counter is still caught; bursty steps widen it as they widen the real uncertainty.
     allowed += np.bincount(slot, _trapezoid_error_j(rows, time_s) * measured, minlength=len(allowed))
     bad = (window_s > 0) & (np.abs(window_counter - window_power) > allowed)
+    bad[slot[impossible]] = True
     if not bad.any():
         return counter, check
-    deltas = np.where(bad[slot] & measured, power_dj, counter_dj)
+    deltas = np.where(bad[slot] & powered, power_dj, counter_dj)  # resets in a broken window too
     check.repaired_windows, check.repaired_s = int(bad.sum()), float(window_s[bad].sum())
     check.repaired_counter_j = float(window_counter[bad].sum())
     check.repaired_power_j = float(window_power[bad].sum())

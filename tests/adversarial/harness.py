@@ -48,6 +48,9 @@ class Case:
     valid: bool = False  # the input is good: a refusal is not an answer
     checkpoints: bool = False
     xfail: str | None = None
+    # False: a known limit whose outcome depends on the record (its sample spacing, under load);
+    # the case then may pass, and the reason says why it is not yet fixed
+    xfail_strict: bool = True
 
 
 def refusal(id: str, argv: Callable[[Ctx], list], needle: tuple[str, ...], setup=None, **options) -> Case:

@@ -20,7 +20,7 @@ def record(tmp_path_factory):
 
 
 def _param(case):
-    marks = [pytest.mark.xfail(strict=True, reason=case.xfail)] if case.xfail else []
+    marks = [pytest.mark.xfail(strict=case.xfail_strict, reason=case.xfail)] if case.xfail else []
     return pytest.param(case, id=case.id, marks=marks)
 
 
