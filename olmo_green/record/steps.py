@@ -23,6 +23,9 @@ STEP_COLUMNS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "e
 STEP_NUMBERS = ["step", "time_start_s", "time_end_s", "tokens", "loss", "lr", "energy_j", "attempt"]
 # What a training loop passes with a train row (in its step metrics) for the row's `mfu`.
 MFU_INPUTS = ("flops_per_token", "peak_flops_per_device", "world_size")
+# Cells whose garbage (text, inf) empties the cell, not the row: a row's window, step, attempt
+# and tokens stand without them (a dropped row would take its tokens out of energy per token).
+CELL_ONLY = ("energy_j", "loss", "lr")
 MAX_STEP_TOKENS = 1e10  # tokens in one step: 2,500x OLMo 7B's 4M-token batches is no step
 
 
@@ -36,7 +39,8 @@ def read_steps(run_dir: str | Path) -> pd.DataFrame:
     reports/steps.py, steps_notes). A row is garbage if it does not parse (too many
     fields, a torn line), holds text where a number belongs, has no step number, a
     negative or absurd token count, a window that ends before it starts, or an
-    infinite value. An empty cell is not garbage: it is unknown.
+    infinite value; text or inf in a CELL_ONLY column empties that cell instead, counted
+    in `steps.attrs["garbage_cells"]`. An empty cell is not garbage: it is unknown.
     """
     path = Path(run_dir) / STEPS_FILE
     if not path.exists():
@@ -49,10 +53,16 @@ def read_steps(run_dir: str | Path) -> pd.DataFrame:
         if column not in steps:
             steps[column] = pd.NA if column == "phase" else math.nan
     garbage = pd.Series(False, index=steps.index)
+    garbage_cells = 0
     for column in STEP_NUMBERS:
         raw = steps[column]
         numbers = pd.to_numeric(raw, errors="coerce")
-        garbage |= (raw.notna() & numbers.isna()) | numbers.isin([math.inf, -math.inf])  # text, inf
+        wrong = (raw.notna() & numbers.isna()) | numbers.isin([math.inf, -math.inf])  # text, inf
+        if column in CELL_ONLY:  # the row's window and tokens still stand: only the cell is unknown
+            garbage_cells += int(wrong.sum())
+            numbers = numbers.mask(wrong)
+        else:
+            garbage |= wrong
         steps[column] = numbers.astype(float)
     tokens, start, end = steps["tokens"], steps["time_start_s"], steps["time_end_s"]
     step = steps["step"]
@@ -62,6 +72,8 @@ def read_steps(run_dir: str | Path) -> pd.DataFrame:
     steps["attempt"] = steps["attempt"].fillna(0).astype(int)
     steps["phase"] = steps["phase"].astype("string").fillna("train")  # a window's phase defaults to train
     steps.attrs["dropped_rows"] = int(bad_rows + garbage.sum())
+    steps.attrs["garbage_cells"] = garbage_cells
+    steps.attrs["garbage_rows"] = int(garbage.sum())  # parsed, but a value no writer gives (not a torn line)
     return steps
 
 

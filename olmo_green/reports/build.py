@@ -24,7 +24,14 @@ from olmo_green.reports.efficiency import record_flops_per_peak, run_mfu
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy
 from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
-from olmo_green.reports.steps import clean_steps, phase_energy_j, step_table, steps_notes, train_tokens
+from olmo_green.reports.steps import (
+    clean_steps,
+    phase_energy_j,
+    step_table,
+    steps_findings,
+    steps_notes,
+    train_tokens,
+)
 from olmo_green.reports.swings import power_swings
 from olmo_green.summaries.record import record_settings
 from olmo_green.units import S_PER_HOUR
@@ -235,7 +242,7 @@ def record_findings(run_dir: str | Path) -> list[str]:
     gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
     steps = clean_steps(rr.read_steps(Path(run_dir)))
     return (crosschecked(energy, steps, gpu_j, refuse=False)[1]  # report: run_mfu's note
-            + mfu_findings(steps, record_flops_per_peak(run_dir)))
+            + mfu_findings(steps, record_flops_per_peak(run_dir)) + steps_findings(steps))
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:

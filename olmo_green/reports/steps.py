@@ -56,6 +56,8 @@ def usable_steps(steps: pd.DataFrame) -> pd.DataFrame:
     keep = start.notna() & end.notna() & (end >= start) & plausible
     frame = steps[keep].copy()
     frame.attrs["dropped_rows"] = dropped + int((~keep).sum())
+    frame.attrs["garbage_cells"] = int(steps.attrs.get("garbage_cells", 0))
+    frame.attrs["garbage_rows"] = int(steps.attrs.get("garbage_rows", 0))  # read_steps's; not windowless rows
     return frame
 
 
@@ -88,6 +90,18 @@ def clean_steps(steps: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def steps_findings(steps: pd.DataFrame) -> list[str]:
+    """For --verify: values in steps.csv that no writer gives (text or inf in a number column, a
+    window ending before it starts, a negative token count...). Not unparsable lines: a kill can
+    tear the last line of an honest record."""
+    rows, cells = (int(steps.attrs.get(key, 0)) for key in ("garbage_rows", "garbage_cells"))
+    if not rows and not cells:
+        return []
+    return [f"steps.csv: {rows:,} row(s) and {cells:,} cell(s) hold values no writer gives (text or inf "
+            "in a number column, no step number, a window ending before it starts, a negative or absurd "
+            "token count): was steps.csv edited?"]
+
+
 def steps_notes(steps: pd.DataFrame, events: Sequence[dict] | None = None) -> list[str]:
     """Report notes on what reading the record left out: garbage rows of steps.csv (as counted
     by record.read_steps and usable_steps) and garbage lines of events.jsonl."""
@@ -98,6 +112,11 @@ def steps_notes(steps: pd.DataFrame, events: Sequence[dict] | None = None) -> li
                      "no step or window, a negative or absurd token count, a window ending before it "
                      "starts, or times that are not UNIX seconds) and were left out: the total energy is "
                      "unchanged, the step breakdown and tokens lack them")
+    cells = int(steps.attrs.get("garbage_cells", 0)) if steps is not None else 0
+    if cells:
+        notes.append(f"{cells:,} energy_j, loss or lr cell(s) of steps.csv held text or inf and were read as "
+                     "empty: their rows (windows and tokens) are kept, their window energy is read off the "
+                     "telemetry")
     skipped = getattr(events, "skipped", 0)
     if skipped:
         notes.append(f"{skipped:,} line(s) of events.jsonl were not valid events (not a JSON object, or a "

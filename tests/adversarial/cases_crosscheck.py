@@ -681,20 +681,6 @@ def _steps_in(run: Path) -> None:
 
 
 XFAIL: dict[str, str] = {
-    "xc-report-steps-inf-one": (
-        "an energy_j cell 'inf' drops its whole row as garbage (noted): tokens 6,144 not 8,192, "
-        "energy/token +33 % and its energy moved to `outside`, at exit 0; a blank cell keeps the row"
-    ),
-    "xc-verify-steps-inf-one": (
-        "--verify says 'all within' on a steps.csv row the report leaves out (energy_j inf)"
-    ),
-    "xc-report-steps-text-one": (
-        "an energy_j cell 'lots' drops its whole row as garbage (noted): tokens 6,144 not 8,192, "
-        "energy/token +33 % and its energy moved to `outside`, at exit 0"
-    ),
-    "xc-verify-steps-text-one": (
-        "--verify says 'all within' on a steps.csv row the report leaves out (energy_j text)"
-    ),
     "xc-report-steps-moved-1000s-later": (
         "every window 1,000 s after the telemetry: phases read off the telemetry give train 0 J, outside "
         "100 % at exit 0 (noted as cross-checks); no window overlaps the run"

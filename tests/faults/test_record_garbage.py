@@ -156,3 +156,32 @@ def test_empty_or_undecodable_events_are_read(tmp_path, content):
     run = write_run(tmp_path / "run", node_domain=False)
     (run / "events.jsonl").write_bytes(content)
     assert CliRunner().invoke(cli, ["report", str(run)]).exit_code == 0
+
+
+@pytest.mark.parametrize("column,value", [("energy_j", "lots"), ("energy_j", "inf"), ("loss", "nan?"),
+                                          ("lr", "-inf")])
+def test_garbage_in_an_energy_loss_or_lr_cell_empties_the_cell_not_the_row(tmp_path, column, value):
+    """Before: the whole row went, its tokens with it (energy per token +33 % at exit 0)."""
+    rows = [f"{i},{T0 + 10 * i},{T0 + 10 * i + 10},1000,1.0,0.001,100.0,train,0" for i in range(1, 5)]
+    cells = rows[2].split(",")
+    cells[rr.STEP_COLUMNS.index(column)] = value
+    rows[2] = ",".join(cells)
+    run = run_with_steps(tmp_path, rows)
+    steps = rr.read_steps(run)
+    assert steps["step"].tolist() == [1, 2, 3, 4] and np.isnan(steps[column].iloc[2])
+    assert steps.attrs["dropped_rows"] == 0 and steps.attrs["garbage_cells"] == 1
+    account = account_run(run)
+    assert account.tokens == 4000
+    assert any("1 energy_j, loss or lr cell(s) of steps.csv held text or inf" in n for n in account.notes)
+    result = CliRunner().invoke(cli, ["report", str(run), "--verify"])
+    assert result.exit_code == 1 and "1 cell(s) hold values no writer gives" in result.output
+
+
+def test_a_garbage_row_fails_verify_but_a_torn_last_line_does_not(tmp_path):
+    torn = run_with_steps(tmp_path / "torn", GOOD, raw=("\n".join([HEADER, *GOOD]) + "\n5,17000").encode())
+    assert clean_steps(rr.read_steps(torn))["step"].tolist() == [1, 2, 3, 4]
+    verified = CliRunner().invoke(cli, ["report", str(torn), "--verify"])
+    assert "no writer gives" not in verified.output
+    edited = run_with_steps(tmp_path / "edited", GOOD + [GARBAGE["negative_tokens"]])
+    verified = CliRunner().invoke(cli, ["report", str(edited), "--verify"])
+    assert verified.exit_code == 1 and "1 row(s) and 0 cell(s) hold values no writer gives" in verified.output
