@@ -88,6 +88,29 @@ def checked_steps(steps: pd.DataFrame, total_j: float, counter_repaired: bool,
     return steps, findings
 
 
+def checked_tokens(steps: pd.DataFrame, tokens_per_step: float | None) -> tuple[pd.DataFrame, list[str]]:
+    """The last attempt's train rows against config.yaml's batch x sequence length (what the
+    trainer writes in each, record_tokens_per_step): a row that differs was edited, and counts
+    the config's tokens instead. Earlier attempts may have run another batch (a resume rewrites
+    config.yaml) and are not judged; neither is a record of the user's own loop (no batch)."""
+    if not tokens_per_step or steps.empty or "tokens" not in steps or "attempt" not in steps:
+        return steps, []
+    attempt = pd.to_numeric(steps["attempt"], errors="coerce").to_numpy(float)
+    tokens = pd.to_numeric(steps["tokens"], errors="coerce").to_numpy(float)
+    last = (steps["phase"] == "train").to_numpy() & (attempt == np.nanmax(attempt)) & np.isfinite(tokens)
+    off = last & (tokens != tokens_per_step)
+    if not off.any():
+        return steps, []
+    first = int(np.flatnonzero(off)[0])
+    line = (f"steps.csv: {int(off.sum())} train row(s) of attempt {np.nanmax(attempt):g} carry tokens other "
+            f"than config.yaml's batch x sequence length, {tokens_per_step:,.0f} a step (first: step "
+            f"{steps['step'].iloc[first]:.0f}, {tokens[first]:,.0f}); they count {tokens_per_step:,.0f} "
+            "(was steps.csv edited?)")
+    steps = steps.copy()
+    steps.loc[off, "tokens"] = tokens_per_step
+    return steps, [line]
+
+
 def negative_findings(steps: pd.DataFrame, recorded: np.ndarray) -> list[str]:
     """An energy is never negative: a window whose recorded energy_j is below zero was edited."""
     negative = np.flatnonzero(recorded < 0)

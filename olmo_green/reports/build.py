@@ -20,7 +20,7 @@ from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.integrate import EnergyCurve
 from olmo_green.record import RunConfig
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
-from olmo_green.reports.efficiency import record_flops_per_peak, run_mfu
+from olmo_green.reports.efficiency import record_flops_per_peak, record_tokens_per_step, run_mfu
 from olmo_green.reports.energy import GPU_DOMAINS, RunEnergy, run_energy
 from olmo_green.reports.forecastcheck import forecast_notes
 from olmo_green.reports.holistic import Holistic, holistic
@@ -186,8 +186,10 @@ def _holistic(gpu: Sequence[EnergyCurve], devices: Sequence[EnergyCurve], factor
 def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFactors,
                    profile: HardwareProfile | None, steps: pd.DataFrame | None = None,
                    events: list[dict] | None = None, replayed: bool = False,
-                   wue: float | None = None, tags: dict[str, str] | None = None) -> RunAccount:
-    """The account of a run's or trace's energy (the shared core of both)."""
+                   wue: float | None = None, tags: dict[str, str] | None = None,
+                   tokens_per_step: float | None = None) -> RunAccount:
+    """The account of a run's or trace's energy (the shared core of both); `tokens_per_step`:
+    config.yaml's, for the tokens cross-check (crosschecked)."""
     devices = energy.devices
     gpu = [c for c in devices if c.domain in GPU_DOMAINS]
     node = [c for c in devices if c.domain == "node"]
@@ -196,7 +198,7 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
     timeline = energy.timeline()
     gpu_j = sum(c.total_j for c in gpu)
     steps = clean_steps(steps if steps is not None else pd.DataFrame())
-    steps, findings = crosschecked(energy, steps, gpu_j)
+    steps, findings = crosschecked(energy, steps, gpu_j, tokens_per_step=tokens_per_step)
     method, band_method = _method(gpu, replayed)
     if crosscheck.repaired([n.checks for n in energy.nodes]):
         method += ", power_integration where the counter disagreed with power"
@@ -220,11 +222,12 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
     )
 
 
-def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float,
-                 refuse: bool = True) -> tuple[pd.DataFrame, list[str]]:
+def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float, refuse: bool = True,
+                 tokens_per_step: float | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The record's parts against each other (olmo_green/crosscheck): the steps to use, and the
     findings, one line each (report notes them; --verify fails on them). `refuse`: a device
-    counted twice (a copied chunk, altered) is an error rather than a finding."""
+    counted twice (a copied chunk, altered) is an error rather than a finding. `tokens_per_step`:
+    config.yaml's (efficiency.record_tokens_per_step), to hold the train rows' tokens against."""
     checks = [n.checks for n in energy.nodes]
     shared = crosscheck.shared_devices(energy.nodes)
     if shared and refuse:  # no figure can be right: which copy is the run's is unknown
@@ -232,6 +235,8 @@ def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float,
         raise InputFileError(shared[0] + more)
     steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks),
                                                  energy.timeline())
+    steps, token_lines = crosscheck.checked_tokens(steps, tokens_per_step)
+    step_lines += token_lines
     return steps, (crosscheck.counter_findings(checks) + energy.duplicates + shared
                    + ([energy.contradiction] if energy.contradiction else []) + step_lines)
 
@@ -241,7 +246,8 @@ def record_findings(run_dir: str | Path) -> list[str]:
     energy = run_energy(run_dir, save=False)
     gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
     steps = clean_steps(rr.read_steps(Path(run_dir)))
-    return (crosschecked(energy, steps, gpu_j, refuse=False)[1]  # report: run_mfu's note
+    return (crosschecked(energy, steps, gpu_j, refuse=False,
+                         tokens_per_step=record_tokens_per_step(run_dir))[1]  # report: run_mfu's note
             + mfu_findings(steps, record_flops_per_peak(run_dir)) + steps_findings(steps))
 
 
@@ -282,7 +288,8 @@ def account_run(run_dir: str | Path, energy: RunEnergy | None = None, **carbon_o
     steps = rr.read_steps(run_dir)
     account = account_energy(energy, name=run_dir.resolve().name, path=str(run_dir), factors=factors,
                              profile=profile, steps=steps, events=rr.read_events(run_dir),
-                             wue=options.wue, tags=run_tags(run_dir))
+                             wue=options.wue, tags=run_tags(run_dir),
+                             tokens_per_step=record_tokens_per_step(run_dir))
     account.mfu, account.mfu_note = run_mfu(profile, account, clean_steps(steps),
                                             record_flops_per_peak(run_dir))
     sampling_note = record_settings(run_dir).sampling_note  # a slow but honest sampler (crosscheck/settings)

@@ -57,6 +57,27 @@ def record_flops_per_peak(run_dir: str | Path) -> float | None:
         return None
 
 
+def record_tokens_per_step(run_dir: str | Path) -> float | None:
+    """global_batch_size x sequence length from config.yaml: the tokens `olmo-green train` writes
+    in every train row (model/trainer.py tokens_per_step) of the attempt the file was written for
+    (the last: each resume rewrites it). None for a loop of the user's own (the meter's config has
+    no batch) or a config that cannot be read (its readers name it)."""
+    from olmo_green.model.config import OLMoConfig  # torch-free
+
+    try:
+        config = RunConfig.load(run_dir)
+    except GreenError:
+        return None
+    if config is None or not config.has("batch"):
+        return None
+    try:
+        sequence = config.train.model.sequence_length or \
+            OLMoConfig.from_dict(config.resolved_model or {}).max_sequence_length
+        return float(config.train.batch.global_batch_size * int(sequence))
+    except (GreenError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def run_mfu(profile: HardwareProfile | None, account: RunAccount, steps: pd.DataFrame,
             flops_per_peak: float | None = None) -> tuple[float | None, str]:
     """The run's MFU and "", or None and why it is not known (see the module's docstring).

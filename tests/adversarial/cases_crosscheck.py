@@ -689,13 +689,6 @@ XFAIL: dict[str, str] = {
         "a train row after the telemetry ends (its energy_j over the total is caught) still counts its "
         "tokens: 10,240 not 8,192, energy per token -20 % at exit 0"
     ),
-    "xc-report-steps-tokens-x1000": (
-        "tokens are never held against config.yaml's batch x sequence length (8 x 256 = 2,048 a step): "
-        "8,192,000 tokens, energy per token 1000x too low at exit 0"
-    ),
-    "xc-verify-steps-tokens-x1000": (
-        "--verify does not check tokens against config.yaml's batch x sequence length"
-    ),
     "xc-verify-config-interval-negative": (
         "--verify says 'all within' on a config.yaml the report refuses (sampling_interval_s -0.1)"
     ),
