@@ -15,7 +15,7 @@ from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
 from olmo_green.crosscheck import mfu_findings
 from olmo_green.crosscheck import record as crosscheck
-from olmo_green.errors import ConfigError, InputFileError
+from olmo_green.errors import ConfigError, GreenError, InputFileError
 from olmo_green.hardware import HardwareProfile, load_profile
 from olmo_green.integrate import EnergyCurve
 from olmo_green.record import RunConfig
@@ -241,8 +241,23 @@ def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float, refuse: b
                    + ([energy.contradiction] if energy.contradiction else []) + step_lines)
 
 
+def config_findings(run_dir: str | Path) -> list[str]:
+    """config.yaml as `report` reads it (its settings and resolved profile checked): what the
+    report refuses in one line, --verify names too, beside its other findings."""
+    try:
+        config = RunConfig.load(run_dir)
+        if config is not None:
+            config.profile(str(Path(run_dir) / rr.CONFIG_FILE))
+    except GreenError as refused:
+        return [str(refused).splitlines()[0]]
+    return []
+
+
 def record_findings(run_dir: str | Path) -> list[str]:
     """`report --verify`'s cross-checks of one run, from its summaries (not saved)."""
+    refused = config_findings(run_dir)
+    if refused:  # the settings the summaries are read with cannot be trusted: nothing else is asked
+        return refused
     energy = run_energy(run_dir, save=False)
     gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
     steps = clean_steps(rr.read_steps(Path(run_dir)))

@@ -689,16 +689,6 @@ XFAIL: dict[str, str] = {
         "a train row after the telemetry ends (its energy_j over the total is caught) still counts its "
         "tokens: 10,240 not 8,192, energy per token -20 % at exit 0"
     ),
-    "xc-verify-config-interval-negative": (
-        "--verify says 'all within' on a config.yaml the report refuses (sampling_interval_s -0.1)"
-    ),
-    "xc-verify-config-bucket-0": (
-        "--verify says 'all within' on a config.yaml the report refuses (summary_bucket_s 0)"
-    ),
-    "xc-verify-config-resolved-tdp-x0.1": (
-        "--verify says 'all within' on a config.yaml the report refuses (resolved_hardware package_tdp_w "
-        "56 W below its idle 90 W)"
-    ),
     "xc-verify-config-hardware-h100": (
         "--verify does not hold config.yaml's `hardware: h100` against its resolved_hardware (lumi); the "
         "report uses resolved_hardware (figures right)"

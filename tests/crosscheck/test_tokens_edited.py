@@ -58,3 +58,4 @@ def test_a_loop_of_the_users_own_has_no_batch_to_hold_tokens_against(tmp_path):
     run = make_run(tmp_path, "olmo1-a100-meter")
     _scale_tokens(run, 1000)
     assert not any("carry tokens" in n for n in _report(run)["notes"])
+

@@ -1,0 +1,27 @@
+"""--verify on a config.yaml that `report` refuses (issue 24 hostile pass: it said OK)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from olmo_green.cli import cli
+from tests.crosscheck.records import verify
+from tests.record.golden_runs import make_run
+
+
+@pytest.mark.parametrize("edit,named", [
+    (lambda c: c["telemetry"].update(sampling_interval_s=-0.1), "telemetry.sampling_interval_s"),
+    (lambda c: c["resolved_hardware"].update(package_tdp_w=1.0), "package_tdp_w"),
+])
+def test_verify_names_a_config_the_report_refuses(tmp_path, edit, named):
+    """Before: `report` refused the edited config.yaml in one line and `--verify` said OK."""
+    import yaml
+
+    run = make_run(tmp_path, "olmo2-a100")
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    edit(config)
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    assert CliRunner().invoke(cli, ["report", str(run)]).exit_code != 0
+    code, out = verify(run)
+    assert code == 1 and named in out and "config.yaml" in out
