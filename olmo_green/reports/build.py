@@ -16,7 +16,7 @@ from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolv
 from olmo_green.crosscheck import mfu_findings
 from olmo_green.crosscheck import record as crosscheck
 from olmo_green.errors import ConfigError, GreenError, InputFileError
-from olmo_green.hardware import HardwareProfile, load_profile
+from olmo_green.hardware import HardwareProfile, list_profiles, load_profile
 from olmo_green.integrate import EnergyCurve
 from olmo_green.record import RunConfig
 from olmo_green.reports.account import DeviceEnergy, Gaps, RunAccount, error_bands
@@ -246,10 +246,16 @@ def config_findings(run_dir: str | Path) -> list[str]:
     report refuses in one line, --verify names too, beside its other findings."""
     try:
         config = RunConfig.load(run_dir)
-        if config is not None:
-            config.profile(str(Path(run_dir) / rr.CONFIG_FILE))
+        resolved = config.profile(str(Path(run_dir) / rr.CONFIG_FILE)) if config is not None else None
     except GreenError as refused:
         return [str(refused).splitlines()[0]]
+    named = config.train.hardware if config is not None and config.has("hardware") else None
+    # A built-in name resolves to the profile of that name when the run starts (load_profile), so
+    # the two disagree only where one was edited; a YAML path's profile names itself.
+    if resolved is not None and named in {p.name for p in list_profiles()} and resolved.name != named:
+        return [f"{Path(run_dir) / rr.CONFIG_FILE}: hardware is {named!r} but resolved_hardware, the profile "
+                f"the run used, is {resolved.name!r}: one of them was edited (the report uses "
+                "resolved_hardware)"]
     return []
 
 

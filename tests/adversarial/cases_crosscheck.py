@@ -689,10 +689,6 @@ XFAIL: dict[str, str] = {
         "a train row after the telemetry ends (its energy_j over the total is caught) still counts its "
         "tokens: 10,240 not 8,192, energy per token -20 % at exit 0"
     ),
-    "xc-verify-config-hardware-h100": (
-        "--verify does not hold config.yaml's `hardware: h100` against its resolved_hardware (lumi); the "
-        "report uses resolved_hardware (figures right)"
-    ),
     "xc-report-chunk-relabelled-other-node": (
         "the chunk copied as node vm2 (node column rewritten, so its hash differs) doubles the GPU energy"
         " at exit 0; steps.csv's energies (half) are noted as edited instead"

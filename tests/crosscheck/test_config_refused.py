@@ -25,3 +25,17 @@ def test_verify_names_a_config_the_report_refuses(tmp_path, edit, named):
     assert CliRunner().invoke(cli, ["report", str(run)]).exit_code != 0
     code, out = verify(run)
     assert code == 1 and named in out and "config.yaml" in out
+
+
+def test_verify_names_a_hardware_name_that_contradicts_the_resolved_profile(tmp_path):
+    """`hardware: h100` over a record whose resolved_hardware is the A100 profile: the report's
+    figures stay right (it uses resolved_hardware), but one of the two was edited."""
+    import yaml
+
+    run = make_run(tmp_path, "olmo2-a100")
+    assert verify(run)[0] == 0
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["hardware"] = "h100"
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    code, out = verify(run)
+    assert code == 1 and "hardware is 'h100' but resolved_hardware" in out and "'mosaicml-a100'" in out
