@@ -141,15 +141,28 @@ def _method(curves: Sequence[EnergyCurve], replayed: bool) -> tuple[str, str]:
     return ("replayed" if replayed else measured), band_method
 
 
+def package_findings(profile: HardwareProfile | None, curves: Sequence[EnergyCurve]) -> list[str]:
+    """Multi-die packages (MI250X): the profile says one die reports the package, so more drawing
+    devices than packages contradicts it: a package may be counted twice (--verify fails)."""
+    if profile is None or profile.devices_per_package <= 1:
+        return []
+    packages = profile.packages_per_node * len({c.node for c in curves})
+    drawing = sum(1 for c in curves if c.total_j > 0)
+    if drawing <= packages:
+        return []
+    return [f"{drawing} devices drew energy but the nodes hold {packages} {profile.accelerator} "
+            "packages: if each die reports its package's power, the package is counted twice; "
+            "check the telemetry"]
+
+
 def _package_note(profile: HardwareProfile, curves: Sequence[EnergyCurve]) -> str:
     """Multi-die packages (MI250X): one die reports the package; more drawing devices
     than packages means the package may be counted twice."""
     packages = profile.packages_per_node * len({c.node for c in curves})
     drawing = sum(1 for c in curves if c.total_j > 0)
-    if drawing > packages:
-        return (f"{drawing} devices drew energy but the nodes hold {packages} {profile.accelerator} "
-                "packages: if each die reports its package's power, the package is counted twice; "
-                "check the telemetry")
+    contradiction = package_findings(profile, curves)
+    if contradiction:
+        return contradiction[0]
     return (f"{profile.accelerator}: {profile.devices_per_package} devices per package; {drawing} devices "
             f"report package energy for {packages} packages, each counted once")
 
@@ -266,10 +279,12 @@ def record_findings(run_dir: str | Path) -> list[str]:
         return refused
     energy = run_energy(run_dir, save=False)
     gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
+    gpus = [c for c in energy.devices if c.domain in GPU_DOMAINS]
     steps = clean_steps(rr.read_steps(Path(run_dir)))
     return (crosschecked(energy, steps, gpu_j, refuse=False,
                          tokens_per_step=record_tokens_per_step(run_dir))[1]  # report: run_mfu's note
-            + mfu_findings(steps, record_flops_per_peak(run_dir)) + steps_findings(steps))
+            + mfu_findings(steps, record_flops_per_peak(run_dir)) + steps_findings(steps)
+            + package_findings(_config_profile(Path(run_dir)), gpus))
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:

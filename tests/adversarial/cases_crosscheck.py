@@ -728,7 +728,6 @@ XFAIL: dict[str, str] = {
         "device 0's package energy also written as device 1 (its sibling GCD): the package counts twice, "
         "+25 % at exit 0 (only a note says 5 devices for 4 packages)"
     ),
-    "xc-verify-chunk-sibling-gcd-copy": ("--verify exits 1 but blames steps.csv, not device 1 / the package"),
     "xc-report-chunk-device-dropped": (
         "device 6's samples removed from the chunk (events.jsonl's sensors saw 8 devices, steps.csv's "
         "energies are 1.33x): GPU energy -25 % at exit 0, steps.csv blamed in a note"

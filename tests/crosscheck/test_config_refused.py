@@ -39,3 +39,18 @@ def test_verify_names_a_hardware_name_that_contradicts_the_resolved_profile(tmp_
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     code, out = verify(run)
     assert code == 1 and "hardware is 'h100' but resolved_hardware" in out and "'mosaicml-a100'" in out
+
+
+def test_verify_names_more_drawing_dies_than_the_profiles_packages(tmp_path):
+    """MI250X: the profile says one die of two reports its package. A die's energy written again
+    as its sibling's counts the package twice (+25 %); the report noted it, --verify said OK."""
+    import pandas as pd
+
+    run = make_run(tmp_path, "olmo1-lumi")  # 4 drawing devices for LUMI's 4 packages a node
+    assert verify(run)[0] == 0
+    chunk = sorted((run / "telemetry").glob("node0.*.parquet"))[0]
+    samples = pd.read_parquet(chunk)
+    sibling = samples[samples["device"] == "0"].assign(device="4")
+    pd.concat([samples, sibling], ignore_index=True).to_parquet(chunk, index=False)
+    code, out = verify(run)
+    assert code == 1 and "5 devices drew energy but the nodes hold 4" in out
