@@ -57,9 +57,11 @@ def read_steps(run_dir: str | Path) -> pd.DataFrame:
     for column in STEP_NUMBERS:
         raw = steps[column]
         numbers = pd.to_numeric(raw, errors="coerce")
-        wrong = (raw.notna() & numbers.isna()) | numbers.isin([math.inf, -math.inf])  # text, inf
+        text = raw.notna() & numbers.isna()
+        wrong = text | numbers.isin([math.inf, -math.inf])
         if column in CELL_ONLY:  # the row's window and tokens still stand: only the cell is unknown
-            garbage_cells += int(wrong.sum())
+            # A diverged loss (or its lr) is written as inf by an honest trainer: unknown, not a lie.
+            garbage_cells += int((text if column != "energy_j" else wrong).sum())
             numbers = numbers.mask(wrong)
         else:
             garbage |= wrong

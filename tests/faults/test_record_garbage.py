@@ -159,7 +159,7 @@ def test_empty_or_undecodable_events_are_read(tmp_path, content):
 
 
 @pytest.mark.parametrize("column,value", [("energy_j", "lots"), ("energy_j", "inf"), ("loss", "nan?"),
-                                          ("lr", "-inf")])
+                                          ("lr", "fast")])
 def test_garbage_in_an_energy_loss_or_lr_cell_empties_the_cell_not_the_row(tmp_path, column, value):
     """Before: the whole row went, its tokens with it (energy per token +33 % at exit 0)."""
     rows = [f"{i},{T0 + 10 * i},{T0 + 10 * i + 10},1000,1.0,0.001,100.0,train,0" for i in range(1, 5)]
@@ -185,3 +185,12 @@ def test_a_garbage_row_fails_verify_but_a_torn_last_line_does_not(tmp_path):
     edited = run_with_steps(tmp_path / "edited", GOOD + [GARBAGE["negative_tokens"]])
     verified = CliRunner().invoke(cli, ["report", str(edited), "--verify"])
     assert verified.exit_code == 1 and "1 row(s) and 0 cell(s) hold values no writer gives" in verified.output
+
+
+def test_a_diverged_loss_written_as_inf_is_unknown_not_a_finding(tmp_path):
+    """The trainer writes repr(inf) for a loss that overflowed: honest, read as empty."""
+    rows = [f"{i},{T0 + 10 * i},{T0 + 10 * i + 10},1000,1.0,0.001,100.0,train,0" for i in range(1, 5)]
+    rows[2] = rows[2].replace(",1.0,0.001,", ",inf,0.001,")
+    steps = rr.read_steps(run_with_steps(tmp_path, rows))
+    assert steps["step"].tolist() == [1, 2, 3, 4] and np.isnan(steps["loss"].iloc[2])
+    assert steps.attrs["garbage_cells"] == 0
