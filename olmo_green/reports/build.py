@@ -141,13 +141,17 @@ def _method(curves: Sequence[EnergyCurve], replayed: bool) -> tuple[str, str]:
     return ("replayed" if replayed else measured), band_method
 
 
+def _package_counts(profile: HardwareProfile, curves: Sequence[EnergyCurve]) -> tuple[int, int]:
+    """The nodes' packages and the devices that drew energy."""
+    return profile.packages_per_node * len({c.node for c in curves}), sum(1 for c in curves if c.total_j > 0)
+
+
 def package_findings(profile: HardwareProfile | None, curves: Sequence[EnergyCurve]) -> list[str]:
     """Multi-die packages (MI250X): the profile says one die reports the package, so more drawing
     devices than packages contradicts it: a package may be counted twice (--verify fails)."""
     if profile is None or profile.devices_per_package <= 1:
         return []
-    packages = profile.packages_per_node * len({c.node for c in curves})
-    drawing = sum(1 for c in curves if c.total_j > 0)
+    packages, drawing = _package_counts(profile, curves)
     if drawing <= packages:
         return []
     return [f"{drawing} devices drew energy but the nodes hold {packages} {profile.accelerator} "
@@ -156,13 +160,11 @@ def package_findings(profile: HardwareProfile | None, curves: Sequence[EnergyCur
 
 
 def _package_note(profile: HardwareProfile, curves: Sequence[EnergyCurve]) -> str:
-    """Multi-die packages (MI250X): one die reports the package; more drawing devices
-    than packages means the package may be counted twice."""
-    packages = profile.packages_per_node * len({c.node for c in curves})
-    drawing = sum(1 for c in curves if c.total_j > 0)
+    """Multi-die packages (MI250X): one die reports the package: the contradiction, else the counts."""
     contradiction = package_findings(profile, curves)
     if contradiction:
         return contradiction[0]
+    packages, drawing = _package_counts(profile, curves)
     return (f"{profile.accelerator}: {profile.devices_per_package} devices per package; {drawing} devices "
             f"report package energy for {packages} packages, each counted once")
 
@@ -278,8 +280,8 @@ def record_findings(run_dir: str | Path) -> list[str]:
     if refused:  # the settings the summaries are read with cannot be trusted: nothing else is asked
         return refused
     energy = run_energy(run_dir, save=False)
-    gpu_j = sum(c.total_j for c in energy.devices if c.domain in GPU_DOMAINS)
     gpus = [c for c in energy.devices if c.domain in GPU_DOMAINS]
+    gpu_j = sum(c.total_j for c in gpus)
     steps = clean_steps(rr.read_steps(Path(run_dir)))
     return (crosschecked(energy, steps, gpu_j, refuse=False,
                          tokens_per_step=record_tokens_per_step(run_dir))[1]  # report: run_mfu's note

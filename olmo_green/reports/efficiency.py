@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -29,53 +30,59 @@ from olmo_green.hardware import HardwareProfile
 from olmo_green.record import RunConfig
 from olmo_green.reports.account import RunAccount
 
+if TYPE_CHECKING:
+    from olmo_green.model.config import OLMoConfig
+
 MEASURED_METHODS = ("counter", "power_integration")
 
 
-def record_flops_per_peak(run_dir: str | Path) -> float | None:
-    """FLOPs per token over peak FLOP/s per device for the model, sequence length and profile
-    config.yaml records (what the trainer's mfu used: model/trainer.py), or None where it records
-    no model or peak (a loop of the user's own, an older record) or they cannot be read (the
-    readers of config.yaml name a broken file; this check then stands aside)."""
+def _trained(run_dir: str | Path) -> tuple[RunConfig, OLMoConfig | None, int | None] | None:
+    """config.yaml, the model it records (OLMoConfig) and the sequence length the trainer used
+    (model.sequence_length, else the model's maximum), the model and length None where the file
+    holds no model; None where there is no file or it cannot be read (its readers name it: the
+    checks that ask here stand aside)."""
     from olmo_green.model.config import OLMoConfig  # torch-free
-    from olmo_green.model.metrics import flops_per_token
 
     try:
         config = RunConfig.load(run_dir)
     except GreenError:
         return None
-    if config is None or not config.resolved_model or not isinstance(config.resolved_hardware, dict):
-        return None
-    peak = config.resolved_hardware.get("peak_flops_per_device")
-    if not isinstance(peak, int | float) or isinstance(peak, bool) or not peak > 0:
+    if config is None:
         return None
     try:
-        model = OLMoConfig.from_dict(config.resolved_model)
-        sequence = config.train.model.sequence_length or model.max_sequence_length
-        return flops_per_token(model, int(sequence)) / float(peak)
+        model = OLMoConfig.from_dict(config.resolved_model) if config.resolved_model else None
+        sequence = config.train.model.sequence_length or (model.max_sequence_length if model else None)
+        return config, model, int(sequence) if sequence else None
     except (GreenError, TypeError, ValueError, AttributeError):
+        return config, None, None
+
+
+def record_flops_per_peak(run_dir: str | Path) -> float | None:
+    """FLOPs per token over peak FLOP/s per device for the model, sequence length and profile
+    config.yaml records (what the trainer's mfu used: model/trainer.py), or None where it records
+    no model or peak (a loop of the user's own, an older record) or they cannot be read."""
+    from olmo_green.model.metrics import flops_per_token
+
+    trained = _trained(run_dir)
+    if trained is None or trained[1] is None or not trained[2]:
         return None
+    config, model, sequence = trained
+    peak = config.resolved_hardware.get("peak_flops_per_device") \
+        if isinstance(config.resolved_hardware, dict) else None
+    if not isinstance(peak, int | float) or isinstance(peak, bool) or not peak > 0:
+        return None
+    return flops_per_token(model, sequence) / float(peak)
 
 
 def record_tokens_per_step(run_dir: str | Path) -> float | None:
     """global_batch_size x sequence length from config.yaml: the tokens `olmo-green train` writes
     in every train row (model/trainer.py tokens_per_step) of the attempt the file was written for
     (the last: each resume rewrites it). None for a loop of the user's own (the meter's config has
-    no batch) or a config that cannot be read (its readers name it)."""
-    from olmo_green.model.config import OLMoConfig  # torch-free
-
-    try:
-        config = RunConfig.load(run_dir)
-    except GreenError:
+    no batch) or a config that cannot be read."""
+    trained = _trained(run_dir)
+    if trained is None or not trained[0].has("batch") or not trained[2]:
         return None
-    if config is None or not config.has("batch"):
-        return None
-    try:
-        sequence = config.train.model.sequence_length or \
-            OLMoConfig.from_dict(config.resolved_model or {}).max_sequence_length
-        return float(config.train.batch.global_batch_size * int(sequence))
-    except (GreenError, TypeError, ValueError, AttributeError):
-        return None
+    return float(trained[0].train.batch.global_batch_size * trained[2])
 
 
 def run_mfu(profile: HardwareProfile | None, account: RunAccount, steps: pd.DataFrame,
