@@ -9,6 +9,12 @@ of each hash, in the listing's order, and names the others, which count nothing.
 The node is part of the hash: two nodes of one job sample at the same instants,
 and a simulated node of a profile draws what its twin draws, so only the node
 column tells their samples apart.
+
+A copy that was altered (shifted in time, so its hash differs) still overlaps: one
+node's meter writes its chunks one after another, so a device's samples in a later
+chunk start where the earlier chunk's ended. A chunk whose samples of a device reach
+back into an earlier chunk's by more than two sampling intervals (a sample read at a
+chunk's roll lands, at most, a hair out of order) is left out the same way.
 """
 
 from __future__ import annotations
@@ -58,4 +64,62 @@ class SeenChunks:
                 dropped.add(name)
             else:
                 self.first[digest] = where
+        dropped |= self._overlapping(node, chunks[~chunks["chunk"].isin(dropped)])
         return chunks[~chunks["chunk"].isin(dropped)] if dropped else chunks
+
+    def _overlapping(self, node: str, chunks: pd.DataFrame) -> set[str]:
+        """Chunks (in time order) whose samples of a device overlap an earlier kept chunk's."""
+        if not _any_overlap(chunks):
+            return set()  # the honest case, in one vectorised pass over the node's chunks
+        ordered = chunks.sort_values("order", kind="stable") if "order" in chunks else chunks
+        spans: dict[tuple[str, str], list[tuple[float, float, float, str]]] = {}
+        dropped: set[str] = set()
+        for name, rows in ordered.groupby("chunk", sort=False):
+            found = _overlap(rows, spans)
+            if found is not None:
+                device, other, overlap_s = found
+                self.duplicates.append(
+                    f"{node}/{name}: its samples of {node}/{device} overlap {node}/{other}'s by "
+                    f"{overlap_s:,.2f} s, though one node's chunks follow each other: a copied chunk "
+                    "(shifted?), counted once")
+                dropped.add(name)
+                continue
+            for row in rows.itertuples(index=False):
+                if np.isfinite(row.first_s) and np.isfinite(row.last_s):
+                    spans.setdefault((str(row.device), str(row.domain)), []).append(
+                        (float(row.first_s), float(row.last_s), _interval_s(row), str(name)))
+        return dropped
+
+
+def _any_overlap(chunks: pd.DataFrame) -> bool:
+    """Whether any two chunks' spans of one device overlap by more than two of the device's
+    largest sampling interval (never less than _overlap allows: a prefilter that misses nothing)."""
+    needed = {"first_s", "last_s", "device", "domain"}
+    if not needed <= set(chunks.columns) or len(chunks) < 2:
+        return False
+    frame = chunks[list(needed)].assign(
+        interval_s=chunks["median_dt_s"].astype(float).fillna(0.0) if "median_dt_s" in chunks else 0.0)
+    frame = frame[np.isfinite(frame["first_s"].astype(float)) & np.isfinite(frame["last_s"].astype(float))]
+    frame = frame.sort_values(["device", "domain", "first_s"], kind="stable")
+    groups = frame.groupby(["device", "domain"], sort=False)
+    reach_s = groups["last_s"].cummax().groupby([frame["device"], frame["domain"]]).shift(1)
+    tolerance_s = 2.0 * groups["interval_s"].transform("max")
+    return bool(((reach_s - frame["first_s"]) > tolerance_s).any())
+
+
+def _interval_s(row) -> float:
+    value = getattr(row, "median_dt_s", np.nan)
+    return float(value) if np.isfinite(value) else 0.0
+
+
+def _overlap(rows: pd.DataFrame, spans: dict) -> tuple[str, str, float] | None:
+    """The first device of a chunk's rows whose span overlaps a kept chunk's beyond two sampling
+    intervals: (device, that chunk, seconds of overlap)."""
+    for row in rows.itertuples(index=False):
+        if not (np.isfinite(row.first_s) and np.isfinite(row.last_s)):
+            continue
+        for first_s, last_s, interval_s, other in spans.get((str(row.device), str(row.domain)), []):
+            overlap_s = min(last_s, float(row.last_s)) - max(first_s, float(row.first_s))
+            if overlap_s > 2.0 * max(interval_s, _interval_s(row)):
+                return str(row.device), other, overlap_s
+    return None
