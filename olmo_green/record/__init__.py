@@ -37,8 +37,11 @@ from olmo_green.record.events import (
     EVENT_RESUME_GAP,
     EVENT_SENSORS,
     MAX_DURATION_S,
+    SENSORS_COUNTED,
     Events,
+    counted_label,
     read_events,
+    sensors_line,
 )
 from olmo_green.record.layout import (
     CHECKPOINTS_DIR,
@@ -75,6 +78,7 @@ __all__ = [
     "EVENT_COUNTER_CHECK", "EVENT_FORECAST", "EVENT_GAP_END", "EVENT_GAP_START", "EVENT_JOB",
     "EVENT_NO_SENSORS",
     "EVENT_RECORDS_DROPPED", "EVENT_REJECTED_SAMPLES", "EVENT_RESUME_GAP", "EVENT_SENSORS", "MAX_DURATION_S",
+    "SENSORS_COUNTED", "counted_label", "sensors_line",
     "MAX_STEP_TOKENS", "METHODS", "MFU_INPUTS",
     "OPEN_CHUNK_SUFFIX", "REQUIRED_SAMPLE_COLUMNS", "SAMPLE_COLUMNS",
     "SAMPLE_DTYPES", "STEPS_FILE", "STEP_COLUMNS", "STEP_NUMBERS", "TELEMETRY_DIR", "Events", "RunConfig",

@@ -11,6 +11,9 @@ from olmo_green.record.layout import EVENTS_FILE
 
 # Event kinds of events.jsonl: one JSON object a line, its "kind" one of these.
 EVENT_SENSORS = "sensors"  # the sources probed at start: found, used, why not
+# In a sensors event, each used source's devices that its meter reads ("domain/device"): an MI250X
+# secondary GCD is listed but not counted (crosscheck/sensors.py holds the samples against it).
+SENSORS_COUNTED = "counted"
 EVENT_NO_SENSORS = "no_sensors"  # none found: the run has no energy figures
 EVENT_GAP_START = "gap_start"  # a source failed; its samples stop (time_s, error)
 EVENT_GAP_END = "gap_end"  # it recovered (time_s, duration_s)
@@ -28,6 +31,20 @@ EVENT_FORECAST = "forecast"
 # achieved_interval_s: the median interval between its rounds so far): at close, and at the
 # first flush where the two are more than GAP_FACTOR apart (crosscheck/settings.py reads it).
 EVENT_SAMPLING = "sampling"
+
+
+def counted_label(domain: str, device: str) -> str:
+    """A device as a sensors event's `counted` list names it."""
+    return f"{domain}/{device}"
+
+
+def sensors_line(source: str, used: bool, devices: list, reason: str) -> dict:
+    """One probed source in a sensors event (devices: its DeviceInfo-like objects); a used source
+    lists the devices it counts."""
+    line: dict = {"source": source, "used": used, "devices": len(devices), "reason": reason}
+    if used:
+        line[SENSORS_COUNTED] = [counted_label(d.domain, d.device) for d in devices if d.counted]
+    return line
 
 
 class Events(list):

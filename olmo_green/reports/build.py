@@ -15,6 +15,7 @@ from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
 from olmo_green.crosscheck import mfu_findings
 from olmo_green.crosscheck import record as crosscheck
+from olmo_green.crosscheck.sensors import sensor_findings
 from olmo_green.errors import ConfigError, GreenError, InputFileError
 from olmo_green.hardware import HardwareProfile, list_profiles, load_profile
 from olmo_green.integrate import EnergyCurve
@@ -213,7 +214,7 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
     timeline = energy.timeline()
     gpu_j = sum(c.total_j for c in gpu)
     steps = clean_steps(steps if steps is not None else pd.DataFrame())
-    steps, findings = crosschecked(energy, steps, gpu_j, tokens_per_step=tokens_per_step)
+    steps, findings = crosschecked(energy, steps, gpu_j, tokens_per_step=tokens_per_step, events=events)
     method, band_method = _method(gpu, replayed)
     if crosscheck.repaired([n.checks for n in energy.nodes]):
         method += ", power_integration where the counter disagreed with power"
@@ -238,15 +239,17 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
 
 
 def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float, refuse: bool = True,
-                 tokens_per_step: float | None = None) -> tuple[pd.DataFrame, list[str]]:
+                 tokens_per_step: float | None = None,
+                 events: Sequence[dict] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The record's parts against each other (olmo_green/crosscheck): the steps to use, and the
     findings, one line each (report notes them; --verify fails on them). `refuse`: a device
-    counted twice (a copied chunk, altered) is an error rather than a finding. `tokens_per_step`:
-    config.yaml's (efficiency.record_tokens_per_step), to hold the train rows' tokens against."""
+    counted twice (a copied chunk, altered) or samples its node's sensors event contradicts are
+    an error rather than a finding. `tokens_per_step`: config.yaml's
+    (efficiency.record_tokens_per_step), to hold the train rows' tokens against."""
     checks = [n.checks for n in energy.nodes]
-    shared = crosscheck.shared_devices(energy.nodes)
+    shared = crosscheck.shared_devices(energy.nodes) + sensor_findings(events or [], energy.nodes)
     if shared and refuse:  # no figure can be right: which copy is the run's is unknown
-        more = f" (and {len(shared) - 1} more device(s))" if len(shared) > 1 else ""
+        more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
         raise InputFileError(shared[0] + more)
     steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks),
                                                  energy.timeline())
@@ -283,8 +286,8 @@ def record_findings(run_dir: str | Path) -> list[str]:
     gpus = [c for c in energy.devices if c.domain in GPU_DOMAINS]
     gpu_j = sum(c.total_j for c in gpus)
     steps = clean_steps(rr.read_steps(Path(run_dir)))
-    return (crosschecked(energy, steps, gpu_j, refuse=False,
-                         tokens_per_step=record_tokens_per_step(run_dir))[1]  # report: run_mfu's note
+    return (crosschecked(energy, steps, gpu_j, refuse=False, tokens_per_step=record_tokens_per_step(run_dir),
+                         events=rr.read_events(run_dir))[1]  # report: run_mfu's note
             + mfu_findings(steps, record_flops_per_peak(run_dir)) + steps_findings(steps)
             + package_findings(_config_profile(Path(run_dir)), gpus))
 

@@ -456,6 +456,5 @@ def _float(value: object) -> float | None:
 
 
 def _probe_line(probe) -> dict:
-    return {"source": probe.name, "used": probe.source is not None, "devices": len(probe.devices),
-            "reason": probe.reason}
+    return rr.sensors_line(probe.name, probe.source is not None, probe.devices, probe.reason)
 

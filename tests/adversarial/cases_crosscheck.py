@@ -689,22 +689,6 @@ XFAIL: dict[str, str] = {
         "a train row after the telemetry ends (its energy_j over the total is caught) still counts its "
         "tokens: 10,240 not 8,192, energy per token -20 % at exit 0"
     ),
-    "xc-report-chunk-relabelled-other-node": (
-        "the chunk copied as node vm2 (node column rewritten, so its hash differs) doubles the GPU energy"
-        " at exit 0; steps.csv's energies (half) are noted as edited instead"
-    ),
-    "xc-verify-chunk-relabelled-other-node": (
-        "--verify exits 1 but blames steps.csv ('was steps.csv edited?'), not the copied chunk "
-        "vm2.000000.parquet"
-    ),
-    "xc-report-chunk-shifted-half-same-node": (
-        "the chunk again as vm.000001 shifted half its span: its interleaved counter counts as resets; "
-        "GPU energy several times the truth at exit 0"
-    ),
-    "xc-verify-chunk-shifted-half-same-node": (
-        "--verify either says 'all within' or blames vm/N's counter, never the overlapping second chunk "
-        "vm.000001.parquet"
-    ),
     "xc-report-chunk-power-x10": (
         "device 0's power x10 with its counter intact: where the check fires (it depends on this tiny "
         "record's sample spacing), the counter is 'repaired' from the (impossible: 5 kW per 560 W "
@@ -724,15 +708,6 @@ XFAIL: dict[str, str] = {
         "--verify names the counter, not the power, as what broke, or (depending on the sample "
         "spacing) sees nothing: power above 3x the package TDP is not refused when a record is read"
     ),
-    "xc-report-chunk-sibling-gcd-copy": (
-        "device 0's package energy also written as device 1 (its sibling GCD): the package counts twice, "
-        "+25 % at exit 0 (only a note says 5 devices for 4 packages)"
-    ),
-    "xc-report-chunk-device-dropped": (
-        "device 6's samples removed from the chunk (events.jsonl's sensors saw 8 devices, steps.csv's "
-        "energies are 1.33x): GPU energy -25 % at exit 0, steps.csv blamed in a note"
-    ),
-    "xc-verify-chunk-device-dropped": ("--verify exits 1 but blames steps.csv, not the missing device vm/6"),
     "xc-verify-events-gap-invented": (
         "--verify does not hold gap_start/gap_end events against samples that never stopped (the "
         "report counts 1 gap event, 2 s)"

@@ -1,0 +1,93 @@
+"""The telemetry's nodes and devices against what each node's meter said it would sample.
+
+When a node's meter starts sampling it writes a `sensors` event to events.jsonl: the sources
+it probed and, for each source it uses, the devices it counts (`counted`, "domain/device"; an
+MI250X secondary GCD is listed but not counted: its package is read on the primary). The
+samples must match it:
+
+- a node with samples but no sensors event never ran a meter: a chunk copied from another
+  node (its node column rewritten, so its content hash differs);
+- a device with samples that its node's meter does not count: a copied device (an MI250X
+  sibling GCD written with its package's energy counts the package twice);
+- a counted device without a single sample: its samples were removed, and the node's energy
+  would miss it, unless the record says why (a sensor fault or rejected values).
+
+No figure can be right under any of these, so `report` refuses and `--verify` names each.
+Records written before the meter recorded `counted` (and traces) are not checked: their
+sensors events say how many devices, not which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from olmo_green import record as rr
+
+# Events that explain a device without samples: a source that failed, values the sampler dropped.
+EXPLAINED_BY = {rr.EVENT_GAP_START, rr.EVENT_REJECTED_SAMPLES, rr.EVENT_NO_SENSORS}
+COUNTED, counted_label = rr.SENSORS_COUNTED, rr.counted_label
+
+
+def _counted_per_node(events: Iterable[dict]) -> tuple[set[str], dict[str, set[str] | None]]:
+    """Nodes with a sensors event; per node, the labels its meters count (None: some event of
+    the node predates `counted`, so its devices are unknown)."""
+    started: set[str] = set()
+    counted: dict[str, set[str] | None] = {}
+    for event in events:
+        if event.get("kind") != rr.EVENT_SENSORS or not isinstance(event.get("found"), list):
+            continue
+        node = str(event.get("node", ""))
+        started.add(node)
+        used = [f for f in event["found"] if isinstance(f, dict) and f.get("used")]
+        labels = [f.get(COUNTED) for f in used]
+        if not labels or any(not isinstance(group, list) for group in labels):
+            counted[node] = None
+        elif counted.get(node, set()) is not None:
+            counted[node] = counted.get(node, set()) | {str(x) for group in labels for x in group}
+    return started, counted
+
+
+def _explained(events: Iterable[dict]) -> set[str]:
+    return {str(e.get("node", "")) for e in events if e.get("kind") in EXPLAINED_BY}
+
+
+def sensor_findings(events: Sequence[dict], nodes: Sequence) -> list[str]:
+    """One line per node or device whose samples contradict its meter's sensors event
+    (`nodes`: the report's NodeEnergy list, each with its device curves)."""
+    started, counted = _counted_per_node(events)
+    if not any(labels is not None for labels in counted.values()):
+        return []  # an older record, a trace: nothing says which devices were read
+    explained = _explained(events)
+    lines = []
+    for node in nodes:
+        sampled = {counted_label(c.domain, c.device): c for c in node.devices if len(c.time_s)}
+        if not sampled:
+            continue
+        if node.node not in started:
+            lines.append(f"telemetry/{node.node}.*: node {node.node} has samples but no sensors event in "
+                         f"{rr.EVENTS_FILE} (every node's meter writes one when it starts): a chunk copied "
+                         "from another node? Remove it")
+            continue
+        expected = counted.get(node.node)
+        if expected is None:
+            continue
+        lines += _device_lines(node.node, sampled, expected, node.node in explained)
+    return lines
+
+
+def _device_lines(node: str, sampled: dict, expected: set[str], explained: bool) -> list[str]:
+    domains = {label.split("/", 1)[0] for label in expected}
+    lines = []
+    for label in sorted(set(sampled) - expected):
+        domain, device = label.split("/", 1)
+        if domain in domains:
+            lines.append(f"{node}/{device} ({domain}): samples in the telemetry, but {node}'s sensors event "
+                         f"does not count this device (its energy is read on another, e.g. an MI250X "
+                         f"package on its primary die): a copied device? Its package would count twice")
+    if not explained:
+        for label in sorted(expected - set(sampled)):
+            domain, device = label.split("/", 1)
+            lines.append(f"{node}/{device} ({domain}): counted by {node}'s sensors event, but the telemetry "
+                         f"holds no sample of device {device} and no event says why (samples removed?): "
+                         "the node's energy would miss it")
+    return lines

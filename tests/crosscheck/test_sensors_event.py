@@ -1,0 +1,102 @@
+"""Issue 24: the telemetry's nodes and devices against each node's sensors event, and a node's
+chunks against each other in time. Each edit below gave a wrong figure at exit 0 before
+(relabelled node: 2x; sibling GCD: +25 %; device removed: -25 %; shifted copy: several x)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from olmo_green import record as rr
+from olmo_green.reports import account_run
+from tests.crosscheck.records import chunks, first_chunk, gpu_j, node_run, report, steady_run, verify
+
+
+@pytest.fixture
+def run(tmp_path):
+    steady_run(tmp_path / "run", hardware="lumi", steps=8)
+    return tmp_path / "run"
+
+
+def _gpu(frame: pd.DataFrame, device: str) -> pd.Series:
+    return (frame["device"].astype(str) == device) & (frame["domain"] == "gpu")
+
+
+def _refused_naming(run, *words: str) -> None:
+    code, out = report(run)
+    assert code != 0 and "Traceback" not in out and len(out.strip().splitlines()) == 1, out
+    assert all(w in out for w in words), out
+    code, out = verify(run)
+    assert code == 1 and all(w in out for w in words), out
+
+
+def test_the_meter_records_which_devices_it_counts(run):
+    sensors = [e for e in rr.read_events(run) if e["kind"] == rr.EVENT_SENSORS]
+    assert sensors[0]["found"][0][rr.SENSORS_COUNTED] == ["gpu/0", "gpu/2", "gpu/4", "gpu/6"]
+    assert verify(run)[0] == 0
+
+
+def test_a_chunk_copied_as_another_node_with_its_node_column_rewritten_is_refused(run):
+    path, samples = first_chunk(run)
+    samples["node"] = "zz"
+    samples.to_parquet(path.with_name("zz.000000.parquet"), index=False)
+    _refused_naming(run, "zz", "no sensors event")
+
+
+def test_a_sibling_gcd_written_with_its_package_energy_is_refused(run):
+    path, samples = first_chunk(run)
+    sibling = samples[_gpu(samples, "0")].assign(device="1")
+    pd.concat([samples, sibling], ignore_index=True).sort_values("time_s", kind="stable") \
+        .to_parquet(path, index=False)
+    _refused_naming(run, "/1 (gpu)", "package")
+
+
+def test_a_counted_device_whose_samples_were_removed_is_refused(run):
+    path, samples = first_chunk(run)
+    samples[~_gpu(samples, "6")].to_parquet(path, index=False)
+    _refused_naming(run, "/6 (gpu)", "no sample of device 6")
+
+
+def test_a_device_without_samples_is_not_refused_where_an_event_says_why(run):
+    path, samples = first_chunk(run)
+    samples[~_gpu(samples, "6")].to_parquet(path, index=False)
+    node = samples["node"].iloc[0]
+    with (run / rr.EVENTS_FILE).open("a") as out:
+        rejected = {"node": node, "kind": rr.EVENT_REJECTED_SAMPLES, "counts": {"negative": 9}}
+        out.write(json.dumps(rejected) + "\n")
+    assert report(run)[0] == 0
+
+
+def test_a_record_without_counted_devices_is_not_judged(run):
+    """Records written before the sensors event listed its devices keep reporting as before."""
+    path, samples = first_chunk(run)
+    samples[~_gpu(samples, "6")].to_parquet(path, index=False)
+    events = [json.loads(line) for line in (run / rr.EVENTS_FILE).read_text().splitlines()]
+    for event in events:
+        for found in event.get("found", []):
+            found.pop(rr.SENSORS_COUNTED, None)
+    (run / rr.EVENTS_FILE).write_text("".join(json.dumps(e) + "\n" for e in events))
+    assert report(run)[0] == 0
+
+
+def test_honest_nodes_each_with_their_own_sensors_event_pass(tmp_path):
+    for node in ("nid001", "nid002"):
+        node_run(tmp_path / "run", node, steps=3)
+    assert verify(tmp_path / "run")[0] == 0
+
+
+def test_a_chunk_copied_shifted_half_its_span_counts_once(run):
+    honest_j = gpu_j(run)
+    last = chunks(run)[-1]
+    node, seq = last.name.split(".")[:2]
+    samples = rr.read_sample_chunk(chunks(run)[0])[0]
+    span_s = samples["time_s"].max() - samples["time_s"].min()
+    samples.assign(time_s=samples["time_s"] + span_s / 2) \
+        .to_parquet(last.with_name(f"{node}.{int(seq) + 1:06d}.parquet"), index=False)
+    account = account_run(run)
+    assert account.gpu_energy_j == pytest.approx(honest_j, rel=1e-9)
+    assert any("overlap" in n and "counted once" in n for n in account.notes)
+    code, out = verify(run)
+    assert code == 1 and f"{node}.{int(seq) + 1:06d}" in out and "overlap" in out
