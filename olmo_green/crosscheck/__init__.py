@@ -5,6 +5,7 @@
     settings.py     config.yaml's sampling interval against the chunks' timestamps
     mfu.py          steps.csv's mfu cells against their rows' tokens and windows
     record.py       steps.csv's energies against the telemetry; the findings as report lines
+    windows.py      steps.csv's windows against the telemetry's time span (another run's, a killed run's)
 
 `report` fixes what it can and says so in its notes and method; `report --verify`
 exits 1 with one line per finding. Which inputs are the same run (a copy, a symlink) is

@@ -13,7 +13,7 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
-from olmo_green.crosscheck import mfu_findings
+from olmo_green.crosscheck import mfu_findings, windows
 from olmo_green.crosscheck import record as crosscheck
 from olmo_green.crosscheck.sensors import sensor_findings
 from olmo_green.errors import ConfigError, GreenError, InputFileError
@@ -230,7 +230,8 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
         gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
         notes=([f"Cross-check: {line}" for line in findings]
                + _notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
-               + _fault_notes(events or []) + forecast_notes(events or [], gpu_j)),
+               + windows.window_notes(steps) + _fault_notes(events or [])
+               + forecast_notes(events or [], gpu_j)),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
         steps=step_table(timeline, steps, factors),
         holistic=_holistic(gpu, devices, factors, profile, wue), tags=dict(tags or {}),
@@ -251,12 +252,17 @@ def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float, refuse: b
     if shared and refuse:  # no figure can be right: which copy is the run's is unknown
         more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
         raise InputFileError(shared[0] + more)
+    apart = windows.disjoint_finding(energy, steps)  # no window near the telemetry: no phase is known
+    if apart and refuse:
+        raise InputFileError(apart)
+    steps = windows.measured_steps(energy, steps)  # rows after the last sample: measured by nothing
     steps, step_lines = crosscheck.checked_steps(steps, gpu_j, crosscheck.repaired(checks),
                                                  energy.timeline())
     steps, token_lines = crosscheck.checked_tokens(steps, tokens_per_step)
     step_lines += token_lines
     return steps, (crosscheck.counter_findings(checks) + energy.duplicates + shared
-                   + ([energy.contradiction] if energy.contradiction else []) + step_lines)
+                   + ([energy.contradiction] if energy.contradiction else []) + ([apart] if apart else [])
+                   + step_lines)
 
 
 def config_findings(run_dir: str | Path) -> list[str]:

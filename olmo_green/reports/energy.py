@@ -18,6 +18,7 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.crosscheck.duplicates import SeenChunks
+from olmo_green.crosscheck.windows import flush_interval_s
 from olmo_green.integrate import EnergyCurve
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings
 
@@ -40,6 +41,11 @@ class RunEnergy:
     # sampling interval where the chunks contradict it (one line each)
     duplicates: list[str] = field(default_factory=list)
     contradiction: str | None = None
+    # Intervals longer than this were gaps (GAP_FACTOR sampling intervals; None: each chunk's own),
+    # and how often samples reached the disk: steps.csv's windows are held against them
+    # (crosscheck/windows.py)
+    max_gap_s: float | None = None
+    flush_s: float | None = None
 
     @property
     def devices(self) -> list[EnergyCurve]:
@@ -108,6 +114,7 @@ def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = Fals
         energy.nodes.append(node_energy_)
     energy.summed_power = job.frame()
     energy.duplicates, energy.contradiction = seen.duplicates, settings.contradiction
+    energy.max_gap_s, energy.flush_s = settings.max_gap_s, flush_interval_s(run_dir)
     return energy
 
 

@@ -681,14 +681,6 @@ def _steps_in(run: Path) -> None:
 
 
 XFAIL: dict[str, str] = {
-    "xc-report-steps-moved-1000s-later": (
-        "every window 1,000 s after the telemetry: phases read off the telemetry give train 0 J, outside "
-        "100 % at exit 0 (noted as cross-checks); no window overlaps the run"
-    ),
-    "xc-report-steps-row-after-telemetry": (
-        "a train row after the telemetry ends (its energy_j over the total is caught) still counts its "
-        "tokens: 10,240 not 8,192, energy per token -20 % at exit 0"
-    ),
     "xc-report-chunk-power-x10": (
         "device 0's power x10 with its counter intact: where the check fires (it depends on this tiny "
         "record's sample spacing), the counter is 'repaired' from the (impossible: 5 kW per 560 W "
