@@ -733,10 +733,6 @@ XFAIL: dict[str, str] = {
         "energies are 1.33x): GPU energy -25 % at exit 0, steps.csv blamed in a note"
     ),
     "xc-verify-chunk-device-dropped": ("--verify exits 1 but blames steps.csv, not the missing device vm/6"),
-    "xc-verify-events-gap-invented": (
-        "--verify does not hold gap_start/gap_end events against samples that never stopped (the "
-        "report counts 1 gap event, 2 s)"
-    ),
 }
 
 
