@@ -3,6 +3,7 @@
     counter.py      a device's energy counter against its polled power, window by window
     duplicates.py   a chunk's content hash against every other chunk's (the same samples twice)
     settings.py     config.yaml's sampling interval against the chunks' timestamps
+    gaps.py         events.jsonl's gap_start/gap_end against the samples (a gap they ran through)
     mfu.py          steps.csv's mfu cells against their rows' tokens and windows
     record.py       steps.csv's energies against the telemetry; the findings as report lines
     windows.py      steps.csv's windows against the telemetry's time span (another run's, a killed run's)

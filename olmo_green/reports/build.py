@@ -15,6 +15,7 @@ from olmo_green import record as rr
 from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolve_factors
 from olmo_green.crosscheck import mfu_findings, windows
 from olmo_green.crosscheck import record as crosscheck
+from olmo_green.crosscheck.gaps import contradicted_gaps, gap_findings, gap_notes, without
 from olmo_green.crosscheck.sensors import sensor_findings
 from olmo_green.errors import ConfigError, GreenError, InputFileError
 from olmo_green.hardware import HardwareProfile, list_profiles, load_profile
@@ -219,6 +220,7 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
     if crosscheck.repaired([n.checks for n in energy.nodes]):
         method += ", power_integration where the counter disagreed with power"
     band, band_source = error_bands()[band_method]
+    invented = contradicted_gaps(events or [], energy.nodes)  # gap events the samples ran through
     return RunAccount(
         name=name, path=path, hardware=profile.name if profile else None,
         gpu_type=profile.gpu_type if profile else "unknown (pass --hardware)",
@@ -227,11 +229,12 @@ def account_energy(energy: RunEnergy, *, name: str, path: str, factors: CarbonFa
         carbon=carbon_lines(timeline, factors), devices=[_device(c) for c in devices],
         node_energy_j=sum(c.total_j for c in node) if node else None,
         phases_j=phase_energy_j(timeline, steps, gpu_j), tokens=train_tokens(steps),
-        gaps=_gaps(gpu, events or []), error_band_rel=band, error_band_source=f"{band_method}: {band_source}",
+        gaps=_gaps(gpu, without(events or [], invented)), error_band_rel=band,
+        error_band_source=f"{band_method}: {band_source}",
         notes=([f"Cross-check: {line}" for line in findings]
                + _notes(profile, gpu, factors, steps) + _record_notes(energy) + steps_notes(steps, events)
                + windows.window_notes(steps) + _fault_notes(events or [])
-               + forecast_notes(events or [], gpu_j)),
+               + forecast_notes(events or [], gpu_j) + gap_notes(invented)),
         rejected_samples=_rejected(events or []), records_dropped=_dropped(events or []),
         steps=step_table(timeline, steps, factors),
         holistic=_holistic(gpu, devices, factors, profile, wue), tags=dict(tags or {}),
@@ -292,10 +295,12 @@ def record_findings(run_dir: str | Path) -> list[str]:
     gpus = [c for c in energy.devices if c.domain in GPU_DOMAINS]
     gpu_j = sum(c.total_j for c in gpus)
     steps = clean_steps(rr.read_steps(Path(run_dir)))
+    events = rr.read_events(run_dir)
     return (crosschecked(energy, steps, gpu_j, refuse=False, tokens_per_step=record_tokens_per_step(run_dir),
-                         events=rr.read_events(run_dir))[1]  # report: run_mfu's note
+                         events=events)[1]  # report: run_mfu's note
             + mfu_findings(steps, record_flops_per_peak(run_dir)) + steps_findings(steps)
-            + package_findings(_config_profile(Path(run_dir)), gpus))
+            + package_findings(_config_profile(Path(run_dir)), gpus)
+            + gap_findings(contradicted_gaps(events, energy.nodes)))
 
 
 def _record_notes(energy: RunEnergy) -> list[str]:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from olmo_green.crosscheck.counter import allowed_difference_j
+from olmo_green.crosscheck.gaps import sample_stretches
 from olmo_green.integrate import EnergyCurve, bucket_of, counter_step_j, method_for, uses_counter
 from olmo_green.summaries.bounds import bucket_bounds, held_bounds, with_seams
 from olmo_green.summaries.build import resolution_s
@@ -55,6 +56,8 @@ class NodeEnergy:
     fine_bucket_s: float = 10.0
     # Per device: the counter against power (crosscheck/counter.py), summed over chunks and seams
     checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHECK_COLUMNS))
+    # Per device: the stretches its chunks cover and their gap seconds (crosscheck/gaps.py)
+    stretches: pd.DataFrame | None = None
 
 
 @dataclass
@@ -103,7 +106,8 @@ def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s
         power = {d: _coarser_power(f, bucket_s, held_s) for d, f in power.items()}
         buckets = _coarser_buckets(buckets, bucket_s, held_s) if buckets is not None else None
     return NodeEnergy(node, curves, timeline, power, held_s, samples=int(devices["rows"].sum()),
-                      device_buckets=buckets, fine_power=fine, fine_bucket_s=bucket_s, checks=checks)
+                      device_buckets=buckets, fine_power=fine, fine_bucket_s=bucket_s, checks=checks,
+                      stretches=sample_stretches(valid))
 
 
 def _checks(valid: pd.DataFrame) -> pd.DataFrame:

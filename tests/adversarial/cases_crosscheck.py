@@ -700,10 +700,6 @@ XFAIL: dict[str, str] = {
         "--verify names the counter, not the power, as what broke, or (depending on the sample "
         "spacing) sees nothing: power above 3x the package TDP is not refused when a record is read"
     ),
-    "xc-verify-events-gap-invented": (
-        "--verify does not hold gap_start/gap_end events against samples that never stopped (the "
-        "report counts 1 gap event, 2 s)"
-    ),
 }
 
 
