@@ -46,6 +46,28 @@ ABSURD_POWER_W = 20_000.0
 SPIKE_FACTOR = 3.0  # a device's power above this many times its package TDP is no measurement
 
 
+def gpu_limit_w(profile: Any) -> float:
+    """The most power one accelerator may show: 3x its package TDP, or, for a profile that does
+    not name its accelerator (`local`: its TDP is a guess about a CPU, and a real GPU may well draw
+    more) or no profile, an absurd value no device draws (ABSURD_POWER_W). The sampler drops
+    values above it as it reads (telemetry/validate.py); a trace's reader and a record's
+    summaries drop them the same way."""
+    if profile is None or profile.vendor == "any":
+        return ABSURD_POWER_W
+    return SPIKE_FACTOR * profile.package_tdp_w
+
+
+def power_above(domain: Any, power_w: Any, limit_w: float | None, accelerators: Any = ("gpu",)) -> Any:
+    """A mask of the accelerator rows whose power is above `limit_w` (none where it is None)."""
+    import numpy as np
+
+    power = np.asarray(power_w, dtype=float)
+    if limit_w is None:
+        return np.zeros(len(power), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return np.isin(np.asarray(domain, dtype=object).astype(str), list(accelerators)) & (power > limit_w)
+
+
 @dataclass(frozen=True)
 class Rule:
     """The range a kind of value must fall in, and how to say what is right."""

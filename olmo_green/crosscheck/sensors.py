@@ -91,3 +91,18 @@ def _device_lines(node: str, sampled: dict, expected: set[str], explained: bool)
                          f"holds no sample of device {device} and no event says why (samples removed?): "
                          "the node's energy would miss it")
     return lines
+
+
+def implausible_power_lines(nodes: Sequence, most: int = 10) -> list[str]:
+    """One line per chunk whose accelerator power the summaries dropped as above the profile's
+    limit (3x the package TDP): values the meter's sampler drops as it reads, so a record that
+    holds them was written by something else, or edited. The figure stays right where a counter
+    carries the device (it does), and the report says so; --verify fails."""
+    found = [(node.node, chunk, count) for node in nodes
+             for chunk, count in sorted(getattr(node, "implausible", {}).items())]
+    lines = [f"{node}/{chunk}: {count:,} accelerator power value(s) above 3x the package TDP, which no "
+             "sensor gives (the meter drops them as it samples): dropped, the counter or the samples "
+             "beside them carry those intervals (an edited chunk?)" for node, chunk, count in found[:most]]
+    if len(found) > most:
+        lines.append(f"... and {len(found) - most} more chunk(s) with power above 3x the package TDP")
+    return lines

@@ -55,6 +55,7 @@ class ChunkSummary:
     domains: pd.DataFrame
     bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (chunks.read_sample_chunk)
     content_hash: str = ""  # of the chunk's samples (crosscheck/duplicates.py)
+    implausible: int = 0  # accelerator power values above the profile's limit, dropped (checks.gpu_limit_w)
 
 
 KINDS = {"devices": ".summary.parquet", "buckets": ".buckets.parquet", "domains": ".domains.parquet"}
@@ -155,7 +156,8 @@ def _with_identity(kind: str, chunk: ChunkId, summary: ChunkSummary) -> pd.DataF
     extra = chunk.values()
     if kind == "devices":
         extra |= {"chunk_buckets": len(summary.buckets), "chunk_domains": len(summary.domains),
-                  "chunk_bad_rows": summary.bad_rows, "chunk_hash": summary.content_hash}
+                  "chunk_bad_rows": summary.bad_rows, "chunk_hash": summary.content_hash,
+                  "chunk_implausible": summary.implausible}
     return frame.assign(**extra)
 
 

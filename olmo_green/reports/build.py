@@ -16,7 +16,7 @@ from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolv
 from olmo_green.crosscheck import mfu_findings, windows
 from olmo_green.crosscheck import record as crosscheck
 from olmo_green.crosscheck.gaps import contradicted_gaps, gap_findings, gap_notes, without
-from olmo_green.crosscheck.sensors import sensor_findings
+from olmo_green.crosscheck.sensors import implausible_power_lines, sensor_findings
 from olmo_green.errors import ConfigError, GreenError, InputFileError
 from olmo_green.hardware import HardwareProfile, list_profiles, load_profile
 from olmo_green.integrate import EnergyCurve
@@ -263,7 +263,8 @@ def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float, refuse: b
                                                  energy.timeline())
     steps, token_lines = crosscheck.checked_tokens(steps, tokens_per_step)
     step_lines += token_lines
-    return steps, (crosscheck.counter_findings(checks) + energy.duplicates + shared
+    return steps, (crosscheck.counter_findings(checks) + implausible_power_lines(energy.nodes)
+                   + energy.duplicates + shared
                    + ([energy.contradiction] if energy.contradiction else []) + ([apart] if apart else [])
                    + step_lines)
 

@@ -53,6 +53,7 @@ def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None
         energy = _whole_node(run_dir, node, settings, paths)
     energy.unreadable, energy.bad_rows, energy.distrusted = chunks.unreadable, chunks.bad_rows, \
         chunks.distrusted
+    energy.implausible = chunks.implausible
     return energy
 
 
@@ -71,5 +72,6 @@ def _whole_node(run_dir: str | Path, node: str, settings: SummarySettings,
         except (OSError, ValueError, UnicodeError):
             continue  # already named by summarised_chunks
     samples = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=rr.SAMPLE_COLUMNS)
-    return whole(node, summarise_chunk(samples, settings.bucket_s, settings.max_gap_s, whole=True),
+    return whole(node, summarise_chunk(samples, settings.bucket_s, settings.max_gap_s, whole=True,
+                                       gpu_limit_w=settings.gpu_limit_w),
                  settings.bucket_s)

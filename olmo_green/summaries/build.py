@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from olmo_green.checks import power_above
 from olmo_green.crosscheck.counter import CounterCheck, checked_curve
 from olmo_green.crosscheck.duplicates import content_hash
 from olmo_green.integrate import (
@@ -56,15 +57,19 @@ def resolution_s(span_s: float, at_most: float, bucket_s: float = DEFAULT_BUCKET
 
 
 def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
-                    max_gap_s: float | None = None, whole: bool = False) -> ChunkSummary:
+                    max_gap_s: float | None = None, whole: bool = False,
+                    gpu_limit_w: float | None = None) -> ChunkSummary:
     """The summary of one chunk's samples (any order; rows without a value are ignored).
 
     `whole`: the samples are all of their devices' samples, so the whole-device rule
-    (integrate.uses_counter) picks counter or power, as for a trace.
+    (integrate.uses_counter) picks counter or power, as for a trace. `gpu_limit_w`: an
+    accelerator power above it is no measurement (checks.gpu_limit_w): dropped, as the sampler
+    drops it, so a counter beside it carries the interval; the summary counts them (`implausible`).
     """
     devices, buckets = [], []
-    if len(samples):
-        frame, ranges = device_slices(samples)
+    measured, implausible = _plausible(samples, gpu_limit_w)
+    if len(measured):
+        frame, ranges = device_slices(measured)
         for start, end in ranges:
             rows = frame.iloc[start:end]
             readings = counter_values(rows)
@@ -81,7 +86,33 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
     # A chunk's hash finds it under another name (crosscheck/duplicates.py); a trace has no names.
     digest = content_hash(samples) if len(samples) and not whole else ""
     return ChunkSummary(device_frame, bucket_frame[BUCKET_COLUMNS], domain_buckets(bucket_frame),
-                        content_hash=digest)
+                        content_hash=digest, implausible=implausible)
+
+
+def _plausible(samples: pd.DataFrame, gpu_limit_w: float | None) -> tuple[pd.DataFrame, int]:
+    """The samples with accelerator power above `gpu_limit_w` dropped (its row kept where a
+    counter reading remains), and how many values were dropped. A device with a counter whose
+    power showed such a value loses all its power in the chunk: a power sensor that gave the
+    impossible cannot be trusted to repair its counter (crosscheck/counter.py), so the counter
+    carries the device alone."""
+    if gpu_limit_w is None or not len(samples) or "power_w" not in samples or "domain" not in samples:
+        return samples, 0
+    above = power_above(samples["domain"], samples["power_w"], gpu_limit_w)
+    if not above.any():
+        return samples, 0
+    drop = above
+    if "energy_j" in samples:
+        keys = [c for c in ("node", "device", "domain") if c in samples]
+        device = samples.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+        lied = np.zeros(device.max() + 1, dtype=bool)
+        counted = np.zeros(device.max() + 1, dtype=bool)
+        lied[device[above]] = True
+        counted[device[samples["energy_j"].notna().to_numpy()]] = True
+        drop = above | (lied & counted)[device]
+    kept = samples.assign(power_w=samples["power_w"].mask(drop))
+    if "energy_j" in kept:
+        kept = kept[~(drop & kept["energy_j"].isna().to_numpy())]
+    return kept, int(above.sum())
 
 
 def empty_chunk_row(node: str) -> pd.DataFrame:

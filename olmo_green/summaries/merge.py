@@ -58,6 +58,8 @@ class NodeEnergy:
     checks: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CHECK_COLUMNS))
     # Per device: the stretches its chunks cover and their gap seconds (crosscheck/gaps.py)
     stretches: pd.DataFrame | None = None
+    # Per chunk: accelerator power values above the profile's limit, dropped (summaries/build.py)
+    implausible: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from olmo_green import record as rr
+from olmo_green.checks import gpu_limit_w
 from olmo_green.crosscheck.settings import judged_interval
 from olmo_green.errors import GreenError
 from olmo_green.integrate import GAP_FACTOR
@@ -42,6 +43,10 @@ class SummarySettings:
     contradiction: str | None = field(default=None, compare=False)
     # An honest sampler slower than asked (a `sampling` event the chunks agree with): a report note.
     sampling_note: str | None = field(default=None, compare=False)
+    # An accelerator's power above this is no measurement (checks.gpu_limit_w of the run's profile):
+    # dropped as the sampler drops it. Not part of a summary's identity: a meter's own summaries
+    # never saw such a value, and a chunk edited since is summarised again anyway.
+    gpu_limit_w: float | None = field(default=None, compare=False)
 
 
 def record_settings(run_dir: str | Path) -> SummarySettings:
@@ -58,7 +63,17 @@ def record_settings(run_dir: str | Path) -> SummarySettings:
     bucket_s = config.value("telemetry.summary_bucket_s") or DEFAULT_BUCKET_S
     verdict = judged_interval(run_dir, interval_s)
     return SummarySettings(bucket_s, GAP_FACTOR * verdict.interval_s if verdict.interval_s else None,
-                           verdict.finding, verdict.note)
+                           verdict.finding, verdict.note, _gpu_limit_w(config, run_dir))
+
+
+def _gpu_limit_w(config: RunConfig, run_dir: str | Path) -> float | None:
+    """The most power the run's accelerators may show (None where config.yaml names no profile
+    or one the report refuses: it says so where it reads the profile)."""
+    try:
+        profile = config.profile(str(Path(run_dir) / rr.CONFIG_FILE))
+    except GreenError:
+        return None
+    return gpu_limit_w(profile) if profile is not None else None
 
 
 @dataclass
@@ -74,6 +89,8 @@ class NodeChunks:
     built: int = 0  # chunks summarised now rather than read from stored summaries
     distrusted: list[str] = field(default_factory=list)  # "file: why", stored summaries that contradicted
     # themselves (summaries/domainrows.py) and were summarised again from their chunk
+    implausible: dict[str, int] = field(default_factory=dict)  # chunk -> accelerator power values
+    # above the profile's limit, dropped (summaries/build.py)
 
 
 def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings, save: bool = True,
@@ -116,7 +133,15 @@ def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
     return NodeChunks(node, devices, stored.frame("domains"),
                       stored.frame("buckets") if with_buckets else None, unreadable,
                       int(first_rows["chunk_bad_rows"].sum()) if len(first_rows) else 0, built,
-                      distrusted)
+                      distrusted, _implausible(first_rows))
+
+
+def _implausible(first_rows: pd.DataFrame) -> dict[str, int]:
+    """Per chunk, the power values its summary dropped (none in summaries stored before the count)."""
+    if not len(first_rows) or "chunk_implausible" not in first_rows:
+        return {}
+    counts = pd.to_numeric(first_rows["chunk_implausible"], errors="coerce").fillna(0).astype("int64")
+    return {str(c): int(n) for c, n in zip(first_rows["chunk"], counts, strict=True) if n > 0}
 
 
 _WARNED: set[tuple[str, str, tuple[str, ...]]] = set()  # (run, node, chunks) warned of in this process
@@ -153,7 +178,8 @@ def _build(path: Path, settings: SummarySettings, node: str, unreadable: list[st
                     path, reason, node)
         unreadable.append(f"{path.name}: {reason}")
         return None
-    summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s)
+    summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s,
+                              gpu_limit_w=settings.gpu_limit_w)
     summary.bad_rows = bad_rows
     if summary.devices.empty:  # nothing usable: one row still carries the chunk's identity and count
         summary.devices = empty_chunk_row(node)

@@ -120,7 +120,8 @@ def _summarise(task: tuple[str, int, str, SummarySettings]) -> tuple:
         samples, _ = rr.read_sample_chunk(Path(path))
     except (OSError, ValueError, UnicodeError) as e:
         return node, order, path, None, (str(e).splitlines()[0] if str(e) else type(e).__name__)
-    return node, order, path, summarise_chunk(samples, settings.bucket_s, settings.max_gap_s), None
+    return node, order, path, summarise_chunk(samples, settings.bucket_s, settings.max_gap_s,
+                                                gpu_limit_w=settings.gpu_limit_w), None
 
 
 def _totals(node: str, devices: pd.DataFrame | list[pd.DataFrame], settings: SummarySettings) -> dict:

@@ -21,20 +21,11 @@ import math
 import threading
 
 from olmo_green import record as rr
-from olmo_green.checks import ABSURD_POWER_W, SPIKE_FACTOR
+from olmo_green.checks import gpu_limit_w
 from olmo_green.hardware.profiles import HardwareProfile
 from olmo_green.telemetry.sources.base import Reading
 
 REASONS = ("negative", "not_finite", "above_limit")
-
-
-def gpu_limit_w(profile: HardwareProfile | None) -> float:
-    """The most power one accelerator may show: 3x its package TDP, or, for a profile that does
-    not name its accelerator (`local`: its TDP is a guess about a CPU, and a real GPU may well draw
-    more) or no profile, an absurd value no device draws (checks.ABSURD_POWER_W)."""
-    if profile is None or profile.vendor == "any":
-        return ABSURD_POWER_W
-    return SPIKE_FACTOR * profile.package_tdp_w
 
 
 class SampleFilter:

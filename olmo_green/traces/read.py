@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from olmo_green.checks import gpu_limit_w, power_above
 from olmo_green.errors import InputFileError
 from olmo_green.reports.energy import MAX_TRACE_BUCKETS, RunEnergy
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, resolution_s
@@ -80,8 +81,6 @@ def read_traces(paths: list[str | Path], fmt: str = "auto", options: TraceOption
 
 def _read_once(paths: list[Path], fmt: str, options: TraceOptions, profile, bucket_s: float,
                forced: dict, progress: bool | None) -> TraceRead:
-    from olmo_green.telemetry.validate import gpu_limit_w
-
     limits = _Limits(profile, gpu_limit_w(profile))
     integrator = TraceIntegrator(bucket_s, held_bucket_s, forced, counter_limit_w=limits.limit_w)
     files, nodes_seen = [], set()
@@ -188,8 +187,7 @@ class _Limits:
     def apply(self, path: Path, batch: pd.DataFrame) -> pd.DataFrame:
         gpu = batch["domain"].isin(ACCELERATORS).to_numpy(dtype=bool)
         power = batch["power_w"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore"):
-            above = gpu & (power > self.limit_w)
+        above = power_above(batch["domain"], power, self.limit_w, ACCELERATORS)
         if gpu.any() and np.isfinite(power[gpu]).any():
             self.highest_w = max(self.highest_w, float(np.nanmax(power[gpu & ~above])) if (gpu & ~above).any()
                                  else self.highest_w)

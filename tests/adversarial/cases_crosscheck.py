@@ -681,11 +681,6 @@ def _steps_in(run: Path) -> None:
 
 
 XFAIL: dict[str, str] = {
-    "xc-report-chunk-power-x10": (
-        "device 0's power x10 with its counter intact: where the check fires (it depends on this tiny "
-        "record's sample spacing), the counter is 'repaired' from the (impossible: 5 kW per 560 W "
-        "package) power; GPU energy ~3x the truth at exit 0. When counter and power disagree, power wins"
-    ),
     "xc-report-chunk-counter-frozen": (
         "a sub-second record: the counter check's allowance for a 0.7 s window (two sample spacings at"
         " peak power, trapezoid error of square-wave power) can exceed the whole device's 220 J, so a "
@@ -696,16 +691,11 @@ XFAIL: dict[str, str] = {
         "the same sub-second limit: --verify names steps.csv rather than the counter where the "
         "counter check stays within its allowance"
     ),
-    "xc-verify-chunk-power-x10": (
-        "--verify names the counter, not the power, as what broke, or (depending on the sample "
-        "spacing) sees nothing: power above 3x the package TDP is not refused when a record is read"
-    ),
 }
 
 
 # Known limits whose outcome varies with the simulated record (trained afresh each session).
-DEPENDS_ON_RECORD = {"xc-report-chunk-power-x10", "xc-verify-chunk-power-x10",
-                     "xc-report-chunk-counter-frozen", "xc-verify-chunk-counter-frozen"}
+DEPENDS_ON_RECORD = {"xc-report-chunk-counter-frozen", "xc-verify-chunk-counter-frozen"}
 
 
 def crosscheck_cases() -> list[Case]:

@@ -100,3 +100,18 @@ def test_a_chunk_copied_shifted_half_its_span_counts_once(run):
     assert any("overlap" in n and "counted once" in n for n in account.notes)
     code, out = verify(run)
     assert code == 1 and f"{node}.{int(seq) + 1:06d}" in out and "overlap" in out
+
+
+def test_power_no_sensor_gives_is_dropped_and_the_counter_carries_the_device(run):
+    """Device 0's power x10 (5 kW on a 560 W package) beside its intact counter: the counter check
+    took power's side, ~3-10x the energy at exit 0. Power above 3x the package TDP is dropped at
+    read, as the sampler drops it, and that device's power no longer repairs its counter."""
+    honest_j = gpu_j(run)
+    path, samples = first_chunk(run)
+    samples.loc[_gpu(samples, "0"), "power_w"] *= 10.0
+    samples.to_parquet(path, index=False)
+    account = account_run(run)
+    assert account.gpu_energy_j == pytest.approx(honest_j, rel=1e-6)
+    assert any("above 3x the package TDP" in n for n in account.notes)
+    code, out = verify(run)
+    assert code == 1 and "above 3x the package TDP" in out and path.name in out
