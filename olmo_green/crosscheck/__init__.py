@@ -1,7 +1,10 @@
 """Cross-checks inside every record: no part is trusted that another part contradicts.
 
     counter.py      a device's energy counter against its polled power, window by window
-    duplicates.py   a chunk's content hash against every other chunk's (the same samples twice)
+    duplicates.py   a chunk's content hash against every other chunk's (the same samples twice),
+                    and a node's chunks against each other in time (a shifted copy)
+    sensors.py      the telemetry's nodes and devices against each node's sensors event; power
+                    no sensor gives (above 3x the package TDP)
     settings.py     config.yaml's sampling interval against the chunks' timestamps
     gaps.py         events.jsonl's gap_start/gap_end against the samples (a gap they ran through)
     mfu.py          steps.csv's mfu cells against their rows' tokens and windows
