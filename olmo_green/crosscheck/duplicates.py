@@ -93,18 +93,28 @@ class SeenChunks:
 
 def _any_overlap(chunks: pd.DataFrame) -> bool:
     """Whether any two chunks' spans of one device overlap by more than two of the device's
-    largest sampling interval (never less than _overlap allows: a prefilter that misses nothing)."""
-    needed = {"first_s", "last_s", "device", "domain"}
-    if not needed <= set(chunks.columns) or len(chunks) < 2:
+    largest sampling interval (never less than _overlap allows: a prefilter that misses nothing).
+    Numpy over the node's chunk rows: a record of 256 nodes x 105 chunks pays milliseconds."""
+    if not {"first_s", "last_s", "device", "domain"} <= set(chunks.columns) or len(chunks) < 2:
         return False
-    frame = chunks[list(needed)].assign(
-        interval_s=chunks["median_dt_s"].astype(float).fillna(0.0) if "median_dt_s" in chunks else 0.0)
-    frame = frame[np.isfinite(frame["first_s"].astype(float)) & np.isfinite(frame["last_s"].astype(float))]
-    frame = frame.sort_values(["device", "domain", "first_s"], kind="stable")
-    groups = frame.groupby(["device", "domain"], sort=False)
-    reach_s = groups["last_s"].cummax().groupby([frame["device"], frame["domain"]]).shift(1)
-    tolerance_s = 2.0 * groups["interval_s"].transform("max")
-    return bool(((reach_s - frame["first_s"]) > tolerance_s).any())
+    first, last = chunks["first_s"].to_numpy(float), chunks["last_s"].to_numpy(float)
+    interval = chunks["median_dt_s"].to_numpy(float) if "median_dt_s" in chunks else np.zeros(len(first))
+    known = np.isfinite(first) & np.isfinite(last)
+    key = pd.factorize(chunks["device"].astype(str) + "\x00" + chunks["domain"].astype(str))[0][known]
+    first, last, interval = first[known], last[known], np.nan_to_num(interval[known])
+    if len(key) < 2:
+        return False
+    order = np.lexsort((first, key))
+    key, first, last = key[order], first[order], last[order]
+    tolerance = np.zeros(key.max() + 1)
+    np.maximum.at(tolerance, key, 2.0 * interval[order])
+    # The latest end so far within each device: offset each device's times past the previous
+    # device's, so one running maximum never carries across devices.
+    base = first.min()
+    offset = key * (float(np.nanmax(last) - base) + 1.0)
+    reach = np.maximum.accumulate(last - base + offset)
+    same = key[1:] == key[:-1]
+    return bool((same & (reach[:-1] - offset[1:] - (first[1:] - base) > tolerance[key[1:]])).any())
 
 
 def _interval_s(row) -> float:

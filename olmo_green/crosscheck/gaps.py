@@ -43,7 +43,7 @@ def sample_stretches(valid: pd.DataFrame) -> pd.DataFrame:
     """
     if not len(valid):
         return pd.DataFrame(columns=STRETCH_COLUMNS)
-    codes = valid.groupby(KEYS, sort=False, dropna=False).ngroup().to_numpy()
+    codes = device_codes(valid)
     first = valid["first_s"].to_numpy(float)
     end = valid["last_s"].to_numpy(float).copy()
     same = np.r_[codes[:-1] == codes[1:], False]
@@ -55,13 +55,18 @@ def sample_stretches(valid: pd.DataFrame) -> pd.DataFrame:
     holed = hole > 0
     # a new stretch at each device's first row, at a row with a hole and at the row after one
     starts = np.r_[True, codes[1:] != codes[:-1]] | holed | np.r_[False, holed[:-1]]
-    group = np.cumsum(starts) - 1
-    frame = pd.DataFrame({"group": group, "start_s": first, "end_s": end, "hole_s": hole, "limit_s": limit})
-    out = frame.groupby("group", sort=True).agg(start_s=("start_s", "min"), end_s=("end_s", "max"),
-                                               hole_s=("hole_s", "sum"), limit_s=("limit_s", "max"))
-    at = np.flatnonzero(starts)
+    at = np.flatnonzero(starts)  # each stretch's rows are contiguous: reduce between its starts
     labels = {k: valid[k].to_numpy()[at].astype(str) for k in ("device", "domain", "source")}
-    return pd.DataFrame({**labels, **{c: out[c].to_numpy(float) for c in STRETCH_COLUMNS[3:]}})
+    return pd.DataFrame({**labels, "start_s": np.fmin.reduceat(first, at), "end_s": np.fmax.reduceat(end, at),
+                         "hole_s": np.add.reduceat(hole, at), "limit_s": np.fmax.reduceat(limit, at)})
+
+
+def device_codes(rows: pd.DataFrame) -> np.ndarray:
+    """One integer per (node, device, domain) of `rows` (a cheap groupby().ngroup())."""
+    joined = rows[KEYS[0]].astype(str)
+    for key in KEYS[1:]:
+        joined = joined + "\x00" + rows[key].astype(str)
+    return pd.factorize(joined)[0]
 
 
 @dataclass(frozen=True)
