@@ -60,12 +60,15 @@ def gpu_limit_w(profile: Any) -> float:
 def power_above(domain: Any, power_w: Any, limit_w: float | None, accelerators: Any = ("gpu",)) -> Any:
     """A mask of the accelerator rows whose power is above `limit_w` (none where it is None)."""
     import numpy as np
+    import pandas as pd
 
     power = np.asarray(power_w, dtype=float)
     if limit_w is None:
         return np.zeros(len(power), dtype=bool)
+    values = np.asarray(domain, dtype=object)
+    names = np.where(pd.isna(values), "", values.astype(str))  # no domain: an accelerator
     with np.errstate(invalid="ignore"):
-        return np.isin(np.asarray(domain, dtype=object).astype(str), list(accelerators)) & (power > limit_w)
+        return np.isin(names, list(accelerators)) & (power > limit_w)
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,9 @@ def gap_claims(events: Sequence[dict]) -> list[GapClaim]:
             continue
         key = (str(event.get("node") or ""), str(event.get("source") or ""))
         if kind == EVENT_GAP_START:
-            open_starts.setdefault(key, index)  # the sampler opens one gap a source at a time
+            # the sampler opens one gap a source at a time: a gap_start no gap_end closed (an
+            # attempt that ended inside its gap) is superseded by the next one, not paired later
+            open_starts[key] = index
             continue
         start_index = open_starts.pop(key, None)
         end_s = _number(event.get("time_s"))

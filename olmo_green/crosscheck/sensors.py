@@ -40,11 +40,16 @@ def _counted_per_node(events: Iterable[dict]) -> tuple[set[str], dict[str, set[s
         started.add(node)
         used = [f for f in event["found"] if isinstance(f, dict) and f.get("used")]
         labels = [f.get(COUNTED) for f in used]
-        if not labels or any(not isinstance(group, list) for group in labels):
+        if not labels or any(not _well_formed(group) for group in labels):
             counted[node] = None
         elif counted.get(node, set()) is not None:
             counted[node] = counted.get(node, set()) | {str(x) for group in labels for x in group}
     return started, counted
+
+
+def _well_formed(group: object) -> bool:
+    """A `counted` list as the meter writes it: "domain/device" texts."""
+    return isinstance(group, list) and all(isinstance(x, str) and "/" in x for x in group)
 
 
 def _explained(events: Iterable[dict]) -> set[str]:
@@ -76,14 +81,12 @@ def sensor_findings(events: Sequence[dict], nodes: Sequence) -> list[str]:
 
 
 def _device_lines(node: str, sampled: dict, expected: set[str], explained: bool) -> list[str]:
-    domains = {label.split("/", 1)[0] for label in expected}
     lines = []
-    for label in sorted(set(sampled) - expected):
+    for label in sorted(set(sampled) - expected):  # whatever its domain: a blanked one too
         domain, device = label.split("/", 1)
-        if domain in domains:
-            lines.append(f"{node}/{device} ({domain}): samples in the telemetry, but {node}'s sensors event "
-                         f"does not count this device (its energy is read on another, e.g. an MI250X "
-                         f"package on its primary die): a copied device? Its package would count twice")
+        lines.append(f"{node}/{device} ({domain}): samples in the telemetry, but {node}'s sensors event "
+                     f"does not count this device (a copied or relabelled device? An MI250X secondary "
+                     f"die's energy is its package's, read on the primary: the package would count twice)")
     if not explained:
         for label in sorted(expected - set(sampled)):
             domain, device = label.split("/", 1)

@@ -44,6 +44,7 @@ from olmo_green.record.events import (
     sensors_line,
 )
 from olmo_green.record.layout import (
+    ACCELERATOR_DOMAINS,
     CHECKPOINTS_DIR,
     CONFIG_FILE,
     DOMAINS,
@@ -74,7 +75,8 @@ from olmo_green.record.steps import (
 )
 
 __all__ = [
-    "CHECKPOINTS_DIR", "CONFIG_FILE", "DOMAINS", "EVENTS_FILE", "EVENT_CHECKPOINT_WRITE",
+    "ACCELERATOR_DOMAINS", "CHECKPOINTS_DIR", "CONFIG_FILE", "DOMAINS", "EVENTS_FILE",
+    "EVENT_CHECKPOINT_WRITE",
     "EVENT_COUNTER_CHECK", "EVENT_FORECAST", "EVENT_GAP_END", "EVENT_GAP_START", "EVENT_JOB",
     "EVENT_NO_SENSORS",
     "EVENT_RECORDS_DROPPED", "EVENT_REJECTED_SAMPLES", "EVENT_RESUME_GAP", "EVENT_SENSORS", "MAX_DURATION_S",

@@ -62,6 +62,9 @@ SAMPLE_DTYPES = {
     "power_w": "float64", "energy_j": "float64", "source": "string",
 }
 DOMAINS = ("gpu", "cpu", "dram", "node")
+# Domains counted as accelerators: gpu, and none (a trace or chunk without a domain holds
+# accelerators; a missing value reads as "", "nan" or "<NA>" by the path it took).
+ACCELERATOR_DOMAINS = ("gpu", "", "nan", "<NA>")
 
 
 # How an energy figure was obtained; reports print it (docs/design.md, Measurement).

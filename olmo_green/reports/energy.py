@@ -22,7 +22,7 @@ from olmo_green.crosscheck.windows import flush_interval_s
 from olmo_green.integrate import EnergyCurve
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings
 
-GPU_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
+GPU_DOMAINS = rr.ACCELERATOR_DOMAINS  # a trace without a domain column holds accelerators
 
 
 # Time steps a run's nodes may hold in all (per domain): ~100 bytes each in memory. A run of

@@ -39,6 +39,7 @@ def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None
     """
     settings = settings or record_settings(run_dir)
     chunks = summarised_chunks(run_dir, node, settings, save, paths, with_buckets)
+    kept = None
     if seen is not None:
         chunks.devices = seen.keep(node, chunks.devices)
         kept = set(chunks.devices["chunk"]) if len(chunks.devices) else set()
@@ -50,7 +51,9 @@ def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None
         energy = merge_node(node, chunks.devices, chunks.domains, settings.bucket_s, chunks.buckets,
                             max_buckets)
     except MixedMethods:  # a device read by counter in some chunks and by power in others
-        energy = _whole_node(run_dir, node, settings, paths)
+        listed = rr.node_chunk_paths(run_dir, node) if paths is None else paths
+        # the chunks `seen` left out (copies) stay out here too
+        energy = _whole_node(run_dir, node, settings, [p for p in listed if kept is None or p.name in kept])
     energy.unreadable, energy.bad_rows, energy.distrusted = chunks.unreadable, chunks.bad_rows, \
         chunks.distrusted
     energy.implausible = chunks.implausible

@@ -35,6 +35,7 @@ from olmo_green.integrate import (
 )
 
 # The summary files' columns and ChunkSummary are the record's layout (record/summaries.py).
+from olmo_green.record.layout import ACCELERATOR_DOMAINS
 from olmo_green.record.options import DEFAULT_BUCKET_S
 from olmo_green.record.summaries import BUCKET_COLUMNS, DEVICE_COLUMNS, DOMAIN_COLUMNS, ChunkSummary
 from olmo_green.summaries.bounds import device_bounds
@@ -97,7 +98,7 @@ def _plausible(samples: pd.DataFrame, gpu_limit_w: float | None) -> tuple[pd.Dat
     carries the device alone."""
     if gpu_limit_w is None or not len(samples) or "power_w" not in samples or "domain" not in samples:
         return samples, 0
-    above = power_above(samples["domain"], samples["power_w"], gpu_limit_w)
+    above = power_above(samples["domain"], samples["power_w"], gpu_limit_w, ACCELERATOR_DOMAINS)
     if not above.any():
         return samples, 0
     drop = above

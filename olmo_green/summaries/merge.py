@@ -22,6 +22,7 @@ import pandas as pd
 from olmo_green.crosscheck.counter import allowed_difference_j
 from olmo_green.crosscheck.gaps import sample_stretches
 from olmo_green.integrate import EnergyCurve, bucket_of, counter_step_j, method_for, uses_counter
+from olmo_green.record.layout import ACCELERATOR_DOMAINS
 from olmo_green.summaries.bounds import bucket_bounds, held_bounds, with_seams
 from olmo_green.summaries.build import resolution_s
 
@@ -75,7 +76,6 @@ class _Seams:
 KEYS = ["node", "device", "domain"]
 CHECK_COLUMNS = [*KEYS, "counter", "counter_j", "power_j", "repaired_windows", "repaired_s",
                  "repaired_counter_j", "repaired_power_j", "median_dt_s"]
-ACCELERATOR_DOMAINS = ("gpu", "", "nan", "<NA>")  # a trace without a domain column holds accelerators
 
 
 def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s: float,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from olmo_green.checks import gpu_limit_w, power_above
 from olmo_green.errors import InputFileError
+from olmo_green.record.layout import ACCELERATOR_DOMAINS
 from olmo_green.reports.energy import MAX_TRACE_BUCKETS, RunEnergy
 from olmo_green.summaries.build import DEFAULT_BUCKET_S, resolution_s
 from olmo_green.summaries.merge import merge_node
@@ -32,7 +33,7 @@ from olmo_green.traces.stream import MethodChanged, TraceIntegrator
 # Buckets held over all nodes and domains (4 floats each: 32 bytes): 512 MB at most, and per
 # node no more than a trace held whole (MAX_TRACE_BUCKETS).
 MAX_HELD_BUCKETS = 16_000_000
-ACCELERATORS = ("gpu", "", "nan", "<NA>")
+ACCELERATORS = ACCELERATOR_DOMAINS
 
 
 @dataclass

@@ -33,6 +33,7 @@ import pandas as pd
 
 from olmo_green.errors import InputFileError
 from olmo_green.integrate import GAP_FACTOR, counter_step_j, trapezoid_j, uses_counter
+from olmo_green.record.layout import ACCELERATOR_DOMAINS
 from olmo_green.traces.buckets import BucketStore
 
 KEYS = ("node", "device", "domain")
@@ -380,7 +381,7 @@ class TraceIntegrator:
                            spans.covered_s[inner][mine] * share[mine])
 
     def _gpu_mask(self) -> np.ndarray:
-        return np.array([k[2] in ("gpu", "", "nan", "<NA>") for k in self.state.keys], dtype=bool)
+        return np.array([k[2] in ACCELERATOR_DOMAINS for k in self.state.keys], dtype=bool)
 
     def _open_pieces(self, store: BucketStore, part: _Batch, piece_j: np.ndarray,
                      piece_s: np.ndarray) -> None:

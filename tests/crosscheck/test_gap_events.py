@@ -159,3 +159,12 @@ def test_stretches_merge_chunks_without_gaps(tmp_path, hole):
     from olmo_green.crosscheck.gaps import sample_stretches
 
     assert len(sample_stretches(pd.DataFrame())) == 0
+
+
+def test_a_gap_left_open_by_an_earlier_attempt_is_not_paired_with_a_later_gap_end(tmp_path):
+    """Attempt 1 ended inside a gap (gap_start, no gap_end); a later real gap of the same source:
+    its gap_end pairs with its own gap_start, not the old one (whose span the samples ran through)."""
+    stale = [{"node": "n0", "kind": "gap_start", "time_s": T0 + 5.0, "error": "lost", "source": "nvml"}]
+    run = _record(tmp_path / "run", hole=GAP, events=stale + _gap(*GAP, source="nvml"))
+    assert not _gap_lines(record_findings(run))
+    assert account_run(run).gaps.events == 2  # the closed gap, and attempt 1's left open

@@ -115,3 +115,53 @@ def test_power_no_sensor_gives_is_dropped_and_the_counter_carries_the_device(run
     assert any("above 3x the package TDP" in n for n in account.notes)
     code, out = verify(run)
     assert code == 1 and "above 3x the package TDP" in out and path.name in out
+
+
+def test_a_device_relabelled_to_no_domain_is_refused(run):
+    """A blank domain reads as an accelerator: a copy of device 0 as device 8 with no domain is
+    not a device the meter counts."""
+    path, samples = first_chunk(run)
+    copy = samples[_gpu(samples, "0")].assign(device="8", domain=None)
+    pd.concat([samples, copy], ignore_index=True).sort_values("time_s", kind="stable") \
+        .to_parquet(path, index=False)
+    _refused_naming(run, "/8", "does not count this device")
+
+
+def test_a_malformed_counted_list_is_not_judged_and_raises_nothing(run):
+    events = [json.loads(line) for line in (run / rr.EVENTS_FILE).read_text().splitlines()]
+    for event in events:
+        for found in event.get("found", []):
+            if rr.SENSORS_COUNTED in found:
+                found[rr.SENSORS_COUNTED] = ["gpu0", None]
+    (run / rr.EVENTS_FILE).write_text("".join(json.dumps(e) + "\n" for e in events))
+    code, out = report(run)
+    assert code == 0 and "Traceback" not in out
+
+
+def test_power_above_the_limit_under_a_blank_domain_is_dropped(tmp_path):
+    from olmo_green.summaries.build import summarise_chunk
+
+    frame = pd.DataFrame({"time_s": [1.75e9, 1.75e9 + 1, 1.75e9 + 2], "node": "n", "device": "0",
+                          "domain": [None, None, None], "power_w": [5000.0, 5000.0, 5000.0],
+                          "energy_j": [0.0, 400.0, 800.0], "source": "amdsmi"})
+    summary = summarise_chunk(frame, gpu_limit_w=1680.0)
+    assert summary.implausible == 3
+    assert summary.devices["energy_j"].sum() == pytest.approx(800.0)
+
+
+def test_a_dropped_copy_stays_dropped_when_the_node_is_integrated_whole(run):
+    """A shifted copy (left out) beside a chunk whose counter was blanked (the node's devices then
+    mix counter and power chunks, so it is integrated whole): the copy must stay out there too."""
+    honest = account_run(run)
+    last = chunks(run)[-1]
+    node, seq = last.name.split(".")[:2]
+    samples = rr.read_sample_chunk(chunks(run)[0])[0]
+    span_s = samples["time_s"].max() - samples["time_s"].min()
+    samples.assign(time_s=samples["time_s"] + span_s / 2) \
+        .to_parquet(last.with_name(f"{node}.{int(seq) + 1:06d}.parquet"), index=False)
+    blanked = samples.assign(time_s=samples["time_s"] + 2 * span_s + 1.0, energy_j=float("nan"))
+    blanked.to_parquet(last.with_name(f"{node}.{int(seq) + 2:06d}.parquet"), index=False)
+    account = account_run(run)
+    # the blanked chunk adds its own power-integrated energy; the shifted copy adds nothing
+    assert account.gpu_energy_j < 2.2 * honest.gpu_energy_j
+    assert any("overlap" in n for n in account.notes)
