@@ -28,22 +28,22 @@ EXPLAINED_BY = {rr.EVENT_GAP_START, rr.EVENT_REJECTED_SAMPLES, rr.EVENT_NO_SENSO
 COUNTED, counted_label = rr.SENSORS_COUNTED, rr.counted_label
 
 
-def _counted_per_node(events: Iterable[dict]) -> tuple[set[str], dict[str, set[str] | None]]:
-    """Nodes with a sensors event; per node, the labels its meters count (None: some event of
-    the node predates `counted`, so its devices are unknown)."""
+def _counted_per_node(events: Iterable[dict]) -> tuple[set[str], dict[str, dict[str, str] | None]]:
+    """Nodes with a sensors event; per node, the labels its meters count and the source that reads
+    each (None: some event of the node predates `counted`, so its devices are unknown)."""
     started: set[str] = set()
-    counted: dict[str, set[str] | None] = {}
+    counted: dict[str, dict[str, str] | None] = {}
     for event in events:
         if event.get("kind") != rr.EVENT_SENSORS or not isinstance(event.get("found"), list):
             continue
         node = str(event.get("node", ""))
         started.add(node)
         used = [f for f in event["found"] if isinstance(f, dict) and f.get("used")]
-        labels = [f.get(COUNTED) for f in used]
-        if not labels or any(not _well_formed(group) for group in labels):
+        if not used or any(not _well_formed(f.get(COUNTED)) for f in used):
             counted[node] = None
-        elif counted.get(node, set()) is not None:
-            counted[node] = counted.get(node, set()) | {str(x) for group in labels for x in group}
+        elif counted.get(node, {}) is not None:
+            counted[node] = {**counted.get(node, {}),
+                             **{label: str(f.get("source", "")) for f in used for label in f[COUNTED]}}
     return started, counted
 
 
@@ -52,8 +52,16 @@ def _well_formed(group: object) -> bool:
     return isinstance(group, list) and all(isinstance(x, str) and "/" in x for x in group)
 
 
-def _explained(events: Iterable[dict]) -> set[str]:
-    return {str(e.get("node", "")) for e in events if e.get("kind") in EXPLAINED_BY}
+def _explained(events: Iterable[dict]) -> set[tuple[str, str]]:
+    """(node, source) pairs an event says lost samples for: a source that failed or values the
+    sampler dropped (its source named), or no sensor at all ("" for every source of the node)."""
+    pairs = set()
+    for event in events:
+        if event.get("kind") == rr.EVENT_NO_SENSORS:
+            pairs.add((str(event.get("node", "")), ""))
+        elif event.get("kind") in EXPLAINED_BY and isinstance(event.get("source"), str) and event["source"]:
+            pairs.add((str(event.get("node", "")), event["source"]))
+    return pairs
 
 
 def sensor_findings(events: Sequence[dict], nodes: Sequence) -> list[str]:
@@ -76,23 +84,27 @@ def sensor_findings(events: Sequence[dict], nodes: Sequence) -> list[str]:
         expected = counted.get(node.node)
         if expected is None:
             continue
-        lines += _device_lines(node.node, sampled, expected, node.node in explained)
+        excused = {source for where, source in explained if where == node.node}
+        lines += _device_lines(node.node, sampled, expected, excused)
     return lines
 
 
-def _device_lines(node: str, sampled: dict, expected: set[str], explained: bool) -> list[str]:
+def _device_lines(node: str, sampled: dict, expected: dict[str, str], excused: set[str]) -> list[str]:
+    """`expected`: label -> the source that counts it; `excused`: sources an event says lost
+    samples for on this node ("" for all)."""
     lines = []
-    for label in sorted(set(sampled) - expected):  # whatever its domain: a blanked one too
+    for label in sorted(set(sampled) - set(expected)):  # whatever its domain: a blanked one too
         domain, device = label.split("/", 1)
         lines.append(f"{node}/{device} ({domain}): samples in the telemetry, but {node}'s sensors event "
                      f"does not count this device (a copied or relabelled device? An MI250X secondary "
                      f"die's energy is its package's, read on the primary: the package would count twice)")
-    if not explained:
-        for label in sorted(expected - set(sampled)):
-            domain, device = label.split("/", 1)
-            lines.append(f"{node}/{device} ({domain}): counted by {node}'s sensors event, but the telemetry "
-                         f"holds no sample of device {device} and no event says why (samples removed?): "
-                         "the node's energy would miss it")
+    for label in sorted(set(expected) - set(sampled)):
+        if "" in excused or expected[label] in excused:
+            continue
+        domain, device = label.split("/", 1)
+        lines.append(f"{node}/{device} ({domain}): counted by {node}'s sensors event, but the telemetry "
+                     f"holds no sample of device {device} and no event of its source ({expected[label]}) "
+                     "says why (samples removed?): the node's energy would miss it")
     return lines
 
 

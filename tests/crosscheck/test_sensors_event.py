@@ -65,7 +65,13 @@ def test_a_device_without_samples_is_not_refused_where_an_event_says_why(run):
     node = samples["node"].iloc[0]
     with (run / rr.EVENTS_FILE).open("a") as out:
         rejected = {"node": node, "kind": rr.EVENT_REJECTED_SAMPLES, "counts": {"negative": 9}}
-        out.write(json.dumps(rejected) + "\n")
+        out.write(json.dumps(rejected) + "\n")  # names no source: explains nothing
+    assert report(run)[0] != 0
+    with (run / rr.EVENTS_FILE).open("a") as out:
+        out.write(json.dumps(rejected | {"source": "amdsmi"}) + "\n")  # another source's
+    assert report(run)[0] != 0
+    with (run / rr.EVENTS_FILE).open("a") as out:
+        out.write(json.dumps(rejected | {"source": "simulated"}) + "\n")  # the device's own source
     assert report(run)[0] == 0
 
 
