@@ -93,19 +93,26 @@ def test_honest_nodes_each_with_their_own_sensors_event_pass(tmp_path):
     assert verify(tmp_path / "run")[0] == 0
 
 
-def test_a_chunk_copied_shifted_half_its_span_counts_once(run):
-    honest_j = gpu_j(run)
+def _shifted_copy(run) -> tuple[pd.DataFrame, float, str]:
+    """The first chunk again as the node's next chunk, shifted half its span: (its samples, the
+    span, the copy's file name)."""
     last = chunks(run)[-1]
     node, seq = last.name.split(".")[:2]
     samples = rr.read_sample_chunk(chunks(run)[0])[0]
     span_s = samples["time_s"].max() - samples["time_s"].min()
-    samples.assign(time_s=samples["time_s"] + span_s / 2) \
-        .to_parquet(last.with_name(f"{node}.{int(seq) + 1:06d}.parquet"), index=False)
+    name = f"{node}.{int(seq) + 1:06d}.parquet"
+    samples.assign(time_s=samples["time_s"] + span_s / 2).to_parquet(last.with_name(name), index=False)
+    return samples, span_s, name
+
+
+def test_a_chunk_copied_shifted_half_its_span_counts_once(run):
+    honest_j = gpu_j(run)
+    samples, span_s, name = _shifted_copy(run)
     account = account_run(run)
     assert account.gpu_energy_j == pytest.approx(honest_j, rel=1e-9)
     assert any("overlap" in n and "counted once" in n for n in account.notes)
     code, out = verify(run)
-    assert code == 1 and f"{node}.{int(seq) + 1:06d}" in out and "overlap" in out
+    assert code == 1 and name.split(".parquet")[0] in out and "overlap" in out
 
 
 def test_power_no_sensor_gives_is_dropped_and_the_counter_carries_the_device(run):
@@ -159,14 +166,10 @@ def test_a_dropped_copy_stays_dropped_when_the_node_is_integrated_whole(run):
     """A shifted copy (left out) beside a chunk whose counter was blanked (the node's devices then
     mix counter and power chunks, so it is integrated whole): the copy must stay out there too."""
     honest = account_run(run)
-    last = chunks(run)[-1]
-    node, seq = last.name.split(".")[:2]
-    samples = rr.read_sample_chunk(chunks(run)[0])[0]
-    span_s = samples["time_s"].max() - samples["time_s"].min()
-    samples.assign(time_s=samples["time_s"] + span_s / 2) \
-        .to_parquet(last.with_name(f"{node}.{int(seq) + 1:06d}.parquet"), index=False)
+    samples, span_s, name = _shifted_copy(run)
     blanked = samples.assign(time_s=samples["time_s"] + 2 * span_s + 1.0, energy_j=float("nan"))
-    blanked.to_parquet(last.with_name(f"{node}.{int(seq) + 2:06d}.parquet"), index=False)
+    node, seq = name.split(".")[:2]
+    blanked.to_parquet(run / "telemetry" / f"{node}.{int(seq) + 1:06d}.parquet", index=False)
     account = account_run(run)
     # the blanked chunk adds its own power-integrated energy; the shifted copy adds nothing
     assert account.gpu_energy_j < 2.2 * honest.gpu_energy_j
