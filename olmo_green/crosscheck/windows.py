@@ -24,22 +24,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from olmo_green.errors import GreenError
 from olmo_green.integrate import GAP_FACTOR, EnergyCurve
-from olmo_green.record import RunConfig
 from olmo_green.record.options import DEFAULT_FLUSH_INTERVAL_S
 
 AFTER = "after_telemetry"  # steps.attrs: (rows left out, the last sample's time, the tolerance)
-
-
-def flush_interval_s(run_dir) -> float | None:
-    """config.yaml's telemetry.flush_interval_s (None where it says none or cannot be read)."""
-    try:
-        config = RunConfig.load(run_dir)
-    except GreenError:
-        return None  # the report names a broken config.yaml where it reads the profile
-    value = config.value("telemetry.flush_interval_s") if config is not None else None
-    return float(value) if isinstance(value, (int, float)) and np.isfinite(value) and value > 0 else None
 
 
 def telemetry_span(curves: Sequence[EnergyCurve]) -> tuple[float, float] | None:

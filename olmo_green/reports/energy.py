@@ -18,7 +18,6 @@ import pandas as pd
 
 from olmo_green import record as rr
 from olmo_green.crosscheck.duplicates import SeenChunks
-from olmo_green.crosscheck.windows import flush_interval_s
 from olmo_green.integrate import EnergyCurve
 from olmo_green.summaries import NodeEnergy, node_energy, record_settings
 
@@ -114,7 +113,7 @@ def run_energy(run_dir: str | Path, save: bool = True, with_buckets: bool = Fals
         energy.nodes.append(node_energy_)
     energy.summed_power = job.frame()
     energy.duplicates, energy.contradiction = seen.duplicates, settings.contradiction
-    energy.max_gap_s, energy.flush_s = settings.max_gap_s, flush_interval_s(run_dir)
+    energy.max_gap_s, energy.flush_s = settings.max_gap_s, settings.flush_s
     return energy
 
 

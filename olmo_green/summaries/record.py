@@ -11,6 +11,7 @@ reported: its node's energy is then incomplete.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,9 @@ class SummarySettings:
     # dropped as the sampler drops it. Not part of a summary's identity: a meter's own summaries
     # never saw such a value, and a chunk edited since is summarised again anyway.
     gpu_limit_w: float | None = field(default=None, compare=False)
+    # How often the meter flushed samples (config.yaml's telemetry.flush_interval_s; None: not
+    # stated): the most a kill can lose at a record's end (crosscheck/windows.py).
+    flush_s: float | None = field(default=None, compare=False)
 
 
 def record_settings(run_dir: str | Path) -> SummarySettings:
@@ -63,7 +67,14 @@ def record_settings(run_dir: str | Path) -> SummarySettings:
     bucket_s = config.value("telemetry.summary_bucket_s") or DEFAULT_BUCKET_S
     verdict = judged_interval(run_dir, interval_s)
     return SummarySettings(bucket_s, GAP_FACTOR * verdict.interval_s if verdict.interval_s else None,
-                           verdict.finding, verdict.note, _gpu_limit_w(config, run_dir))
+                           verdict.finding, verdict.note, _gpu_limit_w(config, run_dir),
+                           _positive(config.value("telemetry.flush_interval_s")))
+
+
+def _positive(value: object) -> float | None:
+    """A positive finite number as a float; None for anything else (not stated, or not a number)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if number and math.isfinite(value) and value > 0 else None
 
 
 def _gpu_limit_w(config: RunConfig, run_dir: str | Path) -> float | None:
