@@ -5,12 +5,20 @@ some freeze, stop, step back or turn to garbage while power readings go on
 (seen on ROCm releases; a driver reload mid-chunk). Trusting such a counter
 makes energy disappear with no gap on record. So where a chunk holds both, each
 window (the summaries' buckets, cut at the chunk's ends) compares the counter's
-energy with integrated power over the intervals power measured; where they
-disagree beyond the sensors' stated error, those intervals take integrated
-power (the counter is what broke: power is what the counter is checked
-against), and the window is counted as repaired, so the report and `--verify`
-say so. Intervals inside a power gap are left to the counter, which measures
-across gaps (a restart after a kill included).
+energy with integrated power over the intervals power measured. Where they
+disagree beyond the sensors' stated error, the counter is replaced only where
+it shows how it broke: it stalled (where it moved at all it agrees with power;
+its flat stretch carries the difference), it rose faster than the device can
+draw (the profile's limit), or it "reset" to a reading no restart explains.
+Those intervals take integrated power, and the window is counted as repaired.
+A counter that kept moving is the better measurement (design.md: polled power
+misses most of each window on A100/H100), so where it disagrees without such a
+sign, it is kept and the window counted as disputed; and where the disputes,
+over the whole chunk, leave the counter and power apart beyond the sensors'
+error, one of the two was altered and nothing tells which: the check says how
+far (`unexplained_j`), and `report` refuses. Intervals inside a power gap are
+left to the counter, which measures across gaps (a restart after a kill
+included).
 
 The result is one cumulative curve on the union of both sample times, built
 from the counter's deltas (integrate.counter_deltas_j: resets, steps back) and
@@ -46,10 +54,17 @@ class CounterCheck:
 
     counter_j: float = 0.0  # the counter's energy over the chunk, as read
     power_j: float = 0.0  # integrated power over the chunk (gaps left out)
-    repaired_windows: int = 0  # windows where the counter disagreed and power was used
+    repaired_windows: int = 0  # windows where the counter broke and power was used
     repaired_s: float = 0.0
     repaired_counter_j: float = 0.0  # in those windows: what the counter said
     repaired_power_j: float = 0.0  # and what power said (used)
+    disputed_windows: int = 0  # windows where the two disagree but the counter shows no fault: kept
+    disputed_s: float = 0.0
+    disputed_counter_j: float = 0.0  # in those windows: what the counter said (used)
+    disputed_power_j: float = 0.0  # and what power said
+    # Over the chunk, where any window is disputed: how far the counter (as used) and power stay
+    # apart beyond the sensors' stated error. Above 0, one was altered: `report` refuses.
+    unexplained_j: float = 0.0
 
 
 def allowed_difference_j(energy_j: np.ndarray, duration_s: np.ndarray, peak_w: float,
@@ -59,18 +74,67 @@ def allowed_difference_j(energy_j: np.ndarray, duration_s: np.ndarray, peak_w: f
             + EDGE_INTERVALS * peak_w * interval_s)
 
 
-def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) -> tuple[EnergyCurve,
-                                                                                      CounterCheck]:
-    """The device's counter curve, repaired from power where the two disagree, and the check.
+@dataclass
+class _Compared:
+    """Counter and power on the union of their sample times, interval by interval."""
+
+    time_s: np.ndarray
+    counter_dj: np.ndarray
+    power_dj: np.ndarray
+    measured: np.ndarray  # power measured the interval, and the counter did not reset in it
+    powered: np.ndarray  # power measured the interval
+    impossible: np.ndarray  # the counter "reset" to more than the device can have drawn
+    trapezoid_j: np.ndarray  # the integration rule's own error
+    peak_w: float
+
+
+def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float,
+                  limit_w: float | None = None) -> tuple[EnergyCurve, CounterCheck]:
+    """The device's counter curve, repaired from power where the counter broke, and the check.
 
     Only intervals that power measured are compared: across a power gap (a restart after a kill,
     a sensor that failed) the counter's delta is real energy that power cannot confirm or deny.
+    `limit_w`: the most power the device can draw (checks.gpu_limit_w), None where unknown.
     """
     counter = curve_from_samples(rows, max_gap_s, counter=True)
     power = curve_from_samples(rows, max_gap_s, counter=False)
     check = CounterCheck(counter.total_j, power.total_j)
     if len(power.time_s) < 2 or len(counter.time_s) < 1:
         return counter, check  # nothing to compare with: the counter (or its absence) stands
+    c = _compare(rows, counter, power)
+    slot = _windows(c.time_s, bucket_s)
+    dt = np.diff(c.time_s)
+    window_counter = np.bincount(slot, c.counter_dj * c.measured)
+    window_power = np.bincount(slot, c.power_dj * c.measured)
+    window_s = np.bincount(slot, dt * c.measured)
+    # The edge error of a window is one sample spacing at each end: the widest spacing in the window,
+    # not the record's median (the meter's extra reads at step boundaries make the median tiny).
+    widest_dt_s = np.zeros(len(window_s))
+    np.maximum.at(widest_dt_s, slot, dt)
+    allowed = allowed_difference_j(np.maximum(window_counter, window_power), window_s, c.peak_w,
+                                   widest_dt_s)
+    allowed += np.bincount(slot, c.trapezoid_j * c.measured, minlength=len(allowed))
+    bad = (window_s > 0) & (np.abs(window_counter - window_power) > allowed)
+    broke = np.zeros(len(bad), dtype=bool)
+    broke[slot[c.impossible]] = True
+    broke |= bad & _stalled_or_too_fast(c, slot, window_counter, window_power, window_s, allowed, limit_w)
+    disputed = bad & ~broke
+    if not (broke.any() or disputed.any()):
+        return counter, check
+    deltas = np.where(broke[slot] & c.powered, c.power_dj, c.counter_dj)  # resets in a broken window too
+    check.repaired_windows, check.repaired_s = int(broke.sum()), float(window_s[broke].sum())
+    check.repaired_counter_j = float(window_counter[broke].sum())
+    check.repaired_power_j = float(window_power[broke].sum())
+    check.disputed_windows, check.disputed_s = int(disputed.sum()), float(window_s[disputed].sum())
+    check.disputed_counter_j = float(window_counter[disputed].sum())
+    check.disputed_power_j = float(window_power[disputed].sum())
+    if disputed.any():
+        check.unexplained_j = _unexplained_j(c, deltas)
+    counter.time_s, counter.cumulative_j = c.time_s, np.r_[0.0, np.cumsum(deltas)]
+    return counter, check
+
+
+def _compare(rows: pd.DataFrame, counter: EnergyCurve, power: EnergyCurve) -> _Compared:
     time_s = np.union1d(counter.time_s, power.time_s)
     counter_dj = np.diff(np.interp(time_s, counter.time_s, counter.cumulative_j))  # 0 where it stopped
     power_dj = np.diff(np.interp(time_s, power.time_s, power.cumulative_j))
@@ -85,32 +149,41 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float) 
     reset = np.isin(time_s[1:], _reset_times_s(rows))
     powered = measured.copy()  # power measured the interval: where a window is bad, power takes it
     impossible = reset & powered & (counter_dj > (EDGE_INTERVALS * power.peak_w + POWER_TOLERANCE_W) * dt)
-    measured &= ~reset
-    slot = _windows(time_s, bucket_s)
-    window_counter = np.bincount(slot, counter_dj * measured)
-    window_power = np.bincount(slot, power_dj * measured)
-    window_s = np.bincount(slot, dt * measured)
-    # The edge error of a window is one sample spacing at each end: the widest spacing in the window,
-    # not the record's median (the meter's extra reads at step boundaries make the median tiny).
-    widest_dt_s = np.zeros(len(window_s))
-    np.maximum.at(widest_dt_s, slot, dt)
-    allowed = allowed_difference_j(np.maximum(window_counter, window_power), window_s, power.peak_w,
-                                   widest_dt_s)
     # The integration rule's own error: polled power is an average over the interval before each
     # reading (H100, MI200, our simulator), which the trapezoid mixes with its neighbour's, by up to
     # half the change between the two readings over the interval. Steady power makes it ~0, so a
     # stopped counter is still caught; bursty steps widen it as they widen the real uncertainty.
-    allowed += np.bincount(slot, _trapezoid_error_j(rows, time_s) * measured, minlength=len(allowed))
-    bad = (window_s > 0) & (np.abs(window_counter - window_power) > allowed)
-    bad[slot[impossible]] = True
-    if not bad.any():
-        return counter, check
-    deltas = np.where(bad[slot] & powered, power_dj, counter_dj)  # resets in a broken window too
-    check.repaired_windows, check.repaired_s = int(bad.sum()), float(window_s[bad].sum())
-    check.repaired_counter_j = float(window_counter[bad].sum())
-    check.repaired_power_j = float(window_power[bad].sum())
-    counter.time_s, counter.cumulative_j = time_s, np.r_[0.0, np.cumsum(deltas)]
-    return counter, check
+    return _Compared(time_s, counter_dj, power_dj, measured & ~reset, powered, impossible,
+                     _trapezoid_error_j(rows, time_s), power.peak_w)
+
+
+def _stalled_or_too_fast(c: _Compared, slot: np.ndarray, window_counter: np.ndarray,
+                         window_power: np.ndarray, window_s: np.ndarray, allowed: np.ndarray,
+                         limit_w: float | None) -> np.ndarray:
+    """Per window: the counter shows how it broke. It stalled: leaving out the intervals where it
+    did not move, it agrees with power (a counter frozen a fifth of the way into a window moved in
+    that fifth only). Or it rose faster, over the window, than the device can draw."""
+    flat = c.measured & (c.counter_dj <= 0)
+    flat_power_j = np.bincount(slot, c.power_dj * flat, minlength=len(window_s))
+    stalled = (flat_power_j > 0) & (np.abs(window_counter - (window_power - flat_power_j)) <= allowed)
+    if limit_w is None:
+        return stalled
+    return stalled | (window_counter > limit_w * window_s + allowed)
+
+
+def _unexplained_j(c: _Compared, deltas: np.ndarray) -> float:
+    """The chunk's counter (as used) against its power over every interval both measured, beyond
+    the sensors' stated error for the whole chunk. An honest window or two in dispute (power's
+    partial sampling on a bursty load) leave the chunk within it; a column scaled throughout does
+    not."""
+    dt = np.diff(c.time_s)
+    counter_j = float((deltas * c.measured).sum())
+    power_j = float((c.power_dj * c.measured).sum())
+    seconds = float((dt * c.measured).sum())
+    widest_s = float(dt[c.measured].max()) if c.measured.any() else 0.0
+    allowed = float(allowed_difference_j(np.float64(max(counter_j, power_j)), np.float64(seconds), c.peak_w,
+                                         widest_s)) + float((c.trapezoid_j * c.measured).sum())
+    return max(0.0, abs(counter_j - power_j) - allowed)
 
 
 def _trapezoid_error_j(rows: pd.DataFrame, time_s: np.ndarray) -> np.ndarray:

@@ -18,6 +18,9 @@ sample interval, power at the chunk's ends, and `chunk_hash` (the samples'
 content hash); a file without them is of format 1 and is rebuilt on first read.
 Format 3 added to the domain rows the power bounds of each bucket (`ceiling_w`,
 `floor_w`: summaries/bounds.py); a domain file without them is rebuilt likewise.
+Format 4 added to the device rows the windows where counter and power disagree
+but the counter was kept (`disputed_*`) and how far apart the two stay over the
+chunk (`unexplained_j`); a device file without them is rebuilt likewise.
 """
 
 from __future__ import annotations
@@ -39,7 +42,9 @@ DEVICE_COLUMNS = ["node", "device", "domain", "source", "rows", "counter_reading
                   # format 2 (cross-checks): the counter's and power's own energy over the chunk, the
                   # windows repaired from power, the median sample interval, power at the chunk's ends
                   "counter_j", "power_j", "repaired_windows", "repaired_s", "repaired_counter_j",
-                  "repaired_power_j", "median_dt_s", "first_power_w", "last_power_w"]
+                  "repaired_power_j", "median_dt_s", "first_power_w", "last_power_w",
+                  # format 4: windows in dispute, the counter kept (crosscheck/counter.py)
+                  "disputed_windows", "disputed_s", "disputed_counter_j", "disputed_power_j", "unexplained_j"]
 BUCKET_COLUMNS = ["node", "device", "domain", "bucket", "energy_j", "covered_s", "min_w", "max_w"]
 # format 3: the domain's power bounds in the bucket (summaries/bounds.py), for the steps.csv check
 DOMAIN_COLUMNS = ["node", "domain", "bucket", "energy_j", "power_w", "covered_s", "devices", "ceiling_w",

@@ -252,9 +252,11 @@ def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float, refuse: b
     (efficiency.record_tokens_per_step), to hold the train rows' tokens against."""
     checks = [n.checks for n in energy.nodes]
     shared = crosscheck.shared_devices(energy.nodes) + sensor_findings(events or [], energy.nodes)
-    if shared and refuse:  # no figure can be right: which copy is the run's is unknown
-        more = f" (and {len(shared) - 1} more)" if len(shared) > 1 else ""
-        raise InputFileError(shared[0] + more)
+    # No figure can be right: which copy is the run's is unknown; which of counter and power lies.
+    unknowable = shared + crosscheck.disputed_findings(checks)
+    if unknowable and refuse:
+        more = f" (and {len(unknowable) - 1} more)" if len(unknowable) > 1 else ""
+        raise InputFileError(unknowable[0] + more)
     apart = windows.disjoint_finding(energy, steps)  # no window near the telemetry: no phase is known
     if apart and refuse:
         raise InputFileError(apart)

@@ -76,7 +76,8 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
             readings = counter_values(rows)
             counter = uses_counter(readings) if whole else readings >= 1
             if counter:
-                curve, check = checked_curve(rows, max_gap_s, bucket_s)
+                limit_w = gpu_limit_w if str(rows["domain"].iloc[0]) in ACCELERATOR_DOMAINS else None
+                curve, check = checked_curve(rows, max_gap_s, bucket_s, limit_w)
             else:
                 curve, check = curve_from_samples(rows, max_gap_s, counter=False), CounterCheck()
                 check.power_j = curve.total_j
@@ -147,6 +148,9 @@ def _check_columns(check: CounterCheck, rows: pd.DataFrame) -> dict:
     return {"counter_j": check.counter_j, "power_j": check.power_j,
             "repaired_windows": check.repaired_windows, "repaired_s": check.repaired_s,
             "repaired_counter_j": check.repaired_counter_j, "repaired_power_j": check.repaired_power_j,
+            "disputed_windows": check.disputed_windows, "disputed_s": check.disputed_s,
+            "disputed_counter_j": check.disputed_counter_j, "disputed_power_j": check.disputed_power_j,
+            "unexplained_j": check.unexplained_j,
             "median_dt_s": float(np.median(np.diff(time_s))) if len(time_s) > 1 else np.nan,
             "first_power_w": float(power_w[0]) if len(power_w) else np.nan,
             "last_power_w": float(power_w[-1]) if len(power_w) else np.nan}

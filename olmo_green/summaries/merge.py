@@ -74,8 +74,9 @@ class _Seams:
 
 
 KEYS = ["node", "device", "domain"]
+DISPUTE_COLUMNS = ["disputed_windows", "disputed_s", "disputed_counter_j", "disputed_power_j", "unexplained_j"]
 CHECK_COLUMNS = [*KEYS, "counter", "counter_j", "power_j", "repaired_windows", "repaired_s",
-                 "repaired_counter_j", "repaired_power_j", "median_dt_s"]
+                 "repaired_counter_j", "repaired_power_j", "median_dt_s", *DISPUTE_COLUMNS]
 
 
 def merge_node(node: str, devices: pd.DataFrame, domains: pd.DataFrame, bucket_s: float,
@@ -123,7 +124,7 @@ def _checks(valid: pd.DataFrame) -> pd.DataFrame:
         counter=("device_counter", "first"), counter_j=("counter_j", "sum"), power_j=("power_j", "sum"),
         repaired_windows=("repaired_windows", "sum"), repaired_s=("repaired_s", "sum"),
         repaired_counter_j=("repaired_counter_j", "sum"), repaired_power_j=("repaired_power_j", "sum"),
-        median_dt_s=("median_dt_s", "median")).reset_index()
+        median_dt_s=("median_dt_s", "median"), **{c: (c, "sum") for c in DISPUTE_COLUMNS}).reset_index()
     return totals[CHECK_COLUMNS]
 
 

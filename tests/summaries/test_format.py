@@ -36,3 +36,18 @@ def test_a_format_2_domain_file_is_rebuilt_with_the_power_bounds(tmp_path):
     assert set(DOMAIN_COLUMNS) <= set(rebuilt.columns)
     assert (rebuilt["ceiling_w"] >= rebuilt["floor_w"]).all() and (rebuilt["floor_w"] >= 0).all()
     assert rebuilt["ceiling_w"].notna().all()
+
+
+def test_a_format_3_summary_is_rebuilt_with_the_dispute_columns(tmp_path):
+    """Format 4 added the windows where counter and power disagree but the counter was kept: a
+    file without them would let a power column scaled beside an intact counter pass unseen."""
+    run = tmp_path / "run"
+    steady_run(run, hardware="lumi", steps=4)
+    honest_j = account_run(run).gpu_energy_j
+    path = next((run / "telemetry").glob("*.summary.parquet"))
+    format_4 = ["disputed_windows", "disputed_s", "disputed_counter_j", "disputed_power_j", "unexplained_j"]
+    pd.read_parquet(path).drop(columns=format_4).to_parquet(path, index=False)
+    assert account_run(run).gpu_energy_j == pytest.approx(honest_j, rel=1e-12)
+    rebuilt = pd.read_parquet(path)
+    assert set(format_4) <= set(rebuilt.columns)
+    assert (rebuilt["unexplained_j"] == 0).all()
