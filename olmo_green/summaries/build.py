@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from olmo_green.checks import power_above
+from olmo_green.checks import ABSURD_POWER_W, power_above
 from olmo_green.crosscheck.counter import CounterCheck, checked_curve
 from olmo_green.crosscheck.duplicates import content_hash
 from olmo_green.integrate import (
@@ -76,7 +76,7 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
             readings = counter_values(rows)
             counter = uses_counter(readings) if whole else readings >= 1
             if counter:
-                limit_w = gpu_limit_w if str(rows["domain"].iloc[0]) in ACCELERATOR_DOMAINS else None
+                limit_w = _limit_w(str(rows["domain"].iloc[0]), gpu_limit_w)
                 curve, check = checked_curve(rows, max_gap_s, bucket_s, limit_w)
             else:
                 curve, check = curve_from_samples(rows, max_gap_s, counter=False), CounterCheck()
@@ -89,6 +89,12 @@ def summarise_chunk(samples: pd.DataFrame, bucket_s: float = DEFAULT_BUCKET_S,
     digest = content_hash(samples) if len(samples) and not whole else ""
     return ChunkSummary(device_frame, bucket_frame[BUCKET_COLUMNS], domain_buckets(bucket_frame),
                         content_hash=digest, implausible=implausible)
+
+
+def _limit_w(domain: str, gpu_limit_w: float | None) -> float:
+    """The most power a device of `domain` can draw: the profile's limit for an accelerator,
+    else a value above any whole node (checks.ABSURD_POWER_W): a counter rising faster broke."""
+    return gpu_limit_w if gpu_limit_w is not None and domain in ACCELERATOR_DOMAINS else ABSURD_POWER_W
 
 
 def _plausible(samples: pd.DataFrame, gpu_limit_w: float | None) -> tuple[pd.DataFrame, int]:

@@ -155,7 +155,8 @@ class EnergyMeter:
         self.sources = sources
         if self.run_dir is not None:
             summaries = SummarySettings(self.options.summary_bucket_s,
-                                        GAP_FACTOR * self.options.sampling_interval_s)
+                                        GAP_FACTOR * self.options.sampling_interval_s,
+                                        gpu_limit_w=checks.gpu_limit_w(self.profile))
             self.store = SampleStore(self.run_dir, self.group.node, self.options.flush_interval_s,
                                      summaries=summaries)
         self.sampler = Sampler(sources, self._on_samples, self._event, self.options.sampling_interval_s,

@@ -153,7 +153,8 @@ class SampleStore:
                 raise
             log.warning("telemetry: cannot convert %s (%s); kept as CSV, summarised when read", closed, e)
             return
-        summary = summarise_chunk(frame, self.summaries.bucket_s, self.summaries.max_gap_s)
+        summary = summarise_chunk(frame, self.summaries.bucket_s, self.summaries.max_gap_s,
+                                  gpu_limit_w=self.summaries.gpu_limit_w)
         summary.bad_rows = bad_rows
         with self._summary_lock:
             try:
