@@ -14,7 +14,10 @@ samples must match it:
 
 No figure can be right under any of these, so `report` refuses and `--verify` names each.
 Records written before the meter recorded `counted` (and traces) are not checked: their
-sensors events say how many devices, not which.
+sensors events say how many devices, not which. What tells such a record from one whose
+events lost the list is the chunks: a meter that writes `counted` marks each chunk it
+writes (record/chunks.py CHUNK_FORMAT), so a node with a marked chunk but no sensors event
+that lists its devices had that event removed or edited, and is refused too.
 """
 
 from __future__ import annotations
@@ -68,10 +71,10 @@ def sensor_findings(events: Sequence[dict], nodes: Sequence) -> list[str]:
     """One line per node or device whose samples contradict its meter's sensors event
     (`nodes`: the report's NodeEnergy list, each with its device curves)."""
     started, counted = _counted_per_node(events)
+    lines = _broken_promises(events, nodes)
     if not any(labels is not None for labels in counted.values()):
-        return []  # an older record, a trace: nothing says which devices were read
+        return lines  # an older record, a trace: nothing says which devices were read
     explained = _explained(events)
-    lines = []
     for node in nodes:
         sampled = {counted_label(c.domain, c.device): c for c in node.devices if len(c.time_s)}
         if not sampled:
@@ -87,6 +90,20 @@ def sensor_findings(events: Sequence[dict], nodes: Sequence) -> list[str]:
         excused = {source for where, source in explained if where == node.node}
         lines += _device_lines(node.node, sampled, expected, excused)
     return lines
+
+
+def _broken_promises(events: Sequence[dict], nodes: Sequence) -> list[str]:
+    """Nodes whose chunks a meter marked (CHUNK_FORMAT) but whose events hold no sensors event
+    listing the devices it counts: the promise the mark makes was removed from events.jsonl."""
+    listed = {str(e.get("node", "")) for e in events if e.get("kind") == rr.EVENT_SENSORS
+              and isinstance(e.get("found"), list)
+              and any(isinstance(f, dict) and f.get("used") and _well_formed(f.get(COUNTED))
+                      for f in e["found"])}
+    return [f"telemetry/{node.node}.*: node {node.node}'s chunks were written by a meter that lists the "
+            f"devices it counts in a sensors event (chunk format {node.chunk_format}), but {rr.EVENTS_FILE} "
+            "holds no such event for it (removed or edited?): which devices it counted is unknown"
+            for node in nodes if getattr(node, "chunk_format", 1) >= rr.CHUNK_FORMAT
+            and node.node not in listed and any(len(c.time_s) for c in node.devices)]
 
 
 def _device_lines(node: str, sampled: dict, expected: dict[str, str], excused: set[str]) -> list[str]:

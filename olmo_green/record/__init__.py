@@ -16,6 +16,8 @@ through this package; tests/code/test_record_home.py holds them to it.
 """
 
 from olmo_green.record.chunks import (
+    CHUNK_FORMAT,
+    chunk_format,
     convert_chunk,
     last_sample_time_s,
     normalise_samples,
@@ -75,7 +77,7 @@ from olmo_green.record.steps import (
 )
 
 __all__ = [
-    "ACCELERATOR_DOMAINS", "CHECKPOINTS_DIR", "CONFIG_FILE", "DOMAINS", "EVENTS_FILE",
+    "ACCELERATOR_DOMAINS", "CHECKPOINTS_DIR", "CHUNK_FORMAT", "CONFIG_FILE", "DOMAINS", "EVENTS_FILE",
     "EVENT_CHECKPOINT_WRITE",
     "EVENT_COUNTER_CHECK", "EVENT_FORECAST", "EVENT_GAP_END", "EVENT_GAP_START", "EVENT_JOB",
     "EVENT_NO_SENSORS",
@@ -84,7 +86,8 @@ __all__ = [
     "MAX_STEP_TOKENS", "METHODS", "MFU_INPUTS",
     "OPEN_CHUNK_SUFFIX", "REQUIRED_SAMPLE_COLUMNS", "SAMPLE_COLUMNS",
     "SAMPLE_DTYPES", "STEPS_FILE", "STEP_COLUMNS", "STEP_NUMBERS", "TELEMETRY_DIR", "Events", "RunConfig",
-    "TelemetryOptions", "chunk_listing", "chunk_path", "closed_csv_path", "convert_chunk", "is_run_dir",
+    "TelemetryOptions", "chunk_format", "chunk_listing", "chunk_path", "closed_csv_path", "convert_chunk",
+    "is_run_dir",
     "last_sample_time_s",
     "match_nodes", "node_chunk_paths", "node_names", "normalise_samples", "open_chunk_path",
     "read_csv_tolerant", "read_events", "read_sample_chunk", "read_samples", "read_steps", "sample_chunks",

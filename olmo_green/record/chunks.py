@@ -17,6 +17,25 @@ from olmo_green.record.csvfile import read_csv_tolerant
 from olmo_green.record.layout import REQUIRED_SAMPLE_COLUMNS, SAMPLE_COLUMNS, SAMPLE_DTYPES, open_chunk_path
 from olmo_green.record.nodes import node_names, sample_chunks
 
+# A chunk written by a meter whose `sensors` event lists the devices it counts (record/events.py,
+# SENSORS_COUNTED) says so in its Parquet metadata: the samples then promise that event, and a
+# record whose events lost it (deleted lines, a removed key) is a finding (crosscheck/sensors.py)
+# rather than a record too old to judge. Format 1: chunks written before the mark.
+CHUNK_FORMAT_KEY = b"olmo_green.chunk_format"
+CHUNK_FORMAT = 2
+
+
+def chunk_format(path: Path) -> int:
+    """The format a chunk's meter wrote it in (CHUNK_FORMAT_KEY); 1 without the mark (a CSV, an
+    older or foreign chunk, a chunk rewritten by another tool)."""
+    if path.suffix != ".parquet":
+        return 1
+    try:
+        value = (pq.read_schema(path).metadata or {}).get(CHUNK_FORMAT_KEY, b"1")
+        return int(value.decode("ascii"))
+    except (OSError, ValueError, UnicodeError, pa.ArrowException):
+        return 1
+
 
 def normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
     for column in SAMPLE_COLUMNS:
@@ -118,6 +137,8 @@ def convert_chunk(csv_path: Path, parquet_path: Path) -> tuple[pd.DataFrame, int
     """
     frame, bad_rows = read_sample_chunk(csv_path)
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           CHUNK_FORMAT_KEY: str(CHUNK_FORMAT).encode("ascii")})
     # zstd level 9 without byte-stream split was the smallest on NVML-like samples (~9 bytes a row;
     # time_s repeats once per device, so its dictionary pays). mkstemp beside it (fileio.replacing):
     # a name planted in advance, a symlink included, is never written through.

@@ -21,6 +21,8 @@ Format 3 added to the domain rows the power bounds of each bucket (`ceiling_w`,
 Format 4 added to the device rows the windows where counter and power disagree
 but the counter was kept (`disputed_*`) and how far apart the two stay over the
 chunk (`unexplained_j`); a device file without them is rebuilt likewise.
+Format 5 added `chunk_format`: the mark the chunk's meter wrote in it
+(record/chunks.py), what its node's events must then hold (crosscheck/sensors.py).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class ChunkSummary:
     bad_rows: int = 0  # rows of the chunk that were skipped as unreadable (chunks.read_sample_chunk)
     content_hash: str = ""  # of the chunk's samples (crosscheck/duplicates.py)
     implausible: int = 0  # accelerator power values above the profile's limit, dropped (checks.gpu_limit_w)
+    chunk_format: int = 1  # the chunk's own mark (record/chunks.py CHUNK_FORMAT): what its meter promised
 
 
 KINDS = {"devices": ".summary.parquet", "buckets": ".buckets.parquet", "domains": ".domains.parquet"}
@@ -162,7 +165,7 @@ def _with_identity(kind: str, chunk: ChunkId, summary: ChunkSummary) -> pd.DataF
     if kind == "devices":
         extra |= {"chunk_buckets": len(summary.buckets), "chunk_domains": len(summary.domains),
                   "chunk_bad_rows": summary.bad_rows, "chunk_hash": summary.content_hash,
-                  "chunk_implausible": summary.implausible}
+                  "chunk_implausible": summary.implausible, "chunk_format": summary.chunk_format}
     return frame.assign(**extra)
 
 
@@ -197,7 +200,7 @@ def load_node(run_dir: str | Path, node: str,
 def _valid(frames: dict[str, pd.DataFrame | None]) -> dict[str, ChunkId]:
     """Chunks whose rows in every loaded file are complete (a save cut short is not)."""
     devices = frames["devices"]
-    needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains", "chunk_hash"]
+    needed = IDENTITY + DEVICE_COLUMNS + ["chunk_buckets", "chunk_domains", "chunk_hash", "chunk_format"]
     domains = frames.get("domains")
     if devices is None or not set(needed) <= set(devices) or \
             (domains is not None and not set(DOMAIN_COLUMNS) <= set(domains)):

@@ -56,7 +56,7 @@ def node_energy(run_dir: str | Path, node: str, settings: SummarySettings | None
         energy = _whole_node(run_dir, node, settings, [p for p in listed if kept is None or p.name in kept])
     energy.unreadable, energy.bad_rows, energy.distrusted = chunks.unreadable, chunks.bad_rows, \
         chunks.distrusted
-    energy.implausible = chunks.implausible
+    energy.implausible, energy.chunk_format = chunks.implausible, chunks.chunk_format
     return energy
 
 

@@ -61,6 +61,9 @@ class NodeEnergy:
     stretches: pd.DataFrame | None = None
     # Per chunk: accelerator power values above the profile's limit, dropped (summaries/build.py)
     implausible: dict[str, int] = field(default_factory=dict)
+    # The highest mark among the node's chunks (record/chunks.py CHUNK_FORMAT): 2 promises a sensors
+    # event that lists the devices the node's meter counts (crosscheck/sensors.py)
+    chunk_format: int = 1
 
 
 @dataclass

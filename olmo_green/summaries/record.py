@@ -102,6 +102,7 @@ class NodeChunks:
     # themselves (summaries/domainrows.py) and were summarised again from their chunk
     implausible: dict[str, int] = field(default_factory=dict)  # chunk -> accelerator power values
     # above the profile's limit, dropped (summaries/build.py)
+    chunk_format: int = 1  # the highest mark among the node's chunks (record/chunks.py)
 
 
 def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings, save: bool = True,
@@ -144,7 +145,7 @@ def summarised_chunks(run_dir: str | Path, node: str, settings: SummarySettings,
     return NodeChunks(node, devices, stored.frame("domains"),
                       stored.frame("buckets") if with_buckets else None, unreadable,
                       int(first_rows["chunk_bad_rows"].sum()) if len(first_rows) else 0, built,
-                      distrusted, _implausible(first_rows))
+                      distrusted, _implausible(first_rows), _chunk_format(first_rows))
 
 
 def _implausible(first_rows: pd.DataFrame) -> dict[str, int]:
@@ -153,6 +154,13 @@ def _implausible(first_rows: pd.DataFrame) -> dict[str, int]:
         return {}
     counts = pd.to_numeric(first_rows["chunk_implausible"], errors="coerce").fillna(0).astype("int64")
     return {str(c): int(n) for c, n in zip(first_rows["chunk"], counts, strict=True) if n > 0}
+
+
+def _chunk_format(first_rows: pd.DataFrame) -> int:
+    if not len(first_rows) or "chunk_format" not in first_rows:
+        return 1
+    marks = pd.to_numeric(first_rows["chunk_format"], errors="coerce").fillna(1)
+    return int(marks.max())
 
 
 _WARNED: set[tuple[str, str, tuple[str, ...]]] = set()  # (run, node, chunks) warned of in this process
@@ -192,6 +200,7 @@ def _build(path: Path, settings: SummarySettings, node: str, unreadable: list[st
     summary = summarise_chunk(samples, settings.bucket_s, settings.max_gap_s,
                               gpu_limit_w=settings.gpu_limit_w)
     summary.bad_rows = bad_rows
+    summary.chunk_format = rr.chunk_format(path)
     if summary.devices.empty:  # nothing usable: one row still carries the chunk's identity and count
         summary.devices = empty_chunk_row(node)
     return summary

@@ -40,7 +40,7 @@ from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
 from olmo_green.telemetry.live import LiveOutputs, job_event, run_params
 from olmo_green.telemetry.outputs import LiveSnapshot, TrackReading
 from olmo_green.telemetry.sampler import Sampler
-from olmo_green.telemetry.sources.base import Reading, Source
+from olmo_green.telemetry.sources.base import Reading, SensorError, Source
 from olmo_green.telemetry.sources.detect import open_sources
 from olmo_green.telemetry.state import Totals
 from olmo_green.telemetry.store import SampleStore
@@ -145,6 +145,8 @@ class EnergyMeter:
         if sources is None:
             sources, probes = open_sources(self.profile, self.simulate, self.trace, self.roots)
             self._event({"kind": rr.EVENT_SENSORS, "found": [_probe_line(p) for p in probes]})
+        else:  # the caller's own sources: the record still says which devices its samples count
+            self._event({"kind": rr.EVENT_SENSORS, "found": [_given_line(s) for s in sources]})
         job = job_event(self.clock.now_s())  # the scheduler's job id, for `report --sacct`
         if job is not None:
             self._event(job)
@@ -458,4 +460,13 @@ def _float(value: object) -> float | None:
 
 def _probe_line(probe) -> dict:
     return rr.sensors_line(probe.name, probe.source is not None, probe.devices, probe.reason)
+
+
+def _given_line(source: Source) -> dict:
+    """A sensors-event line for a source the caller passed in (used as given, no probing)."""
+    try:
+        devices = source.devices()
+    except SensorError as e:  # the sampler records its faults as gaps
+        return rr.sensors_line(source.name, False, [], f"passed in by the caller; cannot open: {e}")
+    return rr.sensors_line(source.name, True, devices, "passed in by the caller")
 

@@ -155,7 +155,7 @@ class SampleStore:
             return
         summary = summarise_chunk(frame, self.summaries.bucket_s, self.summaries.max_gap_s,
                                   gpu_limit_w=self.summaries.gpu_limit_w)
-        summary.bad_rows = bad_rows
+        summary.bad_rows, summary.chunk_format = bad_rows, rr.CHUNK_FORMAT  # convert_chunk marked it
         with self._summary_lock:
             try:
                 chunk = ChunkId.of(parquet, self.summaries.bucket_s, self.summaries.max_gap_s)

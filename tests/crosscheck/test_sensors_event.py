@@ -76,14 +76,12 @@ def test_a_device_without_samples_is_not_refused_where_an_event_says_why(run):
 
 
 def test_a_record_without_counted_devices_is_not_judged(run):
-    """Records written before the sensors event listed its devices keep reporting as before."""
+    """Records written before the sensors event listed its devices (and before the meter marked
+    its chunks) keep reporting as before."""
+    _unmark_chunks(run)
     path, samples = first_chunk(run)
     samples[~_gpu(samples, "6")].to_parquet(path, index=False)
-    events = [json.loads(line) for line in (run / rr.EVENTS_FILE).read_text().splitlines()]
-    for event in events:
-        for found in event.get("found", []):
-            found.pop(rr.SENSORS_COUNTED, None)
-    (run / rr.EVENTS_FILE).write_text("".join(json.dumps(e) + "\n" for e in events))
+    _edit_counted(run, lambda found: found.pop(rr.SENSORS_COUNTED, None))
     assert report(run)[0] == 0
 
 
@@ -140,15 +138,57 @@ def test_a_device_relabelled_to_no_domain_is_refused(run):
     _refused_naming(run, "/8", "does not count this device")
 
 
-def test_a_malformed_counted_list_is_not_judged_and_raises_nothing(run):
+def _edit_counted(run, edit) -> None:
     events = [json.loads(line) for line in (run / rr.EVENTS_FILE).read_text().splitlines()]
     for event in events:
         for found in event.get("found", []):
-            if rr.SENSORS_COUNTED in found:
-                found[rr.SENSORS_COUNTED] = ["gpu0", None]
+            edit(found)
     (run / rr.EVENTS_FILE).write_text("".join(json.dumps(e) + "\n" for e in events))
+
+
+def _unmark_chunks(run) -> None:
+    """The chunks as an older meter wrote them: the same samples, without the format mark."""
+    for path in chunks(run):
+        samples = pd.read_parquet(path)
+        samples.to_parquet(path, index=False)
+        assert rr.chunk_format(path) == 1
+
+
+def test_a_malformed_counted_list_of_an_unmarked_record_is_not_judged_and_raises_nothing(run):
+    _unmark_chunks(run)
+    _edit_counted(run, lambda found: found.__setitem__(rr.SENSORS_COUNTED, ["gpu0", None]))
     code, out = report(run)
     assert code == 0 and "Traceback" not in out
+
+
+def test_the_meter_marks_its_chunks(run):
+    """The mark, read with pyarrow (not our reader): what makes a lost sensors event visible."""
+    import pyarrow.parquet as pq
+
+    for path in chunks(run):
+        assert pq.read_schema(path).metadata[b"olmo_green.chunk_format"] == b"2"
+
+
+@pytest.mark.parametrize("edit", ["events-removed", "counted-removed", "counted-malformed"])
+def test_sensors_events_lost_from_a_marked_record_are_refused(run, edit):
+    """Before: deleting every sensors event (or the `counted` key) turned the node and device
+    checks off, so a relabelled or removed device passed at exit 0."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    path = chunks(run)[0]
+    table = pq.read_table(path)  # a device removed (-25 %), the file's metadata kept
+    pq.write_table(table.filter(pc.invert(pc.equal(table["device"].cast("string"), "6"))), path)
+    assert rr.chunk_format(path) == 2
+    if edit == "events-removed":
+        lines = (run / rr.EVENTS_FILE).read_text().splitlines()
+        kept = [line for line in lines if json.loads(line).get("kind") != rr.EVENT_SENSORS]
+        (run / rr.EVENTS_FILE).write_text("".join(line + "\n" for line in kept))
+    elif edit == "counted-removed":
+        _edit_counted(run, lambda found: found.pop(rr.SENSORS_COUNTED, None))
+    else:
+        _edit_counted(run, lambda found: found.__setitem__(rr.SENSORS_COUNTED, ["gpu0", None]))
+    _refused_naming(run, "node vm", "sensors event", "removed or edited")
 
 
 def test_power_above_the_limit_under_a_blank_domain_is_dropped(tmp_path):

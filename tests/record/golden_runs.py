@@ -40,6 +40,7 @@ RUNS = {
     "olmo3-lumi": ("olmo3-tiny", "lumi", 2, 20, 13, "train"),
     "olmo1-a100-meter": ("tiny", "mosaicml-a100", 2, 15, 14, "meter"),
 }
+NODE = "node0"  # the one node of each record (its SampleStore, its sensors event)
 RESUMED = "olmo1-a100-resumed"  # killed after step 12, resumed from the checkpoint at step 10
 
 
@@ -126,7 +127,7 @@ def _write_attempt(run: Path, rng, devices: int, first: int, last: int, t0: floa
                    close: bool, source: str = "simulated", mfu_inputs: dict | None = None) -> float:
     rows = _steps(first, last, t0, attempt, rng, mfu_inputs or {})
     t1 = rows[-1][2]
-    store = SampleStore(run, "node0", flush_interval_s=1e9, chunk_rows=400)  # flushes: ours only
+    store = SampleStore(run, NODE, flush_interval_s=1e9, chunk_rows=400)  # flushes: ours only
     made: list[Reading] = []
     for start in np.arange(t0, t1, 10.0):
         block = _samples(rng, devices, start, min(start + 10.0, t1), None if devices < 4 else
@@ -149,6 +150,14 @@ def _write_attempt(run: Path, rng, devices: int, first: int, last: int, t0: floa
     return t1
 
 
+def _sensors_event(source: str, devices: int) -> dict:
+    """The sensors event a meter writes at start (its chunks, written by SampleStore, carry the
+    mark that promises it: record/chunks.py), listing the devices _samples gives."""
+    counted = [f"gpu/{d}" for d in range(devices)] + ["cpu/cpu0"]
+    return {"node": NODE, "kind": "sensors", "time_s": START_S, "found": [
+        {"source": source, "used": True, "devices": devices + 1, "reason": "golden", "counted": counted}]}
+
+
 def make_run(root: Path, name: str) -> Path:
     run = root / name
     run.mkdir(parents=True)
@@ -159,8 +168,8 @@ def make_run(root: Path, name: str) -> Path:
     rng = np.random.default_rng(seed)
     config = _config(model, hardware, shape, {"stage": "pre-training", "golden": name})
     (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    events = [{"kind": "sensors", "time_s": START_S, "found": ["simulated"], "used": ["simulated"]}]
     if name == RESUMED:
+        events = [_sensors_event("simulated", devices)]
         end = _write_attempt(run, rng, devices, 1, 12, START_S, 0, close=False)
         restart = end + 30.0
         events.append({"kind": "resume_gap", "time_s": restart, "duration_s": 30.0})
@@ -170,6 +179,7 @@ def make_run(root: Path, name: str) -> Path:
         source = "simulated" if shape == "meter" else "nvml" if "a100" in hardware else "amdsmi"
         # a loop of the user's own (the meter shape) passes no FLOPs: its rows have no mfu
         inputs = _mfu_inputs(model, hardware, devices) if shape == "train" else None
+        events = [_sensors_event(source, devices)]
         end = _write_attempt(run, rng, devices, 1, steps, START_S, 0, close=True, source=source,
                              mfu_inputs=inputs)
         events += [{"kind": "gap_start", "time_s": START_S + 20.0, "error": "simulated fault"},

@@ -51,3 +51,14 @@ def test_a_format_3_summary_is_rebuilt_with_the_dispute_columns(tmp_path):
     rebuilt = pd.read_parquet(path)
     assert set(format_4) <= set(rebuilt.columns)
     assert (rebuilt["unexplained_j"] == 0).all()
+
+
+def test_a_format_4_summary_is_rebuilt_with_the_chunk_mark(tmp_path):
+    """Format 5 added each chunk's mark (record/chunks.py): a file without it would leave a
+    record whose sensors events were removed looking like one too old to judge."""
+    run = tmp_path / "run"
+    steady_run(run, hardware="lumi", steps=4)
+    path = next((run / "telemetry").glob("*.summary.parquet"))
+    pd.read_parquet(path).drop(columns=["chunk_format"]).to_parquet(path, index=False)
+    account_run(run)
+    assert (pd.read_parquet(path)["chunk_format"] == 2).all()
