@@ -329,6 +329,14 @@ def _events(edit: Callable[[list[dict]], list[dict]]) -> Callable[[Ctx], None]:
     return setup
 
 
+def _strip_counted(events: list[dict]) -> list[dict]:
+    for event in events:
+        for found in event.get("found", []):
+            if isinstance(found, dict):
+                found.pop("counted", None)
+    return events
+
+
 def _chunk_span(c: Ctx) -> tuple[float, float]:
     t = pd.read_parquet(c.run / CHUNK)["time_s"]
     return float(t.min()), float(t.max())
@@ -583,6 +591,10 @@ def _table() -> dict[str, tuple]:
             BOTH,
         ),
         "chunk-power-x10": (_chunk(_scale_column("power_w", 10.0)), _total_right, None, ("power",), BOTH),
+        # power scaled under the 3x TDP limit beside an intact counter: the counter kept (a moving
+        # counter is the better measurement), or refused where the two stay apart over the chunk
+        "chunk-power-x1.5": (_chunk(_scale_column("power_w", 1.5)), _total_right, None, COUNTER, REPORT),
+        "chunk-power-x0.5": (_chunk(_scale_column("power_w", 0.5)), _total_right, None, COUNTER, REPORT),
         "chunk-sibling-gcd-copy": (_chunk(_sibling_copy), _total_right, None, ("vm/1", "package"), BOTH),
         "chunk-device-dropped": (
             _chunk(_drop_device),
@@ -616,6 +628,15 @@ def _table() -> dict[str, tuple]:
         ),
         # events.jsonl against the chunks and the config
         "events-gap-invented": (_invent_gap, _phases_right, None, ("gap",), BOTH),
+        # the sensors event the chunks' mark promises, removed or stripped of its device list
+        "events-sensors-removed": (
+            _events(lambda es: [e for e in es if e.get("kind") != "sensors"]),
+            None,
+            None,
+            ("sensors event",),
+            BOTH,
+        ),
+        "events-counted-removed": (_events(_strip_counted), None, None, ("sensors event",), BOTH),
         "events-sampling-removed": (
             _events(lambda es: [e for e in es if e.get("kind") != "sampling"]),
             _phases_right,
