@@ -74,7 +74,8 @@ class _Seams:
 
 
 KEYS = ["node", "device", "domain"]
-DISPUTE_COLUMNS = ["disputed_windows", "disputed_s", "disputed_counter_j", "disputed_power_j", "unexplained_j"]
+DISPUTE_COLUMNS = ["disputed_windows", "disputed_s", "disputed_counter_j", "disputed_power_j",
+                   "unexplained_j"]
 CHECK_COLUMNS = [*KEYS, "counter", "counter_j", "power_j", "repaired_windows", "repaired_s",
                  "repaired_counter_j", "repaired_power_j", "median_dt_s", *DISPUTE_COLUMNS]
 
