@@ -6,23 +6,25 @@ round; its samples are stamped by the same clock of the same process. So every h
 an attempt lies between the two. Per node, in the order its events were written (one process
 samples a node; a resumed run's attempts follow each other), no meter of the node ran:
 
-- before its first sensors event, where that is the node's first event of an attempt (below)
-  and no resume_gap event says the record held samples before it;
+- before its first sensors event, where that is the first of the node's events below and no
+  resume_gap event says the record held samples before it;
 - from each closing event to the next attempt's start: its sensors, job or no_sensors event's
   time (all stamped before its baseline sample), or, where only a resume_gap opens it (a meter
   given its sources writes no sensors event), the baseline sample it names (time_s + duration_s);
   to +infinity where no attempt follows.
 
-Samples of the node inside such a stretch, beyond SLACK, were written by no meter: a chunk copied
-under a new name of the node, its times shifted past the run's end (or before its start) and its
-counter continued, which every other check takes for more of the run. How much of a node's energy
-is copied is unknown, so no figure can be right: `report` refuses and `--verify` names the node.
+Samples of the node inside such a stretch, beyond the slack (slack_s), were written by no meter:
+a chunk copied under a new name of the node, its times shifted past the run's end (or before its
+start) and its counter continued, which every other check takes for more of the run. How much of a
+node's energy is copied is unknown, so no figure can be right: `report` refuses, `--verify` names it.
 
 Only what the events support is judged: a first attempt without a timed sensors event (a record
 from before the time was written, a meter given its sources) is not judged on the start side, an
 attempt without a closing event (killed) not on the end side; a closing event followed by another
-attempt's sampling event before any start (an attempt that wrote no start) ends no stretch; traces
-have no events. A time_s that is not a finite number counts as absent.
+attempt's sampling event before any start (an attempt that wrote no start) ends no stretch; where
+the node's times run backwards (a wall clock set back between attempts) only before the earliest
+and after the latest are judged; traces have no events. A time_s that is not a finite number
+counts as absent.
 
 Only the summaries are read: each node's device stretches (gaps.sample_stretches), all held
 against the node's few stretches without a meter at once: O(nodes x stretches x attempts).
