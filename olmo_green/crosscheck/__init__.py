@@ -7,6 +7,7 @@
                     no sensor gives (above 3x the package TDP)
     settings.py     config.yaml's sampling interval against the chunks' timestamps
     gaps.py         events.jsonl's gap_start/gap_end against the samples (a gap they ran through)
+    lifespan.py     each node's samples against when its meter ran (sensors to closing sampling event)
     mfu.py          steps.csv's mfu cells against their rows' tokens and windows
     record.py       steps.csv's energies against the telemetry; the findings as report lines
     windows.py      steps.csv's windows against the telemetry's time span (another run's, a killed run's)

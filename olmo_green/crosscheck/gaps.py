@@ -105,7 +105,8 @@ class Contradicted:
                 f"their normal spacing through it ({self.devices} device(s), {', '.join(how)})")
 
 
-def _number(value: object) -> float | None:
+def finite_number(value: object) -> float | None:
+    """A finite number, or None (text, null, a bool, inf or NaN in an event: malformed, so absent)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
@@ -127,15 +128,15 @@ def gap_claims(events: Sequence[dict]) -> list[GapClaim]:
             open_starts[key] = index
             continue
         start_index = open_starts.pop(key, None)
-        end_s = _number(event.get("time_s"))
+        end_s = finite_number(event.get("time_s"))
         if end_s is None:
             continue
         begins = []
-        duration_s = _number(event.get("duration_s"))
+        duration_s = finite_number(event.get("duration_s"))
         if duration_s is not None and duration_s > 0:
             begins.append(end_s - duration_s)
         if start_index is not None:
-            opened_s = _number(events[start_index].get("time_s"))
+            opened_s = finite_number(events[start_index].get("time_s"))
             if opened_s is not None and opened_s < end_s:
                 begins.append(opened_s)
         if begins:

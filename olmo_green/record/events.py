@@ -10,7 +10,9 @@ from olmo_green.record.csvfile import read_text
 from olmo_green.record.layout import EVENTS_FILE
 
 # Event kinds of events.jsonl: one JSON object a line, its "kind" one of these.
-EVENT_SENSORS = "sensors"  # the sources probed at start: found, used, why not
+# The sources probed at start: found, used, why not; and time_s, taken before the meter's baseline
+# sample (records before it have none; crosscheck/lifespan.py does not judge their start).
+EVENT_SENSORS = "sensors"
 # In a sensors event, each used source's devices that its meter reads ("domain/device"): an MI250X
 # secondary GCD is listed but not counted (crosscheck/sensors.py holds the samples against it).
 SENSORS_COUNTED = "counted"
@@ -31,6 +33,9 @@ EVENT_FORECAST = "forecast"
 # achieved_interval_s: the median interval between its rounds so far): at close, and at the
 # first flush where the two are more than GAP_FACTOR apart (crosscheck/settings.py reads it).
 EVENT_SAMPLING = "sampling"
+# In a sampling event, true where close() wrote it, after the sampler's last round: the node's meter
+# stopped sampling at its time_s (crosscheck/lifespan.py). Absent mid-run and in older records.
+SAMPLING_CLOSING = "closing"
 
 
 def counted_label(domain: str, device: str) -> str:
@@ -56,6 +61,8 @@ class Events(list):
 # The longest duration an event may give: from 2000 (checks.EARLIEST_UNIX_S) to about now.
 MAX_DURATION_S = 30 * 366 * 86_400.0
 # Fields whose type a reader relies on, per event kind: a line with another type is skipped.
+# A sensors or sampling event's time_s is not among them: a malformed one would drop the event's
+# sensors (the sensors check would then refuse the node); crosscheck/lifespan.py ignores the time.
 _EVENT_NUMBERS = {EVENT_GAP_END: ("duration_s",), EVENT_RESUME_GAP: ("duration_s",),
                   EVENT_RECORDS_DROPPED: ("rows",), EVENT_FORECAST: ("at_step", "energy_mwh_at_end"),
                   EVENT_CHECKPOINT_WRITE: ("duration_s",),

@@ -16,6 +16,7 @@ from olmo_green.carbon import CarbonFactors, CarbonOptions, carbon_lines, resolv
 from olmo_green.crosscheck import mfu_findings, windows
 from olmo_green.crosscheck import record as crosscheck
 from olmo_green.crosscheck.gaps import contradicted_gaps, gap_findings, gap_notes, without
+from olmo_green.crosscheck.lifespan import lifespan_findings
 from olmo_green.crosscheck.sensors import implausible_power_lines, sensor_findings
 from olmo_green.errors import ConfigError, GreenError, InputFileError
 from olmo_green.hardware import HardwareProfile, list_profiles, load_profile
@@ -247,11 +248,13 @@ def crosschecked(energy: RunEnergy, steps: pd.DataFrame, gpu_j: float, refuse: b
                  events: Sequence[dict] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The record's parts against each other (olmo_green/crosscheck): the steps to use, and the
     findings, one line each (report notes them; --verify fails on them). `refuse`: a device
-    counted twice (a copied chunk, altered) or samples its node's sensors event contradicts are
-    an error rather than a finding. `tokens_per_step`: config.yaml's
-    (efficiency.record_tokens_per_step), to hold the train rows' tokens against."""
+    counted twice (a copied chunk, altered), samples its node's sensors event contradicts or
+    samples from when no meter of their node ran are an error rather than a finding.
+    `tokens_per_step`: config.yaml's (efficiency.record_tokens_per_step), to hold the train rows'
+    tokens against."""
     checks = [n.checks for n in energy.nodes]
-    shared = crosscheck.shared_devices(energy.nodes) + sensor_findings(events or [], energy.nodes)
+    shared = crosscheck.shared_devices(energy.nodes) + sensor_findings(events or [], energy.nodes) \
+        + lifespan_findings(events or [], energy.nodes, windows.sampling_interval_s(energy))
     # No figure can be right: which copy is the run's is unknown; which of counter and power lies.
     unknowable = shared + crosscheck.disputed_findings(checks)
     if unknowable and refuse:

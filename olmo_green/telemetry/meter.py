@@ -31,7 +31,7 @@ from olmo_green.clock import Clock
 from olmo_green.hardware.profiles import HardwareProfile, load_profile
 from olmo_green.integrate import GAP_FACTOR
 from olmo_green.record.config import RunConfig
-from olmo_green.record.events import EVENT_SAMPLING
+from olmo_green.record.events import EVENT_SAMPLING, SAMPLING_CLOSING
 from olmo_green.record.linelog import EventLog, StepLog
 from olmo_green.record.options import TelemetryOptions, renamed
 from olmo_green.summaries.record import SummarySettings
@@ -144,9 +144,12 @@ class EnergyMeter:
         sources = self.sources
         if sources is None:
             sources, probes = open_sources(self.profile, self.simulate, self.trace, self.roots)
-            self._event({"kind": rr.EVENT_SENSORS, "found": [_probe_line(p) for p in probes]})
+            lines = [_probe_line(p) for p in probes]
         else:  # the caller's own sources: the record still says which devices its samples count
-            self._event({"kind": rr.EVENT_SENSORS, "found": [_given_line(s) for s in sources]})
+            lines = [_given_line(s) for s in sources]
+        # its time, before the baseline sample: no honest sample of this attempt precedes it
+        # (crosscheck/lifespan.py)
+        self._event({"kind": rr.EVENT_SENSORS, "found": lines, "time_s": self.clock.now_s()})
         job = job_event(self.clock.now_s())  # the scheduler's job id, for `report --sacct`
         if job is not None:
             self._event(job)
@@ -200,7 +203,7 @@ class EnergyMeter:
         try:
             if self.sampler is not None:
                 self.sampler.stop()  # its last round ends the record
-                self._pace_event()
+                self._pace_event(closing=True)  # after that round: no later sample of this attempt
             end_s = max(self.ledger.last_time_s() or 0.0, self.clock.now_s())
             with self._lock:
                 self.ledger.finish(end_s)
@@ -347,12 +350,14 @@ class EnergyMeter:
             self._pace_sent = True
             self._pace_event()
 
-    def _pace_event(self) -> None:
-        """A `sampling` event: the interval asked for and the median one achieved so far."""
+    def _pace_event(self, closing: bool = False) -> None:
+        """A `sampling` event: the interval asked for and the median one achieved so far;
+        `closing`: written by close() after the sampler's last round (marked so)."""
         achieved_s = self.sampler.pace.median_s() if self.sampler is not None else None
         if achieved_s is not None:
-            self._event({"kind": EVENT_SAMPLING, "requested_interval_s": self.options.sampling_interval_s,
-                         "achieved_interval_s": achieved_s, "time_s": self.clock.now_s()})
+            event = {"kind": EVENT_SAMPLING, "requested_interval_s": self.options.sampling_interval_s,
+                     "achieved_interval_s": achieved_s, "time_s": self.clock.now_s()}
+            self._event({**event, SAMPLING_CLOSING: True} if closing else event)
 
     def _event(self, event: dict) -> None:
         if self.events is not None:
