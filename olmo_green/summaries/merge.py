@@ -124,12 +124,15 @@ def _checks(valid: pd.DataFrame) -> pd.DataFrame:
                          repaired_s=frame["repaired_s"].fillna(0) + frame["seam_repaired_s"],
                          repaired_counter_j=frame["repaired_counter_j"].fillna(0) + frame["seam_counter_j"],
                          repaired_power_j=frame["repaired_power_j"].fillna(0) + frame["seam_power_j"])
-    totals = frame.groupby(KEYS, sort=True, dropna=False).agg(
-        counter=("device_counter", "first"), counter_j=("counter_j", "sum"), power_j=("power_j", "sum"),
-        repaired_windows=("repaired_windows", "sum"), repaired_s=("repaired_s", "sum"),
-        repaired_counter_j=("repaired_counter_j", "sum"), repaired_power_j=("repaired_power_j", "sum"),
-        median_dt_s=("median_dt_s", "median"), **{c: (c, "sum") for c in DISPUTE_COLUMNS}).reset_index()
-    return totals[CHECK_COLUMNS]
+    # One summing pass over every column that adds up (a named aggregation per column cost about
+    # 1 ms a column a node: a tenth of a 256-node report's time); the two others alone.
+    summed = ["counter_j", "power_j", "repaired_windows", "repaired_s", "repaired_counter_j",
+              "repaired_power_j", *DISPUTE_COLUMNS]
+    grouped = frame.groupby(KEYS, sort=True, dropna=False)
+    totals = grouped[summed].sum()
+    totals["counter"] = grouped["device_counter"].first()
+    totals["median_dt_s"] = grouped["median_dt_s"].median()
+    return totals.reset_index()[CHECK_COLUMNS]
 
 
 def _with_seams(valid: pd.DataFrame) -> tuple[pd.DataFrame, _Seams]:
