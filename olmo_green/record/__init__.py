@@ -17,6 +17,7 @@ through this package; tests/code/test_record_home.py holds them to it.
 
 from olmo_green.record.chunks import (
     CHUNK_FORMAT,
+    MAX_CHUNK_FORMAT,
     chunk_format,
     convert_chunk,
     last_sample_time_s,
@@ -77,7 +78,8 @@ from olmo_green.record.steps import (
 )
 
 __all__ = [
-    "ACCELERATOR_DOMAINS", "CHECKPOINTS_DIR", "CHUNK_FORMAT", "CONFIG_FILE", "DOMAINS", "EVENTS_FILE",
+    "ACCELERATOR_DOMAINS", "CHECKPOINTS_DIR", "CHUNK_FORMAT", "CONFIG_FILE", "MAX_CHUNK_FORMAT", "DOMAINS",
+    "EVENTS_FILE",
     "EVENT_CHECKPOINT_WRITE",
     "EVENT_COUNTER_CHECK", "EVENT_FORECAST", "EVENT_GAP_END", "EVENT_GAP_START", "EVENT_JOB",
     "EVENT_NO_SENSORS",

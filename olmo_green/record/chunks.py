@@ -23,6 +23,7 @@ from olmo_green.record.nodes import node_names, sample_chunks
 # rather than a record too old to judge. Format 1: chunks written before the mark.
 CHUNK_FORMAT_KEY = b"olmo_green.chunk_format"
 CHUNK_FORMAT = 2
+MAX_CHUNK_FORMAT = 99  # a mark beyond it is garbage (read as 1), never a huge integer to store
 
 
 def chunk_format(path: Path) -> int:
@@ -31,10 +32,10 @@ def chunk_format(path: Path) -> int:
     if path.suffix != ".parquet":
         return 1
     try:
-        value = (pq.read_schema(path).metadata or {}).get(CHUNK_FORMAT_KEY, b"1")
-        return int(value.decode("ascii"))
+        value = int((pq.read_schema(path).metadata or {}).get(CHUNK_FORMAT_KEY, b"1").decode("ascii"))
     except (OSError, ValueError, UnicodeError, pa.ArrowException):
         return 1
+    return value if 1 <= value <= MAX_CHUNK_FORMAT else 1  # a garbled mark promises nothing
 
 
 def normalise_samples(frame: pd.DataFrame) -> pd.DataFrame:
@@ -130,15 +131,17 @@ def last_sample_time_s(path: Path) -> float | None:
     return float(pc.max(times).as_py()) if len(times) else None
 
 
-def convert_chunk(csv_path: Path, parquet_path: Path) -> tuple[pd.DataFrame, int]:
-    """A closed CSV chunk -> Parquet (written aside, then renamed), then the CSV goes.
+def convert_chunk(csv_path: Path, parquet_path: Path, mark: int = CHUNK_FORMAT) -> tuple[pd.DataFrame, int]:
+    """A closed CSV chunk -> Parquet (written aside, then renamed), then the CSV goes. `mark`: the
+    format to stamp (CHUNK_FORMAT_KEY), 1 for none (a meter whose sensors event lists no devices).
 
     Returns the samples and the count of bad rows skipped, for the chunk's summary.
     """
     frame, bad_rows = read_sample_chunk(csv_path)
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                           CHUNK_FORMAT_KEY: str(CHUNK_FORMAT).encode("ascii")})
+    if mark > 1:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               CHUNK_FORMAT_KEY: str(mark).encode("ascii")})
     # zstd level 9 without byte-stream split was the smallest on NVML-like samples (~9 bytes a row;
     # time_s repeats once per device, so its dictionary pays). mkstemp beside it (fileio.replacing):
     # a name planted in advance, a symlink included, is never written through.

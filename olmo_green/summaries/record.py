@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from olmo_green import record as rr
@@ -159,8 +160,9 @@ def _implausible(first_rows: pd.DataFrame) -> dict[str, int]:
 def _chunk_format(first_rows: pd.DataFrame) -> int:
     if not len(first_rows) or "chunk_format" not in first_rows:
         return 1
-    marks = pd.to_numeric(first_rows["chunk_format"], errors="coerce").fillna(1)
-    return int(marks.max())
+    marks = pd.to_numeric(first_rows["chunk_format"], errors="coerce").to_numpy(float)
+    marks = marks[np.isfinite(marks) & (marks >= 1) & (marks <= rr.MAX_CHUNK_FORMAT)]  # else garbage
+    return int(marks.max()) if len(marks) else 1
 
 
 _WARNED: set[tuple[str, str, tuple[str, ...]]] = set()  # (run, node, chunks) warned of in this process

@@ -40,7 +40,7 @@ from olmo_green.telemetry.ledger import Ledger, Window, counter_checks
 from olmo_green.telemetry.live import LiveOutputs, job_event, run_params
 from olmo_green.telemetry.outputs import LiveSnapshot, TrackReading
 from olmo_green.telemetry.sampler import Sampler
-from olmo_green.telemetry.sources.base import Reading, SensorError, Source
+from olmo_green.telemetry.sources.base import Reading, Source
 from olmo_green.telemetry.sources.detect import open_sources
 from olmo_green.telemetry.state import Totals
 from olmo_green.telemetry.store import SampleStore
@@ -142,6 +142,7 @@ class EnergyMeter:
 
     def _start_sampling(self) -> float:
         sources = self.sources
+        probed = sources is None  # only probed sources list the devices they count (and mark chunks)
         if sources is None:
             sources, probes = open_sources(self.profile, self.simulate, self.trace, self.roots)
             lines = [_probe_line(p) for p in probes]
@@ -163,7 +164,7 @@ class EnergyMeter:
                                         GAP_FACTOR * self.options.sampling_interval_s,
                                         gpu_limit_w=checks.gpu_limit_w(self.profile))
             self.store = SampleStore(self.run_dir, self.group.node, self.options.flush_interval_s,
-                                     summaries=summaries)
+                                     summaries=summaries, mark=rr.CHUNK_FORMAT if probed else 1)
         self.sampler = Sampler(sources, self._on_samples, self._event, self.options.sampling_interval_s,
                                self.clock, SampleFilter.for_profile(self.profile))
         self.sampler.sample_now()  # the baseline: the first window starts at a sample
@@ -468,10 +469,9 @@ def _probe_line(probe) -> dict:
 
 
 def _given_line(source: Source) -> dict:
-    """A sensors-event line for a source the caller passed in (used as given, no probing)."""
-    try:
-        devices = source.devices()
-    except SensorError as e:  # the sampler records its faults as gaps
-        return rr.sensors_line(source.name, False, [], f"passed in by the caller; cannot open: {e}")
-    return rr.sensors_line(source.name, True, devices, "passed in by the caller")
+    """A sensors-event line for a source the caller passed in (used as given, no probing). It
+    lists no `counted` devices: a caller's source may label its readings otherwise than its
+    devices, or open later, so the record promises nothing of them (its chunks are not marked)."""
+    return {"source": str(getattr(source, "name", "") or type(source).__name__), "used": True,
+            "reason": "passed in by the caller"}
 

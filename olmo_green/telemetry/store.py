@@ -44,8 +44,10 @@ class SampleStore:
     """Appends one node's samples to its chunk series, and summarises each chunk it closes."""
 
     def __init__(self, run_dir: str | Path, node: str, flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
-                 chunk_rows: int = DEFAULT_CHUNK_ROWS, summaries: SummarySettings | None = None) -> None:
+                 chunk_rows: int = DEFAULT_CHUNK_ROWS, summaries: SummarySettings | None = None,
+                 mark: int = rr.CHUNK_FORMAT) -> None:
         self.run_dir, self.node = Path(run_dir), node
+        self.mark = mark  # stamped in each chunk: what the node's sensors event promises (record/chunks.py)
         self.flush_interval_s, self.chunk_rows = flush_interval_s, chunk_rows
         self.summaries = summaries or SummarySettings()
         rr.telemetry_dir(run_dir).mkdir(parents=True, exist_ok=True)
@@ -147,7 +149,7 @@ class SampleStore:
     def _convert(self, closed: Path, parquet: Path, raise_errors: bool = False) -> None:
         """Convert a closed chunk and summarise it; a failure leaves the CSV, read like a chunk."""
         try:
-            frame, bad_rows = rr.convert_chunk(closed, parquet)
+            frame, bad_rows = rr.convert_chunk(closed, parquet, self.mark)
         except (OSError, ValueError) as e:
             if raise_errors:
                 raise
@@ -155,7 +157,7 @@ class SampleStore:
             return
         summary = summarise_chunk(frame, self.summaries.bucket_s, self.summaries.max_gap_s,
                                   gpu_limit_w=self.summaries.gpu_limit_w)
-        summary.bad_rows, summary.chunk_format = bad_rows, rr.CHUNK_FORMAT  # convert_chunk marked it
+        summary.bad_rows, summary.chunk_format = bad_rows, self.mark
         with self._summary_lock:
             try:
                 chunk = ChunkId.of(parquet, self.summaries.bucket_s, self.summaries.max_gap_s)
