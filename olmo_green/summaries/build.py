@@ -98,28 +98,19 @@ def _limit_w(domain: str, gpu_limit_w: float | None) -> float:
 
 
 def _plausible(samples: pd.DataFrame, gpu_limit_w: float | None) -> tuple[pd.DataFrame, int]:
-    """The samples with accelerator power above `gpu_limit_w` dropped (its row kept where a
-    counter reading remains), and how many values were dropped. A device with a counter whose
-    power showed such a value loses all its power in the chunk: a power sensor that gave the
-    impossible cannot be trusted to repair its counter (crosscheck/counter.py), so the counter
-    carries the device alone."""
+    """The samples with accelerator power above `gpu_limit_w` dropped (the row kept where a counter
+    reading remains), and how many values were dropped. Only those values go: the device's other
+    power readings still check its counter (crosscheck/counter.py), which no longer gives way to a
+    power that merely disagrees; before, one such value dropped all of the device's power in the
+    chunk, so a counter scaled beside it went unchecked."""
     if gpu_limit_w is None or not len(samples) or "power_w" not in samples or "domain" not in samples:
         return samples, 0
     above = power_above(samples["domain"], samples["power_w"], gpu_limit_w, ACCELERATOR_DOMAINS)
     if not above.any():
         return samples, 0
-    drop = above
-    if "energy_j" in samples:
-        keys = [c for c in ("node", "device", "domain") if c in samples]
-        device = samples.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-        lied = np.zeros(device.max() + 1, dtype=bool)
-        counted = np.zeros(device.max() + 1, dtype=bool)
-        lied[device[above]] = True
-        counted[device[samples["energy_j"].notna().to_numpy()]] = True
-        drop = above | (lied & counted)[device]
-    kept = samples.assign(power_w=samples["power_w"].mask(drop))
+    kept = samples.assign(power_w=samples["power_w"].mask(above))
     if "energy_j" in kept:
-        kept = kept[~(drop & kept["energy_j"].isna().to_numpy())]
+        kept = kept[~(above & kept["energy_j"].isna().to_numpy())]
     return kept, int(above.sum())
 
 

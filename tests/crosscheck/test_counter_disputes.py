@@ -117,3 +117,16 @@ def test_report_refuses_a_record_whose_counter_and_power_stay_apart(honest_run, 
 def test_the_honest_record_has_no_dispute(honest_run):
     code, out = verify(honest_run)
     assert code == 0, out
+
+
+def test_one_impossible_power_value_does_not_switch_the_counter_check_off(honest_run, tmp_path):
+    """Counter x0.5 on one GCD plus one power cell at 5 kW (above 3x TDP): that value is dropped,
+    the device's other power still checks the counter. Before, the one value dropped all of the
+    device's power in the chunk, and the halved counter stood: 0.875x at exit 0."""
+    copy = _scaled_copy(honest_run, tmp_path, "energy_j", 0.5)
+    path, samples = first_chunk(copy)
+    first = samples.index[(samples["device"] == "0") & (samples["domain"] == "gpu")][0]
+    samples.loc[first, "power_w"] = 5000.0
+    samples.to_parquet(path, index=False)
+    code, out = report(copy)
+    assert code != 0 and "vm/0" in out and "altered" in out, out
