@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from olmo_green.integrate import EnergyCurve, curve_from_samples
+from olmo_green.integrate import GAP_FACTOR, EnergyCurve, curve_from_samples
 
 # The sensors' stated error. NVML: nvmlDeviceGetPowerUsage "accurate to within +/- 5% of current
 # power draw" (NVML API reference, nvmlDeviceQueries); nvidia-smi --help-query-gpu: power.draw
@@ -160,15 +160,34 @@ def _compare(rows: pd.DataFrame, counter: EnergyCurve, power: EnergyCurve) -> _C
 def _stalled_or_too_fast(c: _Compared, slot: np.ndarray, window_counter: np.ndarray,
                          window_power: np.ndarray, window_s: np.ndarray, allowed: np.ndarray,
                          limit_w: float | None) -> np.ndarray:
-    """Per window: the counter shows how it broke. It stalled: leaving out the intervals where it
-    did not move, it agrees with power (a counter frozen a fifth of the way into a window moved in
-    that fifth only). Or it rose faster, over the window, than the device can draw."""
-    flat = c.measured & (c.counter_dj <= 0)
-    flat_power_j = np.bincount(slot, c.power_dj * flat, minlength=len(window_s))
-    stalled = (flat_power_j > 0) & (np.abs(window_counter - (window_power - flat_power_j)) <= allowed)
+    """Per window: the counter shows how it broke. It stalled: leaving out the stretches where it
+    did not move for longer than it ever pauses between its own updates (_stalls), it agrees with
+    power (a counter frozen a fifth of the way into a window moved in that fifth only). Or it rose
+    faster, over the window, than the device can draw."""
+    stall = _stalls(c)
+    stall_power_j = np.bincount(slot, c.power_dj * stall, minlength=len(window_s))
+    stalled = (stall_power_j > 0) & (np.abs(window_counter - (window_power - stall_power_j)) <= allowed)
     if limit_w is None:
         return stalled
     return stalled | (window_counter > limit_w * window_s + allowed)
+
+
+def _stalls(c: _Compared) -> np.ndarray:
+    """Per interval: inside a stretch where the counter did not move for more than GAP_FACTOR times
+    its usual spacing between updates (the median time between its changes). A counter read more
+    often than it updates is flat between updates, honestly: only a pause well beyond its own
+    rhythm is a stall. One that never changed at all stalled wherever power measured energy."""
+    flat = c.measured & (c.counter_dj <= 0)
+    if not flat.any():
+        return flat
+    dt = np.diff(c.time_s)
+    moved = c.time_s[1:][c.counter_dj > 0]
+    usual_s = float(np.median(np.diff(moved))) if len(moved) > 2 else 0.0
+    starts = np.r_[True, ~flat[:-1]] & flat  # the first interval of each flat stretch
+    run = np.cumsum(starts) - 1
+    run_s = np.bincount(run[flat], dt[flat])
+    long = run_s > GAP_FACTOR * usual_s
+    return flat & long[np.maximum(run, 0)]
 
 
 def _unexplained_j(c: _Compared, deltas: np.ndarray) -> float:

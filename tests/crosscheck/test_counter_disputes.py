@@ -130,3 +130,21 @@ def test_one_impossible_power_value_does_not_switch_the_counter_check_off(honest
     samples.to_parquet(path, index=False)
     code, out = report(copy)
     assert code != 0 and "vm/0" in out and "altered" in out, out
+
+
+@pytest.mark.parametrize(("every", "factor"), [(2, 2.0), (3, 3.0), (10, 10.0)])
+def test_power_scaled_beside_a_counter_that_updates_less_often_than_it_is_read(every, factor):
+    """A counter that changes every `every`-th reading is flat in between, honestly. Power x`every`
+    then "agreed" with the counter wherever it moved, so its flat intervals read as a stall and
+    power replaced it: x`factor` at exit 0. A stall is now a pause beyond the counter's own rhythm."""
+    exact = POWER_W * PERIOD_S * np.arange(N)
+    counter = exact[(np.arange(N) // every) * every]  # updates on every `every`-th reading
+    curve, check = _check(_device(power_w=POWER_W * factor, counter=counter), limit_w=1680.0)
+    assert curve.total_j == pytest.approx(counter[-1], rel=1e-9)
+    assert check.repaired_windows == 0 and check.unexplained_j > 0
+
+
+def test_an_honest_counter_that_updates_less_often_than_it_is_read_is_no_dispute():
+    counter = (POWER_W * PERIOD_S * np.arange(N))[(np.arange(N) // 5) * 5]
+    curve, check = _check(_device(counter=counter), limit_w=1680.0)
+    assert check.repaired_windows == 0 and check.disputed_windows == 0
