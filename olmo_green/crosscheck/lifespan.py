@@ -8,6 +8,8 @@ samples a node; a resumed run's attempts follow each other), no meter of the nod
 
 - before its first sensors event, where that is the first of the node's events below and no
   resume_gap event says the record held samples before it;
+- from the record's last sample to a resumed attempt's start, as its resume_gap event gives them
+  (a killed attempt before it included);
 - from each closing event to the next attempt's start: its sensors, job or no_sensors event's
   time (all stamped before its baseline sample), or, where only a resume_gap opens it (an older
   meter given its sources wrote no sensors event), the baseline sample it names (time_s + duration_s);
@@ -94,6 +96,10 @@ class _Attempts:
         if kind == rr.EVENT_RESUME_GAP:  # its time is the record's last sample before the attempt
             duration_s = finite_number(event.get("duration_s"))
             self.earliest_s = min(self.earliest_s, time_s if time_s is not None else -math.inf)
+            if time_s is not None and duration_s is not None and duration_s > 0:
+                # from the record's last sample to this attempt's baseline no meter of the node ran,
+                # whether the attempt before closed or was killed (a kill leaves no closing event)
+                self.idle.append((time_s, time_s + duration_s))
             time_s = time_s + duration_s if time_s is not None and duration_s is not None else None
         if time_s is not None:
             self.times.append(time_s)
@@ -116,7 +122,19 @@ class _Attempts:
         before = [(-math.inf, first_s)] if self.first_s is not None and self.earliest_s >= first_s else []
         after = [(last_s, math.inf)] if self.closed_s is not None else []
         forward = bool((np.diff(self.times) >= 0).all())
-        return before + (self.idle if forward else []) + after
+        return _merged(before + (self.idle if forward else []) + after)
+
+
+def _merged(stretches: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping stretches as one (a closing event and the next attempt's resume_gap name the
+    same pause)."""
+    out: list[tuple[float, float]] = []
+    for start_s, end_s in sorted(stretches):
+        if out and start_s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end_s))
+        else:
+            out.append((start_s, end_s))
+    return out
 
 
 def idle_stretches(events: Iterable[dict]) -> list[Idle]:

@@ -195,7 +195,8 @@ def test_only_what_the_events_support_is_judged():
     # a resume_gap saying the record held samples before the first sensors event: no start side
     early = _node("n", (T - 100, T - 50, 0.0, 0.05), (T + 1, T + 50, 0.0, 0.05))
     assert lifespan_findings([_sensors(T)], [early], 0.01)
-    assert lifespan_findings([_sensors(T), resume | {"time_s": T - 50}], [early], 0.01) == []
+    assert lifespan_findings([_sensors(T), resume | {"time_s": T - 50, "duration_s": 50.0}], [early],
+                             0.01) == []
     # events without a node, and nodes without events, are not judged
     assert lifespan_findings([_sensors(T, node="")], [early], 0.01) == []
     assert lifespan_findings([_sensors(T, node="m")], [early], 0.01) == []
@@ -219,3 +220,17 @@ def test_many_nodes_cost_no_per_sample_work():
     started = time.perf_counter()
     assert lifespan_findings(events, nodes, 0.01) == []
     assert time.perf_counter() - started < 2.0
+
+
+def test_a_chunk_copied_into_the_pause_after_a_kill_is_refused():
+    """A killed attempt writes no closing event, but the next attempt's resume_gap names the pause:
+    from the record's last sample to its own baseline. A copy placed there (its counter continued)
+    counted at exit 0 before (9.2 kJ against 5.1 kJ)."""
+    resume = {"node": "n", "kind": rr.EVENT_RESUME_GAP, "time_s": T + 50, "duration_s": 100.0}
+    events = [_sensors(T), _sensors(T + 150), resume]
+    honest = _node("n", (T + 1, T + 50, 0.0, 0.05), (T + 150, T + 200, 0.0, 0.05))
+    assert lifespan_findings(events, [honest], 0.01) == []
+    copied = _node("n", (T + 1, T + 50, 0.0, 0.05), (T + 60, T + 140, 0.0, 0.05),
+                   (T + 150, T + 200, 0.0, 0.05))
+    found = lifespan_findings(events, [copied], 0.01)
+    assert len(found) == 1 and "node n" in found[0]
