@@ -42,8 +42,9 @@ def counter_findings(checks: Sequence[pd.DataFrame]) -> list[str]:
 
 def disputed_findings(checks: Sequence[pd.DataFrame]) -> list[str]:
     """One line per device whose counter and power stay apart over whole chunks beyond the sensors'
-    error, the counter showing no fault: one of the two was altered, and which is unknown, so no
-    figure can be given (`report` refuses on these)."""
+    error, the counter showing no fault: one of the two is wrong (edited, or a sensor far off its
+    stated error: a ROCm counter seen running slow), and which is unknown, so no figure can be
+    given (`report` refuses on these)."""
     lines = []
     for frame in checks:
         for row in _disputed(frame, frame["unexplained_j"] > 0).itertuples(index=False):
@@ -52,7 +53,8 @@ def disputed_findings(checks: Sequence[pd.DataFrame]) -> list[str]:
                 f"({row.disputed_power_j:,.1f} J) disagree in {int(row.disputed_windows)} window(s), "
                 f"{row.disputed_s:,.1f} s, by {row.unexplained_j:,.1f} J more than the sensors' stated "
                 f"error ({ERROR}) over its chunks, and the counter neither stopped nor jumped: one of "
-                "the two was altered (an edited chunk?) and which cannot be told")
+                "the two is wrong (an edited chunk, or a sensor far outside its stated error) and which "
+                "cannot be told")
     return lines
 
 

@@ -4,7 +4,7 @@ Before, integrated power replaced the counter wherever the two disagreed, so a p
 scaled beside an intact counter "repaired" it: power x2 on one of four GCDs gave +25 % at exit 0.
 Now the counter is replaced only where it shows how it broke (it stalled, or rose faster than
 the device can draw); a counter that kept moving is kept, and where the two stay apart over a
-whole chunk, one of them was altered and `report` refuses.
+whole chunk, one of them is wrong and `report` refuses.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def test_report_refuses_a_record_whose_counter_and_power_stay_apart(honest_run, 
     copy = _scaled_copy(honest_run, tmp_path, column, factor)
     code, out = report(copy)
     assert code != 0 and "Traceback" not in out
-    assert "vm/0" in out and "altered" in out and len(out.strip().splitlines()) == 1
+    assert "vm/0" in out and "cannot be told" in out and len(out.strip().splitlines()) == 1
     code, out = verify(copy)
     assert code == 1 and "vm/0" in out and "cannot be told" in out
 
@@ -129,7 +129,7 @@ def test_one_impossible_power_value_does_not_switch_the_counter_check_off(honest
     samples.loc[first, "power_w"] = 5000.0
     samples.to_parquet(path, index=False)
     code, out = report(copy)
-    assert code != 0 and "vm/0" in out and "altered" in out, out
+    assert code != 0 and "vm/0" in out and "cannot be told" in out, out
 
 
 @pytest.mark.parametrize(("every", "factor"), [(2, 2.0), (3, 3.0), (10, 10.0)])
