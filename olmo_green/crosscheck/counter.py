@@ -44,6 +44,8 @@ from olmo_green.integrate import GAP_FACTOR, EnergyCurve, curve_from_samples
 POWER_TOLERANCE_REL = 0.05
 POWER_TOLERANCE_W = 5.0
 EDGE_INTERVALS = 2.0
+# The chunk-level bound on the trapezoid's summed error (_unexplained_j): sqrt(2 ln(2 / 1e-7)).
+HOEFFDING_Z = 5.8
 # An interval is compared where power samples cover at least this share of it (not a power gap).
 MIN_POWER_COVERAGE = 0.5
 
@@ -86,6 +88,7 @@ class _Compared:
     impossible: np.ndarray  # the counter "reset" to more than the device can have drawn
     trapezoid_j: np.ndarray  # the integration rule's own error
     peak_w: float
+    power_w: np.ndarray  # power at each time (readings, linear between them)
 
 
 def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float,
@@ -107,10 +110,12 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float,
     window_counter = np.bincount(slot, c.counter_dj * c.measured)
     window_power = np.bincount(slot, c.power_dj * c.measured)
     window_s = np.bincount(slot, dt * c.measured)
-    # The edge error of a window is one sample spacing at each end: the widest spacing in the window,
-    # not the record's median (the meter's extra reads at step boundaries make the median tiny).
+    # The edge error of a window is one sample spacing at each end: the widest compared spacing in
+    # the window, not the record's median (the meter's extra reads at step boundaries make the median
+    # tiny), nor a gap's (not compared: a 1 s gap made a window's allowance 1 kJ, so a counter that
+    # stopped reporting after it went unseen).
     widest_dt_s = np.zeros(len(window_s))
-    np.maximum.at(widest_dt_s, slot, dt)
+    np.maximum.at(widest_dt_s, slot, np.where(c.measured, dt, 0.0))
     allowed = allowed_difference_j(np.maximum(window_counter, window_power), window_s, c.peak_w,
                                    widest_dt_s)
     allowed += np.bincount(slot, c.trapezoid_j * c.measured, minlength=len(allowed))
@@ -119,17 +124,18 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float,
     broke[slot[c.impossible]] = True
     broke |= bad & _stalled_or_too_fast(c, slot, window_counter, window_power, window_s, allowed, limit_w)
     disputed = bad & ~broke
+    deltas = np.where(broke[slot] & c.powered, c.power_dj, c.counter_dj)  # resets in a broken window too
+    # Every chunk, disputed or not: per window, bursty power's allowance can hide a column scaled
+    # by a fifth; over the chunk its errors cancel (_unexplained_j).
+    check.unexplained_j = _unexplained_j(c, deltas)
     if not (broke.any() or disputed.any()):
         return counter, check
-    deltas = np.where(broke[slot] & c.powered, c.power_dj, c.counter_dj)  # resets in a broken window too
     check.repaired_windows, check.repaired_s = int(broke.sum()), float(window_s[broke].sum())
     check.repaired_counter_j = float(window_counter[broke].sum())
     check.repaired_power_j = float(window_power[broke].sum())
     check.disputed_windows, check.disputed_s = int(disputed.sum()), float(window_s[disputed].sum())
     check.disputed_counter_j = float(window_counter[disputed].sum())
     check.disputed_power_j = float(window_power[disputed].sum())
-    if disputed.any():
-        check.unexplained_j = _unexplained_j(c, deltas)
     counter.time_s, counter.cumulative_j = c.time_s, np.r_[0.0, np.cumsum(deltas)]
     return counter, check
 
@@ -153,8 +159,9 @@ def _compare(rows: pd.DataFrame, counter: EnergyCurve, power: EnergyCurve) -> _C
     # reading (H100, MI200, our simulator), which the trapezoid mixes with its neighbour's, by up to
     # half the change between the two readings over the interval. Steady power makes it ~0, so a
     # stopped counter is still caught; bursty steps widen it as they widen the real uncertainty.
+    power_w = _power_at(rows, time_s)
     return _Compared(time_s, counter_dj, power_dj, measured & ~reset, powered, impossible,
-                     _trapezoid_error_j(rows, time_s), power.peak_w)
+                     np.abs(np.diff(power_w)) / 2.0 * dt, power.peak_w, power_w)
 
 
 def _stalled_or_too_fast(c: _Compared, slot: np.ndarray, window_counter: np.ndarray,
@@ -192,26 +199,43 @@ def _stalls(c: _Compared) -> np.ndarray:
 
 def _unexplained_j(c: _Compared, deltas: np.ndarray) -> float:
     """The chunk's counter (as used) against its power over every interval both measured, beyond
-    the sensors' stated error for the whole chunk. An honest window or two in dispute (power's
-    partial sampling on a bursty load) leave the chunk within it; a column scaled throughout does
-    not."""
+    what the sensors' stated error and the power readings' meaning explain, whichever meaning they
+    have (the least excess of two):
+
+    - each reading the mean power since the one before (H100, MI200, our simulator): the energy is
+      then each reading times its interval, exactly;
+    - each an instant (A100): the trapezoid, whose error per interval is at most half the change
+      between the readings times the interval (`trapezoid_j`), of either sign as bursts fall
+      between readings. Summed over a chunk such errors cancel, the more the more intervals: by
+      Hoeffding's inequality their sum exceeds HOEFFDING_Z x sqrt(sum of squares) with chance
+      below 1e-7 (2 exp(-Z^2/2)), so that, or the plain sum where smaller, bounds it.
+
+    An honest window or two in dispute leave the chunk within this; a column scaled throughout,
+    or power read at a constant phase of a periodic load, does not."""
     dt = np.diff(c.time_s)
-    counter_j = float((deltas * c.measured).sum())
-    power_j = float((c.power_dj * c.measured).sum())
-    seconds = float((dt * c.measured).sum())
-    widest_s = float(dt[c.measured].max()) if c.measured.any() else 0.0
-    allowed = float(allowed_difference_j(np.float64(max(counter_j, power_j)), np.float64(seconds), c.peak_w,
-                                         widest_s)) + float((c.trapezoid_j * c.measured).sum())
-    return max(0.0, abs(counter_j - power_j) - allowed)
+    m = c.measured
+    counter_j = float((deltas * m).sum())
+    seconds = float((dt * m).sum())
+    widest_s = float(dt[m].max()) if m.any() else 0.0
+
+    def excess(power_j: float, rule_j: float) -> float:
+        allowed = allowed_difference_j(np.float64(max(counter_j, power_j)), np.float64(seconds), c.peak_w,
+                                       widest_s)
+        return abs(counter_j - power_j) - float(allowed) - rule_j
+
+    averaged_j = float((c.power_w[1:] * dt * m).sum())
+    error = c.trapezoid_j * m
+    trapezoid_rule_j = min(float(error.sum()), HOEFFDING_Z * float(np.sqrt((error ** 2).sum())))
+    instant = excess(float((c.power_dj * m).sum()), trapezoid_rule_j)
+    return max(0.0, min(excess(averaged_j, 0.0), instant))
 
 
-def _trapezoid_error_j(rows: pd.DataFrame, time_s: np.ndarray) -> np.ndarray:
-    """Per interval of `time_s`: half the power change across it times its length."""
+def _power_at(rows: pd.DataFrame, time_s: np.ndarray) -> np.ndarray:
+    """The power readings at `time_s`, linear between them (0 where there is none)."""
     readings = rows[["time_s", "power_w"]].dropna().sort_values("time_s")
-    if len(readings) < 2:
-        return np.zeros(max(len(time_s) - 1, 0))
-    power_w = np.interp(time_s, readings["time_s"].to_numpy(float), readings["power_w"].to_numpy(float))
-    return np.abs(np.diff(power_w)) / 2.0 * np.diff(time_s)
+    if not len(readings):
+        return np.zeros(len(time_s))
+    return np.interp(time_s, readings["time_s"].to_numpy(float), readings["power_w"].to_numpy(float))
 
 
 def _reset_times_s(rows: pd.DataFrame) -> np.ndarray:

@@ -47,14 +47,15 @@ def disputed_findings(checks: Sequence[pd.DataFrame]) -> list[str]:
     given (`report` refuses on these)."""
     lines = []
     for frame in checks:
-        for row in _disputed(frame, frame["unexplained_j"] > 0).itertuples(index=False):
+        if "unexplained_j" not in frame:
+            continue
+        for row in frame[frame["unexplained_j"] > 0].itertuples(index=False):
             lines.append(
-                f"{_device(row)}: its energy counter ({row.disputed_counter_j:,.1f} J) and integrated power "
-                f"({row.disputed_power_j:,.1f} J) disagree in {int(row.disputed_windows)} window(s), "
-                f"{row.disputed_s:,.1f} s, by {row.unexplained_j:,.1f} J more than the sensors' stated "
-                f"error ({ERROR}) over its chunks, and the counter neither stopped nor jumped: one of "
-                "the two is wrong (an edited chunk, or a sensor far outside its stated error) and which "
-                "cannot be told")
+                f"{_device(row)}: its energy counter ({row.counter_j:,.1f} J) and integrated power "
+                f"({row.power_j:,.1f} J) disagree over its chunks by {row.unexplained_j:,.1f} J more than "
+                f"the sensors' stated error ({ERROR}) and the integration's allow, and the counter neither "
+                "stopped nor jumped: one of the two is wrong (an edited chunk, or a sensor far outside "
+                "its stated error) and which cannot be told")
     return lines
 
 

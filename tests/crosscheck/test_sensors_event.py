@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from olmo_green import record as rr
+from olmo_green.record.events import SAMPLING_CLOSING
 from olmo_green.reports import account_run
 from tests.crosscheck.records import chunks, first_chunk, gpu_j, node_run, report, steady_run, verify
 
@@ -138,6 +139,11 @@ def test_a_device_relabelled_to_no_domain_is_refused(run):
     _refused_naming(run, "/8", "does not count this device")
 
 
+def _edit_events(run, edit) -> None:
+    lines = (run / rr.EVENTS_FILE).read_text().splitlines()
+    (run / rr.EVENTS_FILE).write_text("".join(json.dumps(edit(json.loads(x))) + "\n" for x in lines))
+
+
 def _edit_counted(run, edit) -> None:
     events = [json.loads(line) for line in (run / rr.EVENTS_FILE).read_text().splitlines()]
     for event in events:
@@ -210,6 +216,9 @@ def test_a_dropped_copy_stays_dropped_when_the_node_is_integrated_whole(run):
     blanked = samples.assign(time_s=samples["time_s"] + 2 * span_s + 1.0, energy_j=float("nan"))
     node, seq = name.split(".")[:2]
     blanked.to_parquet(run / "telemetry" / f"{node}.{int(seq) + 1:06d}.parquet", index=False)
+    # the blanked chunk lies past the meter's close: as if killed, the end is not judged
+    # (crosscheck/lifespan.py; a chunk past a close is refused, tests/crosscheck/test_lifespan.py)
+    _edit_events(run, lambda e: {k: v for k, v in e.items() if k != SAMPLING_CLOSING})
     account = account_run(run)
     # the blanked chunk adds its own power-integrated energy; the shifted copy adds nothing
     assert account.gpu_energy_j < 2.2 * honest.gpu_energy_j
