@@ -44,8 +44,6 @@ from olmo_green.integrate import GAP_FACTOR, EnergyCurve, curve_from_samples
 POWER_TOLERANCE_REL = 0.05
 POWER_TOLERANCE_W = 5.0
 EDGE_INTERVALS = 2.0
-# The chunk-level bound on the trapezoid's summed error (_unexplained_j): sqrt(2 ln(2 / 1e-7)).
-HOEFFDING_Z = 5.8
 # An interval is compared where power samples cover at least this share of it (not a power gap).
 MIN_POWER_COVERAGE = 0.5
 
@@ -124,12 +122,11 @@ def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float,
     broke[slot[c.impossible]] = True
     broke |= bad & _stalled_or_too_fast(c, slot, window_counter, window_power, window_s, allowed, limit_w)
     disputed = bad & ~broke
-    deltas = np.where(broke[slot] & c.powered, c.power_dj, c.counter_dj)  # resets in a broken window too
-    # Every chunk, disputed or not: per window, bursty power's allowance can hide a column scaled
-    # by a fifth; over the chunk its errors cancel (_unexplained_j).
-    check.unexplained_j = _unexplained_j(c, deltas)
     if not (broke.any() or disputed.any()):
         return counter, check
+    deltas = np.where(broke[slot] & c.powered, c.power_dj, c.counter_dj)  # resets in a broken window too
+    if disputed.any():
+        check.unexplained_j = _unexplained_j(c, deltas)
     check.repaired_windows, check.repaired_s = int(broke.sum()), float(window_s[broke].sum())
     check.repaired_counter_j = float(window_counter[broke].sum())
     check.repaired_power_j = float(window_power[broke].sum())
@@ -200,18 +197,18 @@ def _stalls(c: _Compared) -> np.ndarray:
 def _unexplained_j(c: _Compared, deltas: np.ndarray) -> float:
     """The chunk's counter (as used) against its power over every interval both measured, beyond
     what the sensors' stated error and the power readings' meaning explain, whichever meaning they
-    have (the least excess of two):
+    have (the lesser excess of two):
 
-    - each reading the mean power since the one before (H100, MI200, our simulator): the energy is
-      then each reading times its interval, exactly;
-    - each an instant (A100): the trapezoid, whose error per interval is at most half the change
-      between the readings times the interval (`trapezoid_j`), of either sign as bursts fall
-      between readings. Summed over a chunk such errors cancel, the more the more intervals: by
-      Hoeffding's inequality their sum exceeds HOEFFDING_Z x sqrt(sum of squares) with chance
-      below 1e-7 (2 exp(-Z^2/2)), so that, or the plain sum where smaller, bounds it.
+    - each reading the mean power since the one before (MI200, our simulator): the energy is then
+      each reading times its interval, exactly;
+    - each an instant (A100), or a mean over some other window (H100's 1 s): the trapezoid, whose
+      error per interval is at most half the change between the readings times the interval
+      (`trapezoid_j`), summed. Not less: readings at a fixed phase of the load (the meter's reads
+      at step boundaries) make those errors add up rather than cancel, and an exact counter beside
+      such power is honest (a bound that assumed they cancel refused such runs).
 
-    An honest window or two in dispute leave the chunk within this; a column scaled throughout,
-    or power read at a constant phase of a periodic load, does not."""
+    An honest window or two in dispute leave the chunk within this; a column scaled throughout
+    beside steady power does not (beside bursty power the trapezoid's sum can hide a fifth)."""
     dt = np.diff(c.time_s)
     m = c.measured
     counter_j = float((deltas * m).sum())
@@ -224,9 +221,7 @@ def _unexplained_j(c: _Compared, deltas: np.ndarray) -> float:
         return abs(counter_j - power_j) - float(allowed) - rule_j
 
     averaged_j = float((c.power_w[1:] * dt * m).sum())
-    error = c.trapezoid_j * m
-    trapezoid_rule_j = min(float(error.sum()), HOEFFDING_Z * float(np.sqrt((error ** 2).sum())))
-    instant = excess(float((c.power_dj * m).sum()), trapezoid_rule_j)
+    instant = excess(float((c.power_dj * m).sum()), float((c.trapezoid_j * m).sum()))
     return max(0.0, min(excess(averaged_j, 0.0), instant))
 
 
