@@ -87,6 +87,7 @@ class _Compared:
     trapezoid_j: np.ndarray  # the integration rule's own error
     peak_w: float
     power_w: np.ndarray  # power at each time (readings, linear between them)
+    update_s: float  # the counter's usual time between its changes (0: unknown, it barely moved)
 
 
 def checked_curve(rows: pd.DataFrame, max_gap_s: float | None, bucket_s: float,
@@ -157,8 +158,10 @@ def _compare(rows: pd.DataFrame, counter: EnergyCurve, power: EnergyCurve) -> _C
     # half the change between the two readings over the interval. Steady power makes it ~0, so a
     # stopped counter is still caught; bursty steps widen it as they widen the real uncertainty.
     power_w = _power_at(rows, time_s)
+    moved_s = time_s[1:][counter_dj > 0]
+    update_s = float(np.median(np.diff(moved_s))) if len(moved_s) > 2 else 0.0
     return _Compared(time_s, counter_dj, power_dj, measured & ~reset, powered, impossible,
-                     np.abs(np.diff(power_w)) / 2.0 * dt, power.peak_w, power_w)
+                     np.abs(np.diff(power_w)) / 2.0 * dt, power.peak_w, power_w, update_s)
 
 
 def _stalled_or_too_fast(c: _Compared, slot: np.ndarray, window_counter: np.ndarray,
@@ -185,8 +188,7 @@ def _stalls(c: _Compared) -> np.ndarray:
     if not flat.any():
         return flat
     dt = np.diff(c.time_s)
-    moved = c.time_s[1:][c.counter_dj > 0]
-    usual_s = float(np.median(np.diff(moved))) if len(moved) > 2 else 0.0
+    usual_s = c.update_s
     starts = np.r_[True, ~flat[:-1]] & flat  # the first interval of each flat stretch
     run = np.cumsum(starts) - 1
     run_s = np.bincount(run[flat], dt[flat])
@@ -213,7 +215,8 @@ def _unexplained_j(c: _Compared, deltas: np.ndarray) -> float:
     m = c.measured
     counter_j = float((deltas * m).sum())
     seconds = float((dt * m).sum())
-    widest_s = float(dt[m].max()) if m.any() else 0.0
+    # A counter updating less often than it is read lags by up to one of its own updates at each end.
+    widest_s = max(float(dt[m].max()) if m.any() else 0.0, c.update_s)
 
     def excess(power_j: float, rule_j: float) -> float:
         allowed = allowed_difference_j(np.float64(max(counter_j, power_j)), np.float64(seconds), c.peak_w,

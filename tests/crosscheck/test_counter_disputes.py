@@ -171,3 +171,18 @@ def test_honest_bursty_power_read_as_instants_is_explained(seed):
     curve, check = checked_curve(rows, max_gap_s=0.5, bucket_s=10.0, limit_w=1680.0)
     assert check.unexplained_j == 0 and check.repaired_windows == 0
     assert curve.total_j == pytest.approx(true_j, rel=1e-9)
+
+
+@pytest.mark.parametrize("seconds", [2.4, 3.7, 7.0])
+def test_a_short_chunk_of_a_counter_updating_every_second_is_explained(seconds):
+    """A counter updated once a second, read every 100 ms, lags power by up to a second at the
+    chunk's end: an honest short chunk (the last of a run) was refused as a dispute."""
+    n = int(seconds / PERIOD_S)
+    time_s = 1.8e9 + PERIOD_S * np.arange(n)
+    exact = 600.0 * (time_s - time_s[0])
+    counter = 600.0 * np.floor(time_s - time_s[0])  # the whole seconds' energy, updated each second
+    rows = pd.DataFrame({"time_s": time_s, "device": "0", "domain": "gpu", "power_w": 600.0,
+                         "energy_j": counter})
+    curve, check = _check(rows, limit_w=1680.0)
+    assert check.unexplained_j == 0, check
+    assert curve.total_j == pytest.approx(exact[-1], abs=600.0)
